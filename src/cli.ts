@@ -1,0 +1,133 @@
+/**
+ * The program: command registration and the top level that turns errors into exit codes.
+ * Registration is cheap: each command's logic is loaded with `await import()` when it
+ * runs, so `--help` and `--version` never load plaid, @inquirer/prompts or cli-table3.
+ */
+import { Command, CommanderError } from 'commander';
+import { realContext, type Ctx } from './context.js';
+import { CliError, ExitCode, isCliError } from './errors.js';
+import { processIO, type IO } from './io.js';
+import { registerBalance } from './commands/balance/index.js';
+import { registerConfig } from './commands/config/index.js';
+import { registerItems } from './commands/items/index.js';
+import { registerLink } from './commands/link/index.js';
+import { registerSandbox } from './commands/sandbox/index.js';
+
+declare const __PLAIDBAL_VERSION__: string;
+export const VERSION = typeof __PLAIDBAL_VERSION__ === 'string' ? __PLAIDBAL_VERSION__ : '0.0.0-dev';
+
+/** Runs a command's logic with a context built from the parsed global flags. */
+export type Runner = (command: Command, run: (ctx: Ctx) => Promise<number | void>) => Promise<void>;
+
+interface GlobalFlags {
+  debug?: boolean;
+  color?: boolean;
+}
+
+const EXAMPLES = `
+Examples:
+  $ plaidbal config init                      # credentials and key source, interactively
+  $ plaidbal link                             # link an account in the browser with Plaid Link
+  $ plaidbal link --sandbox --name demo       # link a Sandbox item without a browser
+  $ plaidbal balance --item demo              # real-time balances as a table
+  $ plaidbal balance --item demo --json | jq '.items[0].accounts[].balances.available'
+  $ plaidbal items                            # what is linked
+
+Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item needs its user,
+5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed, 130 interrupted.
+Docs: see README.md ("plaidbal help <command>" for a command's flags).`;
+
+export function buildProgram(runner: Runner): Command {
+  const program = new Command('plaidbal')
+    .description('Real-time Plaid balance checks for Sandbox and Production.')
+    .version(VERSION, '-v, --version', 'print the version')
+    .option('--debug', 'log each Plaid call (method, path, status, duration, request_id) to stderr; secrets are never printed')
+    .option('--no-color', 'no colour, even on a terminal (NO_COLOR is honoured too)')
+    .showHelpAfterError('(run with --help for usage)')
+    .showSuggestionAfterError(true)
+    .addHelpText('after', EXAMPLES)
+    .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+
+  registerConfig(program, runner);
+  registerLink(program, runner);
+  registerBalance(program, runner);
+  registerItems(program, runner);
+  registerSandbox(program, runner);
+  return program;
+}
+
+function printError(io: IO, error: CliError): void {
+  const e = io.err;
+  const lines = [`${e.red.bold('Error:')} ${error.message}`];
+  const p = error.plaid;
+  if (p) {
+    lines.push(`  error_type:      ${p.error_type}`, `  error_code:      ${p.error_code}`);
+    if (p.error_message) lines.push(`  error_message:   ${p.error_message}`);
+    if (p.display_message) lines.push(`  display_message: ${p.display_message}`);
+    lines.push(`  request_id:      ${p.request_id ?? '—'}`);
+  }
+  if (error.hint) lines.push(`${e.cyan('Hint:')} ${error.hint}`);
+  io.stderr.write(`${lines.join('\n')}\n`);
+}
+
+function isPromptCancel(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  let io: IO = processIO({ noColorFlag: false, env });
+  const controller = new AbortController();
+  let exitCode: number = ExitCode.OK;
+  const onSigint = () => {
+    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
+    controller.abort(new CliError('Interrupted.', { exitCode: ExitCode.INTERRUPTED }));
+  };
+  process.on('SIGINT', onSigint);
+
+  const runner: Runner = async (command, run) => {
+    const flags = command.optsWithGlobals() as GlobalFlags;
+    io = processIO({ noColorFlag: flags.color === false, env });
+    const ctx = realContext({ io, env, debug: Boolean(flags.debug), signal: controller.signal });
+    const code = await run(ctx);
+    exitCode = code ?? ExitCode.OK;
+  };
+
+  const program = buildProgram(runner).exitOverride();
+  program.configureOutput({
+    writeOut: (s) => io.stdout.write(s),
+    writeErr: (s) => io.stderr.write(s),
+    outputError: (s, write) => write(io.err.red(s)),
+  });
+  for (const sub of program.commands) propagate(sub, program);
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; everything else is a usage error.
+      return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    if (controller.signal.aborted || isPromptCancel(error)) {
+      io.stderr.write(`${io.err.yellow('Interrupted.')} Nothing was saved.\n`);
+      return ExitCode.INTERRUPTED;
+    }
+    if (isCliError(error)) {
+      printError(io, error);
+      return error.exitCode;
+    }
+    // Never inspect an unknown error object: a stray axios error carries the secret headers.
+    const message = error instanceof Error ? error.message : String(error);
+    printError(io, new CliError(`Unexpected error: ${message}`, { hint: 'Please report this at the plaidbal issue tracker, with the command you ran.' }));
+    return ExitCode.UNEXPECTED;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Subcommands inherit the program's exit override and output settings. */
+function propagate(command: Command, parent: Command): void {
+  command.exitOverride();
+  command.copyInheritedSettings(parent);
+  for (const sub of command.commands) propagate(sub, command);
+}

@@ -1,0 +1,69 @@
+import type { Ctx } from '../../context.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import { itemsJson, itemsTable } from '../../format/items.js';
+import { aad } from '../../store/seal.js';
+import { checkAliasFree } from '../link/save.js';
+import type { ItemsListOptions, ItemsRemoveOptions } from './index.js';
+
+export async function runItemsList(ctx: Ctx, opts: ItemsListOptions): Promise<number> {
+  const store = await ctx.store();
+  const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  // Metadata only: listing never unlocks the store.
+  const items = store.items(environment).map(({ access_token: _sealed, ...meta }) => meta);
+  ctx.io.stdout.write(opts.json ? itemsJson(items) : itemsTable(items, ctx.io.out, ctx.now()));
+  return 0;
+}
+
+export async function runItemsRename(ctx: Ctx, ref: string, alias: string): Promise<number> {
+  const store = await ctx.store();
+  const item = store.resolveItem(ref);
+  if (item.alias === alias) {
+    ctx.info(`"${item.item_id}" is already called "${alias}".`);
+    return 0;
+  }
+  checkAliasFree(store, alias, item.environment, item.item_id);
+  await store.update((doc) => {
+    const target = doc.items.find((i) => i.item_id === item.item_id);
+    if (!target) throw usageError(`Item ${item.item_id} was removed while renaming.`);
+    if (doc.items.some((i) => i.environment === item.environment && i.alias === alias && i.item_id !== item.item_id)) {
+      throw usageError(`The alias "${alias}" was taken while renaming.`);
+    }
+    target.alias = alias;
+  });
+  ctx.info(`${ctx.io.err.green('✓')} Renamed "${item.alias}" to "${alias}".`);
+  return 0;
+}
+
+export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOptions): Promise<number> {
+  const store = await ctx.store();
+  const item = store.resolveItem(ref);
+  if (!opts.yes) {
+    if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
+    const what = opts.local ? 'Delete the local copy of' : 'Remove at Plaid and delete';
+    const ok = await ctx.prompt.confirm(`${what} "${item.alias}" (${item.institution_name ?? item.item_id}, ${item.environment})?`, { default: false });
+    if (!ok) {
+      ctx.info('Nothing was removed.');
+      return ExitCode.OK;
+    }
+  }
+  let note = '';
+  if (opts.local) {
+    note = ' Only the local copy was deleted: the item still exists at Plaid. Remove it from the Plaid dashboard if it is not used elsewhere.';
+  } else {
+    const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
+    const plaid = await ctx.plaid(item.environment);
+    try {
+      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], item: item.alias });
+    } catch (error) {
+      // Already gone at Plaid: the local copy is all that is left, so delete it.
+      if (!(error instanceof CliError && error.plaid?.error_code === 'INVALID_ACCESS_TOKEN')) throw error;
+      note = ' Plaid no longer knew the item (INVALID_ACCESS_TOKEN), so only the local copy was deleted.';
+    }
+  }
+  await store.update((doc) => {
+    doc.items = doc.items.filter((i) => i.item_id !== item.item_id);
+  });
+  ctx.info(`${ctx.io.err.green('✓')} Removed "${item.alias}".${note}`);
+  return 0;
+}

@@ -1,0 +1,147 @@
+/**
+ * What every way of linking ends with: exchange the public token, save the item sealed,
+ * then describe it. Plaid advises the free, cached /accounts/get right after linking,
+ * not a billed real-time balance call.
+ */
+import type { AccountBase } from 'plaid';
+import type { Ctx } from '../../context.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import type { PlaidClient } from '../../plaid/client.js';
+import type { StoredItem } from '../../store/document.js';
+import { aad } from '../../store/seal.js';
+import type { Store } from '../../store/store.js';
+import type { Environment } from '../../types.js';
+
+export const DEFAULT_PRODUCTS = ['transactions'];
+
+/** Plaid does not accept `balance` as a Link product; say so before calling Plaid. */
+export function checkProducts(products: string[] | undefined): string[] {
+  const list = (products ?? DEFAULT_PRODUCTS).map((p) => p.trim().toLowerCase()).filter(Boolean);
+  if (list.includes('balance')) {
+    throw usageError(
+      '"balance" is not a Link product: Plaid rejects it in products and initial_products. Balance is available on every Item linked with any other product.',
+      'Use --products transactions (the default), or auth.',
+    );
+  }
+  const bad = list.filter((p) => !/^[a-z_]{2,40}$/.test(p));
+  if (bad.length) throw usageError(`Not Plaid product names: ${bad.join(', ')}.`);
+  return [...new Set(list)];
+}
+
+export function checkAliasFree(store: Store, alias: string, environment: Environment, exceptItemId?: string): void {
+  const taken = store.items(environment).find((i) => i.alias === alias && i.item_id !== exceptItemId);
+  if (taken) throw usageError(`The alias "${alias}" is already used by item ${taken.item_id} in ${environment}.`, 'Pick another with --name, or rename the old one with `plaidbal items rename`.');
+  if (store.items().some((i) => i.item_id === alias)) throw usageError(`"${alias}" is another item's item_id and cannot be an alias.`);
+}
+
+function slug(name: string): string {
+  const s = name
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 40)
+    .replace(/-+$/, '');
+  return s || 'item';
+}
+
+export function defaultAlias(aliasesInUse: Set<string>, institutionName: string | null): string {
+  const base = slug(institutionName ?? 'item');
+  if (!aliasesInUse.has(base)) return base;
+  for (let n = 2; ; n++) if (!aliasesInUse.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+export interface LinkedItem {
+  item: StoredItem;
+  accounts: AccountBase[];
+  /** Set when /accounts/get failed after the item was saved: the item is still usable later. */
+  accountsError: CliError | null;
+}
+
+export interface SaveRequest {
+  publicToken: string;
+  alias?: string;
+  products: string[];
+  institutionId: string | null;
+  institutionName?: string | null;
+}
+
+/** Exchanges the public token and saves the item; if saving fails, removes the item at Plaid so nothing billable is orphaned. */
+export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient, req: SaveRequest): Promise<LinkedItem> {
+  const environment = plaid.environment;
+  const expectedPrefix = `public-${environment}-`;
+  if (!req.publicToken.startsWith(expectedPrefix)) {
+    throw new CliError(`The public token is not a ${environment} token.`, { exitCode: ExitCode.CONFIG, hint: 'Check PLAID_ENV / --env and PLAIDBAL_BASE_URL: they must point at the same environment.' });
+  }
+  // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
+  const sealer = await store.sealerForWriting();
+  const exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken] });
+  const accessToken = exchange.access_token;
+  const itemId = exchange.item_id;
+
+  let institutionName = req.institutionName ?? null;
+  if (req.institutionId && !institutionName) {
+    try {
+      const inst = await plaid.call('institutionsGetById', { institution_id: req.institutionId, country_codes: plaid.profile.countryCodes as never });
+      institutionName = inst.institution.name;
+    } catch (error) {
+      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? error.message : 'error'}); saving without it.`));
+    }
+  }
+
+  let saved: StoredItem | undefined;
+  try {
+    await store.update((doc) => {
+      const inEnv = doc.items.filter((i) => i.environment === environment);
+      const alias = req.alias ?? defaultAlias(new Set(inEnv.map((i) => i.alias)), institutionName);
+      if (inEnv.some((i) => i.alias === alias)) throw usageError(`The alias "${alias}" was taken while linking.`);
+      saved = {
+        item_id: itemId,
+        alias,
+        environment,
+        institution_id: req.institutionId,
+        institution_name: institutionName,
+        products: req.products,
+        linked_at: ctx.now().toISOString(),
+        last_balance_at: null,
+        access_token: sealer.seal(accessToken, aad.accessToken(environment, itemId)),
+      };
+      doc.items = doc.items.filter((i) => i.item_id !== itemId).concat(saved);
+    });
+  } catch (error) {
+    try {
+      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken] });
+      ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
+    } catch {
+      ctx.info(ctx.io.err.red(`! Saving the item failed, and removing it at Plaid failed too: item ${itemId} is orphaned at Plaid. Remove it from the Plaid dashboard.`));
+    }
+    throw error;
+  }
+
+  let accounts: AccountBase[] = [];
+  let accountsError: CliError | null = null;
+  try {
+    accounts = (await plaid.call('accountsGet', { access_token: accessToken }, { secrets: [accessToken], item: saved!.alias })).accounts;
+  } catch (error) {
+    accountsError = error as CliError;
+  }
+  return { item: saved!, accounts, accountsError };
+}
+
+export function linkedSummary(ctx: Ctx, linked: LinkedItem, verb = 'Linked'): string {
+  const o = ctx.io.out;
+  const { item } = linked;
+  const lines = [`${o.green('✓')} ${verb} ${o.bold(item.institution_name ?? item.institution_id ?? 'an institution')} as ${o.bold(`"${item.alias}"`)} ${o.dim(`(${item.environment}, item_id ${item.item_id})`)}`];
+  for (const a of linked.accounts) {
+    lines.push(`  ${a.name}${a.mask ? ` ••${a.mask}` : ''}  ${o.dim(`${a.type}${a.subtype ? ` / ${a.subtype}` : ''}`)}`);
+  }
+  if (linked.accountsError) lines.push(o.yellow(`  (could not list accounts yet: ${linked.accountsError.message})`));
+  lines.push('', `Next: plaidbal balance --item ${item.alias}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export function linkedJson(linked: LinkedItem): string {
+  const { access_token: _sealed, ...item } = linked.item;
+  return `${JSON.stringify({ item: { ...item, last_balance_at: item.last_balance_at ?? null }, accounts: linked.accounts.map((a) => ({ account_id: a.account_id, name: a.name, mask: a.mask ?? null, type: a.type, subtype: a.subtype ?? null })) }, null, 2)}\n`;
+}

@@ -1,0 +1,39 @@
+/** Flag parsers shared by commands. They throw commander's InvalidArgumentError (exit 2). */
+import { InvalidArgumentError } from 'commander';
+
+export function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n <= 0 || n > 3600) {
+    throw new InvalidArgumentError('expected a number of seconds between 0 and 3600, e.g. 30');
+  }
+  return n;
+}
+
+export function parseList(value: string, previous: string[] = []): string[] {
+  const parts = value.split(',').map((s) => s.trim()).filter(Boolean);
+  if (parts.length === 0) throw new InvalidArgumentError('expected a comma-separated list');
+  return [...previous, ...parts];
+}
+
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export const ALIAS_MAX = 64;
+
+/** Aliases are short, printable, and do not look like flags or Plaid item_ids. */
+export function aliasProblem(alias: string): string | null {
+  if (alias.length === 0) return 'an alias cannot be empty';
+  if ([...alias].length > ALIAS_MAX) return `an alias is at most ${ALIAS_MAX} characters`;
+  if (alias.startsWith('-')) return 'an alias cannot start with "-"';
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f-\u009f\s]/u.test(alias)) return 'an alias cannot contain spaces or control characters';
+  if (/^[A-Za-z0-9]{37}$/.test(alias)) return 'an alias cannot look like a Plaid item_id (37 letters and digits)';
+  return null;
+}
+
+export function parseAlias(value: string): string {
+  const problem = aliasProblem(value);
+  if (problem) throw new InvalidArgumentError(problem);
+  return value;
+}

@@ -1,0 +1,113 @@
+/**
+ * The context every command runs with, as gh's Factory: streams, environment, clock,
+ * store, a lazy Plaid client factory, a browser opener and a prompter. Tests build
+ * their own; `realContext` builds the one the CLI uses. Heavy modules are loaded lazily.
+ */
+import { configError } from './errors.js';
+import type { IO } from './io.js';
+import type { PlaidClient } from './plaid/client.js';
+import { inquirerPrompter, type Prompter } from './prompt.js';
+import type { KeyDeps } from './store/keys.js';
+import type { Keychain } from './store/keychain.js';
+import type { Store } from './store/store.js';
+import type { Environment } from './types.js';
+
+export interface Ctx {
+  io: IO;
+  env: NodeJS.ProcessEnv;
+  now(): Date;
+  debug: boolean;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  store(): Promise<Store>;
+  /** A Plaid client for an environment, with credentials resolved (flags, env, stored profile). */
+  plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string }): Promise<PlaidClient>;
+  openBrowser(url: string): Promise<boolean>;
+  prompt: Prompter;
+  /** A line on stderr (notices, progress); never used for results. */
+  info(message: string): void;
+}
+
+export interface RealContextOptions {
+  io: IO;
+  env: NodeJS.ProcessEnv;
+  debug: boolean;
+  signal: AbortSignal;
+}
+
+export const MIN_PASSPHRASE_LENGTH = 8;
+
+export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Prompter): KeyDeps['passphrase'] {
+  return async ({ confirm, purpose }) => {
+    const fromEnv = env.PLAIDBAL_PASSPHRASE;
+    if (fromEnv !== undefined && fromEnv !== '') {
+      if (confirm && fromEnv.length < MIN_PASSPHRASE_LENGTH) {
+        throw configError(`PLAIDBAL_PASSPHRASE is too short to protect a new store (at least ${MIN_PASSPHRASE_LENGTH} characters).`);
+      }
+      return fromEnv;
+    }
+    if (!io.canPrompt) {
+      throw configError(`A passphrase is needed to ${purpose}, and there is no terminal to ask for it.`, 'Set PLAIDBAL_PASSPHRASE in the environment (not on the command line).');
+    }
+    const validate = (value: string) => (confirm && value.length < MIN_PASSPHRASE_LENGTH ? `At least ${MIN_PASSPHRASE_LENGTH} characters.` : value.length === 0 ? 'Required.' : true);
+    const first = await prompt.password(confirm ? `New passphrase to ${purpose}:` : `Passphrase to ${purpose}:`, { validate });
+    if (confirm) {
+      const second = await prompt.password('Repeat the passphrase:');
+      if (second !== first) throw configError('The two passphrases differ. Nothing was saved.');
+    }
+    return first;
+  };
+}
+
+export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx {
+  const prompt = inquirerPrompter(io.stdin, io.stderr);
+  const info = (message: string) => io.stderr.write(`${message}\n`);
+  let storePromise: Promise<Store> | undefined;
+  let keychain: Keychain | undefined;
+  const ctx: Ctx = {
+    io,
+    env,
+    now: () => new Date(),
+    debug,
+    signal,
+    prompt,
+    info,
+    store() {
+      storePromise ??= (async () => {
+        const [{ Store }, { osKeychain }] = await Promise.all([import('./store/store.js'), import('./store/keychain.js')]);
+        keychain ??= osKeychain();
+        return Store.open({
+          env,
+          keyDeps: { keychain, passphrase: passphraseProvider(io, env, prompt), notice: (m) => info(io.err.yellow(`! ${m}`)), now: () => new Date() },
+        });
+      })();
+      return storePromise;
+    },
+    async plaid(environment, opts = {}) {
+      const [{ createPlaidClient }, { resolveCredentials }] = await Promise.all([import('./plaid/client.js'), import('./credentials.js')]);
+      const credentials = await resolveCredentials(await ctx.store(), environment, env, { clientId: opts.clientId });
+      return createPlaidClient({
+        environment,
+        clientId: credentials.clientId,
+        secret: credentials.secret,
+        baseUrl: env.PLAIDBAL_BASE_URL || undefined,
+        timeoutMs: opts.timeoutMs,
+        signal,
+        profile: { clientName: credentials.clientName, countryCodes: credentials.countryCodes, language: credentials.language },
+        debug: debug ? (line) => info(io.err.dim(`[debug] ${line}`)) : undefined,
+      });
+    },
+    async openBrowser(url) {
+      if (env.BROWSER === 'none') return false;
+      try {
+        const { default: open } = await import('open');
+        const child = await open(url);
+        child.on('error', () => {});
+        return true;
+      } catch {
+        return false;
+      }
+    },
+  };
+  return ctx;
+}

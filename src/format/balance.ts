@@ -1,0 +1,199 @@
+/**
+ * Output of `plaidbal balance`: a table for people and one JSON document for programs.
+ * Pure: data in, string out; the caller picks one and writes it.
+ */
+import Table from 'cli-table3';
+import type { ChalkInstance } from 'chalk';
+import type { AccountBase } from 'plaid';
+import type {
+  AccountBalancesJson,
+  AccountJson,
+  BalanceDocument,
+  ItemBalanceJson,
+  PlaidErrorJson,
+} from '../types.js';
+import { MISSING, currencyLabel, formatMoney } from './money.js';
+import { NO_ITEMS_MESSAGE } from './items.js';
+
+export interface BalanceTableOptions {
+  /** Terminal columns. When the table is wider, Account and Type wrap; amounts never shrink. */
+  width?: number;
+  locale?: string;
+}
+
+const HEADINGS = ['Account', 'Type', 'Available', 'Current', 'Limit', 'Currency'] as const;
+const ALIGNS = ['left', 'left', 'right', 'right', 'right', 'left'] as const;
+/** Cell padding cli-table3 counts in a column's width. */
+const PADDING = 2;
+
+export function balanceTable(doc: BalanceDocument, chalk: ChalkInstance, opts: BalanceTableOptions = {}): string {
+  if (doc.items.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
+  const blocks = doc.items.map((item) => {
+    const body = item.error ? errorLines(item, item.error, chalk) : accountsTable(item.accounts, chalk, opts);
+    return `${itemHeader(item, doc.environment, chalk)}\n${body}`;
+  });
+  return `${blocks.join('\n\n')}\n`;
+}
+
+function itemHeader(item: ItemBalanceJson, environment: string, chalk: ChalkInstance): string {
+  const institution = item.institution_name ?? item.institution_id ?? 'Unknown institution';
+  const parts = [chalk.bold(item.name), institution, environment, chalk.dim(item.item_id)];
+  // Cached balances are not what the user asked `balance` for, so say so where they look.
+  if (item.balance_source === 'cached') parts.push(chalk.yellow('cached balances'));
+  return parts.join(' · ');
+}
+
+function errorLines(item: ItemBalanceJson, error: PlaidErrorJson, chalk: ChalkInstance): string {
+  // PRODUCTS_NOT_SUPPORTED comes with an empty message; the code alone is then the message.
+  const headline = error.error_message ? `${error.error_code}: ${error.error_message}` : error.error_code;
+  const lines = [chalk.red(headline)];
+  if (error.display_message && error.display_message !== error.error_message) lines.push(error.display_message);
+  const requestId = error.request_id ?? item.request_id;
+  if (requestId) lines.push(chalk.dim(`request_id: ${requestId}`));
+  return lines.join('\n');
+}
+
+function accountsTable(accounts: AccountJson[], chalk: ChalkInstance, opts: BalanceTableOptions): string {
+  if (accounts.length === 0) return 'No accounts.';
+  const money = (value: number | null, balances: AccountBalancesJson): string =>
+    value === null
+      ? chalk.dim(MISSING)
+      : formatMoney(value, balances.iso_currency_code, balances.unofficial_currency_code, { locale: opts.locale });
+  const rows = accounts.map((account) => {
+    const { balances } = account;
+    return [
+      account.mask ? `${account.name} ••${account.mask}` : account.name,
+      account.subtype ? `${account.type} / ${account.subtype}` : account.type,
+      money(balances.available, balances),
+      money(balances.current, balances),
+      money(balances.limit, balances),
+      currencyLabel(balances.iso_currency_code, balances.unofficial_currency_code),
+    ];
+  });
+
+  const natural = renderTable(rows, chalk, null);
+  const width = firstLineWidth(natural.text);
+  if (opts.width === undefined || width <= opts.width) return natural.text;
+
+  const [account = 0, type = 0] = natural.colWidths;
+  const fitted = shrinkToFit([account, type], [wrapMinimum(rows, 0), wrapMinimum(rows, 1)], width - opts.width);
+  return renderTable(rows, chalk, fitted).text;
+}
+
+/**
+ * Takes `excess` columns from the wider of Account and Type first. Neither goes below its longest
+ * word, so wrapping breaks between words and never truncates one; past that the table stays wide.
+ */
+function shrinkToFit(widths: [number, number], minimums: [number, number], excess: number): [number, number] {
+  let [account, type] = widths;
+  const [accountMin, typeMin] = minimums;
+  for (let left = excess; left > 0; left--) {
+    if (account >= type && account > accountMin) account--;
+    else if (type > typeMin) type--;
+    else if (account > accountMin) account--;
+    else break;
+  }
+  return [account, type];
+}
+
+function wrapMinimum(rows: string[][], column: number): number {
+  const words = [HEADINGS[column] ?? '', ...rows.map((row) => row[column] ?? '')].flatMap((cell) => cell.split(/\s+/));
+  return Math.max(...words.map((word) => word.length)) + PADDING;
+}
+
+function renderTable(
+  rows: string[][],
+  chalk: ChalkInstance,
+  wrapWidths: [number, number] | null,
+): { text: string; colWidths: number[] } {
+  const table = new Table({
+    head: HEADINGS.map((heading) => chalk.bold(heading)),
+    // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
+    // Compact (no rules between rows) unless rows wrap onto several lines and need telling apart.
+    style: { head: [], border: [], compact: wrapWidths === null },
+    colAligns: [...ALIGNS],
+    ...(wrapWidths ? { colWidths: [...wrapWidths, null, null, null, null], wordWrap: true } : {}),
+  });
+  table.push(...rows);
+  const text = table.toString();
+  // toString() fills options.colWidths with the widths it chose, padding included.
+  return { text, colWidths: table.options.colWidths.map((w) => w ?? 0) };
+}
+
+function firstLineWidth(text: string): number {
+  // The top border has no colour and only single-width box characters.
+  const newline = text.indexOf('\n');
+  return newline === -1 ? text.length : newline;
+}
+
+/**
+ * `JSON.stringify(doc, null, 2)` with the documented key order whatever order the input has, and
+ * null (never omitted) for anything missing. Amounts pass through as the doubles Plaid sent.
+ */
+export function balanceJson(doc: BalanceDocument): string {
+  const ordered = {
+    environment: doc.environment,
+    fetched_at: doc.fetched_at,
+    items: (doc.items ?? []).map(orderItem),
+  };
+  return `${JSON.stringify(ordered, null, 2)}\n`;
+}
+
+function orderItem(item: ItemBalanceJson): ItemBalanceJson {
+  return {
+    item_id: item.item_id,
+    name: item.name,
+    institution_id: item.institution_id ?? null,
+    institution_name: item.institution_name ?? null,
+    request_id: item.request_id ?? null,
+    balance_source: item.balance_source,
+    accounts: (item.accounts ?? []).map(orderAccount),
+    error: item.error ? orderError(item.error) : null,
+  };
+}
+
+/** What orderAccount accepts: our own JSON or Plaid's AccountBase, possibly with fields missing. */
+type AccountInput = Omit<AccountJson, 'balances' | 'official_name' | 'mask' | 'subtype'> & {
+  official_name?: string | null;
+  mask?: string | null;
+  subtype?: string | null;
+  balances?: Partial<AccountBalancesJson>;
+};
+
+function orderAccount(account: AccountInput): AccountJson {
+  return {
+    account_id: account.account_id,
+    name: account.name,
+    official_name: account.official_name ?? null,
+    mask: account.mask ?? null,
+    type: account.type,
+    subtype: account.subtype ?? null,
+    balances: orderBalances(account.balances),
+  };
+}
+
+function orderBalances(balances: Partial<AccountBalancesJson> | undefined): AccountBalancesJson {
+  return {
+    available: balances?.available ?? null,
+    current: balances?.current ?? null,
+    limit: balances?.limit ?? null,
+    iso_currency_code: balances?.iso_currency_code ?? null,
+    unofficial_currency_code: balances?.unofficial_currency_code ?? null,
+    last_updated_datetime: balances?.last_updated_datetime ?? null,
+  };
+}
+
+function orderError(error: PlaidErrorJson): PlaidErrorJson {
+  return {
+    error_type: error.error_type,
+    error_code: error.error_code,
+    error_message: error.error_message,
+    display_message: error.display_message ?? null,
+    request_id: error.request_id ?? null,
+  };
+}
+
+/** Plaid's account, cut down to the fields plaidbal prints; extra fields (apy, verification_*) are dropped. */
+export function toAccountJson(account: AccountBase): AccountJson {
+  return orderAccount(account);
+}

@@ -1,0 +1,138 @@
+/**
+ * Money formatting for balances. Plaid sends amounts as JSON numbers with as many decimals as the
+ * institution reports (a 401k at 23631.9805, a crypto wallet at 0.12345678), so nothing here may
+ * round a digit away: the currency's standard digits are a floor, never a ceiling.
+ */
+
+/** Shown for a value Plaid left null. Never 0: "no balance reported" is not "a balance of zero". */
+export const MISSING = '—';
+
+export interface MoneyOptions {
+  /** BCP 47 tag; anything Intl rejects (e.g. `en_US.UTF-8` from LANG) falls back to en-US. */
+  locale?: string;
+}
+
+const DEFAULT_LOCALE = 'en-US';
+
+/**
+ * Node 20's V8 caps minimum/maximumFractionDigits at 20 (the raise to 100 landed later), so longer
+ * fractions are formatted to 20 digits and then get their exact digits spliced back in.
+ */
+const INTL_MAX_FRACTION_DIGITS = 20;
+
+/**
+ * Intl accepts any well-formed three-letter code ("XYZ" prints as "XYZ 1.00"); only codes ICU
+ * knows get currency styling, the rest use the same plain fallback as unofficial codes.
+ */
+let knownCurrencies: ReadonlySet<string> | undefined;
+
+const formatters = new Map<string, Intl.NumberFormat>();
+
+export function formatMoney(
+  value: number | null,
+  iso: string | null,
+  unofficial: string | null,
+  opts: MoneyOptions = {},
+): string {
+  if (value === null) return MISSING;
+  const isoCode = cleanCode(iso);
+  const code = isoCode ?? cleanCode(unofficial);
+  if (!Number.isFinite(value)) return withCode(String(value), code);
+
+  const locale = resolveLocale(opts.locale);
+  const decimal = exactDecimal(value);
+  const fractionLength = fractionOf(decimal).length;
+
+  if (isoCode !== null && isKnownCurrency(isoCode)) {
+    const standard = formatter(locale, isoCode, null).resolvedOptions().maximumFractionDigits ?? 2;
+    return formatDecimal(decimal, Math.max(standard, fractionLength), locale, isoCode);
+  }
+  return withCode(formatDecimal(decimal, fractionLength, locale, null), code);
+}
+
+/** The code for the Currency column: ISO first (Plaid nulls it when the code is unofficial). */
+export function currencyLabel(iso: string | null, unofficial: string | null): string {
+  return cleanCode(iso) ?? cleanCode(unofficial) ?? MISSING;
+}
+
+/**
+ * The decimal digits the double stands for, never in exponent form: non-integers use the shortest
+ * round-trip form (what JSON.parse read), integers their exact value, so 2**70 is not shown as
+ * 1180591620717411300000. -0 becomes "0".
+ */
+export function exactDecimal(value: number): string {
+  if (Number.isInteger(value)) return BigInt(value).toString();
+  const text = String(value);
+  const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
+  if (match === null) return text;
+  const [, sign = '', lead = '', rest = '', exponentText = '0'] = match;
+  const digits = lead + rest;
+  const point = 1 + Number(exponentText); // where the decimal point falls within `digits`
+  if (point <= 0) return `${sign}0.${'0'.repeat(-point)}${digits}`;
+  if (point >= digits.length) return sign + digits + '0'.repeat(point - digits.length);
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+function fractionOf(decimal: string): string {
+  const dot = decimal.indexOf('.');
+  return dot === -1 ? '' : decimal.slice(dot + 1);
+}
+
+function formatDecimal(decimal: string, digits: number, locale: string, currency: string | null): string {
+  if (digits <= INTL_MAX_FRACTION_DIGITS) {
+    return formatter(locale, currency, digits).format(decimal as Intl.StringNumericLiteral);
+  }
+  // Cut (not round) to what Intl can take, so the sign and integer part stay exact, then put the
+  // full fraction back in the locale's own digits.
+  const dot = decimal.indexOf('.');
+  const cut = decimal.slice(0, dot + 1 + INTL_MAX_FRACTION_DIGITS);
+  const fraction = localiseDigits(fractionOf(decimal).padEnd(digits, '0'), locale);
+  return formatter(locale, currency, INTL_MAX_FRACTION_DIGITS)
+    .formatToParts(cut as Intl.StringNumericLiteral)
+    .map((part) => (part.type === 'fraction' ? fraction : part.value))
+    .join('');
+}
+
+/** `digits === null` asks for the currency's defaults, which is how its standard digits are read. */
+function formatter(locale: string, currency: string | null, digits: number | null): Intl.NumberFormat {
+  const key = `${locale}|${currency ?? ''}|${digits ?? ''}`;
+  let cached = formatters.get(key);
+  if (cached === undefined) {
+    const options: Intl.NumberFormatOptions = currency === null ? {} : { style: 'currency', currency };
+    if (digits !== null) {
+      options.minimumFractionDigits = digits;
+      options.maximumFractionDigits = digits;
+    }
+    cached = new Intl.NumberFormat(locale, options);
+    formatters.set(key, cached);
+  }
+  return cached;
+}
+
+function localiseDigits(asciiDigits: string, locale: string): string {
+  const plain = formatter(locale, null, 0);
+  return asciiDigits.replace(/\d/g, (digit) => plain.format(Number(digit)));
+}
+
+function isKnownCurrency(code: string): boolean {
+  knownCurrencies ??= new Set(Intl.supportedValuesOf('currency'));
+  return knownCurrencies.has(code.toUpperCase());
+}
+
+function resolveLocale(locale: string | undefined): string {
+  if (locale === undefined) return DEFAULT_LOCALE;
+  try {
+    return Intl.getCanonicalLocales(locale)[0] ?? DEFAULT_LOCALE;
+  } catch {
+    return DEFAULT_LOCALE;
+  }
+}
+
+function cleanCode(code: string | null | undefined): string | null {
+  const trimmed = code?.trim();
+  return trimmed ? trimmed : null;
+}
+
+function withCode(amount: string, code: string | null): string {
+  return code === null ? amount : `${amount} ${code}`;
+}

@@ -1,0 +1,313 @@
+/**
+ * The one-session loopback server behind `plaidbal link` (RFC 8252 style): it serves the
+ * page that runs Plaid Link and takes back exactly one result.
+ *
+ * Defences, in the order a request meets them:
+ * - bound to 127.0.0.1 on an OS-chosen port, for this session only;
+ * - Host must be 127.0.0.1:<port> or localhost:<port>, which defeats DNS rebinding;
+ * - the path must carry a 256-bit per-session secret, compared in constant time;
+ * - the callback takes one same-origin JSON POST of at most 64 KiB, validated strictly.
+ * No response carries CORS headers, so no other origin can read or preflight anything.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { ENVIRONMENTS, type Environment } from '../types.js';
+import { parseLinkCallback, type LinkOutcome } from './callback.js';
+import { linkPageCsp, renderLinkPage, type LinkPageMode } from './page.js';
+
+export type {
+  LinkAccount,
+  LinkExitError,
+  LinkExitMetadata,
+  LinkInstitution,
+  LinkOutcome,
+  LinkSuccessMetadata,
+} from './callback.js';
+export { PLAID_LINK_SCRIPT_URL } from './page.js';
+
+export interface LinkPageOptions {
+  /** The only credential that reaches the browser. Must be a `link-<environment>-` token. */
+  linkToken: string;
+  environment: Environment;
+  /** Plaid API origin for the page's CSP connect-src, e.g. https://sandbox.plaid.com */
+  plaidHost: string;
+  /** The browser tab's title. */
+  title?: string;
+  mode?: LinkPageMode;
+}
+
+export interface LinkPageServer {
+  /** http://127.0.0.1:<port>/<secret>/ */
+  url: string;
+  /**
+   * Resolves with the first valid callback. Rejects with LinkPageClosedError if close()
+   * comes first (that rejection is pre-handled, so leaving `outcome` unawaited is safe).
+   */
+  outcome: Promise<LinkOutcome>;
+  /** Idempotent. Drops every open connection, then frees the port. */
+  close(): Promise<void>;
+}
+
+export class LinkPageClosedError extends Error {
+  constructor() {
+    super('The Link page was closed before Link reported a result');
+    this.name = 'LinkPageClosedError';
+  }
+}
+
+export const MAX_CALLBACK_BYTES = 64 * 1024;
+const LOOPBACK = '127.0.0.1';
+const SECRET_BYTES = 32;
+
+/** On every response. The page replaces the CSP with its own. */
+const COMMON_HEADERS = {
+  'Cache-Control': 'no-store',
+  'X-Content-Type-Options': 'nosniff',
+  'Referrer-Policy': 'no-referrer',
+  'X-Frame-Options': 'DENY',
+  'Cross-Origin-Resource-Policy': 'same-origin',
+  'Content-Security-Policy': "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  // One request per connection: nothing lingers idle, and unread request bodies die with it.
+  Connection: 'close',
+} as const;
+
+function send(res: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
+  const payload = Buffer.from(body, 'utf8');
+  res.writeHead(status, {
+    ...COMMON_HEADERS,
+    'Content-Type': 'text/plain; charset=utf-8',
+    'Content-Length': String(payload.length),
+    ...headers,
+  });
+  res.end(payload); // Node drops the body itself for HEAD
+}
+
+function validateOptions(opts: LinkPageOptions): { plaidOrigin: string; title: string; mode: LinkPageMode } {
+  if (!ENVIRONMENTS.includes(opts.environment)) {
+    throw new TypeError(`environment must be one of ${ENVIRONMENTS.join(', ')}`);
+  }
+  // Guards against handing the browser anything but a link token (an access token, say).
+  if (!new RegExp(`^link-${opts.environment}-[A-Za-z0-9-]{1,200}$`).test(opts.linkToken)) {
+    throw new TypeError(`linkToken must be a ${opts.environment} link token (link-${opts.environment}-…)`);
+  }
+  let host: URL;
+  try {
+    host = new URL(opts.plaidHost);
+  } catch {
+    throw new TypeError('plaidHost must be a URL such as https://sandbox.plaid.com');
+  }
+  // It goes into the CSP verbatim, so only a bare origin is acceptable. Plain http only on
+  // loopback, where a local emulator may stand in for Plaid.
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(host.hostname);
+  if (
+    !(host.protocol === 'https:' || (host.protocol === 'http:' && loopback)) ||
+    host.username !== '' ||
+    host.password !== '' ||
+    host.pathname !== '/' ||
+    host.search !== '' ||
+    host.hash !== ''
+  ) {
+    throw new TypeError('plaidHost must be an https origin such as https://sandbox.plaid.com');
+  }
+  const mode = opts.mode ?? 'new';
+  if (mode !== 'new' && mode !== 'update') throw new TypeError('mode must be "new" or "update"');
+  const title = opts.title ?? (mode === 'update' ? 'plaidbal — reconnect an account' : 'plaidbal — link an account');
+  if (typeof title !== 'string' || title.length > 200) throw new TypeError('title must be a string of at most 200 characters');
+  return { plaidOrigin: host.origin, title, mode };
+}
+
+function isJsonContentType(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const [type = '', ...params] = value.split(';').map((part) => part.trim().toLowerCase());
+  if (type !== 'application/json') return false;
+  return params.every((p) => p === '' || p === 'charset=utf-8' || p === 'charset="utf-8"');
+}
+
+type BodyResult = { kind: 'body'; bytes: Buffer } | { kind: 'too-large' } | { kind: 'aborted' };
+
+function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let settled = false;
+    const settle = (result: BodyResult) => {
+      if (settled) return;
+      settled = true;
+      resolve(result);
+    };
+    req.on('data', (chunk: Buffer) => {
+      if (settled) return;
+      size += chunk.length;
+      if (size > limit) {
+        req.pause();
+        settle({ kind: 'too-large' });
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => settle({ kind: 'body', bytes: Buffer.concat(chunks) }));
+    req.on('error', () => settle({ kind: 'aborted' }));
+    req.on('close', () => settle({ kind: 'aborted' }));
+  });
+}
+
+export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServer> {
+  const { plaidOrigin, title, mode } = validateOptions(opts);
+  const { linkToken, environment } = opts;
+  const secret = randomBytes(SECRET_BYTES).toString('base64url');
+  const secretBytes = Buffer.from(secret, 'utf8');
+
+  let accepted: LinkOutcome | undefined;
+  let resolveOutcome!: (outcome: LinkOutcome) => void;
+  let rejectOutcome!: (error: Error) => void;
+  const outcome = new Promise<LinkOutcome>((resolve, reject) => {
+    resolveOutcome = resolve;
+    rejectOutcome = reject;
+  });
+  // The caller may close() without ever awaiting the outcome; that must not crash the process.
+  outcome.catch(() => {});
+
+  const server = createServer({
+    requestTimeout: 30_000,
+    headersTimeout: 10_000,
+    keepAliveTimeout: 1_000,
+    maxHeaderSize: 16 * 1024,
+  });
+  let port = 0;
+  let allowedHosts: ReadonlySet<string> = new Set();
+
+  const isSecret = (candidate: string): boolean => {
+    const bytes = Buffer.from(candidate, 'utf8');
+    return bytes.length === secretBytes.length && timingSafeEqual(bytes, secretBytes);
+  };
+
+  /** 'page' for /<secret>/ (a query is ignored), 'callback' for exactly /<secret>/callback. */
+  const route = (rawUrl: string | undefined): 'page' | 'callback' | null => {
+    if (rawUrl === undefined || !rawUrl.startsWith('/')) return null;
+    const queryAt = rawUrl.indexOf('?');
+    const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
+    const segments = path.split('/'); // ['', secret, rest]
+    if (segments.length !== 3 || !isSecret(segments[1] ?? '')) return null;
+    if (segments[2] === '') return 'page';
+    if (segments[2] === 'callback' && queryAt === -1) return 'callback';
+    return null;
+  };
+
+  /**
+   * Same-origin means the Origin is this very Host over http. The page is normally opened
+   * at 127.0.0.1, but a user may retype it as localhost; either way its posts carry a
+   * matching Host and Origin. A page on one name posting to the other is cross-origin,
+   * which a browser could only attempt after a preflight that we refuse.
+   */
+  const isSameOrigin = (headers: IncomingHttpHeaders): boolean => {
+    const host = headers.host;
+    if (host === undefined || !allowedHosts.has(host)) return false;
+    if (headers.origin !== `http://${host}`) return false;
+    const site = headers['sec-fetch-site'];
+    return site === undefined || site === 'same-origin';
+  };
+
+  const servePage = (res: ServerResponse): void => {
+    const nonce = randomBytes(16).toString('base64');
+    send(res, 200, renderLinkPage({ nonce, linkToken, environment, title, mode }), {
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': linkPageCsp(nonce, plaidOrigin),
+    });
+  };
+
+  const takeCallback = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const declared = req.headers['content-length'];
+    if (declared !== undefined && Number(declared) > MAX_CALLBACK_BYTES) {
+      return send(res, 413, 'Payload too large\n');
+    }
+    const body = await readBody(req, MAX_CALLBACK_BYTES);
+    if (body.kind === 'aborted') return;
+    if (body.kind === 'too-large') return send(res, 413, 'Payload too large\n');
+
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.bytes));
+    } catch {
+      return send(res, 400, 'Invalid callback: body is not UTF-8 JSON\n');
+    }
+    const result = parseLinkCallback(parsed, environment);
+    if (!result.ok) return send(res, 400, `Invalid callback: ${result.reason}\n`);
+    // Another post may have been accepted while this body was arriving.
+    if (accepted !== undefined) return send(res, 409, 'This Link session has already finished\n');
+
+    accepted = result.outcome;
+    const value = accepted;
+    // Settle only once the answer is on its way, so a caller that closes the server as
+    // soon as the outcome arrives cannot cut the page's response short.
+    res.once('close', () => resolveOutcome(value));
+    send(res, 204, '');
+  };
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const host = req.headers.host;
+    if (host === undefined || !allowedHosts.has(host)) return send(res, 421, 'Misdirected request\n');
+
+    const target = route(req.url);
+    if (target === null) return send(res, 404, 'Not found\n');
+
+    if (target === 'page') {
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return send(res, 405, 'Method not allowed\n', { Allow: 'GET, HEAD' });
+      }
+      return servePage(res);
+    }
+
+    // OPTIONS lands here too: a CORS preflight gets a plain 405 without Access-Control-*.
+    if (req.method !== 'POST') return send(res, 405, 'Method not allowed\n', { Allow: 'POST' });
+    if (!isSameOrigin(req.headers)) return send(res, 403, 'Forbidden\n');
+    if (!isJsonContentType(req.headers['content-type'])) {
+      return send(res, 415, 'Content-Type must be application/json\n');
+    }
+    if (accepted !== undefined) return send(res, 409, 'This Link session has already finished\n');
+    takeCallback(req, res).catch(() => {
+      if (!res.headersSent) send(res, 500, 'Internal error\n');
+    });
+  });
+
+  // Malformed requests: answer with the same no-store/nosniff headers rather than Node's bare default.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => {
+    if (!socket.writable || error.code === 'ECONNRESET') {
+      socket.destroy();
+      return;
+    }
+    const status =
+      error.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large'
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout'
+      : '400 Bad Request';
+    socket.end(
+      `HTTP/1.1 ${status}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\n` +
+        'Content-Length: 0\r\nConnection: close\r\n\r\n',
+    );
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: LOOPBACK, port: 0, exclusive: true }, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  server.on('error', (error) => rejectOutcome(error));
+
+  port = (server.address() as AddressInfo).port;
+  allowedHosts = new Set([`${LOOPBACK}:${port}`, `localhost:${port}`]);
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+      if (accepted !== undefined) resolveOutcome(accepted);
+      else rejectOutcome(new LinkPageClosedError());
+    });
+    return closing;
+  };
+
+  return { url: `http://${LOOPBACK}:${port}/${secret}/`, outcome, close };
+}

@@ -1,0 +1,126 @@
+/**
+ * Every Plaid call goes through the official `plaid` client, wrapped here with
+ * per-call timeouts, retries (capped exponential backoff with jitter) and a
+ * redacting debug log. This module is only ever loaded by commands that call Plaid.
+ */
+import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import pRetry from 'p-retry';
+import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
+import type { CliError } from '../errors.js';
+import type { Environment } from '../types.js';
+import { isRetriable, toCliError } from './errors.js';
+
+export const DEFAULT_TIMEOUT_MS = 15_000;
+export const BALANCE_TIMEOUT_MS = 60_000;
+
+export interface PlaidClientOptions {
+  environment: Environment;
+  clientId: string;
+  secret: string;
+  /** PLAIDBAL_BASE_URL: replaces Plaid's host (proxies, the test emulator). */
+  baseUrl?: string;
+  /** Per-attempt timeout; defaults to 15 s (60 s for /accounts/balance/get). */
+  timeoutMs?: number;
+  retries?: number;
+  debug?: (line: string) => void;
+  signal?: AbortSignal;
+  /** Profile settings that travel with the credentials (used by /link/token/create). */
+  profile?: ClientProfile;
+}
+
+export interface ClientProfile {
+  clientName: string;
+  countryCodes: string[];
+  language: string;
+}
+
+type Methods = {
+  [K in keyof PlaidApi]: PlaidApi[K] extends (request: infer R, options?: any) => Promise<AxiosResponse<infer T>> ? { request: R; response: T } : never;
+};
+export type PlaidMethod = {
+  [K in keyof Methods]: Methods[K] extends never ? never : K;
+}[keyof Methods];
+
+export interface CallOptions {
+  /** The alias of the item the call is about, for hints in errors. */
+  item?: string;
+  /** Secrets in the request (an access token) to redact from anything printed. */
+  secrets?: string[];
+  timeoutMs?: number;
+}
+
+export interface PlaidClient {
+  readonly environment: Environment;
+  readonly host: string;
+  readonly profile: ClientProfile;
+  call<K extends PlaidMethod>(method: K, request: Methods[K]['request'], options?: CallOptions): Promise<Methods[K]['response']>;
+}
+
+const startTimes = new WeakMap<InternalAxiosRequestConfig, number>();
+
+export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
+  const host = (opts.baseUrl || PlaidEnvironments[opts.environment]!).replace(/\/+$/, '');
+  const http = axios.create();
+  if (opts.debug) {
+    const debug = opts.debug;
+    // Method, path, status, duration and request_id only: never headers or bodies.
+    const line = (config: InternalAxiosRequestConfig | undefined, status: string, data: unknown) => {
+      const started = config ? startTimes.get(config) : undefined;
+      const path = config?.url ? new URL(config.url, host).pathname : '?';
+      const requestId = typeof data === 'object' && data !== null && typeof (data as { request_id?: unknown }).request_id === 'string' ? (data as { request_id: string }).request_id : '-';
+      debug(`${(config?.method ?? 'post').toUpperCase()} ${path} ${status} ${started === undefined ? '?' : Date.now() - started}ms request_id=${requestId}`);
+    };
+    http.interceptors.request.use((config) => {
+      startTimes.set(config, Date.now());
+      return config;
+    });
+    http.interceptors.response.use(
+      (response) => {
+        line(response.config, String(response.status), response.data);
+        return response;
+      },
+      (error: { config?: InternalAxiosRequestConfig; response?: { status: number; data: unknown }; code?: string }) => {
+        line(error.config, error.response ? String(error.response.status) : (error.code ?? 'ERROR'), error.response?.data);
+        return Promise.reject(error);
+      },
+    );
+  }
+  const api = new PlaidApi(
+    new Configuration({
+      basePath: host,
+      baseOptions: {
+        headers: { 'PLAID-CLIENT-ID': opts.clientId, 'PLAID-SECRET': opts.secret, 'Plaid-Version': '2020-09-14' },
+      },
+    }),
+    host,
+    // The same axios at run time; its CJS and ESM type declarations differ only nominally.
+    http as unknown as ConstructorParameters<typeof PlaidApi>[2],
+  );
+
+  return {
+    environment: opts.environment,
+    host,
+    profile: opts.profile ?? { clientName: 'plaidbal', countryCodes: ['US'], language: 'en' },
+    async call(method, request, callOptions = {}) {
+      const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
+      const invoke = api[method] as (req: unknown, options: unknown) => Promise<AxiosResponse>;
+      try {
+        const response = await pRetry(() => invoke.call(api, request, { timeout, signal: opts.signal }), {
+          retries: opts.retries ?? 3,
+          factor: 2,
+          minTimeout: 250,
+          maxTimeout: 4_000,
+          randomize: true,
+          signal: opts.signal,
+          shouldRetry: ({ error }) => isRetriable(error),
+          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
+            if (opts.debug && retriesLeft > 0 && isRetriable(error)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
+          },
+        });
+        return response.data;
+      } catch (error) {
+        throw toCliError(error, { environment: opts.environment, item: callOptions.item, secrets: [opts.secret, ...(callOptions.secrets ?? [])] }, host) as CliError;
+      }
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Prompts, kept apart from logic. @inquirer/prompts is loaded only when a prompt is
+ * actually shown, and prompts write to stderr so stdout carries results only.
+ */
+export interface Prompter {
+  input(message: string, opts?: { default?: string; validate?: (value: string) => true | string }): Promise<string>;
+  password(message: string, opts?: { validate?: (value: string) => true | string }): Promise<string>;
+  select<T extends string>(message: string, choices: { value: T; name: string; description?: string }[], opts?: { default?: T }): Promise<T>;
+  confirm(message: string, opts?: { default?: boolean }): Promise<boolean>;
+}
+
+export function inquirerPrompter(stdin: NodeJS.ReadableStream, stderr: NodeJS.WritableStream): Prompter {
+  const context = { input: stdin, output: stderr, clearPromptOnDone: false };
+  const load = () => import('@inquirer/prompts');
+  return {
+    async input(message, opts = {}) {
+      const { input } = await load();
+      return input({ message, default: opts.default, validate: opts.validate }, context);
+    },
+    async password(message, opts = {}) {
+      const { password } = await load();
+      return password({ message, mask: '*', validate: opts.validate }, context);
+    },
+    async select(message, choices, opts = {}) {
+      const { select } = await load();
+      return select({ message, choices, default: opts.default }, context);
+    },
+    async confirm(message, opts = {}) {
+      const { confirm } = await load();
+      return confirm({ message, default: opts.default }, context);
+    },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * The on-disk shape of the store, and the checks that a file read from disk has it.
+ * Metadata stays in the clear so `plaidbal items` works without unlocking anything;
+ * only access tokens and Plaid secrets are sealed (see seal.ts).
+ */
+import { ENVIRONMENTS, type Environment, type ItemRecord } from '../types.js';
+import type { ScryptParams } from './seal.js';
+
+export const STORE_VERSION = 1;
+
+export interface KeychainKeyConfig {
+  source: 'keychain';
+  /** The keychain entry is service `plaidbal`, account `<account>`. */
+  account: string;
+  check: string;
+  created_at: string;
+}
+
+export interface PassphraseKeyConfig {
+  source: 'passphrase';
+  kdf: ScryptParams;
+  check: string;
+  created_at: string;
+}
+
+export type KeyConfig = KeychainKeyConfig | PassphraseKeyConfig;
+export type KeySource = KeyConfig['source'];
+
+export interface ProfileRecord {
+  client_id: string;
+  /** Sealed Plaid secret, or null when the secret comes from PLAID_SECRET. */
+  secret: string | null;
+  client_name: string;
+  country_codes: string[];
+  language: string;
+}
+
+export interface StoredItem extends ItemRecord {
+  /** Sealed access token, bound to the item's environment and item_id. */
+  access_token: string;
+}
+
+export interface StoreDocument {
+  version: typeof STORE_VERSION;
+  store_id: string;
+  key: KeyConfig | null;
+  profiles: Partial<Record<Environment, ProfileRecord>>;
+  items: StoredItem[];
+}
+
+export function emptyDocument(storeId: string): StoreDocument {
+  return { version: STORE_VERSION, store_id: storeId, key: null, profiles: {}, items: [] };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isNullableString = (v: unknown): v is string | null => v === null || typeof v === 'string';
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
+const isEnvironment = (v: unknown): v is Environment => (ENVIRONMENTS as readonly unknown[]).includes(v);
+
+/** Returns what is wrong with a parsed store file, or null when it is well-formed. */
+export function documentProblem(value: unknown): string | null {
+  if (!isObject(value)) return 'the top level is not an object';
+  if (value.version !== STORE_VERSION) return `unsupported store version ${JSON.stringify(value.version)} (this plaidbal reads version ${STORE_VERSION})`;
+  if (!isString(value.store_id) || value.store_id === '') return 'store_id is missing';
+  const key = value.key;
+  if (key !== null) {
+    if (!isObject(key) || !isString(key.check)) return 'the key section is malformed';
+    if (key.source === 'keychain') {
+      if (!isString(key.account)) return 'the keychain key section is malformed';
+    } else if (key.source === 'passphrase') {
+      const kdf = key.kdf;
+      if (!isObject(kdf) || kdf.name !== 'scrypt' || !Number.isInteger(kdf.N) || !Number.isInteger(kdf.r) || !Number.isInteger(kdf.p) || !isString(kdf.salt)) {
+        return 'the passphrase key section is malformed';
+      }
+    } else return `unknown key source ${JSON.stringify(key.source)}`;
+  }
+  if (!isObject(value.profiles)) return 'profiles is not an object';
+  for (const [env, profile] of Object.entries(value.profiles)) {
+    if (!isEnvironment(env)) return `unknown environment ${JSON.stringify(env)} in profiles`;
+    if (!isObject(profile) || !isString(profile.client_id) || !isNullableString(profile.secret) || !isString(profile.client_name) || !isStringArray(profile.country_codes) || !isString(profile.language)) {
+      return `the ${env} profile is malformed`;
+    }
+  }
+  if (!Array.isArray(value.items)) return 'items is not a list';
+  for (const [i, item] of value.items.entries()) {
+    if (
+      !isObject(item) ||
+      !isString(item.item_id) ||
+      !isString(item.alias) ||
+      !isEnvironment(item.environment) ||
+      !isNullableString(item.institution_id) ||
+      !isNullableString(item.institution_name) ||
+      !isStringArray(item.products) ||
+      !isString(item.linked_at) ||
+      !isString(item.access_token) ||
+      !(item.last_balance_at === undefined || isNullableString(item.last_balance_at))
+    ) {
+      return `item #${i + 1} is malformed`;
+    }
+  }
+  return null;
+}

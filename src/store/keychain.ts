@@ -1,0 +1,395 @@
+/**
+ * The OS keychain (macOS Keychain, Windows Credential Manager, Linux Secret Service) as a
+ * place to keep plaidbal's sealing key, behind a small interface with a hard timeout on
+ * every call.
+ *
+ * Why every native call runs in a short-lived helper process rather than in this one
+ * (measured with @napi-rs/keyring 1.3.0 on Linux, Node 20):
+ * - `new Entry()` / `new AsyncEntry()` probe the Secret Service synchronously on the calling
+ *   thread. If the D-Bus peer accepts the connection but never answers, the constructor
+ *   blocks the event loop forever: no timer can fire, so racing a promise is useless.
+ * - AsyncEntry's work, and findCredentialsAsync, run on libuv's thread pool. A call that
+ *   hangs there keeps the process alive, and `process.exit()` hangs too, because Node joins
+ *   the pool's threads on the way out. bin/plaidbal.js's 2 s exit timer cannot end it.
+ * A separate process can be SIGKILLed. So on timeout the helper is killed, the caller gets
+ * KeychainError('timeout'), and nothing of the hung call is left in plaidbal's process.
+ * The cost is one `node` start per call (about 70 ms), paid only by commands that need the key.
+ *
+ * On Linux, @napi-rs/keyring falls back on its own to the kernel keyring (keyutils) when no
+ * Secret Service answers. That store is in memory only and is lost at reboot, which would lose
+ * every sealed secret with it, so here "no Secret Service" means unavailable. The helper asks
+ * the Secret Service directly first (findCredentials does not fall back), and reads values
+ * that way too: with a locked collection, Entry.getPassword() returns null and
+ * deleteCredential() false as if the entry were absent, while findCredentials reports
+ * the lock.
+ *
+ * Timeouts: `timeoutMs` (default 5000) for get/set/delete and `probeTimeoutMs` (default
+ * 2000) for probe. The environment variable PLAIDBAL_KEYCHAIN_TIMEOUT_MS, when set, replaces
+ * both defaults, for a keychain that is slow to answer (for example one that shows an unlock
+ * prompt). Options passed in code take precedence over it.
+ */
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { configError } from '../errors.js';
+
+export const KEYCHAIN_SERVICE = 'plaidbal';
+export const KEYCHAIN_TIMEOUT_ENV = 'PLAIDBAL_KEYCHAIN_TIMEOUT_MS';
+const DEFAULT_TIMEOUT_MS = 5000;
+const DEFAULT_PROBE_TIMEOUT_MS = 2000;
+const MAX_TIMEOUT_MS = 600_000;
+/** The helper's reply is a few hundred bytes; anything past this is not a reply. */
+const MAX_HELPER_OUTPUT = 64 * 1024;
+
+export interface KeychainOptions {
+  /** Limit for get/set/delete, in ms. Default 5000, or PLAIDBAL_KEYCHAIN_TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Limit for probe, in ms. Default 2000, or PLAIDBAL_KEYCHAIN_TIMEOUT_MS. */
+  probeTimeoutMs?: number;
+  /**
+   * Environment to read PLAIDBAL_KEYCHAIN_TIMEOUT_MS from and to hand the helper process
+   * (which needs DBUS_SESSION_BUS_ADDRESS on Linux). Default: process.env.
+   */
+  env?: Record<string, string | undefined>;
+}
+
+export type KeychainProbe = { available: true } | { available: false; reason: string };
+
+export interface Keychain {
+  /** Does a keychain answer here? Never throws. */
+  probe(): Promise<KeychainProbe>;
+  /** The stored secret, or null when there is no entry. Throws KeychainError. */
+  get(account: string): Promise<string | null>;
+  set(account: string, secret: string): Promise<void>;
+  /** True when an entry was removed, false when there was none. Throws KeychainError. */
+  delete(account: string): Promise<boolean>;
+}
+
+export type KeychainErrorReason = 'timeout' | 'unavailable' | 'failed';
+
+/** Messages never contain the secret: the helper and this module both redact it. */
+export class KeychainError extends Error {
+  readonly reason: KeychainErrorReason;
+
+  constructor(reason: KeychainErrorReason, message: string) {
+    super(message);
+    this.name = 'KeychainError';
+    this.reason = reason;
+  }
+}
+
+export function isKeychainError(error: unknown): error is KeychainError {
+  return error instanceof KeychainError;
+}
+
+/** The real keychain of this OS, under the service name 'plaidbal'. */
+export function osKeychain(opts: KeychainOptions = {}): Keychain {
+  const env = opts.env ?? process.env;
+  let limits: { call: number; probe: number } | undefined;
+  // Read lazily, so a bad value only stops commands that actually use the keychain.
+  const timeouts = () => (limits ??= resolveTimeouts(opts, env));
+
+  return {
+    async probe() {
+      let probeMs: number;
+      try {
+        probeMs = timeouts().probe;
+      } catch (error) {
+        return { available: false, reason: (error as Error).message };
+      }
+      try {
+        await callHelper({ op: 'probe', account: '' }, probeMs, env);
+        return { available: true };
+      } catch (error) {
+        // Callers put the reason inside a sentence of their own.
+        return { available: false, reason: (error as Error).message.replace(/\.$/, '') };
+      }
+    },
+    async get(account) {
+      checkAccount(account);
+      const value = await callHelper({ op: 'get', account }, timeouts().call, env);
+      return typeof value === 'string' ? value : null;
+    },
+    async set(account, secret) {
+      checkAccount(account);
+      if (typeof secret !== 'string' || secret === '') throw new TypeError('keychain secret must be a non-empty string');
+      await callHelper({ op: 'set', account, secret }, timeouts().call, env);
+    },
+    async delete(account) {
+      checkAccount(account);
+      return (await callHelper({ op: 'delete', account }, timeouts().call, env)) === true;
+    },
+  };
+}
+
+/** An in-process keychain for tests of the modules that use one. */
+export function memoryKeychain(): Keychain {
+  const entries = new Map<string, string>();
+  return {
+    async probe() {
+      return { available: true };
+    },
+    async get(account) {
+      checkAccount(account);
+      return entries.get(account) ?? null;
+    },
+    async set(account, secret) {
+      checkAccount(account);
+      if (typeof secret !== 'string' || secret === '') throw new TypeError('keychain secret must be a non-empty string');
+      entries.set(account, secret);
+    },
+    async delete(account) {
+      checkAccount(account);
+      return entries.delete(account);
+    },
+  };
+}
+
+function checkAccount(account: unknown): asserts account is string {
+  if (typeof account !== 'string' || account === '') throw new TypeError('keychain account must be a non-empty string');
+}
+
+function resolveTimeouts(opts: KeychainOptions, env: Record<string, string | undefined>) {
+  const raw = env[KEYCHAIN_TIMEOUT_ENV]?.trim();
+  let fromEnv: number | undefined;
+  if (raw) {
+    fromEnv = Number(raw);
+    if (!isValidTimeout(fromEnv)) {
+      throw configError(
+        `${KEYCHAIN_TIMEOUT_ENV} must be a whole number of milliseconds from 1 to ${MAX_TIMEOUT_MS}, not "${raw}".`,
+        `Unset ${KEYCHAIN_TIMEOUT_ENV} to use the default of ${DEFAULT_TIMEOUT_MS} ms.`,
+      );
+    }
+  }
+  const call = opts.timeoutMs ?? fromEnv ?? DEFAULT_TIMEOUT_MS;
+  const probe = opts.probeTimeoutMs ?? fromEnv ?? DEFAULT_PROBE_TIMEOUT_MS;
+  for (const value of [call, probe]) {
+    if (!isValidTimeout(value)) throw new RangeError(`keychain timeout must be a whole number of ms from 1 to ${MAX_TIMEOUT_MS}`);
+  }
+  return { call, probe };
+}
+
+function isValidTimeout(value: number): boolean {
+  return Number.isInteger(value) && value >= 1 && value <= MAX_TIMEOUT_MS;
+}
+
+interface HelperRequest {
+  op: 'probe' | 'get' | 'set' | 'delete';
+  account: string;
+  secret?: string;
+}
+
+type HelperReply =
+  | { ok: true; value?: string | boolean | null }
+  | { ok: false; reason: 'unavailable' | 'locked' | 'no-collection' | 'failed'; message: string };
+
+/**
+ * The helper, run as `node -e`. It reads one JSON request on stdin (the secret travels
+ * there, never in argv or the environment) and writes one JSON reply on stdout.
+ * It is CommonJS and self-contained so that it works from the esbuild bundle as well
+ * as from source; the addon's path comes in the request.
+ */
+const HELPER_SOURCE = String.raw`'use strict';
+const chunks = [];
+let secret = '';
+const reply = (r) => process.stdout.write(JSON.stringify(r));
+// napi-rs messages carry a Rust backtrace after the first line; keep the first line only.
+const describe = (e) => {
+  let m = String((e && e.message) || e).split('\n')[0].trim();
+  if (secret) m = m.split(secret).join('[redacted]');
+  return m;
+};
+// Secret Service errors worth telling apart: a locked collection (gnome-keyring answers
+// IsLocked, or dismisses the unlock prompt when there is no display to show it on), and
+// no default collection to store into ("no result found").
+const failure = (e, otherwise) => {
+  const m = describe(e);
+  if (/IsLocked|is locked|prompt was dismissed/i.test(m)) return { ok: false, reason: 'locked', message: m };
+  if (/no result found/i.test(m)) return { ok: false, reason: 'no-collection', message: m };
+  return { ok: false, reason: otherwise, message: m };
+};
+const main = (req) => {
+  secret = typeof req.secret === 'string' ? req.secret : '';
+  let kr;
+  try { kr = require(req.module); } catch (e) {
+    return reply({ ok: false, reason: 'unavailable', message: 'cannot load @napi-rs/keyring: ' + describe(e) });
+  }
+  const linux = process.platform === 'linux';
+  let mine = null;
+  if (linux) {
+    let all;
+    try { all = kr.findCredentials(req.service); } catch (e) { return reply(failure(e, 'unavailable')); }
+    mine = all.filter((c) => c.account === req.account);
+  }
+  if (req.op === 'probe') {
+    if (!linux) new kr.Entry(req.service, 'plaidbal-probe').getPassword();
+    return reply({ ok: true });
+  }
+  if (req.op === 'get') {
+    if (!linux) return reply({ ok: true, value: new kr.Entry(req.service, req.account).getPassword() ?? null });
+    if (mine.length === 0) return reply({ ok: true, value: null });
+    if (new Set(mine.map((c) => c.password)).size > 1) {
+      return reply({ ok: false, reason: 'failed', message: 'the Secret Service holds ' + mine.length + ' different entries for this account' });
+    }
+    return reply({ ok: true, value: mine[0].password });
+  }
+  if (req.op === 'set') {
+    new kr.Entry(req.service, req.account).setPassword(secret);
+    if (linux && !kr.findCredentials(req.service).some((c) => c.account === req.account && c.password === secret)) {
+      return reply({ ok: false, reason: 'failed', message: 'the Secret Service did not keep the entry' });
+    }
+    return reply({ ok: true });
+  }
+  if (req.op === 'delete') {
+    if (linux && mine.length === 0) return reply({ ok: true, value: false });
+    return reply({ ok: true, value: new kr.Entry(req.service, req.account).deleteCredential() === true });
+  }
+  reply({ ok: false, reason: 'failed', message: 'unknown operation' });
+};
+process.stdin.on('data', (c) => chunks.push(c));
+process.stdin.on('end', () => {
+  try { main(JSON.parse(Buffer.concat(chunks).toString('utf8'))); }
+  catch (e) { reply(failure(e, 'failed')); }
+});
+`;
+
+let addonPath: string | undefined;
+
+/** Resolved on first use: loading this module costs nothing. */
+function keyringAddonPath(): string {
+  addonPath ??= createRequire(import.meta.url).resolve('@napi-rs/keyring');
+  return addonPath;
+}
+
+function callHelper(
+  request: HelperRequest,
+  timeoutMs: number,
+  env: Record<string, string | undefined>,
+): Promise<string | boolean | null | undefined> {
+  const secret = request.secret;
+  const redact = (text: string) => (secret ? text.split(secret).join('[redacted]') : text);
+
+  let module: string;
+  try {
+    module = keyringAddonPath();
+  } catch {
+    return Promise.reject(new KeychainError('unavailable', 'The OS keychain cannot be used: @napi-rs/keyring is not installed.'));
+  }
+
+  // The helper needs nothing from NODE_OPTIONS, and a --require or --import there would run in it.
+  const { NODE_OPTIONS: _nodeOptions, ...helperEnv } = env;
+
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+      env: helperEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      windowsHide: true,
+    });
+    let stdout = '';
+    let stderr = '';
+    let settled = false;
+
+    const finish = (outcome: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      outcome();
+    };
+    const abandon = () => {
+      // SIGKILL ends a helper stuck in a blocking D-Bus read; unref and destroy so that even
+      // a helper the kernel has not reaped yet cannot keep this process alive.
+      child.kill('SIGKILL');
+      child.unref();
+      child.stdin.destroy();
+      child.stdout.destroy();
+      child.stderr.destroy();
+    };
+
+    const timer = setTimeout(() => {
+      finish(() => {
+        abandon();
+        reject(
+          new KeychainError(
+            'timeout',
+            `The OS keychain did not answer within ${timeoutMs} ms. Set ${KEYCHAIN_TIMEOUT_ENV} to wait longer.`,
+          ),
+        );
+      });
+    }, timeoutMs);
+
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => {
+      if (stdout.length < MAX_HELPER_OUTPUT) stdout += chunk;
+    });
+    child.stderr.on('data', (chunk: string) => {
+      if (stderr.length < MAX_HELPER_OUTPUT) stderr += chunk;
+    });
+    // The helper may die before reading its request; that surfaces as its exit status below.
+    child.stdin.on('error', () => {});
+
+    child.on('error', (error) => {
+      finish(() => {
+        abandon();
+        reject(new KeychainError('unavailable', redact(`The keychain helper could not be started: ${error.message}`)));
+      });
+    });
+
+    child.on('close', (code, signal) => {
+      finish(() => {
+        const reply = parseReply(stdout);
+        if (!reply) {
+          const detail = firstLine(stderr);
+          const status = signal ? `signal ${signal}` : `code ${code}`;
+          reject(new KeychainError('failed', redact(`The keychain helper exited with ${status}${detail ? `: ${detail}` : ''}.`)));
+        } else if (reply.ok) {
+          resolve(reply.value);
+        } else {
+          reject(replyError(reply, redact));
+        }
+      });
+    });
+
+    child.stdin.end(JSON.stringify({ ...request, service: KEYCHAIN_SERVICE, module }));
+  });
+}
+
+function replyError(reply: Extract<HelperReply, { ok: false }>, redact: (text: string) => string): KeychainError {
+  const detail = redact(reply.message);
+  switch (reply.reason) {
+    case 'locked':
+      return new KeychainError(
+        'unavailable',
+        `The OS keychain is locked (${detail}). Unlock it, for example by logging in to the desktop, and try again.`,
+      );
+    case 'no-collection':
+      return new KeychainError(
+        'unavailable',
+        `The Secret Service has no default keyring to store into (${detail}). Create one, for example with Seahorse ("Passwords and Keys").`,
+      );
+    case 'unavailable':
+      return new KeychainError(
+        'unavailable',
+        process.platform === 'linux'
+          ? `No Secret Service (such as gnome-keyring) answered on the D-Bus session bus (${detail}).`
+          : `The OS keychain is not available (${detail}).`,
+      );
+    default:
+      return new KeychainError('failed', `The OS keychain refused the request (${detail}).`);
+  }
+}
+
+function parseReply(text: string): HelperReply | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    if (typeof value === 'object' && value !== null && typeof (value as { ok?: unknown }).ok === 'boolean') {
+      return value as HelperReply;
+    }
+  } catch {
+    // Not a reply: handled by the caller.
+  }
+  return undefined;
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]?.trim().slice(0, 300) ?? '';
+}

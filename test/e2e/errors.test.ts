@@ -1,0 +1,327 @@
+/**
+ * Every documented exit code and error path, with the store's bytes compared before and
+ * after: bad input, a Plaid error or a network failure must leave the store untouched.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, type CliResult } from '../helpers/cli.js';
+import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld();
+});
+afterEach(async () => world.close());
+
+async function linked(alias = 'demo', ...flags: string[]) {
+  expect((await world.init('passphrase')).code).toBe(0);
+  await world.link(alias, ...flags);
+}
+
+/** Runs `args` and asserts that the store directory is byte-identical afterwards. */
+async function unchanged(args: string[], extraEnv: NodeJS.ProcessEnv = {}, opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  const before = await world.store.snapshot();
+  const result = await world.run(args, { extraEnv, ...opts });
+  expect(await world.store.snapshot()).toEqual(before);
+  return result;
+}
+
+const noLeaks = (r: CliResult) => {
+  const tokens = world.emulator.items().map((i) => i.access_token);
+  for (const secret of [TEST_SECRET, PASSPHRASE, ...tokens]) expect(printed(r)).not.toContain(secret);
+};
+
+describe('exit 2: usage and bad input', () => {
+  it('an unknown item names the known ones', async () => {
+    await linked();
+    const r = await unchanged(['balance', '--item', 'nope']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('No linked item is called "nope"');
+    expect(r.stderr).toContain('Known items: demo');
+    expect(r.stdout).toBe('');
+  });
+
+  it('the retired development environment is refused with the reason', async () => {
+    const r = await world.run(['link', '--sandbox', '--env', 'development']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Plaid retired the "development" environment');
+    const initDev = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: 'x', extraEnv: { PLAID_ENV: 'development' } });
+    expect(initDev.code).toBe(2);
+    expect(initDev.stderr).toContain('PLAID_ENV');
+  });
+
+  it('"balance" is not a Link product; link --sandbox is refused in production', async () => {
+    await world.init('passphrase');
+    const product = await unchanged(['link', '--sandbox', '--products', 'balance']);
+    expect(product.code).toBe(2);
+    expect(product.stderr).toContain('"balance" is not a Link product');
+    const prod = await unchanged(['link', '--sandbox', '--env', 'production']);
+    expect(prod.code).toBe(2);
+    expect(prod.stderr).toContain('only works in Sandbox');
+    expect(world.emulator.requests).toHaveLength(0);
+  });
+
+  it('remove without a terminal needs --yes; a duplicate alias is refused', async () => {
+    await linked();
+    const r = await unchanged(['items', 'remove', 'demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--yes');
+    const dup = await unchanged(['link', '--sandbox', '--name', 'demo']);
+    expect(dup.code).toBe(2);
+    expect(dup.stderr).toContain('already used');
+    const badAlias = await unchanged(['items', 'rename', 'demo', 'has space']);
+    expect(badAlias.code).toBe(2);
+  });
+
+  it('config init cannot take the secret as an argument, and needs stdin without a terminal', async () => {
+    const flag = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret', TEST_SECRET]);
+    expect(flag.code).toBe(2);
+    const noStdin = await world.run(['config', 'init', '--client-id', 'abcdefgh12']);
+    expect(noStdin.code).toBe(2);
+    expect(noStdin.stderr).toContain('--secret-stdin');
+    const empty = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: '' });
+    expect(empty.code).toBe(2);
+  });
+});
+
+describe('exit 3: configuration, credentials and store', () => {
+  it('no credentials at all', async () => {
+    const r = await world.run(['link', '--sandbox']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('No Plaid client id and secret for sandbox');
+    expect(r.stderr).toContain('plaidbal config init --env sandbox');
+  });
+
+  it('INVALID_API_KEYS prints Plaid\'s error fields and a hint, never the secret', async () => {
+    await linked();
+    const r = await unchanged(['balance', '--item', 'demo'], { PLAID_SECRET: 'wrong-secret-value' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('error_type:      INVALID_INPUT');
+    expect(r.stderr).toContain('error_code:      INVALID_API_KEYS');
+    expect(r.stderr).toMatch(/request_id:\s+[A-Za-z0-9]{15}/);
+    expect(r.stderr).toContain('Hint:');
+    expect(r.stderr).not.toContain('wrong-secret-value');
+    noLeaks(r);
+  });
+
+  it('a wrong passphrase leaves the store byte-identical', async () => {
+    await linked();
+    const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_PASSPHRASE: 'not the passphrase' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('Wrong passphrase');
+    expect(r.stderr).not.toContain('not the passphrase');
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(0);
+    const link = await unchanged(['link', '--sandbox', '--name', 'other'], { PLAIDBAL_PASSPHRASE: 'not the passphrase' });
+    expect(link.code).toBe(3);
+    expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1); // only the first link's
+  });
+
+  it('no passphrase and no terminal names PLAIDBAL_PASSPHRASE', async () => {
+    await linked();
+    const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_PASSPHRASE: '' });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('PLAIDBAL_PASSPHRASE');
+  });
+
+  it.each([
+    ['not JSON', '{"version": 1, "items": ['],
+    ['random bytes', '\u0000\u00ff\u0013garbage'],
+    ['the wrong shape', '{"version": 1, "store_id": "x", "key": null, "profiles": {}, "items": [{"alias": 3}]}'],
+    ['a future version', '{"version": 99}'],
+  ])('a corrupt store (%s) is reported, and never cleared or rewritten', async (_what, content) => {
+    await writeFile(world.store.file, content);
+    for (const args of [['balance', '--item', 'demo'], ['items'], ['link', '--sandbox'], ['config', 'show'], ['items', 'remove', 'demo', '--yes']]) {
+      const r = await unchanged(args, { PLAID_CLIENT_ID: 'test_client_id', PLAID_SECRET: TEST_SECRET });
+      expect(r.code, args.join(' ')).toBe(3);
+      expect(r.stderr).toContain('cannot be read');
+      expect(r.stderr).toContain('left exactly as it is');
+    }
+    expect(await readFile(world.store.file, 'utf8')).toBe(content);
+  });
+
+  it('a tampered access token is detected (AES-GCM tag) and nothing changes', async () => {
+    await linked();
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    const parts = doc.items[0].access_token.split('.');
+    parts[2] = parts[2].slice(0, -2) + (parts[2].endsWith('AA') ? 'BA' : 'AA');
+    doc.items[0].access_token = parts.join('.');
+    await writeFile(world.store.file, JSON.stringify(doc));
+    const r = await unchanged(['balance', '--item', 'demo']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('does not verify');
+  });
+
+  it('a token moved onto another item does not open (AAD binds environment and item_id)', async () => {
+    await linked();
+    await world.link('other', '--institution', 'ins_109511');
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    doc.items[1].access_token = doc.items[0].access_token;
+    await writeFile(world.store.file, JSON.stringify(doc));
+    const r = await unchanged(['balance', '--item', 'other']);
+    expect(r.code).toBe(3);
+  });
+});
+
+describe('exit 4: the item needs its user', () => {
+  it('ITEM_LOGIN_REQUIRED points at link --update, in the table and in JSON', async () => {
+    await linked();
+    const reset = await world.run(['sandbox', 'reset-login', 'demo']);
+    expect(reset.code).toBe(0);
+    const r = await unchanged(['balance', '--item', 'demo']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('ITEM_LOGIN_REQUIRED');
+    expect(r.stderr).toContain('plaidbal link --update demo');
+    expect(r.stdout).toBe('');
+    // Never retried: one call.
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(1);
+    const json = await unchanged(['balance', '--item', 'demo', '--json']);
+    expect(json.code).toBe(4);
+    const item = JSON.parse(json.stdout).items[0];
+    expect(item.accounts).toEqual([]);
+    expect(item.error).toMatchObject({ error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED' });
+    expect(Object.keys(item.error)).toEqual(['error_type', 'error_code', 'error_message', 'display_message', 'request_id']);
+    expect(item.request_id).toBe(item.error.request_id);
+  });
+
+  it('a Sandbox error password fails the link and saves nothing', async () => {
+    await world.init('passphrase');
+    const r = await unchanged(['link', '--sandbox', '--sandbox-password', 'error_ITEM_LOCKED']);
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain('ITEM_LOCKED');
+  });
+});
+
+describe('exit 5: Plaid, institution and network failures, after retries', () => {
+  it('INSTITUTION_DOWN', async () => {
+    await linked('down', '--institution', 'ins_132361');
+    const r = await unchanged(['balance', '--item', 'down']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('INSTITUTION_DOWN');
+  });
+
+  it('500s are retried with backoff, then give up', async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', status: 500, times: Infinity });
+    const r = await unchanged(['balance', '--item', 'demo', '--debug']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('INTERNAL_SERVER_ERROR');
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(4);
+    expect(r.stderr).toMatch(/\[debug\] POST \/accounts\/balance\/get 500 \d+ms request_id=[A-Za-z0-9]{15}/);
+    noLeaks(r);
+  });
+
+  it('429s are retried and then succeed', async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', status: 429, error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'RATE_LIMIT', times: 2 });
+    const r = await world.run(['balance', '--item', 'demo', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).items[0].accounts).toHaveLength(9);
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').map((q) => q.status)).toEqual([429, 429, 200]);
+  });
+
+  it('a connection that is refused', async () => {
+    await linked();
+    const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: 'http://127.0.0.1:9' });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('ECONNREFUSED');
+    expect(r.stderr).toContain('Check your network');
+  });
+
+  it('a response that is not a Plaid error (a proxy page, broken JSON)', async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', kind: 'wrong-content-type', times: Infinity });
+    const r = await unchanged(['balance', '--item', 'demo']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('without a Plaid error object');
+  });
+
+  it('a timeout (--timeout) on a hung server', async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', kind: 'hang', times: Infinity });
+    const r = await unchanged(['balance', '--item', 'demo', '--timeout', '0.5']);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('timed out');
+    expect(r.stderr).toContain('--timeout');
+  });
+});
+
+describe('exit 6: some items failed', () => {
+  it('one failing item never loses the others', async () => {
+    await linked('good');
+    await world.link('bad', '--institution', 'ins_109511');
+    await world.run(['sandbox', 'reset-login', 'bad']);
+    const r = await world.run(['balance', '--item', 'good', '--item', 'bad', '--json']);
+    expect(r.code).toBe(6);
+    const [good, bad] = JSON.parse(r.stdout).items;
+    expect(good).toMatchObject({ name: 'good', error: null });
+    expect(good.accounts).toHaveLength(9);
+    expect(bad).toMatchObject({ name: 'bad', accounts: [], error: { error_code: 'ITEM_LOGIN_REQUIRED' } });
+    const table = await world.run(['balance', '--item', 'good', '--item', 'bad']);
+    expect(table.code).toBe(6);
+    expect(table.stdout).toContain('Plaid Checking ••0000');
+    expect(table.stdout).toContain('ITEM_LOGIN_REQUIRED');
+  });
+});
+
+describe('exit 130: interrupted', () => {
+  it('Ctrl-C during a slow balance call exits 130 and saves nothing', async () => {
+    await linked();
+    world.emulator.setLatency(10_000, '/accounts/balance/get');
+    const before = await world.store.snapshot();
+    const child = spawn(process.execPath, [BIN, 'balance', '--item', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/accounts/balance/get') && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toContain('Interrupted');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+});
+
+describe('removal', () => {
+  it('an item Plaid already forgot (INVALID_ACCESS_TOKEN) is still deleted locally', async () => {
+    await linked();
+    const [item] = world.emulator.items();
+    const res = await fetch(`${world.emulator.url}/item/remove`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'PLAID-CLIENT-ID': 'test_client_id', 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' },
+      body: JSON.stringify({ access_token: item!.access_token }),
+    });
+    expect(res.status).toBe(200);
+    const balance = await unchanged(['balance', '--item', 'demo']);
+    expect(balance.code).toBe(3);
+    expect(balance.stderr).toContain('INVALID_ACCESS_TOKEN');
+    const r = await world.run(['items', 'remove', 'demo', '--yes']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('only the local copy was deleted');
+    expect(JSON.parse((await world.run(['items', '--json'])).stdout).items).toEqual([]);
+  });
+
+  it('a failed /item/remove keeps the item', async () => {
+    await linked();
+    world.emulator.inject({ path: '/item/remove', status: 500, times: Infinity });
+    const r = await unchanged(['items', 'remove', 'demo', '--yes']);
+    expect(r.code).toBe(5);
+  });
+});
+
+describe('orphans', () => {
+  it('when saving fails after the exchange, the item is removed at Plaid again', async () => {
+    await world.init('passphrase');
+    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    const run = world.run(['link', '--sandbox', '--name', 'doomed']);
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/sandbox/public_token/create') && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
+    await writeFile(world.store.file, 'corrupted while linking');
+    const r = await run;
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('removed at Plaid again');
+    const [item] = world.emulator.items();
+    expect(item!.removed).toBe(true);
+    expect(await readFile(world.store.file, 'utf8')).toBe('corrupted while linking');
+  });
+});

@@ -1,0 +1,119 @@
+/** The emulator's public types. */
+import type { WireAccount, WireBalance } from './wire.js';
+import type { EmulatedItem } from './state.js';
+
+export type { EmulatedItem } from './state.js';
+export type { WireAccount, WireBalance } from './wire.js';
+
+export interface RateLimits {
+  /** `/accounts/balance/get` calls per item per window (Plaid Sandbox: 25). */
+  perItem: number;
+  /** `/accounts/balance/get` calls per client per window (Plaid Sandbox: 100). */
+  perClient: number;
+  windowMs: number;
+}
+
+export interface EmulatorOptions {
+  /** Default `TEST_CLIENT_ID`. */
+  clientId?: string;
+  /** Default `TEST_SECRET`. */
+  secret?: string;
+  /** Default 'sandbox'. Decides the token prefixes (`link-sandbox-`, `public-production-`, ...); production has no /sandbox/* routes. */
+  environment?: 'sandbox' | 'production';
+  /** Default 0: the OS picks. The emulator always listens on 127.0.0.1. */
+  port?: number;
+  /** Default 0. Added before every response. */
+  latencyMs?: number;
+  /** Default Plaid Sandbox's: 25 per item, 100 per client, per rolling minute. */
+  rateLimits?: Partial<RateLimits>;
+  /**
+   * Redirect URIs "registered in the dashboard". When set, /link/token/create rejects any other
+   * `redirect_uri`; when not, any https URI (or http on localhost) is accepted.
+   */
+  redirectUris?: string[];
+  /** The emulator's clock (ms since the epoch): token lifetimes, rate-limit windows, timestamps. Default Date.now. */
+  clock?: () => number;
+  /** Called once per API request, after the response went out (or was deliberately withheld). */
+  onRequest?: (request: RecordedRequest) => void;
+}
+
+export type FaultKind = 'error' | 'malformed-json' | 'truncated' | 'wrong-content-type' | 'hang' | 'reset';
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  /** As Node received them (lower-case names). */
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed JSON body; the raw text when it was not JSON; undefined when empty. */
+  body: unknown;
+  /** 0 when no response was sent (hang, reset). */
+  status: number;
+  /** The JSON body sent (request_id included); the raw text for malformed/non-JSON faults. */
+  response: unknown;
+  /** Epoch ms at which the request arrived. */
+  at: number;
+  /** Set when an injected fault answered this request instead of the emulator's routes. */
+  fault?: FaultKind;
+}
+
+export interface Fault {
+  path: string;
+  /** HTTP status; defaults to the status Plaid uses for error_code (or 502 for wrong-content-type). */
+  status?: number;
+  error_type?: string;
+  /** Defaults by status: 429 RATE_LIMIT, 500 INTERNAL_SERVER_ERROR, 503 PLANNED_MAINTENANCE; else INTERNAL_SERVER_ERROR. */
+  error_code?: string;
+  error_message?: string;
+  display_message?: string | null;
+  /** Default 1; Infinity allowed. */
+  times?: number;
+  /** Extra delay before this fault's response. */
+  latencyMs?: number;
+  /** Default 'error'. */
+  kind?: FaultKind;
+}
+
+export interface CompleteLinkSuccess {
+  /** Default ins_109508 (First Platypus Bank). Ignored in update mode. */
+  institution_id?: string;
+  /** Default user_good. */
+  username?: string;
+  /** Default pass_good; `error_<CODE>` ends the session with that error instead. */
+  password?: string;
+}
+
+export interface CompleteLinkExit {
+  /** The user left Link. Without error_code, they simply closed it. */
+  exit: {
+    error_code?: string;
+    error_type?: string;
+    error_message?: string;
+    display_message?: string | null;
+    institution_id?: string;
+  };
+}
+
+export type CompleteLinkOptions = CompleteLinkSuccess | CompleteLinkExit;
+
+export interface Emulator {
+  /** e.g. http://127.0.0.1:43123 */
+  url: string;
+  /** Every API request, in arrival order. */
+  requests: RecordedRequest[];
+  inject(fault: Fault): void;
+  /** Latency for every path, or for one path (added to the global one). */
+  setLatency(ms: number, path?: string): void;
+  clearFaults(): void;
+  /** Copies of the current items, removed ones included. */
+  items(): EmulatedItem[];
+  /** Replaces an item's accounts, balances as cached by /accounts/get included. */
+  setAccounts(itemIdOrAccessToken: string, accounts: WireAccount[]): void;
+  /** Changes the bank-side balances of one account: /accounts/balance/get sees them, /accounts/get only after that refresh. */
+  setBalances(itemIdOrAccessToken: string, accountId: string, balances: Partial<WireBalance>): void;
+  /**
+   * Simulates the user finishing (Hosted) Link for `linkToken`: records the session that
+   * /link/token/get reports and returns the public token, or undefined when the session ended in an exit.
+   */
+  completeLinkSession(linkToken: string, opts?: CompleteLinkOptions): string | undefined;
+  close(): Promise<void>;
+}

@@ -1,0 +1,78 @@
+/**
+ * Runs the built CLI (bin/plaidbal.js → dist/) as a user would: a child process with
+ * its own environment, a temporary PLAIDBAL_CONFIG_DIR and no terminal.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../bin/plaidbal.js', import.meta.url));
+export const DIST = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: string;
+  timeoutMs?: number;
+}
+
+/** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in. */
+export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NO_COLOR' || name === 'BROWSER') delete env[name];
+  }
+  return { ...env, ...extra };
+}
+
+export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
+  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first (npm test does).`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? baseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 45_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(opts.stdin ?? '');
+  });
+}
+
+export interface TempStore {
+  dir: string;
+  file: string;
+  /** Every file in the store directory with its bytes, to prove a failure changed nothing. */
+  snapshot(): Promise<Map<string, Buffer>>;
+  cleanup(): Promise<void>;
+}
+
+export async function tempStore(): Promise<TempStore> {
+  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-test-'));
+  return {
+    dir,
+    file: join(dir, 'store.json'),
+    async snapshot() {
+      const files = new Map<string, Buffer>();
+      for (const name of await readdir(dir)) {
+        const path = join(dir, name);
+        if ((await stat(path)).isFile()) files.set(name, await readFile(path));
+      }
+      return files;
+    },
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}

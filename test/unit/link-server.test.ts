@@ -1,0 +1,616 @@
+import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  LinkPageClosedError,
+  MAX_CALLBACK_BYTES,
+  PLAID_LINK_SCRIPT_URL,
+  startLinkPage,
+  type LinkOutcome,
+  type LinkPageOptions,
+  type LinkPageServer,
+} from '../../src/link/server.js';
+
+const LINK_TOKEN = 'link-sandbox-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f';
+const PUBLIC_TOKEN = 'public-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b';
+
+const started: LinkPageServer[] = [];
+afterEach(async () => {
+  await Promise.all(started.splice(0).map((s) => s.close()));
+});
+
+async function start(overrides: Partial<LinkPageOptions> = {}): Promise<Session> {
+  const server = await startLinkPage({
+    linkToken: LINK_TOKEN,
+    environment: 'sandbox',
+    plaidHost: 'https://sandbox.plaid.com',
+    ...overrides,
+  });
+  started.push(server);
+  const url = new URL(server.url);
+  return { server, port: Number(url.port), path: url.pathname, secret: url.pathname.split('/')[1]!, origin: url.origin };
+}
+
+interface Session {
+  server: LinkPageServer;
+  port: number;
+  /** /<secret>/ */
+  path: string;
+  secret: string;
+  /** http://127.0.0.1:<port> */
+  origin: string;
+}
+
+interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** Raw HTTP, so tests control Host, Origin and framing exactly (fetch forbids setting Host). */
+function send(
+  port: number,
+  options: { method?: string; path: string; headers?: Record<string, string | number>; body?: string | Buffer },
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false, setHost: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks).toString('utf8') }));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(options.body);
+  });
+}
+
+const get = (s: Session, path = s.path, headers: Record<string, string> = {}) =>
+  send(s.port, { path, headers: { Host: `127.0.0.1:${s.port}`, ...headers } });
+
+function successBody(publicToken = PUBLIC_TOKEN): Record<string, unknown> {
+  return {
+    type: 'success',
+    public_token: publicToken,
+    metadata: {
+      institution: { name: 'First Platypus Bank', institution_id: 'ins_109508' },
+      accounts: [
+        { id: 'BxBXxLj1m4HMXBm9WZZmCWVbPjX16EHwv99vp', name: 'Plaid Checking', mask: '0000', type: 'depository', subtype: 'checking', verification_status: null },
+      ],
+      link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a',
+    },
+  };
+}
+
+function postCallback(
+  s: Session,
+  body: unknown,
+  headers: Record<string, string | number> = {},
+): Promise<Reply> {
+  const payload = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
+  return send(s.port, {
+    method: 'POST',
+    path: `${s.path}callback`,
+    headers: {
+      Host: `127.0.0.1:${s.port}`,
+      Origin: s.origin,
+      'Content-Type': 'application/json',
+      'Sec-Fetch-Site': 'same-origin',
+      ...headers,
+    },
+    body: payload,
+  });
+}
+
+/** A callback POST whose body the test writes (and maybe never finishes) itself. */
+function openCallback(s: Session, headers: Record<string, string | number> = {}) {
+  let req!: ReturnType<typeof httpRequest>;
+  const status = new Promise<number>((resolve, reject) => {
+    req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        method: 'POST',
+        path: `${s.path}callback`,
+        agent: false,
+        headers: { Host: `127.0.0.1:${s.port}`, Origin: s.origin, 'Content-Type': 'application/json', ...headers },
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+        req.destroy();
+      },
+    );
+    // Writing into a socket the server has already answered and closed may fail; the status decides.
+    req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+  });
+  return { req, status };
+}
+
+/** True if the outcome promise has settled (either way) after pending I/O has run. */
+async function hasSettled(promise: Promise<unknown>): Promise<boolean> {
+  let settled = false;
+  promise.then(() => (settled = true), () => (settled = true));
+  await new Promise((r) => setTimeout(r, 20));
+  return settled;
+}
+
+function csp(headers: IncomingHttpHeaders): Map<string, string[]> {
+  const value = headers['content-security-policy'];
+  expect(typeof value).toBe('string');
+  return new Map(
+    String(value)
+      .split(';')
+      .map((d) => d.trim().split(/\s+/))
+      .filter((parts) => parts[0])
+      .map(([name, ...sources]) => [name!, sources]),
+  );
+}
+
+function expectCommonHeaders(reply: Reply): void {
+  expect(reply.headers['cache-control']).toBe('no-store');
+  expect(reply.headers['x-content-type-options']).toBe('nosniff');
+  expect(reply.headers['referrer-policy']).toBe('no-referrer');
+  expect(Object.keys(reply.headers).filter((h) => h.startsWith('access-control-'))).toEqual([]);
+}
+
+function connectionRefused(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port, timeout: 1000 });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(true));
+  });
+}
+
+describe('startLinkPage: the listening socket', () => {
+  it('listens on 127.0.0.1 only, on an OS-chosen port', async () => {
+    const s = await start();
+    expect(s.server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]+\/$/);
+    expect(s.port).toBeGreaterThan(0);
+    expect((await get(s)).status).toBe(200);
+
+    // Every other local address must refuse: other loopback addresses (Linux routes all
+    // of 127/8 to lo), IPv6 loopback, and the machine's real interfaces.
+    const others = Object.values(networkInterfaces())
+      .flat()
+      .filter((i) => i !== undefined && !i.internal && i.family === 'IPv4')
+      .map((i) => i!.address);
+    if (process.platform === 'linux') others.push('127.0.0.2');
+    others.push('::1');
+    for (const host of others) {
+      expect(await connectionRefused(host, s.port), `reachable on ${host}`).toBe(true);
+    }
+  });
+
+  it('uses a fresh port and a fresh ≥128-bit base64url secret per session', async () => {
+    const a = await start();
+    const b = await start();
+    expect(a.port).not.toBe(b.port);
+    expect(a.secret).not.toBe(b.secret);
+    for (const s of [a, b]) {
+      expect(s.secret).toMatch(/^[A-Za-z0-9_-]+$/);
+      expect(Buffer.from(s.secret, 'base64url').length * 8).toBeGreaterThanOrEqual(128);
+    }
+  });
+
+  it('close() frees the port promptly even with a connection still open, and is idempotent', async () => {
+    const s = await start();
+    // A client that connects and never finishes its request must not hold the port.
+    const idle = connect({ host: '127.0.0.1', port: s.port });
+    await new Promise((r) => idle.once('connect', r));
+    idle.write(`GET ${s.path} HTTP/1.1\r\nHost: 127.0.0.1:${s.port}\r\n`);
+    const closedAt = Date.now();
+    await Promise.all([s.server.close(), s.server.close()]);
+    await s.server.close();
+    expect(Date.now() - closedAt).toBeLessThan(1000);
+    idle.destroy();
+
+    expect(await connectionRefused('127.0.0.1', s.port)).toBe(true);
+    const reuse = createServer();
+    await new Promise<void>((resolve, reject) => {
+      reuse.once('error', reject);
+      reuse.listen({ host: '127.0.0.1', port: s.port, exclusive: true }, resolve);
+    });
+    expect((reuse.address() as AddressInfo).port).toBe(s.port);
+    await new Promise((r) => reuse.close(r));
+  });
+
+  it('rejects the outcome with LinkPageClosedError when closed before any callback', async () => {
+    const s = await start();
+    await s.server.close();
+    await expect(s.server.outcome).rejects.toBeInstanceOf(LinkPageClosedError);
+  });
+});
+
+describe('startLinkPage: options', () => {
+  it('refuses to put anything but a link token of the environment into the page', async () => {
+    await expect(start({ linkToken: 'access-sandbox-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f' })).rejects.toThrow(/link token/);
+    await expect(start({ linkToken: 'link-production-6f1c1a7e' })).rejects.toThrow(/link token/);
+    await expect(start({ linkToken: 'link-sandbox-"</script><script>' })).rejects.toThrow(/link token/);
+  });
+
+  it('accepts only a bare origin for plaidHost, since it goes into the CSP', async () => {
+    for (const plaidHost of [
+      'https://sandbox.plaid.com; script-src *',
+      'https://sandbox.plaid.com/path',
+      'http://sandbox.plaid.com',
+      'javascript:alert(1)',
+      'not a url',
+    ]) {
+      await expect(start({ plaidHost }), plaidHost).rejects.toThrow(/plaidHost/);
+    }
+    // A local emulator over plain http is fine.
+    const s = await start({ plaidHost: 'http://127.0.0.1:4010' });
+    expect(csp((await get(s)).headers).get('connect-src')).toContain('http://127.0.0.1:4010');
+  });
+});
+
+describe('the secret path', () => {
+  it('serves the page only at /<secret>/; every other path is a bare 404', async () => {
+    const s = await start();
+    const flipped = s.secret.replace(/^./, (c) => (c === 'A' ? 'B' : 'A'));
+    const paths = [
+      '/',
+      '/favicon.ico',
+      `/${s.secret}`, // no trailing slash
+      `/${flipped}/`, // same length, one character off
+      `/${s.secret.slice(0, -1)}/`,
+      `/${s.secret}x/`,
+      `/${s.secret.toLowerCase()}/`,
+      `/${s.secret}/other`,
+      `/${s.secret}/callback/`,
+      `//${s.secret}/`,
+      `/x/${s.secret}/`,
+      `/${encodeURIComponent(s.secret)}%2F`,
+      `http://127.0.0.1:${s.port}/${s.secret}/`, // absolute-form request target
+    ];
+    for (const path of paths) {
+      const reply = await get(s, path);
+      expect(reply.status, path).toBe(404);
+      expect(reply.body).toBe('Not found\n');
+      expect(reply.body).not.toContain(LINK_TOKEN);
+      expectCommonHeaders(reply);
+    }
+    expect((await get(s, `${s.path}?utm=1`)).status).toBe(200);
+  });
+
+  it('does not serve the callback path to GET, and a wrong secret cannot post', async () => {
+    const s = await start();
+    const wrong = { ...s, path: `/${'A'.repeat(s.secret.length)}/` };
+    expect((await postCallback(wrong, successBody())).status).toBe(404);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+});
+
+describe('the Host header (DNS rebinding)', () => {
+  it('answers 421 to any Host but 127.0.0.1:<port> or localhost:<port>', async () => {
+    const s = await start();
+    const hosts = [
+      'evil.example',
+      `evil.example:${s.port}`,
+      '127.0.0.1',
+      `127.0.0.1:${s.port + 1}`,
+      `localhost:${s.port}.evil.example`,
+      `LOCALHOST.:${s.port}`,
+      `[::1]:${s.port}`,
+      `0.0.0.0:${s.port}`,
+      `127.0.0.1:${s.port}@evil.example`,
+    ];
+    for (const host of hosts) {
+      const reply = await get(s, s.path, { Host: host });
+      expect(reply.status, host).toBe(421);
+      expect(reply.body).not.toContain(LINK_TOKEN);
+      expectCommonHeaders(reply);
+    }
+    // Applies to the callback too, even with a matching Origin.
+    const rebound = await postCallback(s, successBody(), { Host: `evil.example:${s.port}`, Origin: `http://evil.example:${s.port}` });
+    expect(rebound.status).toBe(421);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+
+  it('answers 421 when there is no Host header at all', async () => {
+    const s = await start();
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: s.port }, () => socket.end(`GET ${s.path} HTTP/1.0\r\n\r\n`));
+      let data = '';
+      socket.on('data', (c) => (data += c.toString()));
+      socket.on('end', () => resolve(data));
+      socket.on('error', reject);
+    });
+    expect(raw).toMatch(/^HTTP\/1\.1 421 /);
+    expect(raw).not.toContain(LINK_TOKEN);
+  });
+
+  it('serves the page under localhost:<port> as well', async () => {
+    const s = await start();
+    const reply = await get(s, s.path, { Host: `localhost:${s.port}` });
+    expect(reply.status).toBe(200);
+  });
+});
+
+describe('the page response', () => {
+  it('sets a nonce CSP matching the inline script and style, plus the hardening headers', async () => {
+    const s = await start();
+    const reply = await get(s);
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-type']).toBe('text/html; charset=utf-8');
+    expectCommonHeaders(reply);
+    expect(reply.headers['x-frame-options']).toBe('DENY');
+
+    const policy = csp(reply.headers);
+    const scriptSrc = policy.get('script-src') ?? [];
+    const nonceSource = scriptSrc.find((src) => src.startsWith("'nonce-"));
+    const nonce = nonceSource?.slice("'nonce-".length, -1) ?? '';
+    expect(Buffer.from(nonce, 'base64').length).toBeGreaterThanOrEqual(16);
+    expect(scriptSrc).toEqual([`'nonce-${nonce}'`, PLAID_LINK_SCRIPT_URL]);
+    expect(policy.get('default-src')).toEqual(["'none'"]);
+    expect(policy.get('frame-src')).toEqual(['https://cdn.plaid.com/']);
+    expect(policy.get('connect-src')).toEqual(["'self'", 'https://sandbox.plaid.com']);
+    expect(policy.get('style-src')).toContain(`'nonce-${nonce}'`);
+    expect(policy.get('style-src')).not.toContain("'unsafe-inline'");
+    expect(policy.get('img-src')).toEqual(expect.arrayContaining(["'self'", 'data:']));
+    expect(policy.get('base-uri')).toEqual(["'none'"]);
+    expect(policy.get('form-action')).toEqual(["'none'"]);
+    expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
+    expect(String(reply.headers['content-security-policy'])).not.toMatch(/unsafe-(inline|eval)|\*/);
+
+    // The executable inline script and the style carry the nonce; the only other script is Plaid's.
+    const scripts = [...reply.body.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]!.trim());
+    expect(scripts).toEqual([
+      'id="link-config" type="application/json"',
+      `src="${PLAID_LINK_SCRIPT_URL}"`,
+      `nonce="${nonce}"`,
+    ]);
+    expect(reply.body).toContain(`<style nonce="${nonce}">`);
+    expect(reply.body).not.toMatch(/\sstyle=|\son[a-z]+=/i); // no inline style or handler attributes
+
+    // A fresh nonce per response.
+    const again = csp((await get(s)).headers).get('script-src')?.[0];
+    expect(again).not.toBe(nonceSource);
+  });
+
+  it('names the production API host for a production session', async () => {
+    const s = await start({ environment: 'production', plaidHost: 'https://production.plaid.com', linkToken: 'link-production-6f1c1a7e-5b7d' });
+    const reply = await get(s);
+    expect(csp(reply.headers).get('connect-src')).toEqual(["'self'", 'https://production.plaid.com']);
+    expect(reply.body).toContain(`src="${PLAID_LINK_SCRIPT_URL}"`);
+  });
+
+  it('puts the link token in the page and nothing else sensitive', async () => {
+    const s = await start({ title: 'plaidbal — <reconnect> & "update"', mode: 'update' });
+    const { body } = await get(s);
+    expect(body.split(LINK_TOKEN).length - 1).toBe(1);
+    expect(body).not.toContain(s.secret); // the callback is posted to a relative URL
+    expect(body).not.toMatch(/access-(sandbox|production)-|public-(sandbox|production)-|client_id|PLAID-SECRET|PLAID-CLIENT-ID/i);
+    expect(body).not.toContain('innerHTML');
+    expect(body).toContain('<title>plaidbal — &#60;reconnect&#62; &#38; &#34;update&#34;</title>');
+  });
+
+  it('answers HEAD without a body and refuses other methods on the page', async () => {
+    const s = await start();
+    const head = await send(s.port, { method: 'HEAD', path: s.path, headers: { Host: `127.0.0.1:${s.port}` } });
+    expect(head.status).toBe(200);
+    expect(head.body).toBe('');
+    for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+      const reply = await send(s.port, { method, path: s.path, headers: { Host: `127.0.0.1:${s.port}`, Origin: s.origin } });
+      expect(reply.status, method).toBe(405);
+      expect(reply.headers.allow).toBe('GET, HEAD');
+      expectCommonHeaders(reply);
+    }
+  });
+});
+
+describe('the callback', () => {
+  it('resolves the outcome with the validated result', async () => {
+    const s = await start();
+    const reply = await postCallback(s, successBody());
+    expect(reply.status).toBe(204);
+    expectCommonHeaders(reply);
+    const expected: LinkOutcome = {
+      kind: 'success',
+      public_token: PUBLIC_TOKEN,
+      metadata: successBody().metadata as Extract<LinkOutcome, { kind: 'success' }>['metadata'],
+    };
+    await expect(s.server.outcome).resolves.toEqual(expected);
+  });
+
+  it('resolves an exit, with or without an error', async () => {
+    const metadata = { institution: null, status: null, link_session_id: 'a1b2', request_id: null };
+    const closed = await start();
+    expect((await postCallback(closed, { type: 'exit', error: null, metadata })).status).toBe(204);
+    await expect(closed.server.outcome).resolves.toEqual({ kind: 'exit', error: null, metadata });
+
+    const failed = await start();
+    const error = { error_type: 'ITEM_ERROR', error_code: 'INVALID_CREDENTIALS', error_message: 'the provided credentials were not correct', display_message: 'The credentials were not correct.' };
+    expect((await postCallback(failed, { type: 'exit', error, metadata })).status).toBe(204);
+    await expect(failed.server.outcome).resolves.toEqual({ kind: 'exit', error, metadata });
+  });
+
+  it('accepts the page opened as localhost:<port>, posting with its own origin', async () => {
+    const s = await start();
+    const reply = await postCallback(s, successBody(), { Host: `localhost:${s.port}`, Origin: `http://localhost:${s.port}` });
+    expect(reply.status).toBe(204);
+    await expect(s.server.outcome).resolves.toMatchObject({ kind: 'success' });
+  });
+
+  it('answers a foreign Origin with 403', async () => {
+    const s = await start();
+    const origins = [
+      'http://evil.example',
+      'null',
+      `https://127.0.0.1:${s.port}`,
+      `http://127.0.0.1:${s.port + 1}`,
+      `http://127.0.0.1:${s.port}/`,
+      `http://127.0.0.1`,
+      `http://localhost:${s.port}`, // the other name is a different origin than this Host
+    ];
+    for (const origin of origins) {
+      const reply = await postCallback(s, successBody(), { Origin: origin });
+      expect(reply.status, origin).toBe(403);
+      expectCommonHeaders(reply);
+    }
+    // The cross-site fetch metadata of a browser is refused even with a forged-looking Origin.
+    expect((await postCallback(s, successBody(), { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+
+  it('answers a missing Origin with 403', async () => {
+    const s = await start();
+    const reply = await send(s.port, {
+      method: 'POST',
+      path: `${s.path}callback`,
+      headers: { Host: `127.0.0.1:${s.port}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify(successBody()),
+    });
+    expect(reply.status).toBe(403);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+
+  it('answers anything but application/json with 415', async () => {
+    const s = await start();
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x', 'application/json; charset=latin1', 'application/jsonp']) {
+      const reply = await postCallback(s, successBody(), { 'Content-Type': type });
+      expect(reply.status, type).toBe(415);
+    }
+    const none = await send(s.port, {
+      method: 'POST',
+      path: `${s.path}callback`,
+      headers: { Host: `127.0.0.1:${s.port}`, Origin: s.origin },
+      body: JSON.stringify(successBody()),
+    });
+    expect(none.status).toBe(415);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+    // Parameters a browser might add are fine.
+    expect((await postCallback(s, successBody(), { 'Content-Type': 'application/json; charset=UTF-8' })).status).toBe(204);
+  });
+
+  it('answers other methods with 405, preflights included, and never sends CORS headers', async () => {
+    const s = await start();
+    for (const method of ['GET', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const reply = await send(s.port, {
+        method,
+        path: `${s.path}callback`,
+        headers: {
+          Host: `127.0.0.1:${s.port}`,
+          Origin: 'http://evil.example',
+          'Access-Control-Request-Method': 'POST',
+          'Access-Control-Request-Headers': 'content-type',
+        },
+      });
+      expect(reply.status, method).toBe(405);
+      expect(reply.headers.allow).toBe('POST');
+      expectCommonHeaders(reply);
+    }
+  });
+
+  it('accepts only one result: later posts get 409', async () => {
+    const s = await start();
+    expect((await postCallback(s, successBody())).status).toBe(204);
+    const later = await postCallback(s, successBody('public-sandbox-ffffffff-0000'));
+    expect(later.status).toBe(409);
+    expect((await postCallback(s, { type: 'exit', error: null, metadata: { institution: null, status: null, link_session_id: null, request_id: null } })).status).toBe(409);
+    await expect(s.server.outcome).resolves.toMatchObject({ public_token: PUBLIC_TOKEN });
+  });
+
+  it('lets only one of two interleaved posts win', async () => {
+    const s = await start();
+    // Both requests are past the header checks before either body is complete.
+    const a = openCallback(s);
+    const b = openCallback(s);
+    const bodyA = JSON.stringify(successBody());
+    const bodyB = JSON.stringify(successBody('public-sandbox-ffff'));
+    a.req.write(bodyA.slice(0, 10));
+    b.req.write(bodyB.slice(0, 10));
+    await new Promise((r) => setTimeout(r, 50));
+    a.req.end(bodyA.slice(10));
+    b.req.end(bodyB.slice(10));
+    expect([await a.status, await b.status].sort()).toEqual([204, 409]);
+  }, 5_000);
+
+  it('answers 409 after the first result without reading the body', async () => {
+    const s = await start();
+    expect((await postCallback(s, successBody())).status).toBe(204);
+    const late = openCallback(s, { 'Content-Length': 1000 });
+    late.req.write('{"type":'); // never finished
+    expect(await late.status).toBe(409);
+  }, 5_000);
+
+  it('answers a body over 64 KiB with 413, whether declared or streamed', async () => {
+    const s = await start();
+    const big = JSON.stringify({ ...successBody(), padding: 'x'.repeat(MAX_CALLBACK_BYTES) });
+    expect((await postCallback(s, big)).status).toBe(413);
+
+    // A declared size over the limit is refused before any of the body arrives.
+    const declared = openCallback(s, { 'Content-Length': 10 * MAX_CALLBACK_BYTES });
+    declared.req.write('{');
+    expect(await declared.status).toBe(413);
+
+    // Chunked, with no Content-Length to check up front: refused once the limit is passed,
+    // without waiting for the rest.
+    const chunked = openCallback(s, { 'Transfer-Encoding': 'chunked' });
+    chunked.req.write('{"type":"success","pad":"');
+    chunked.req.write('x'.repeat(MAX_CALLBACK_BYTES));
+    const streamed = await chunked.status;
+    expect(streamed).toBe(413);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+    // The session is still usable by the real page.
+    expect((await postCallback(s, successBody())).status).toBe(204);
+  }, 5_000);
+
+  it('answers a public token of another environment (or no public token) with 400 and keeps waiting', async () => {
+    const s = await start();
+    for (const token of [
+      'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b',
+      'access-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b',
+      'link-sandbox-0b4d2a1c',
+      'public-sandbox-',
+      'public-sandbox-abc def',
+      `public-sandbox-${'a'.repeat(300)}`,
+    ]) {
+      const reply = await postCallback(s, successBody(token));
+      expect(reply.status, token).toBe(400);
+    }
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+    expect((await postCallback(s, successBody())).status).toBe(204);
+
+    const production = await start({ environment: 'production', linkToken: 'link-production-1', plaidHost: 'https://production.plaid.com' });
+    expect((await postCallback(production, successBody())).status).toBe(400);
+    expect((await postCallback(production, successBody('public-production-1'))).status).toBe(204);
+  });
+
+  it('answers malformed payloads with 400 and keeps waiting', async () => {
+    const s = await start();
+    const good = successBody();
+    const meta = good.metadata as Record<string, unknown>;
+    const bodies: Array<[string, string | Buffer]> = [
+      ['not JSON', '{"type":'],
+      ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0x7d])],
+      ['array', '[]'],
+      ['null', 'null'],
+      ['no type', JSON.stringify({ ...good, type: undefined })],
+      ['unknown type', JSON.stringify({ ...good, type: 'done' })],
+      ['extra key', JSON.stringify({ ...good, access_token: 'access-sandbox-1' })],
+      ['token not a string', JSON.stringify({ ...good, public_token: 42 })],
+      ['metadata missing', JSON.stringify({ type: 'success', public_token: PUBLIC_TOKEN })],
+      ['accounts not an array', JSON.stringify({ ...good, metadata: { ...meta, accounts: {} } })],
+      ['control characters', JSON.stringify({ ...good, metadata: { ...meta, institution: { name: 'Bank\u001b[31m', institution_id: 'ins_1' } } })],
+      ['overlong name', JSON.stringify({ ...good, metadata: { ...meta, institution: { name: 'x'.repeat(513), institution_id: 'ins_1' } } })],
+    ];
+    for (const [label, body] of bodies) {
+      const reply = await postCallback(s, body);
+      expect(reply.status, label).toBe(400);
+      expect(reply.body).toMatch(/^Invalid callback: /);
+    }
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+});
