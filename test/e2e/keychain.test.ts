@@ -1,0 +1,90 @@
+/**
+ * The OS keychain key source against a real Secret Service (gnome-keyring, started by
+ * scripts/test.mjs): a missing entry, no keychain at all (the announced passphrase
+ * fallback), and a keychain that hangs.
+ */
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { osKeychain } from '../../src/store/keychain.js';
+import { hungDbusAddress, noDbusEnv, NO_SECRET_SERVICE_MESSAGE, secretServiceAvailable } from '../helpers/keyring.js';
+import { runCli } from '../helpers/cli.js';
+import { createWorld, TEST_SECRET, type World } from '../helpers/world.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld();
+});
+afterEach(async () => world.close());
+
+describe('the OS keychain key source', () => {
+  it('a real Secret Service is there (scripts/test.mjs starts one)', async () => {
+    expect(await secretServiceAvailable(), NO_SECRET_SERVICE_MESSAGE).toBe(true);
+  });
+
+  it('keeps the key in the keychain, not in the store', async () => {
+    expect((await world.init('keychain')).code).toBe(0);
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    expect(doc.key).toMatchObject({ source: 'keychain', account: `store-${doc.store_id}` });
+    const key = await osKeychain().get(doc.key.account);
+    expect(Buffer.from(key!, 'base64')).toHaveLength(32);
+    expect(await readFile(world.store.file, 'utf8')).not.toContain(key!);
+  });
+
+  it('a missing keychain entry (new machine, wiped keychain) is exit 3, names what is lost, and changes nothing', async () => {
+    expect((await world.init('keychain')).code).toBe(0);
+    await world.link('demo');
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    expect(await osKeychain().delete(doc.key.account)).toBe(true);
+    const before = await world.store.snapshot();
+    const r = await world.run(['balance', '--item', 'demo']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('has no plaidbal key');
+    expect(r.stderr).toContain('plaidbal link');
+    expect(await world.store.snapshot()).toEqual(before);
+    // Listing needs no key; the lost item can still be deleted locally.
+    expect((await world.run(['items'])).code).toBe(0);
+    const removed = await world.run(['items', 'remove', 'demo', '--yes', '--local']);
+    expect(removed.code).toBe(0);
+    expect(removed.stderr).toContain('still exists at Plaid');
+  });
+
+  it('with no keychain at all, says so once and falls back to the passphrase', async () => {
+    const env = { ...noDbusEnv(world.env), PLAID_CLIENT_ID: 'test_client_id', PLAID_SECRET: TEST_SECRET };
+    const first = await runCli(['link', '--sandbox', '--name', 'demo'], { env });
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toContain('No OS keychain answered');
+    expect(first.stderr).toContain('passphrase');
+    expect(JSON.parse(await readFile(world.store.file, 'utf8')).key.source).toBe('passphrase');
+    // Once: later runs use the passphrase without another notice.
+    const second = await runCli(['balance', '--item', 'demo'], { env });
+    expect(second.code).toBe(0);
+    expect(second.stderr).not.toContain('No OS keychain answered');
+  });
+
+  it('--key-source keychain with no keychain is exit 3, not a silent fallback', async () => {
+    const env = noDbusEnv(world.env);
+    const r = await runCli(['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'keychain'], { env, stdin: TEST_SECRET });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('No OS keychain answered');
+    expect(r.stderr).toContain('--key-source passphrase');
+  });
+
+  it('a hung Secret Service cannot hang plaidbal: exit 3 after the keychain timeout, store untouched', async () => {
+    expect((await world.init('keychain')).code).toBe(0);
+    await world.link('demo');
+    const hung = await hungDbusAddress();
+    try {
+      const before = await world.store.snapshot();
+      const env = { ...noDbusEnv(world.env), DBUS_SESSION_BUS_ADDRESS: hung.address, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '1500' };
+      const started = Date.now();
+      const r = await runCli(['balance', '--item', 'demo'], { env, timeoutMs: 20_000 });
+      const elapsed = Date.now() - started;
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('keychain');
+      expect(elapsed).toBeLessThan(10_000);
+      expect(await world.store.snapshot()).toEqual(before);
+    } finally {
+      await hung.close();
+    }
+  });
+});
