@@ -1,12 +1,11 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
-import { CliError, ExitCode, usageError } from '../../errors.js';
-import { balanceJson, balanceTable, toAccountJson } from '../../format/balance.js';
-import { plaidErrorJson } from '../../plaid/errors.js';
+import { ExitCode, usageError } from '../../errors.js';
+import { balanceJson, balanceTable } from '../../format/balance.js';
 import type { StoredItem } from '../../store/document.js';
-import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
-import type { BalanceDocument, Environment, ItemBalanceJson } from '../../types.js';
+import type { BalanceDocument, Environment } from '../../types.js';
+import { fetchItemBalances, type ItemResult } from './fetch.js';
 import type { BalanceOptions } from './index.js';
 
 function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | undefined): StoredItem[] {
@@ -24,37 +23,14 @@ function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | 
   return unique;
 }
 
-async function fetchItem(ctx: Ctx, store: Store, item: StoredItem, opts: BalanceOptions): Promise<{ json: ItemBalanceJson; error: CliError | null }> {
-  const base = {
-    item_id: item.item_id,
-    name: item.alias,
-    institution_id: item.institution_id,
-    institution_name: item.institution_name,
-    balance_source: 'realtime' as const,
-  };
-  try {
-    const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
-    const plaid = await ctx.plaid(item.environment, { timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
-    const response = await plaid.call(
-      'accountsBalanceGet',
-      { access_token: accessToken, ...(opts.account?.length ? { options: { account_ids: opts.account } } : {}) },
-      { secrets: [accessToken], item: item.alias },
-    );
-    return { json: { ...base, request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
-  } catch (error) {
-    if (!(error instanceof CliError) || !error.plaid) throw error; // store, config and network problems stop the run
-    return { json: { ...base, request_id: error.plaid.request_id, accounts: [], error: plaidErrorJson(error) }, error };
-  }
-}
-
 export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number> {
   const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
   const items = pickItems(store, opts, envFilter);
   const environment = items[0]!.environment;
 
-  const results: { json: ItemBalanceJson; error: CliError | null }[] = [];
-  for (const item of items) results.push(await fetchItem(ctx, store, item, opts));
+  const results: ItemResult[] = [];
+  for (const item of items) results.push(await fetchItemBalances(ctx, store, item, { source: 'realtime', accountIds: opts.account, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined }));
 
   const fetchedAt = ctx.now().toISOString();
   const succeeded = new Set(results.filter((r) => !r.error).map((r) => r.json.item_id));

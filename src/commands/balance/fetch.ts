@@ -1,0 +1,58 @@
+/**
+ * Fetching one item's balances: the piece `balance` and `check` share. It opens the item's
+ * sealed token, calls Plaid, and returns either the accounts or the item's Plaid error
+ * (errors that are not about the item — store, credentials, network — are thrown).
+ */
+import type { Ctx } from '../../context.js';
+import { CliError } from '../../errors.js';
+import { toAccountJson } from '../../format/balance.js';
+import { plaidErrorJson } from '../../plaid/errors.js';
+import type { StoredItem } from '../../store/document.js';
+import { aad } from '../../store/seal.js';
+import type { Store } from '../../store/store.js';
+import type { ItemBalanceJson } from '../../types.js';
+
+export interface FetchOptions {
+  /** `cached` uses the free /accounts/get; `realtime` the billed /accounts/balance/get. */
+  source: 'realtime' | 'cached';
+  accountIds?: string[];
+  /** ISO-8601; only for /accounts/balance/get (Plaid honours it for Capital One). */
+  minLastUpdated?: string;
+  timeoutMs?: number;
+}
+
+export interface ItemResult {
+  json: ItemBalanceJson;
+  error: CliError | null;
+}
+
+export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem, opts: FetchOptions): Promise<ItemResult> {
+  const base = {
+    item_id: item.item_id,
+    name: item.alias,
+    institution_id: item.institution_id,
+    institution_name: item.institution_name,
+    balance_source: opts.source,
+  };
+  try {
+    const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
+    const plaid = await ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs });
+    const callOptions = { secrets: [accessToken], item: item.alias };
+    const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
+    const response =
+      opts.source === 'cached'
+        ? await plaid.call('accountsGet', { access_token: accessToken, ...(opts.accountIds?.length ? { options: accountIds } : {}) }, callOptions)
+        : await plaid.call(
+            'accountsBalanceGet',
+            {
+              access_token: accessToken,
+              ...(opts.accountIds?.length || opts.minLastUpdated ? { options: { ...accountIds, ...(opts.minLastUpdated ? { min_last_updated_datetime: opts.minLastUpdated } : {}) } } : {}),
+            },
+            callOptions,
+          );
+    return { json: { ...base, request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
+  } catch (error) {
+    if (!(error instanceof CliError) || !error.plaid) throw error;
+    return { json: { ...base, request_id: error.plaid.request_id, accounts: [], error: plaidErrorJson(error) }, error };
+  }
+}
