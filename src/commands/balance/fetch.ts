@@ -1,10 +1,9 @@
 /**
  * Fetching one item's balances: the piece `balance` and `check` share. It opens the item's
- * sealed token, calls Plaid, and returns either the accounts or the item's Plaid error
- * (errors that are not about the item — store, credentials, network — are thrown).
+ * sealed token, calls Plaid, and returns either the accounts or the item's error.
  */
 import type { Ctx } from '../../context.js';
-import { CliError } from '../../errors.js';
+import { CliError, ExitCode } from '../../errors.js';
 import { toAccountJson } from '../../format/balance.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
@@ -52,7 +51,10 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
           );
     return { json: { ...base, request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
   } catch (error) {
-    if (!(error instanceof CliError) || !error.plaid) throw error;
-    return { json: { ...base, request_id: error.plaid.request_id, accounts: [], error: plaidErrorJson(error) }, error };
+    // Plaid's errors about this item, and network failures or timeouts on its call, belong to the
+    // item: the other items of a run go on. Store, credential and interrupt errors stop the run.
+    const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
+    if (!itemLevel) throw error;
+    return { json: { ...base, request_id: error.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(error) }, error };
   }
 }

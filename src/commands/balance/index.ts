@@ -1,22 +1,44 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
 import { collect, parseSeconds } from '../options.js';
 
+export type BalanceFormat = 'table' | 'json' | 'ndjson' | 'csv';
+
 export interface BalanceOptions {
   item?: string[];
+  all?: boolean;
   account?: string[];
   json?: boolean;
+  format?: BalanceFormat;
+  cached?: boolean;
+  concurrency: number;
+  minLastUpdated?: string;
+  yes?: boolean;
   env?: string;
   timeout?: number;
+}
+
+export const DEFAULT_CONCURRENCY = 8;
+
+function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  return n;
 }
 
 export function registerBalance(program: Command, runner: Runner): void {
   program
     .command('balance')
     .description('real-time balances (/accounts/balance/get) for linked items')
-    .option('-i, --item <alias|item_id>', 'the item to check (repeatable; optional when only one item is linked)', collect)
-    .option('-a, --account <account_id>', 'only these accounts (repeatable)', collect)
-    .option('--json', 'print one JSON document on stdout (schema in the README)')
+    .option('-i, --item <alias|item_id>', 'an item to check (repeatable; optional when only one item is linked)', collect)
+    .option('--all', 'every linked item (of --env, when items of both environments are linked)')
+    .option('-a, --account <account_id>', 'only these accounts of the one --item (repeatable)', collect)
+    .option('--json', 'print one JSON document on stdout (same as --format json; schema in the README)')
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'ndjson', 'csv']))
+    .option('--cached', 'use the free /accounts/get instead: cached balances, possibly stale')
+    .option('--concurrency <n>', 'items fetched at once (1-64)', parseConcurrency, DEFAULT_CONCURRENCY)
+    .option('--min-last-updated <iso>', 'options.min_last_updated_datetime: the oldest balance accepted (Plaid applies it to Capital One, ins_128026)')
+    .option('-y, --yes', 'do not ask before several billed calls in production')
     .option('--env <env>', 'only consider items linked in this environment')
     .option('--timeout <seconds>', 'per-attempt timeout (default 60: Plaid can take 30 s or more)', parseSeconds)
     .addHelpText(
@@ -25,7 +47,12 @@ export function registerBalance(program: Command, runner: Runner): void {
 Examples:
   $ plaidbal balance --item checking
   $ plaidbal balance --item checking --account BxBXxLj1m4HMXBm9WZZmCWVbPjX16EHwv99vp
-  $ plaidbal balance --item checking --json | jq '.items[0].accounts[] | {name, available: .balances.available}'`,
+  $ plaidbal balance --item checking --json | jq '.items[0].accounts[] | {name, available: .balances.available}'
+  $ plaidbal balance --all --env production --yes --format csv > balances.csv
+  $ plaidbal balance --all --cached --format ndjson | jq -c 'select(.available < 100)'
+
+In production each real-time call is billed: on a terminal, plaidbal asks before making more
+than one (--yes skips the question); without a terminal it proceeds, so scripts work.`,
     )
     .action(async (opts: BalanceOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runBalance(ctx, opts)),

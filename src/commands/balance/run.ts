@@ -1,40 +1,111 @@
+import pLimit from 'p-limit';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { ExitCode, usageError } from '../../errors.js';
 import { balanceJson, balanceTable } from '../../format/balance.js';
+import { balanceCsv, balanceNdjson } from '../../format/rows.js';
+import { currencyTotals, totalsTable } from '../../format/totals.js';
+import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
 import { fetchItemBalances, type ItemResult } from './fetch.js';
-import type { BalanceOptions } from './index.js';
+import type { BalanceFormat, BalanceOptions } from './index.js';
 
 function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | undefined): StoredItem[] {
   const refs = opts.item ?? [];
-  if (refs.length === 0) {
-    const all = store.items(envFilter);
-    if (all.length === 1) return all;
-    if (all.length === 0) throw usageError('No items are linked yet.', 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
-    throw usageError('Which item? More than one is linked.', `Pass --item with one of: ${all.map((i) => i.alias).join(', ')}.`);
+  if (opts.all && refs.length) throw usageError('Use either --all or --item, not both.');
+  let items: StoredItem[];
+  if (opts.all || refs.length === 0) {
+    items = store.items(envFilter);
+    if (items.length === 0) throw usageError(`No items are linked${envFilter ? ` in ${envFilter}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
+    if (!opts.all && items.length > 1) throw usageError('Which item? More than one is linked.', `Pass --item with one of: ${items.map((i) => i.alias).join(', ')} (or --all).`);
+  } else {
+    items = [...new Map(refs.map((ref) => store.resolveItem(ref, envFilter)).map((i) => [i.item_id, i])).values()];
   }
-  const items = refs.map((ref) => store.resolveItem(ref, envFilter));
-  const unique = [...new Map(items.map((i) => [i.item_id, i])).values()];
-  const envs = new Set(unique.map((i) => i.environment));
+  const envs = new Set(items.map((i) => i.environment));
   if (envs.size > 1) throw usageError('Those items were linked in different environments; check one environment at a time.', 'Add --env sandbox or --env production.');
-  return unique;
+  return items;
+}
+
+function pickFormat(opts: BalanceOptions): BalanceFormat {
+  if (opts.json && opts.format && opts.format !== 'json') throw usageError(`--json and --format ${opts.format} disagree; pick one.`);
+  return opts.json ? 'json' : (opts.format ?? 'table');
+}
+
+function parseMinLastUpdated(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(ms)) {
+    throw usageError(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${value}").`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** On a terminal, shows "Fetching balances 3/40" on stderr; elsewhere nothing. */
+function progress(ctx: Ctx, total: number) {
+  const show = ctx.io.stderrIsTTY && total > 1;
+  let done = 0;
+  const draw = () => show && ctx.io.stderr.write(`\r${ctx.io.err.dim(`Fetching balances ${done}/${total}…`)}`);
+  draw();
+  return {
+    tick() {
+      done += 1;
+      draw();
+    },
+    clear() {
+      if (show) ctx.io.stderr.write('\r\x1b[K');
+    },
+  };
 }
 
 export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number> {
+  const format = pickFormat(opts);
+  const minLastUpdated = parseMinLastUpdated(opts.minLastUpdated);
+  if (opts.cached && minLastUpdated) throw usageError('--min-last-updated applies to real-time balances; drop --cached.');
   const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
   const items = pickItems(store, opts, envFilter);
+  if (opts.account?.length && items.length !== 1) throw usageError('--account picks accounts of one item; use it with a single --item.');
   const environment = items[0]!.environment;
+  const source = opts.cached ? 'cached' : 'realtime';
 
-  const results: ItemResult[] = [];
-  for (const item of items) results.push(await fetchItemBalances(ctx, store, item, { source: 'realtime', accountIds: opts.account, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined }));
+  if (environment === 'production' && source === 'realtime' && items.length > 1 && !opts.yes && ctx.io.canPrompt) {
+    const ok = await ctx.prompt.confirm(`This makes ${items.length} real-time balance calls in production, each billed by Plaid. Continue?`, { default: false });
+    if (!ok) {
+      ctx.info('Nothing was fetched. (--cached uses the free /accounts/get; --yes skips this question.)');
+      return ExitCode.LINK_CANCELLED;
+    }
+  }
+
+  const limiter = new RateLimiter(PLAID_LIMITS[source === 'cached' ? 'accountsGet' : 'accountsBalanceGet'][environment], {
+    ...realTimers,
+    onWait: (ms, reason) => {
+      if (ms >= 1000) ctx.info(ctx.io.err.dim(`Pacing for Plaid's ${reason === 'item' ? 'per-item' : 'per-client'} rate limit in ${environment}: waiting ${Math.ceil(ms / 1000)} s…`));
+    },
+  });
+  const limit = pLimit(opts.concurrency);
+  const bar = progress(ctx, items.length);
+  const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined } as const;
+  let results: ItemResult[];
+  try {
+    results = await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          await limiter.acquire(item.item_id, ctx.signal);
+          const result = await fetchItemBalances(ctx, store, item, fetchOptions);
+          bar.tick();
+          return result;
+        }),
+      ),
+    );
+  } finally {
+    bar.clear();
+  }
 
   const fetchedAt = ctx.now().toISOString();
   const succeeded = new Set(results.filter((r) => !r.error).map((r) => r.json.item_id));
-  if (succeeded.size) {
+  if (source === 'realtime' && succeeded.size) {
     await store.update((doc) => {
       for (const i of doc.items) if (succeeded.has(i.item_id)) i.last_balance_at = fetchedAt;
     });
@@ -43,8 +114,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: results.map((r) => r.json) };
   const failures = results.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
-  if (results.length === 1 && failures.length === 1 && !opts.json) throw failures[0]!.error!;
-  ctx.io.stdout.write(opts.json ? balanceJson(doc) : balanceTable(doc, ctx.io.out));
+  if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
+  ctx.io.stdout.write(render(doc, format, ctx));
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
@@ -53,4 +124,19 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const only = failures[0]!.error!;
   ctx.info(`${ctx.io.err.red('Error:')} ${only.message}${only.hint ? `\n${ctx.io.err.cyan('Hint:')} ${only.hint}` : ''}`);
   return only.exitCode;
+}
+
+function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): string {
+  switch (format) {
+    case 'json':
+      return balanceJson(doc);
+    case 'ndjson':
+      return balanceNdjson(doc);
+    case 'csv':
+      return balanceCsv(doc);
+    case 'table': {
+      const totals = totalsTable(currencyTotals(doc), ctx.io.out);
+      return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
+    }
+  }
 }

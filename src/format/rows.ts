@@ -1,0 +1,92 @@
+/**
+ * Flat, one-row-per-account output for scripts: NDJSON (one JSON object per line) and
+ * CSV (RFC 4180). Each row carries its item's fields; an item that failed gives one row
+ * with empty account fields and its error.
+ */
+import type { BalanceDocument, PlaidErrorJson } from '../types.js';
+
+export interface BalanceRow {
+  environment: string;
+  fetched_at: string;
+  item_id: string;
+  item_name: string;
+  institution_id: string | null;
+  institution_name: string | null;
+  request_id: string | null;
+  balance_source: string;
+  account_id: string | null;
+  account_name: string | null;
+  official_name: string | null;
+  mask: string | null;
+  type: string | null;
+  subtype: string | null;
+  available: number | null;
+  current: number | null;
+  limit: number | null;
+  iso_currency_code: string | null;
+  unofficial_currency_code: string | null;
+  last_updated_datetime: string | null;
+  error: PlaidErrorJson | null;
+}
+
+export const ROW_COLUMNS = [
+  'environment', 'fetched_at', 'item_id', 'item_name', 'institution_id', 'institution_name', 'request_id', 'balance_source',
+  'account_id', 'account_name', 'official_name', 'mask', 'type', 'subtype',
+  'available', 'current', 'limit', 'iso_currency_code', 'unofficial_currency_code', 'last_updated_datetime',
+] as const;
+
+export function balanceRows(doc: BalanceDocument): BalanceRow[] {
+  return doc.items.flatMap((item): BalanceRow[] => {
+    const itemFields = {
+      environment: doc.environment,
+      fetched_at: doc.fetched_at,
+      item_id: item.item_id,
+      item_name: item.name,
+      institution_id: item.institution_id,
+      institution_name: item.institution_name,
+      request_id: item.request_id,
+      balance_source: item.balance_source,
+    };
+    const empty: Omit<BalanceRow, keyof typeof itemFields | 'error'> = { account_id: null, account_name: null, official_name: null, mask: null, type: null, subtype: null, available: null, current: null, limit: null, iso_currency_code: null, unofficial_currency_code: null, last_updated_datetime: null };
+    if (item.error || item.accounts.length === 0) return [{ ...itemFields, ...empty, error: item.error }];
+    return item.accounts.map((a) => ({
+      ...itemFields,
+      account_id: a.account_id,
+      account_name: a.name,
+      official_name: a.official_name,
+      mask: a.mask,
+      type: a.type,
+      subtype: a.subtype,
+      available: a.balances.available,
+      current: a.balances.current,
+      limit: a.balances.limit,
+      iso_currency_code: a.balances.iso_currency_code,
+      unofficial_currency_code: a.balances.unofficial_currency_code,
+      last_updated_datetime: a.balances.last_updated_datetime,
+      error: null,
+    }));
+  });
+}
+
+export function balanceNdjson(doc: BalanceDocument): string {
+  return balanceRows(doc).map((row) => `${JSON.stringify(row)}\n`).join('');
+}
+
+/** RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+export function csvField(value: string | number | null): string {
+  if (value === null) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+export function balanceCsv(doc: BalanceDocument): string {
+  const header = [...ROW_COLUMNS, 'error_code', 'error_message'];
+  const lines = [header.join(',')];
+  for (const row of balanceRows(doc)) {
+    // String(number) is the shortest round-trip form: Plaid's number, unchanged.
+    const cells: (string | number | null)[] = ROW_COLUMNS.map((column) => row[column]);
+    cells.push(row.error?.error_code ?? null, row.error?.error_message ?? null);
+    lines.push(cells.map(csvField).join(','));
+  }
+  return `${lines.join('\r\n')}\r\n`;
+}
