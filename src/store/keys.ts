@@ -26,7 +26,7 @@ function keychainFailure(action: string, error: unknown): CliError {
 }
 
 /** Opens the store's key. Throws CliError (exit 3) on a wrong passphrase or a missing or wrong keychain entry. */
-export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: string): Promise<Sealer> {
+export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: string, aliases: string[] = []): Promise<Sealer> {
   if (config.source === 'keychain') {
     let encoded: string | null;
     try {
@@ -35,9 +35,10 @@ export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: str
       throw keychainFailure('reading the store key', error);
     }
     if (encoded === null) {
+      const lost = aliases.length ? `These items can no longer be opened: ${aliases.join(', ')}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
       throw configError(
-        `The OS keychain has no plaidbal key for the store at ${storePath} (a new machine, or a wiped keychain?). The saved access tokens cannot be opened without it.`,
-        'Link the items again with `plaidbal link`, then remove the old entries with `plaidbal items remove <item> --local`.',
+        `The OS keychain has no plaidbal key for the store at ${storePath} (a new machine, or a wiped keychain?). ${lost}`,
+        `Without the key they cannot be recovered (update mode needs the lost token). Start a new store and link them again: mv "${storePath}" "${storePath}.lost", then \`plaidbal config init\` and \`plaidbal link\`.`,
       );
     }
     const key = Buffer.from(encoded, 'base64');

@@ -49,6 +49,16 @@ function readDocument(dir: string, path: string): StoreDocument | null {
   return raw as StoreDocument;
 }
 
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+function lockTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.PLAIDBAL_LOCK_TIMEOUT_MS;
+  if (raw === undefined || raw === '') return DEFAULT_LOCK_TIMEOUT_MS;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 100 || n > 600_000) throw configError(`PLAIDBAL_LOCK_TIMEOUT_MS must be a whole number of milliseconds from 100 to 600000 (got "${raw}").`);
+  return n;
+}
+
 export interface StoreOptions {
   env: NodeJS.ProcessEnv;
   keyDeps: KeyDeps;
@@ -59,20 +69,24 @@ export class Store {
   readonly path: string;
   private current: StoreDocument | null;
   private unlocked: Sealer | null = null;
+  /** The key check of the key `unlocked` belongs to. */
+  private unlockedCheck: string | null = null;
   private readonly keyDeps: KeyDeps;
+  private readonly env: NodeJS.ProcessEnv;
 
-  private constructor(dir: string, path: string, doc: StoreDocument | null, keyDeps: KeyDeps) {
+  private constructor(dir: string, path: string, doc: StoreDocument | null, keyDeps: KeyDeps, env: NodeJS.ProcessEnv) {
     this.dir = dir;
     this.path = path;
     this.current = doc;
     this.keyDeps = keyDeps;
+    this.env = env;
   }
 
   /** Reads the store (or notes that there is none yet). Never writes. */
   static open({ env, keyDeps }: StoreOptions): Store {
     const dir = storeDir(env);
     const path = join(dir, STORE_FILE);
-    return new Store(dir, path, readDocument(dir, path), keyDeps);
+    return new Store(dir, path, readDocument(dir, path), keyDeps, env);
   }
 
   get exists(): boolean {
@@ -109,7 +123,8 @@ export class Store {
     if (this.unlocked) return this.unlocked;
     const key = this.doc.key;
     if (!key) throw configError('The store has no key yet, so it holds no secrets.', 'Run `plaidbal config init` or link an item first.');
-    this.unlocked = await unlockKey(key, this.keyDeps, this.path);
+    this.unlocked = await unlockKey(key, this.keyDeps, this.path, this.doc.items.map((i) => i.alias));
+    this.unlockedCheck = key.check;
     return this.unlocked;
   }
 
@@ -142,23 +157,64 @@ export class Store {
   private pendingKey: { storeId: string; config: NonNullable<StoreDocument['key']> } | null = null;
 
   /**
-   * Read-modify-write: re-reads the file, applies `change`, validates and writes atomically.
-   * When `change` throws, nothing is written.
+   * Read-modify-write under the store lock: re-reads the file, applies `change`, validates
+   * and writes atomically (conf writes a temporary file, fsyncs it and renames it over the
+   * store, so a crash leaves the old content or the new). When `change` throws, nothing is written.
    */
   async update(change: (doc: StoreDocument) => void | Promise<void>): Promise<StoreDocument> {
     this.ensureDir();
-    const fresh = readDocument(this.dir, this.path) ?? emptyDocument(this.pendingKey?.storeId ?? newStoreId());
-    if (this.current && fresh.store_id !== this.current.store_id) {
-      throw new CliError(`The store at ${this.path} was replaced while plaidbal was running.`, { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
+    return this.withLock(async () => {
+      const fresh = readDocument(this.dir, this.path) ?? emptyDocument(this.pendingKey?.storeId ?? newStoreId());
+      const changedUnderUs = (what: string) =>
+        new CliError(`The store at ${this.path} ${what} while plaidbal was running, so nothing was written.`, { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
+      if (this.current && fresh.store_id !== this.current.store_id) throw changedUnderUs('was replaced');
+      if (this.pendingKey) {
+        if (fresh.key && fresh.key.check !== this.pendingKey.config.check) throw changedUnderUs('got a key from another plaidbal process');
+        fresh.key ??= this.pendingKey.config;
+      }
+      // Values sealed with the key this process unlocked must not land in a store keyed otherwise (config rekey).
+      if (this.unlocked && fresh.key && this.unlockedCheck && fresh.key.check !== this.unlockedCheck) throw changedUnderUs('was re-keyed');
+      await change(fresh);
+      const problem = documentProblem(fresh);
+      if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
+      openConf(this.dir).store = fresh as unknown as Record<string, unknown>;
+      this.current = fresh;
+      if (this.pendingKey) this.unlockedCheck = this.pendingKey.config.check;
+      this.pendingKey = null;
+      return fresh;
+    });
+  }
+
+  /** Several plaidbal processes at once (scripts in parallel) must not lose each other's updates. */
+  private async withLock<T>(critical: () => Promise<T>): Promise<T> {
+    const { default: lockfile } = await import('proper-lockfile');
+    const lockPath = `${this.path}.lock`;
+    const timeoutMs = lockTimeoutMs(this.env);
+    let release: () => Promise<void>;
+    try {
+      release = await lockfile.lock(this.path, {
+        realpath: false, // the store file may not exist yet
+        lockfilePath: lockPath,
+        // A holder that died (kill -9) leaves the lock behind; it is stale once not refreshed for this long.
+        stale: 5_000,
+        update: 1_000,
+        retries: { retries: Math.max(1, Math.ceil(timeoutMs / 100)), factor: 1, minTimeout: 100, maxTimeout: 100, randomize: true },
+        onCompromised: () => {}, // the critical section is a read and an atomic rename: milliseconds
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
+        throw configError(
+          `The store is busy: another plaidbal process has held ${lockPath} for over ${Math.round(timeoutMs / 1000)} s. Nothing was written.`,
+          'Try again. If no plaidbal is running, the lock goes stale by itself within 5 s; PLAIDBAL_LOCK_TIMEOUT_MS waits longer.',
+        );
+      }
+      throw configError(`Could not lock the store at ${this.path}: ${(error as Error).message}`);
     }
-    if (this.pendingKey && !fresh.key) fresh.key = this.pendingKey.config;
-    await change(fresh);
-    const problem = documentProblem(fresh);
-    if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
-    openConf(this.dir).store = fresh as unknown as Record<string, unknown>;
-    this.current = fresh;
-    this.pendingKey = null;
-    return fresh;
+    try {
+      return await critical();
+    } finally {
+      await release().catch(() => {});
+    }
   }
 
   private ensureDir(): void {

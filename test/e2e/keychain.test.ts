@@ -39,6 +39,7 @@ describe('the OS keychain key source', () => {
     const r = await world.run(['balance', '--item', 'demo']);
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('has no plaidbal key');
+    expect(r.stderr).toContain('These items can no longer be opened: demo');
     expect(r.stderr).toContain('plaidbal link');
     expect(await world.store.snapshot()).toEqual(before);
     // Listing needs no key; the lost item can still be deleted locally.

@@ -1,0 +1,96 @@
+/**
+ * A concurrent and crash-safe store: parallel plaidbal processes lose no update, a held
+ * lock gives a clear error after its timeout, and SIGKILL at any point of link, rename or
+ * remove leaves a store that opens with the earlier items intact.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, readdir } from 'node:fs/promises';
+import lockfile from 'proper-lockfile';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN } from '../helpers/cli.js';
+import { createWorld, type World } from '../helpers/world.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld({ rateLimits: { perClient: 10_000, perItem: 10_000 } });
+  expect((await world.init('passphrase')).code).toBe(0);
+});
+afterEach(async () => world.close());
+
+const aliases = async () => JSON.parse((await world.run(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias).sort();
+
+describe('several processes at once', () => {
+  it('ten parallel `link --sandbox` runs leave ten items', async () => {
+    const names = Array.from({ length: 10 }, (_, i) => `p${i}`);
+    const results = await Promise.all(names.map((n) => world.run(['link', '--sandbox', '--name', n])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(await aliases()).toEqual([...names].sort());
+    // And every token still opens.
+    const balance = await world.run(['balance', '--all', '--json', '--cached']);
+    expect(balance.code, balance.stderr).toBe(0);
+    expect(JSON.parse(balance.stdout).items).toHaveLength(10);
+  });
+
+  it('parallel links without --name get distinct default aliases', async () => {
+    const results = await Promise.all(Array.from({ length: 4 }, () => world.run(['link', '--sandbox'])));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+    expect(await aliases()).toEqual(['first-platypus-bank', 'first-platypus-bank-2', 'first-platypus-bank-3', 'first-platypus-bank-4']);
+  });
+
+  it('a lock held elsewhere gives a clear error after PLAIDBAL_LOCK_TIMEOUT_MS, and nothing changes', async () => {
+    await world.link('demo');
+    const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
+    try {
+      const before = await world.store.snapshot();
+      const r = await world.run(['items', 'rename', 'demo', 'renamed'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '600' } });
+      expect(r.code).toBe(3);
+      expect(r.stderr).toContain('The store is busy');
+      expect(r.stderr).toContain('store.json.lock');
+      expect(await world.store.snapshot()).toEqual(before);
+    } finally {
+      await release();
+    }
+    expect((await world.run(['items', 'rename', 'demo', 'renamed'])).code).toBe(0);
+  });
+});
+
+describe('crashes', () => {
+  /** Starts plaidbal and SIGKILLs it after `afterMs`. */
+  function killed(args: string[], afterMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const child = spawn(process.execPath, [BIN, ...args], { env: world.env, stdio: 'ignore' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+      child.on('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  it('kill -9 at any point of link, rename and remove leaves a store that opens, earlier items intact', async () => {
+    await world.link('keep1');
+    await world.link('keep2', '--institution', 'ins_109511');
+    const keepIds = JSON.parse(await readFile(world.store.file, 'utf8')).items.map((i: { item_id: string }) => i.item_id);
+    // Spread the kills over the whole run: start-up, scrypt, the Plaid calls and the write.
+    const delays = [30, 90, 150, 220, 300, 380, 450, 520, 600, 700, 800, 950];
+    for (const [i, delay] of delays.entries()) {
+      await killed(['link', '--sandbox', '--name', `crash${i}`], delay);
+      await killed(['items', 'rename', 'keep2', i % 2 ? 'keep2' : `keep2-${i}`], delay);
+      await killed(['items', 'remove', `crash${i}`, '--yes'], delay);
+      // Undo a rename that completed, so the next round starts from the same names.
+      const names = await aliases();
+      if (names.includes(`keep2-${i}`)) expect((await world.run(['items', 'rename', `keep2-${i}`, 'keep2'])).code).toBe(0);
+
+      const doc = JSON.parse(await readFile(world.store.file, 'utf8')); // parses: old or new, never torn
+      expect(doc.items.map((x: { item_id: string }) => x.item_id)).toEqual(expect.arrayContaining(keepIds));
+      const list = await world.run(['items', '--json']);
+      expect(list.code, list.stderr).toBe(0);
+    }
+    // The surviving items' tokens still open.
+    const balance = await world.run(['balance', '--item', 'keep1', '--item', 'keep2', '--json', '--cached']);
+    expect(balance.code, balance.stderr).toBe(0);
+    // Killed writers may leave their temporary files; never a half-written store.json.
+    const leftovers = (await readdir(world.store.dir)).filter((f) => f !== 'store.json' && !f.startsWith('store.json.lock'));
+    for (const f of leftovers) expect(f).toMatch(/^store\.json\.tmp-/);
+  }, 180_000);
+});
