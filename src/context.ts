@@ -37,17 +37,18 @@ export interface RealContextOptions {
 
 export const MIN_PASSPHRASE_LENGTH = 8;
 
-export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Prompter): KeyDeps['passphrase'] {
+/** The passphrase from `variable` (PLAIDBAL_PASSPHRASE, or PLAIDBAL_NEW_PASSPHRASE for rekey), else a hidden prompt. */
+export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Prompter, variable = 'PLAIDBAL_PASSPHRASE'): KeyDeps['passphrase'] {
   return async ({ confirm, purpose }) => {
-    const fromEnv = env.PLAIDBAL_PASSPHRASE;
+    const fromEnv = env[variable];
     if (fromEnv !== undefined && fromEnv !== '') {
       if (confirm && fromEnv.length < MIN_PASSPHRASE_LENGTH) {
-        throw configError(`PLAIDBAL_PASSPHRASE is too short to protect a new store (at least ${MIN_PASSPHRASE_LENGTH} characters).`);
+        throw configError(`${variable} is too short to protect a store (at least ${MIN_PASSPHRASE_LENGTH} characters).`);
       }
       return fromEnv;
     }
     if (!io.canPrompt) {
-      throw configError(`A passphrase is needed to ${purpose}, and there is no terminal to ask for it.`, 'Set PLAIDBAL_PASSPHRASE in the environment (not on the command line).');
+      throw configError(`A passphrase is needed to ${purpose}, and there is no terminal to ask for it.`, `Set ${variable} in the environment (not on the command line).`);
     }
     const validate = (value: string) => (confirm && value.length < MIN_PASSPHRASE_LENGTH ? `At least ${MIN_PASSPHRASE_LENGTH} characters.` : value.length === 0 ? 'Required.' : true);
     const first = await prompt.password(confirm ? `New passphrase to ${purpose}:` : `Passphrase to ${purpose}:`, { validate });

@@ -3,14 +3,15 @@
  * atomically (write to a temporary file, then rename). Reading never writes, and a store
  * that cannot be read or unlocked is never cleared or rewritten.
  */
+import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Conf from 'conf';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
 import type { Environment } from '../types.js';
-import { documentProblem, emptyDocument, type KeySource, type StoreDocument, type StoredItem } from './document.js';
+import { documentProblem, emptyDocument, type KeyConfig, type KeySource, type StoreDocument, type StoredItem } from './document.js';
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
-import { SealError, type Sealer } from './seal.js';
+import { aad, SealError, type Sealer } from './seal.js';
 
 import { STORE_FILE, storeDir } from './paths.js';
 
@@ -183,6 +184,54 @@ export class Store {
       this.pendingKey = null;
       return fresh;
     });
+  }
+
+  /**
+   * Re-seals every secret under a new key (a new passphrase, or a move between keychain and
+   * passphrase) in one atomic write. Until that write the store opens with the old key only;
+   * after it, with the new key only. The old keychain entry is deleted after the switch.
+   */
+  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase']): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null }> {
+    const from = this.doc.key;
+    if (!from) throw configError('The store has no key yet, so there is nothing to re-key.', 'Run `plaidbal config init` first.');
+    const oldSealer = await this.unlock();
+    // A keychain key gets a fresh entry, so the old one keeps opening the store until the switch.
+    const created = await createKey(target, { ...this.keyDeps, passphrase: newPassphrase }, `${this.doc.store_id}.${randomUUID().slice(0, 8)}`);
+    const dropNewEntry = async () => {
+      if (created.config.source === 'keychain') await this.keyDeps.keychain.delete(created.config.account).catch(() => false);
+    };
+    try {
+      await this.withLock(async () => {
+        const fresh = readDocument(this.dir, this.path);
+        if (!fresh || fresh.store_id !== this.doc.store_id || fresh.key?.check !== from.check) {
+          throw configError(`The store at ${this.path} changed while re-keying, so nothing was written.`, 'Run `plaidbal config rekey` again.');
+        }
+        const reseal = (sealed: string, boundTo: string, what: string) => {
+          let plaintext: string;
+          try {
+            plaintext = oldSealer.open(sealed, boundTo);
+          } catch {
+            throw configError(`The sealed ${what} does not verify (altered or copied from elsewhere), so nothing was re-keyed.`, 'Remove or re-link that item first.');
+          }
+          return created.sealer.seal(plaintext, boundTo);
+        };
+        for (const [environment, profile] of Object.entries(fresh.profiles) as [Environment, NonNullable<StoreDocument['profiles'][Environment]>][]) {
+          if (profile.secret) profile.secret = reseal(profile.secret, aad.secret(environment), `${environment} Plaid secret`);
+        }
+        for (const item of fresh.items) item.access_token = reseal(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
+        fresh.key = created.config;
+        openConf(this.dir).store = fresh as unknown as Record<string, unknown>;
+        this.current = fresh;
+      });
+    } catch (error) {
+      await dropNewEntry();
+      throw error;
+    }
+    this.unlocked = created.sealer;
+    this.unlockedCheck = created.config.check;
+    let removedOldEntry: boolean | null = null;
+    if (from.source === 'keychain') removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
+    return { from, to: created.config, removedOldEntry };
   }
 
   /** Several plaidbal processes at once (scripts in parallel) must not lose each other's updates. */

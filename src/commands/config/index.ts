@@ -47,6 +47,26 @@ Examples:
     );
 
   config
+    .command('rekey')
+    .description('re-seal every secret under a new key: a new passphrase, or a move between keychain and passphrase')
+    .addOption(new Option('--to <source>', 'the new key source (default: the current one, with a new key)').choices(['keychain', 'passphrase']))
+    .addHelpText(
+      'after',
+      `
+The old key (PLAIDBAL_PASSPHRASE or a prompt, or the keychain) opens the store; the new
+passphrase comes from PLAIDBAL_NEW_PASSPHRASE or a prompt (asked twice). The switch is one
+atomic write: if rekey is interrupted, the store still opens with the old key.
+
+Examples:
+  $ plaidbal config rekey                          # new passphrase (or a new keychain key)
+  $ plaidbal config rekey --to keychain            # passphrase -> OS keychain
+  $ PLAIDBAL_PASSPHRASE=old PLAIDBAL_NEW_PASSPHRASE=new plaidbal config rekey --to passphrase`,
+    )
+    .action(async (opts: { to?: 'keychain' | 'passphrase' }, command: Command) =>
+      runner(command, async (ctx) => (await import('./rekey.js')).runConfigRekey(ctx, opts)),
+    );
+
+  config
     .command('path')
     .description('print the path of the store file')
     .addHelpText('after', '\nExamples:\n  $ plaidbal config path\n  $ ls -l "$(plaidbal config path)"')

@@ -1,0 +1,16 @@
+import { passphraseProvider, type Ctx } from '../../context.js';
+import { describeKeySource } from '../../store/keys.js';
+
+export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passphrase' }): Promise<number> {
+  const store = await ctx.store();
+  const current = store.doc.key;
+  const target = opts.to ?? current?.source ?? 'keychain';
+  const { from, to, removedOldEntry } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'));
+  const e = ctx.io.err;
+  const count = store.doc.items.length;
+  ctx.info(`${e.green('✓')} Re-sealed ${count} access token${count === 1 ? '' : 's'} and the stored Plaid secrets.`);
+  ctx.info(`  Was: ${describeKeySource(from)}`);
+  ctx.info(`  Now: ${describeKeySource(to)}`);
+  if (removedOldEntry === false) ctx.info(e.yellow(`! The old keychain entry (plaidbal / ${from.source === 'keychain' ? from.account : ''}) could not be deleted; it no longer opens anything, so remove it by hand.`));
+  return 0;
+}

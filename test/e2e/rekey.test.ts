@@ -1,0 +1,113 @@
+/**
+ * `plaidbal config rekey`: a new passphrase, keychain <-> passphrase, and a kill -9 at any
+ * point leaving a store that opens with the old key or the new one, never neither.
+ */
+import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { osKeychain } from '../../src/store/keychain.js';
+import { BIN } from '../helpers/cli.js';
+import { createWorld, PASSPHRASE, TEST_SECRET, type World } from '../helpers/world.js';
+
+let world: World;
+beforeEach(async () => {
+  world = await createWorld();
+});
+afterEach(async () => world.close());
+
+const NEW = 'a brand new passphrase';
+const doc = async () => JSON.parse(await readFile(world.store.file, 'utf8'));
+const opensWith = async (passphrase: string) => (await world.run(['balance', '--all', '--cached', '--json'], { extraEnv: { PLAIDBAL_PASSPHRASE: passphrase } })).code === 0;
+
+describe('config rekey', () => {
+  it('changes the passphrase: the old one stops working, every secret re-sealed', async () => {
+    await world.init('passphrase');
+    await world.link('one');
+    await world.link('two', '--institution', 'ins_109511');
+    const before = await doc();
+    const r = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Re-sealed 2 access tokens');
+    const after = await doc();
+    expect(after.key.kdf.salt).not.toBe(before.key.kdf.salt);
+    expect(after.items[0].access_token).not.toBe(before.items[0].access_token);
+    expect(after.profiles.sandbox.secret).not.toBe(before.profiles.sandbox.secret);
+    expect(await opensWith(PASSPHRASE)).toBe(false);
+    expect(await opensWith(NEW)).toBe(true);
+    // The re-sealed Plaid secret still works for a new link.
+    expect((await world.run(['link', '--sandbox', '--name', 'three'], { extraEnv: { PLAIDBAL_PASSPHRASE: NEW } })).code).toBe(0);
+    expect(r.stderr).not.toContain(NEW);
+    expect(r.stderr).not.toContain(TEST_SECRET);
+  });
+
+  it('moves passphrase -> keychain -> keychain (a new key) -> passphrase, deleting old keychain entries', async () => {
+    await world.init('passphrase');
+    await world.link('one');
+    expect((await world.run(['config', 'rekey', '--to', 'keychain'])).code).toBe(0);
+    const k1 = (await doc()).key;
+    expect(k1.source).toBe('keychain');
+    expect(await opensWith('')).toBe(true); // no passphrase needed now
+    expect((await world.run(['config', 'rekey'])).code).toBe(0);
+    const k2 = (await doc()).key;
+    expect(k2.account).not.toBe(k1.account);
+    expect(await osKeychain().get(k1.account)).toBeNull();
+    expect(await opensWith('')).toBe(true);
+    const r = await world.run(['config', 'rekey', '--to', 'passphrase'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(r.code, r.stderr).toBe(0);
+    expect((await doc()).key.source).toBe('passphrase');
+    expect(await osKeychain().get(k2.account)).toBeNull();
+    expect(await opensWith(NEW)).toBe(true);
+  });
+
+  it('a wrong old passphrase, a missing new one, or a tampered secret change nothing', async () => {
+    await world.init('passphrase');
+    await world.link('one');
+    const before = await world.store.snapshot();
+    const wrong = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: 'wrong passphrase', PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(wrong.code).toBe(3);
+    expect(wrong.stderr).toContain('Wrong passphrase');
+    const missing = await world.run(['config', 'rekey']);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('PLAIDBAL_NEW_PASSPHRASE');
+    expect(await world.store.snapshot()).toEqual(before);
+
+    const d = await doc();
+    d.items[0].access_token = d.items[0].access_token.replace(/\.(.)/, (_m: string, c: string) => `.${c === 'A' ? 'B' : 'A'}`);
+    await writeFile(world.store.file, JSON.stringify(d));
+    const tampered = await world.store.snapshot();
+    const r = await world.run(['config', 'rekey', '--to', 'keychain']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('does not verify');
+    expect(await world.store.snapshot()).toEqual(tampered);
+  });
+
+  it('kill -9 at any point leaves a store that opens with the old passphrase or the new one', async () => {
+    await world.init('passphrase');
+    await world.link('one');
+    let current = PASSPHRASE;
+    // Two scrypt derivations make a rekey take about a second: spread the kills over 3 s.
+    const delays = [40, 150, 300, 450, 600, 750, 900, 1050, 1200, 1400, 1700, 2200, 5000];
+    let switched = 0;
+    for (const [i, delay] of delays.entries()) {
+      const next = `passphrase number ${i}`;
+      await new Promise<void>((resolve) => {
+        const child = spawn(process.execPath, [BIN, 'config', 'rekey'], { env: { ...world.env, PLAIDBAL_PASSPHRASE: current, PLAIDBAL_NEW_PASSPHRASE: next }, stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), delay);
+        child.on('close', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      const old = await opensWith(current);
+      const fresh = await opensWith(next);
+      expect(old !== fresh, `after a kill at ${delay} ms exactly one key opens the store`).toBe(true);
+      if (fresh) {
+        current = next;
+        switched += 1;
+      }
+    }
+    // The loop saw both outcomes: kills before the switch and runs that completed it.
+    expect(switched).toBeGreaterThan(0);
+    expect(switched).toBeLessThan(delays.length);
+  }, 120_000);
+});
