@@ -1,0 +1,281 @@
+/**
+ * What the two Plaid Link flows share (the local page in browser.ts, Hosted Link in
+ * hosted.ts): checking the flags, creating the link token, waiting for the user with a
+ * timeout and Ctrl-C, and turning Link's outcome into a saved item, a confirmed update,
+ * or a CliError with an exit code.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import type { LinkTokenCreateRequest, LinkTokenCreateResponse } from 'plaid';
+import type { Ctx } from '../../context.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, configError, usageError } from '../../errors.js';
+import { isPublicTokenFor, type LinkExitError, type LinkExitMetadata, type LinkOutcome } from '../../link/callback.js';
+import type { PlaidClient } from '../../plaid/client.js';
+import { exitCodeForPlaidError } from '../../plaid/errors.js';
+import type { Store } from '../../store/store.js';
+import type { Environment } from '../../types.js';
+import type { LinkOptions } from './index.js';
+import { checkAliasFree, checkProducts, exchangeAndSave, linkedJson, linkedSummary } from './save.js';
+import { confirmUpdated, resolveUpdateTarget, updatedJson, updatedSummary, type UpdateTarget } from './update.js';
+
+/** How long plaidbal waits for the user to finish Link, unless --timeout says otherwise. */
+export const DEFAULT_LINK_TIMEOUT_SECONDS = 600;
+
+/** Everything decided before Link opens. */
+export interface LinkPlan {
+  environment: Environment;
+  store: Store;
+  plaid: PlaidClient;
+  /** Products for a new item; empty in update mode, where Plaid wants none. */
+  products: string[];
+  /** Set in update mode: the item being repaired and its (opened) access token. */
+  update: UpdateTarget | null;
+  alias?: string;
+  countryCodes: string[];
+  language: string;
+  redirectUri?: string;
+  timeoutMs: number;
+  json: boolean;
+}
+
+/**
+ * A stable pseudonymous id for Plaid's `user.client_user_id`: a hash of the store's random
+ * store_id, so it never carries anything personal and is the same on every link from this
+ * store. With no store yet there is nothing stable to derive it from, so it is random.
+ */
+export function clientUserId(storeId: string): string {
+  const basis = storeId || randomBytes(16).toString('hex');
+  return `plaidbal-${createHash('sha256').update(`plaidbal:client_user_id:v1:${basis}`).digest('hex').slice(0, 32)}`;
+}
+
+function checkCountryCodes(codes: string[] | undefined): string[] | undefined {
+  if (!codes) return undefined;
+  const upper = codes.map((c) => c.trim().toUpperCase());
+  const bad = upper.filter((c) => !/^[A-Z]{2}$/.test(c));
+  if (bad.length) throw usageError(`Not ISO-3166 alpha-2 country codes: ${bad.join(', ')}.`, 'Use e.g. --country US,CA.');
+  return [...new Set(upper)];
+}
+
+function checkLanguage(language: string | undefined): string | undefined {
+  if (language === undefined) return undefined;
+  const lang = language.trim().toLowerCase();
+  if (!/^[a-z]{2}$/.test(lang)) throw usageError(`"${language}" is not a two-letter language code.`, 'Use e.g. --language en.');
+  return lang;
+}
+
+function checkRedirectUri(uri: string | undefined): string | undefined {
+  if (uri === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(uri);
+  } catch {
+    throw usageError(`--redirect-uri "${uri}" is not a URL.`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError('--redirect-uri must be an https URL (http only for localhost in Sandbox).');
+  if (url.search || url.hash) throw usageError('--redirect-uri must not contain a query or fragment: Plaid refuses them.');
+  return uri;
+}
+
+/** Checks the flags at the door, before the store is unlocked or Plaid is called. */
+function checkFlags(opts: LinkOptions): void {
+  if (opts.sandboxUsername !== undefined || opts.sandboxPassword !== undefined) {
+    throw usageError('--sandbox-username and --sandbox-password only apply with --sandbox.');
+  }
+  if (opts.update !== undefined) {
+    if (opts.products) throw usageError('--products cannot be used with --update: update mode keeps the item\'s products.');
+    if (opts.name) throw usageError('--name cannot be used with --update: the item keeps its alias.', 'Rename it with `plaidbal items rename`.');
+  }
+}
+
+/** Resolves the flags, the store, the item (update mode) and the Plaid client. */
+export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
+  checkFlags(opts);
+  const countryCodes = checkCountryCodes(opts.country);
+  const language = checkLanguage(opts.language);
+  const redirectUri = checkRedirectUri(opts.redirectUri);
+  const products = opts.update === undefined ? checkProducts(opts.products) : [];
+  const store = await ctx.store();
+
+  let update: UpdateTarget | null = null;
+  let environment: Environment;
+  if (opts.update !== undefined) {
+    // Update mode: the item's environment wins; opening its token also unlocks the store.
+    update = await resolveUpdateTarget(store, opts.update, opts.env);
+    environment = update.item.environment;
+  } else {
+    environment = resolveEnvironment(opts.env, ctx.env);
+    if (opts.name) checkAliasFree(store, opts.name, environment);
+    // Unlock now, so a wrong passphrase or a missing keychain entry shows before the user
+    // spends time in Link. A store without a key gets one when the item is saved.
+    if (store.doc.key) await store.unlock();
+  }
+
+  const plaid = await ctx.plaid(environment);
+  return {
+    environment,
+    store,
+    plaid,
+    products,
+    update,
+    alias: opts.name,
+    countryCodes: countryCodes ?? plaid.profile.countryCodes,
+    language: language ?? plaid.profile.language,
+    redirectUri,
+    timeoutMs: (opts.timeout ?? DEFAULT_LINK_TIMEOUT_SECONDS) * 1000,
+    json: Boolean(opts.json),
+  };
+}
+
+/** /link/token/create for the plan; `hosted` adds `hosted_link: {}`. */
+export async function createLinkToken(plan: LinkPlan, extra: { hosted?: boolean } = {}): Promise<LinkTokenCreateResponse> {
+  const request: LinkTokenCreateRequest = {
+    client_name: plan.plaid.profile.clientName,
+    language: plan.language,
+    country_codes: plan.countryCodes as never,
+    user: { client_user_id: clientUserId(plan.store.doc.store_id) },
+    // Update mode: the access token, and no products (Plaid: omit them).
+    ...(plan.update ? { access_token: plan.update.accessToken } : { products: plan.products as never }),
+    ...(plan.redirectUri ? { redirect_uri: plan.redirectUri } : {}),
+    ...(extra.hosted ? { hosted_link: {} } : {}),
+  };
+  const secrets = plan.update ? [plan.update.accessToken] : [];
+  const created = await plan.plaid.call('linkTokenCreate', request, { secrets, item: plan.update?.item.alias });
+  if (!created.link_token.startsWith(`link-${plan.environment}-`)) {
+    throw configError(`Plaid returned a link token that is not a ${plan.environment} token.`, 'Check PLAID_ENV / --env and PLAIDBAL_BASE_URL: they must point at the same environment.');
+  }
+  return created;
+}
+
+export function describeDuration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  if (seconds < 120) return `${seconds} s`;
+  const minutes = Math.floor(seconds / 60);
+  const rest = seconds % 60;
+  return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
+}
+
+export function timedOutError(plan: LinkPlan, extra = ''): CliError {
+  return new CliError(`Gave up waiting for Plaid Link after ${describeDuration(plan.timeoutMs)}. Nothing was ${plan.update ? 'changed' : 'saved'}.${extra}`, {
+    exitCode: ExitCode.LINK_CANCELLED,
+    hint: `Run the command again when ready; --timeout SECONDS waits longer (default ${DEFAULT_LINK_TIMEOUT_SECONDS}).`,
+  });
+}
+
+/**
+ * Waits for `work`, but no longer than `timeoutMs`, and not past Ctrl-C: on abort it
+ * rejects with the signal's reason, which the top level turns into exit 130.
+ */
+export function waitForUser<T>(work: Promise<T>, opts: { timeoutMs: number; signal: AbortSignal; onTimeout: () => Error }): Promise<T> {
+  if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const timer = setTimeout(() => settle(() => reject(opts.onTimeout())), opts.timeoutMs);
+    const onAbort = () => settle(() => reject(opts.signal.reason));
+    function settle(action: () => void) {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      opts.signal.removeEventListener('abort', onAbort);
+      action();
+    }
+    opts.signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => settle(() => resolve(value)),
+      (error: unknown) => settle(() => reject(error)),
+    );
+  });
+}
+
+/** A pause that Ctrl-C cuts short (rejecting with the signal's reason). */
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Link's onExit with an error: Plaid's error fields, link_session_id and request_id, and the exit code for that error. */
+export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: LinkExitMetadata): CliError {
+  const session = metadata.link_session_id ?? 'unknown';
+  const where = metadata.institution ? ` at ${metadata.institution.name}` : '';
+  const info = {
+    error_type: error.error_type,
+    error_code: error.error_code,
+    error_message: error.error_message,
+    display_message: error.display_message,
+    request_id: metadata.request_id,
+  };
+  const exitCode = exitCodeForPlaidError(info);
+  const retry = plan.update ? `plaidbal link --update ${plan.update.item.alias}` : 'plaidbal link';
+  const advice =
+    error.error_type === 'INSTITUTION_ERROR' || error.error_type === 'RATE_LIMIT_EXCEEDED' || error.error_type === 'API_ERROR'
+      ? `The institution or Plaid could not complete the login right now; try \`${retry}\` again later.`
+      : error.error_type === 'ITEM_ERROR'
+        ? `The login at the bank did not succeed; run \`${retry}\` again and check the credentials or the bank's prompts.`
+        : `Run \`${retry}\` again.`;
+  return new CliError(`Plaid Link ended with ${error.error_code}${where} (link_session_id ${session}). Nothing was ${plan.update ? 'changed' : 'saved'}.`, {
+    exitCode,
+    plaid: info,
+    hint: `${advice} Quote link_session_id ${session}${metadata.request_id ? ` and request_id ${metadata.request_id}` : ''} if you contact Plaid support.`,
+  });
+}
+
+/** Link's onExit without an error: the user closed Link. */
+export function linkClosedError(plan: LinkPlan, metadata: LinkExitMetadata): CliError {
+  const status = metadata.status ? ` (Link status: ${metadata.status})` : '';
+  const retry = plan.update ? `plaidbal link --update ${plan.update.item.alias}` : 'plaidbal link';
+  return new CliError(`Plaid Link was closed before ${plan.update ? 'the account was reconnected' : 'an account was linked'}${status}. Nothing was ${plan.update ? 'changed' : 'saved'}.`, {
+    exitCode: ExitCode.LINK_CANCELLED,
+    hint: `Run \`${retry}\` again when ready.`,
+  });
+}
+
+/**
+ * Turns Link's outcome into the command's result: a new item is exchanged and saved; an
+ * updated item keeps its access token (Plaid: no exchange in update mode) and is checked
+ * with /item/get. Exits become CliErrors.
+ */
+export async function finishLink(ctx: Ctx, plan: LinkPlan, outcome: LinkOutcome): Promise<number> {
+  if (outcome.kind === 'exit') {
+    throw outcome.error ? linkExitError(plan, outcome.error, outcome.metadata) : linkClosedError(plan, outcome.metadata);
+  }
+  // The page server already refuses other environments' tokens; Hosted Link results are checked only here.
+  if (!isPublicTokenFor(outcome.public_token, plan.environment)) {
+    throw configError(`Plaid Link returned a public token that is not a ${plan.environment} token. Nothing was saved.`, 'Check PLAID_ENV / --env and PLAIDBAL_BASE_URL: they must point at the same environment.');
+  }
+  const institution = outcome.metadata.institution;
+
+  if (plan.update) {
+    ctx.info(ctx.io.err.dim('Link finished; checking the item with Plaid…'));
+    const item = await confirmUpdated(plan.plaid, plan.update);
+    ctx.io.stdout.write(plan.json ? updatedJson(plan.update.item, item) : updatedSummary(ctx, plan.update.item, institution?.name ?? null));
+    return ExitCode.OK;
+  }
+
+  ctx.info(ctx.io.err.dim('Link finished; saving the item…'));
+  const linked = await exchangeAndSave(ctx, plan.store, plan.plaid, {
+    publicToken: outcome.public_token,
+    alias: plan.alias,
+    products: plan.products,
+    institutionId: institution?.institution_id ?? null,
+    institutionName: institution?.name ?? null,
+  });
+  ctx.io.stdout.write(plan.json ? linkedJson(linked) : linkedSummary(ctx, linked));
+  return ExitCode.OK;
+}
+
+/** The browser is opened only when asked, on a terminal (BROWSER=none is honoured by ctx.openBrowser). */
+export function mayOpenBrowser(ctx: Ctx, opts: LinkOptions): boolean {
+  return opts.browser !== false && ctx.io.stderrIsTTY;
+}
+
+/** The label the terminal shows for an environment. */
+export const environmentLabel = (environment: Environment) => (environment === 'production' ? 'Production' : 'Sandbox');

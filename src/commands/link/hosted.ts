@@ -1,0 +1,118 @@
+/**
+ * `plaidbal link --hosted`: Plaid Hosted Link, for machines without a local browser. The
+ * link token is created with `hosted_link: {}`; the user opens the returned URL on any
+ * device; plaidbal polls /link/token/get until a session reports a public token or an exit.
+ */
+import type { LinkTokenGetSessionsResponse } from 'plaid';
+import type { Ctx } from '../../context.js';
+import { CliError, ExitCode, isCliError } from '../../errors.js';
+import type { LinkOutcome } from '../../link/callback.js';
+import type { LinkOptions } from './index.js';
+import { createLinkToken, describeDuration, environmentLabel, finishLink, mayOpenBrowser, pause, planLink, timedOutError } from './flow.js';
+
+/**
+ * How often /link/token/get is polled. A person takes tens of seconds to get through Link,
+ * so 2 s adds little delay and keeps the calls few (about 300 in the default 10 minutes).
+ */
+export const HOSTED_POLL_INTERVAL_MS = 2_000;
+
+// Text from Plaid ends up on the terminal: no control characters.
+// eslint-disable-next-line no-control-regex
+const printable = (value: unknown): string => (typeof value === 'string' ? value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '') : '');
+const nullablePrintable = (value: unknown): string | null => (typeof value === 'string' ? printable(value) : null);
+
+function institutionOf(value: { name?: string | null; institution_id?: string | null } | null | undefined) {
+  return value && typeof value.name === 'string' && typeof value.institution_id === 'string'
+    ? { name: printable(value.name), institution_id: printable(value.institution_id) }
+    : null;
+}
+
+/**
+ * The first finished session: a public token wins over exits (the user may have left one
+ * session and finished another); `on_success`/`on_exit` are the deprecated spellings.
+ */
+export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[]): LinkOutcome | null {
+  for (const session of sessions) {
+    const added = session.results?.item_add_results?.find((r) => typeof r.public_token === 'string' && r.public_token !== '');
+    const publicToken = added?.public_token ?? session.on_success?.public_token;
+    if (publicToken) {
+      return {
+        kind: 'success',
+        public_token: publicToken,
+        metadata: {
+          institution: institutionOf(added?.institution ?? session.on_success?.metadata?.institution),
+          accounts: [],
+          link_session_id: printable(session.link_session_id),
+        },
+      };
+    }
+  }
+  for (const session of sessions) {
+    const exit = session.exit ?? session.on_exit;
+    if (!exit) continue;
+    const error = exit.error;
+    return {
+      kind: 'exit',
+      error: error
+        ? {
+            error_type: printable(error.error_type),
+            error_code: printable(error.error_code),
+            error_message: printable(error.error_message),
+            display_message: nullablePrintable(error.display_message),
+          }
+        : null,
+      metadata: {
+        institution: institutionOf(exit.metadata?.institution),
+        status: nullablePrintable(exit.metadata?.status),
+        link_session_id: nullablePrintable(exit.metadata?.link_session_id ?? session.link_session_id),
+        request_id: nullablePrintable(exit.metadata?.request_id ?? error?.request_id),
+      },
+    };
+  }
+  return null;
+}
+
+export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number> {
+  const plan = await planLink(ctx, opts);
+  const e = ctx.io.err;
+  const created = await createLinkToken(plan, { hosted: true });
+  const url = created.hosted_link_url;
+  if (!url) {
+    throw new CliError('Plaid did not return a hosted_link_url, so Hosted Link is not available to this client.', {
+      exitCode: ExitCode.PLAID_FAILURE,
+      hint: 'Ask Plaid to enable Hosted Link for your client, or run `plaidbal link` without --hosted on a machine with a browser.',
+    });
+  }
+
+  const what = plan.update ? `reconnect "${plan.update.item.alias}"` : 'link an account';
+  const expires = Date.parse(created.expiration);
+  const opened = mayOpenBrowser(ctx, opts) && /^https?:\/\//.test(url) && (await ctx.openBrowser(url));
+  ctx.info(
+    opened
+      ? `Opened Plaid Hosted Link in your browser to ${what} (${environmentLabel(plan.environment)}). You can also open it on any device:`
+      : `Open this Plaid Hosted Link URL on any device to ${what} (${environmentLabel(plan.environment)}):`,
+  );
+  ctx.info(`  ${e.bold(url)}`);
+  ctx.info(e.dim(`  Anyone with this URL can use it until it expires${Number.isFinite(expires) ? ` (${new Date(expires).toISOString()})` : ''}; do not share it.`));
+  ctx.info(e.dim(`Waiting for Plaid Link… (Ctrl-C to cancel; gives up after ${describeDuration(plan.timeoutMs)})`));
+
+  const deadline = Date.now() + plan.timeoutMs;
+  let warned = false;
+  for (;;) {
+    let outcome: LinkOutcome | null = null;
+    try {
+      const got = await plan.plaid.call('linkTokenGet', { link_token: created.link_token });
+      outcome = hostedOutcome(got.link_sessions ?? []);
+    } catch (error) {
+      // A network blip or a 5xx (already retried) should not end a session the user is still
+      // working through; anything else (a bad link token, bad keys) should.
+      if (ctx.signal.aborted || !isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE || Date.now() >= deadline) throw error;
+      if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${error.message}); still trying.`));
+      warned = true;
+    }
+    if (outcome) return finishLink(ctx, plan, outcome);
+    const left = deadline - Date.now();
+    if (left <= 0) throw timedOutError(plan, ' Anything finished at the Hosted Link URL from now on is not saved.');
+    await pause(Math.min(HOSTED_POLL_INTERVAL_MS, left), ctx.signal);
+  }
+}

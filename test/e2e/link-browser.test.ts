@@ -1,0 +1,355 @@
+/**
+ * `plaidbal link` end to end: the built CLI, spawned with --no-browser, prints the local
+ * page's URL; headless Chromium opens it; Plaid's script is the stand-in from
+ * test/helpers/browser.ts, handed a public token the emulator really issued
+ * (Emulator.completeLinkSession on the link token the CLI created).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour } from '../helpers/browser.js';
+import { BIN, type CliResult } from '../helpers/cli.js';
+import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+
+const PAGE_URL = /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{43}\//;
+const STAND_IN_SESSION = '79e772be-547d-4c9c-8b76-4ac4ed4c441a';
+const STAND_IN_REQUEST_ID = 'Xq1Jk7Vn3LpZ8sQ';
+
+let world: World;
+let launching: Promise<Browser> | undefined;
+let context: BrowserContext | undefined;
+const running: ChildProcess[] = [];
+
+// Launched on first use: a missing Chromium fails every test with the install hint.
+const browser = (): Promise<Browser> => (launching ??= launchChromium());
+
+beforeEach(async () => {
+  world = await createWorld();
+  expect((await world.init('passphrase')).code).toBe(0);
+});
+afterEach(async () => {
+  await context?.close();
+  context = undefined;
+  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await world.close();
+});
+afterAll(async () => {
+  await launching?.then((b) => b.close(), () => {});
+});
+
+interface LinkRun {
+  child: ChildProcess;
+  /** Resolves with the page URL once the CLI has printed it. */
+  url: Promise<string>;
+  done: Promise<CliResult>;
+  stderr(): string;
+}
+
+/** Spawns `plaidbal link …` without waiting for it to exit (runCli would). */
+function startLink(args: string[], extraEnv: NodeJS.ProcessEnv = {}): LinkRun {
+  const child = spawn(process.execPath, [BIN, 'link', ...args], { env: { ...world.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.push(child);
+  child.stdin!.end();
+  let stdout = '';
+  let stderr = '';
+  let resolveUrl!: (url: string) => void;
+  let rejectUrl!: (error: Error) => void;
+  const url = new Promise<string>((resolve, reject) => {
+    resolveUrl = resolve;
+    rejectUrl = reject;
+  });
+  url.catch(() => {});
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    // Ready once the whole banner is out: the URL and the waiting line after it.
+    const found = PAGE_URL.exec(stderr);
+    if (found && stderr.includes('Waiting for Plaid Link')) resolveUrl(found[0]);
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      rejectUrl(new Error(`plaidbal link exited (${code ?? signal}) without printing a page URL:\n${stderr}`));
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, url, done, stderr: () => stderr };
+}
+
+/** The link token of the latest successful /link/token/create, as the emulator answered it. */
+function latestLinkToken(): { linkToken: string; body: Record<string, unknown> } {
+  const created = world.emulator.requests.filter((q) => q.path === '/link/token/create' && q.status === 200).at(-1);
+  if (!created) throw new Error('no /link/token/create in the emulator log');
+  return { linkToken: (created.response as { link_token: string }).link_token, body: created.body as Record<string, unknown> };
+}
+
+/** Opens the CLI's page in Chromium with the stand-in for Plaid's script; nothing else may leave 127.0.0.1. */
+async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[] }> {
+  context = await (await browser()).newContext();
+  const external: string[] = [];
+  await context.route('**/*', async (route) => {
+    const target = new URL(route.request().url());
+    if (target.hostname === '127.0.0.1') return route.continue();
+    external.push(target.href);
+    return route.abort('blockedbyclient');
+  });
+  const page = await context.newPage();
+  await routePlaidLinkStandIn(page, behaviour);
+  await page.goto(url);
+  return { page, external };
+}
+
+async function pageState(page: Page, state: string): Promise<string> {
+  await page.waitForSelector(`main[data-state="${state}"]`, { timeout: 10_000 });
+  return (await page.locator('main').textContent()) ?? '';
+}
+
+/** Resolves once nothing listens at `url` any more. */
+async function refused(url: string): Promise<boolean> {
+  try {
+    await fetch(url, { signal: AbortSignal.timeout(2000) });
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+/** Secrets found in `text`: the Plaid secret, the passphrase and every access token. */
+function secretsIn(text: string): string[] {
+  const tokens = world.emulator.items().map((i) => i.access_token);
+  return [TEST_SECRET, PASSPHRASE, ...tokens].filter((s) => text.includes(s));
+}
+
+/** The page additionally must not carry the client id (the store keeps it in the clear, by design). */
+const credentialsInPage = (html: string) => [...secretsIn(html), ...(html.includes(TEST_CLIENT_ID) ? [TEST_CLIENT_ID] : [])];
+
+const paths = () => world.emulator.requests.map((q) => q.path);
+
+describe('plaidbal link with the local page in Chromium', () => {
+  it('links an account: exchange, sealed save, summary, exit 0; the page carries only the link token', async () => {
+    const run = startLink(['--no-browser', '--name', 'checking']);
+    const url = await run.url;
+    expect(run.stderr()).toContain('Open this URL in a browser on this computer to link an account (Sandbox)');
+    expect(run.stderr()).toContain('Waiting for Plaid Link… (Ctrl-C to cancel; gives up after 10 min)');
+
+    const { linkToken, body } = latestLinkToken();
+    expect(body).toMatchObject({ client_name: 'plaidbal', language: 'en', country_codes: ['US'], products: ['transactions'] });
+    expect((body.user as { client_user_id: string }).client_user_id).toMatch(/^plaidbal-[0-9a-f]{32}$/);
+    expect(body).not.toHaveProperty('redirect_uri');
+    expect(body).not.toHaveProperty('access_token');
+    expect(body).not.toHaveProperty('hosted_link');
+
+    // What the browser gets: the link token, and nothing secret.
+    const html = await (await fetch(url)).text();
+    expect(html).toContain(linkToken);
+    expect(credentialsInPage(html)).toEqual([]);
+
+    const publicToken = world.emulator.completeLinkSession(linkToken)!;
+    const { page, external } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS });
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Linked First Platypus Bank as "checking"');
+    expect(r.stdout).toContain('Plaid Checking ••0000');
+    expect(r.stdout).toContain('Next: plaidbal balance --item checking');
+    expect(await pageState(page, 'success')).toContain('Account linked');
+    expect(await standInRecord(page)).toMatchObject({ token: linkToken, created: 1 });
+    expect(external).toEqual([]);
+
+    const exchange = world.emulator.requests.find((q) => q.path === '/item/public_token/exchange');
+    expect(exchange?.body).toMatchObject({ public_token: publicToken });
+    expect(paths()).not.toContain('/accounts/balance/get');
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    const [item] = world.emulator.items();
+    expect(doc.items).toHaveLength(1);
+    expect(doc.items[0]).toMatchObject({ alias: 'checking', item_id: item!.item_id, environment: 'sandbox', institution_id: 'ins_109508', institution_name: 'First Platypus Bank', products: ['transactions'] });
+    expect(doc.items[0].access_token).toMatch(/^v1\./);
+    expect(secretsIn(await readFile(world.store.file, 'utf8'))).toEqual([]);
+    expect(secretsIn(printed(r))).toEqual([]);
+    expect(await refused(url)).toBe(true);
+
+    const balance = await world.run(['balance', '--item', 'checking']);
+    expect(balance.code).toBe(0);
+    expect(balance.stdout).toContain('Plaid Checking');
+  });
+
+  it('an exit with an error prints Plaid\'s fields and link_session_id, exits by the error type, saves nothing', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    const error = {
+      error_type: 'ITEM_ERROR',
+      error_code: 'INVALID_CREDENTIALS',
+      error_message: 'the provided credentials were not correct',
+      display_message: 'The provided credentials were not correct. Please try again.',
+    };
+    const { page } = await openPage(url, { kind: 'exit', error, institution: FIRST_PLATYPUS, status: 'requires_credentials' });
+    const r = await run.done;
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('Plaid Link ended with INVALID_CREDENTIALS at First Platypus Bank');
+    expect(r.stderr).toContain('error_type:      ITEM_ERROR');
+    expect(r.stderr).toContain('error_code:      INVALID_CREDENTIALS');
+    expect(r.stderr).toContain('error_message:   the provided credentials were not correct');
+    expect(r.stderr).toContain('display_message: The provided credentials were not correct. Please try again.');
+    expect(r.stderr).toContain(`request_id:      ${STAND_IN_REQUEST_ID}`);
+    expect(r.stderr).toContain(`link_session_id ${STAND_IN_SESSION}`);
+    expect(await pageState(page, 'error')).toContain('INVALID_CREDENTIALS');
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+    expect(await refused(url)).toBe(true);
+  });
+
+  it('an institution error exits 5', async () => {
+    const run = startLink(['--no-browser']);
+    const error = { error_type: 'INSTITUTION_ERROR', error_code: 'INSTITUTION_DOWN', error_message: 'this institution is not currently responding to this request. please try again soon', display_message: null };
+    await openPage(await run.url, { kind: 'exit', error, institution: FIRST_PLATYPUS });
+    const r = await run.done;
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('error_code:      INSTITUTION_DOWN');
+    expect(r.stderr).toContain('try `plaidbal link` again later');
+  });
+
+  it('the user closing Link exits 8 and leaves the store byte-identical', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    const { page } = await openPage(url, { kind: 'exit', error: null, status: 'institution_not_found' });
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain('Plaid Link was closed before an account was linked (Link status: institution_not_found). Nothing was saved.');
+    expect(r.stderr).toContain('Run `plaidbal link` again when ready.');
+    expect(await pageState(page, 'closed')).toContain('Link was closed');
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+  });
+
+  it('--timeout gives up with exit 8, shuts the page down and saves nothing', async () => {
+    const before = await world.store.snapshot();
+    const started = Date.now();
+    const run = startLink(['--no-browser', '--timeout', '2']);
+    const url = await run.url;
+    expect(run.stderr()).toContain('gives up after 2 s');
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2000);
+    expect(r.stderr).toContain('Gave up waiting for Plaid Link after 2 s. Nothing was saved. The Link page has been shut down.');
+    expect(r.stderr).toContain('--timeout');
+    expect(await refused(url)).toBe(true);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('Ctrl-C exits 130, shuts the page down and saves nothing', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    expect(await refused(url)).toBe(false);
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('Interrupted. Nothing was saved.');
+    expect(await refused(url)).toBe(true);
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+  });
+
+  it('refuses a public token of another environment: nothing is exchanged or saved', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser', '--timeout', '4']);
+    const url = await run.url;
+    const { page } = await openPage(url, { kind: 'success', publicToken: 'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b', institution: FIRST_PLATYPUS, accounts: [] });
+    expect(await pageState(page, 'error')).toContain('plaidbal did not accept the result (HTTP 400)');
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--update repairs ITEM_LOGIN_REQUIRED: same item, same sealed token, no exchange, balance works again', async () => {
+    await world.link('demo');
+    expect((await world.run(['sandbox', 'reset-login', 'demo'])).code).toBe(0);
+    const broken = await world.run(['balance', '--item', 'demo']);
+    expect(broken.code).toBe(4);
+    expect(broken.stderr).toContain('plaidbal link --update demo');
+
+    const before = await world.store.snapshot();
+    const [item] = world.emulator.items();
+    const firstCreate = world.emulator.requests.length;
+    const run = startLink(['--update', 'demo', '--no-browser']);
+    const url = await run.url;
+    expect(run.stderr()).toContain('to reconnect "demo"');
+    const { linkToken, body } = latestLinkToken();
+    expect(body).toMatchObject({ access_token: item!.access_token });
+    expect(body).not.toHaveProperty('products');
+
+    // The page of an update session still carries only the link token, never the access token.
+    const html = await (await fetch(url)).text();
+    expect(html).toContain(linkToken);
+    expect(credentialsInPage(html)).toEqual([]);
+
+    const publicToken = world.emulator.completeLinkSession(linkToken)!;
+    const { page } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: [] });
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Reconnected First Platypus Bank as "demo"');
+    expect(r.stdout).toContain('Plaid reports no error on the item');
+    expect(await pageState(page, 'success')).toContain('Account reconnected');
+    expect(secretsIn(printed(r))).toEqual([]);
+
+    const during = world.emulator.requests.slice(firstCreate).map((q) => q.path);
+    expect(during).toEqual(['/link/token/create', '/item/get']);
+    expect(world.emulator.items()).toHaveLength(1);
+    // Same item_id, same sealed access token: the store did not change at all.
+    expect(await world.store.snapshot()).toEqual(before);
+
+    const fixed = await world.run(['balance', '--item', 'demo']);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toContain('Plaid Checking');
+    const used = world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').at(-1);
+    expect(used?.body).toMatchObject({ access_token: item!.access_token });
+  });
+
+  it('uses the same pseudonymous client_user_id for every link from one store', async () => {
+    await world.link('demo');
+    const ids: string[] = [];
+    for (let i = 0; i < 2; i++) {
+      const run = startLink(['--no-browser']);
+      await openPage(await run.url, { kind: 'exit', error: null });
+      expect((await run.done).code).toBe(8);
+      ids.push((latestLinkToken().body.user as { client_user_id: string }).client_user_id);
+    }
+    const storeId = JSON.parse(await readFile(world.store.file, 'utf8')).store_id as string;
+    expect(ids[0]).toBe(ids[1]);
+    expect(ids[0]).not.toContain(storeId);
+  });
+
+  it('flags are checked before Plaid is called', async () => {
+    await world.link('demo');
+    const before = await world.store.snapshot();
+    const count = world.emulator.requests.length;
+    const cases: Array<[string[], string]> = [
+      [['--products', 'balance'], '"balance" is not a Link product'],
+      [['--update', 'demo', '--env', 'production'], '"demo" is a sandbox item, but --env says production'],
+      [['--update', 'demo', '--products', 'auth'], '--products cannot be used with --update'],
+      [['--update', 'nope'], 'No linked item is called "nope"'],
+      [['--name', 'demo'], 'already used'],
+      [['--country', 'USA'], 'Not ISO-3166 alpha-2 country codes: USA'],
+      [['--redirect-uri', 'https://example.com/cb?x=1'], 'must not contain a query'],
+      [['--sandbox-password', 'error_ITEM_LOCKED'], 'only apply with --sandbox'],
+    ];
+    for (const [args, message] of cases) {
+      const r = await world.run(['link', '--no-browser', ...args]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(message);
+    }
+    expect(world.emulator.requests.length).toBe(count);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--country, --language and --redirect-uri reach /link/token/create', async () => {
+    const run = startLink(['--no-browser', '--country', 'us,ca', '--language', 'fr', '--redirect-uri', 'https://example.com/oauth', '--timeout', '1']);
+    await run.url;
+    expect(latestLinkToken().body).toMatchObject({ country_codes: ['US', 'CA'], language: 'fr', redirect_uri: 'https://example.com/oauth' });
+    expect((await run.done).code).toBe(8);
+  });
+});

@@ -1,0 +1,197 @@
+/**
+ * `plaidbal link --hosted` end to end: the built CLI creates a Hosted Link token, prints
+ * the hosted_link_url, and polls /link/token/get; the "user" finishes (or leaves) Link
+ * through Emulator.completeLinkSession, or through the emulator's Hosted Link form.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN, type CliResult } from '../helpers/cli.js';
+import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
+
+let world: World;
+const running: ChildProcess[] = [];
+
+beforeEach(async () => {
+  world = await createWorld();
+  expect((await world.init('passphrase')).code).toBe(0);
+});
+afterEach(async () => {
+  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  await world.close();
+});
+
+interface HostedRun {
+  child: ChildProcess;
+  /** The hosted_link_url, once the CLI has printed it and started waiting. */
+  url: Promise<string>;
+  done: Promise<CliResult>;
+  stderr(): string;
+}
+
+function startHosted(args: string[]): HostedRun {
+  const child = spawn(process.execPath, [BIN, 'link', '--hosted', ...args], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] });
+  running.push(child);
+  child.stdin!.end();
+  const hostedUrl = new RegExp(`${world.emulator.url.replace(/[.]/g, '\\.')}/hl/[0-9a-f-]{36}`);
+  let stdout = '';
+  let stderr = '';
+  let resolveUrl!: (url: string) => void;
+  let rejectUrl!: (error: Error) => void;
+  const url = new Promise<string>((resolve, reject) => {
+    resolveUrl = resolve;
+    rejectUrl = reject;
+  });
+  url.catch(() => {});
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    const found = hostedUrl.exec(stderr);
+    if (found && stderr.includes('Waiting for Plaid Link')) resolveUrl(found[0]);
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      rejectUrl(new Error(`plaidbal link --hosted exited (${code ?? signal}) without printing a Hosted Link URL:\n${stderr}`));
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, url, done, stderr: () => stderr };
+}
+
+function hostedCreate(): { linkToken: string; hostedUrl: string; body: Record<string, unknown> } {
+  const created = world.emulator.requests.filter((q) => q.path === '/link/token/create' && q.status === 200).at(-1);
+  if (!created) throw new Error('no /link/token/create in the emulator log');
+  const response = created.response as { link_token: string; hosted_link_url: string };
+  return { linkToken: response.link_token, hostedUrl: response.hosted_link_url, body: created.body as Record<string, unknown> };
+}
+
+const polls = (linkToken: string) => world.emulator.requests.filter((q) => q.path === '/link/token/get' && (q.body as { link_token?: string }).link_token === linkToken);
+const paths = () => world.emulator.requests.map((q) => q.path);
+
+function secretsIn(text: string): string[] {
+  const tokens = world.emulator.items().map((i) => i.access_token);
+  return [TEST_SECRET, PASSPHRASE, ...tokens].filter((s) => text.includes(s));
+}
+
+describe('plaidbal link --hosted', () => {
+  it('prints the hosted_link_url, polls /link/token/get, then exchanges and saves (--json)', async () => {
+    const run = startHosted(['--no-browser', '--name', 'hosted', '--json']);
+    const url = await run.url;
+    const { linkToken, hostedUrl, body } = hostedCreate();
+    expect(url).toBe(hostedUrl);
+    expect(body).toMatchObject({ hosted_link: {}, products: ['transactions'] });
+    expect(run.stderr()).toContain('Open this Plaid Hosted Link URL on any device to link an account (Sandbox)');
+
+    // Let it poll at least once with nothing to report, then "finish Link".
+    await expect.poll(() => polls(linkToken).length, { timeout: 5000 }).toBeGreaterThanOrEqual(1);
+    const publicToken = world.emulator.completeLinkSession(linkToken, { institution_id: 'ins_109511' })!;
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+
+    const json = JSON.parse(r.stdout);
+    expect(json.item).toMatchObject({ alias: 'hosted', environment: 'sandbox', institution_id: 'ins_109511', institution_name: 'Tartan Bank' });
+    expect(json.accounts.map((a: { name: string }) => a.name)).toContain('Plaid Checking');
+    expect(json.item).not.toHaveProperty('access_token');
+    expect(world.emulator.requests.find((q) => q.path === '/item/public_token/exchange')?.body).toMatchObject({ public_token: publicToken });
+    expect(polls(linkToken).length).toBeGreaterThanOrEqual(2);
+    // Every poll carries the link token only.
+    for (const poll of polls(linkToken)) expect(Object.keys(poll.body as object)).toEqual(['link_token']);
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    expect(doc.items.map((i: { alias: string }) => i.alias)).toEqual(['hosted']);
+    expect(secretsIn(printed(r))).toEqual([]);
+  });
+
+  it('works through the Hosted Link page itself (a real form post, no test hook)', async () => {
+    const run = startHosted(['--no-browser']);
+    const url = await run.url;
+    const form = await fetch(url);
+    expect(await form.text()).toContain('Continue');
+    const submitted = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'institution_id=ins_109508&username=user_good&password=pass_good&action=submit' });
+    expect(await submitted.text()).toContain('data-status="success"');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Linked First Platypus Bank as "first-platypus-bank"');
+  });
+
+  it('an exit with an error prints Plaid\'s fields and link_session_id, exits 4, saves nothing', async () => {
+    const before = await world.store.snapshot();
+    const run = startHosted(['--no-browser']);
+    await run.url;
+    const { linkToken } = hostedCreate();
+    world.emulator.completeLinkSession(linkToken, { password: 'error_ITEM_LOCKED' });
+    const r = await run.done;
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('error_code:      ITEM_LOCKED');
+    expect(r.stderr).toContain('error_type:      ITEM_ERROR');
+    expect(r.stderr).toMatch(/error_message:\s+\S/);
+    expect(r.stderr).toMatch(/request_id:\s+[A-Za-z0-9]{15}/);
+    expect(r.stderr).toMatch(/link_session_id [0-9a-f-]{36}/);
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+  });
+
+  it('the user leaving Link exits 8', async () => {
+    const before = await world.store.snapshot();
+    const run = startHosted(['--no-browser']);
+    await run.url;
+    world.emulator.completeLinkSession(hostedCreate().linkToken, { exit: {} });
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain('Plaid Link was closed before an account was linked');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--timeout gives up with exit 8 after polling, and saves nothing', async () => {
+    const before = await world.store.snapshot();
+    const started = Date.now();
+    const run = startHosted(['--no-browser', '--timeout', '3']);
+    await run.url;
+    const { linkToken } = hostedCreate();
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
+    expect(r.stderr).toContain('Gave up waiting for Plaid Link after 3 s. Nothing was saved.');
+    // Polled at the start, every 2 s, and once more at the deadline.
+    expect(polls(linkToken).length).toBeGreaterThanOrEqual(2);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('Ctrl-C stops polling with exit 130', async () => {
+    const before = await world.store.snapshot();
+    const run = startHosted(['--no-browser']);
+    await run.url;
+    run.child.kill('SIGINT');
+    const r = await run.done;
+    expect(r.code).toBe(130);
+    expect(r.stderr).toContain('Interrupted. Nothing was saved.');
+    const count = world.emulator.requests.length;
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(world.emulator.requests.length).toBe(count);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--update works with Hosted Link: no products, no exchange, /item/get confirms', async () => {
+    await world.link('demo');
+    expect((await world.run(['sandbox', 'reset-login', 'demo'])).code).toBe(0);
+    const before = await world.store.snapshot();
+    const [item] = world.emulator.items();
+    const run = startHosted(['--update', 'demo', '--no-browser', '--json']);
+    await run.url;
+    const { linkToken, body } = hostedCreate();
+    expect(body).toMatchObject({ hosted_link: {}, access_token: item!.access_token });
+    expect(body).not.toHaveProperty('products');
+    world.emulator.completeLinkSession(linkToken);
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ item: { alias: 'demo', item_id: item!.item_id, environment: 'sandbox' }, updated: true, item_error: null });
+    expect(r.stdout).not.toContain('access_token');
+    expect(r.stderr).toContain('to reconnect "demo"');
+    expect(paths()).toContain('/item/get');
+    expect(paths().filter((p) => p === '/item/public_token/exchange')).toHaveLength(1); // only link --sandbox's
+    expect(await world.store.snapshot()).toEqual(before);
+    expect((await world.run(['balance', '--item', 'demo'])).code).toBe(0);
+    expect(secretsIn(printed(r))).toEqual([]);
+  });
+});
