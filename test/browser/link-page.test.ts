@@ -3,7 +3,9 @@
  * replaced at the network layer by the stand-in in test/helpers/browser.ts; every other
  * request that leaves 127.0.0.1 is refused and recorded.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -19,7 +21,11 @@ import { PLAID_LINK_SCRIPT_URL, startLinkPage, type LinkOutcome, type LinkPageOp
 
 const LINK_TOKEN = 'link-sandbox-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f';
 const PUBLIC_TOKEN = 'public-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b';
-const SCREENSHOT = fileURLToPath(new URL('../../docs/link-page.png', import.meta.url));
+// The README's screenshot is refreshed only on request (UPDATE_SCREENSHOT=1 npm test), so a
+// test run leaves the work tree clean; otherwise the shot goes to a temporary file.
+const SCREENSHOT = process.env.UPDATE_SCREENSHOT
+  ? fileURLToPath(new URL('../../docs/link-page.png', import.meta.url))
+  : join(tmpdir(), `plaidbal-link-page-${process.pid}.png`);
 
 /*
  * The page.evaluate callbacks below run in Chromium. The project compiles without the DOM
@@ -154,8 +160,9 @@ describe('the Link page in Chromium', () => {
     expect(await s.violations()).toEqual([]);
     expect(s.external).toEqual([]);
 
-    await mkdir(new URL('../../docs/', import.meta.url), { recursive: true });
+    await mkdir(dirname(SCREENSHOT), { recursive: true });
     await s.page.screenshot({ path: SCREENSHOT, animations: 'disabled' });
+    expect((await readFile(SCREENSHOT)).subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a'); // a PNG
   });
 
   it('works when the user opens it as localhost:<port>', async () => {
