@@ -12,7 +12,7 @@
 // line here that names the Debian packages to install.
 // On macOS and Windows the suite uses the real keychain directly.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -47,7 +47,7 @@ if (process.env[INNER]) {
         `Install them with: apt-get install -y --no-install-recommends ${PACKAGES}`,
     );
   }
-  process.exit(await run(process.execPath, [VITEST, 'run', ...args], process.env));
+  process.exit(await runVitest(args, process.env));
 }
 
 async function reexecUnderDbus() {
@@ -104,7 +104,7 @@ async function insidePrivateSession(dir) {
     else env[name] = value;
   }
   try {
-    return await run(process.execPath, [VITEST, 'run', ...args], env);
+    return await runVitest(args, env);
   } finally {
     if (keyring.exitCode === null && keyring.signalCode === null) {
       const exited = new Promise((resolve) => keyring.once('exit', resolve));
@@ -188,6 +188,31 @@ function capture(command, commandArgs, env, timeoutMs) {
 }
 
 /** Runs a command on this terminal and resolves to its exit code, passing SIGINT/SIGTERM on. */
+/**
+ * vitest, plus a last line in the plain 'N passed, N failed, N skipped' form that CI reads,
+ * taken from vitest's JSON report, so a run that executed no test cannot pass for one that did.
+ */
+async function runVitest(vitestArgs, env) {
+  const reportDir = mkdtempSync(join(tmpdir(), 'plaidbal-vitest-'));
+  const report = join(reportDir, 'report.json');
+  try {
+    const code = await run(process.execPath, [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], env);
+    try {
+      const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
+      process.stdout.write(`\nvitest: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped\n`);
+      if (numPassedTests === 0) {
+        loud('vitest ran no test.');
+        return code === 0 ? 1 : code;
+      }
+    } catch {
+      loud('vitest wrote no JSON report; see its output above.');
+    }
+    return code;
+  } finally {
+    rmSync(reportDir, { recursive: true, force: true });
+  }
+}
+
 function run(command, commandArgs, env) {
   return new Promise((resolve) => {
     const child = spawn(command, commandArgs, { env, stdio: 'inherit', cwd: ROOT });
