@@ -109,7 +109,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     }
     if (controller.signal.aborted || isPromptCancel(error)) {
-      io.stderr.write(`${io.err.yellow('Interrupted.')} Nothing was saved.\n`);
+      // A command that knows what the interruption left behind says so in its error.
+      const message = isCliError(error) && error.exitCode === ExitCode.INTERRUPTED ? error.message : 'Interrupted.';
+      io.stderr.write(`${io.err.yellow(message)}\n`);
       return ExitCode.INTERRUPTED;
     }
     if (isCliError(error)) {

@@ -47,6 +47,11 @@ export interface CallOptions {
   /** Secrets in the request (an access token) to redact from anything printed. */
   secrets?: string[];
   timeoutMs?: number;
+  /**
+   * Not aborted by Ctrl-C: for a call whose effect must be kept once made (the public-token
+   * exchange creates a billable item that plaidbal then has to save or remove).
+   */
+  uninterruptible?: boolean;
 }
 
 export interface PlaidClient {
@@ -104,14 +109,15 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
     async call(method, request, callOptions = {}) {
       const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
       const invoke = api[method] as (req: unknown, options: unknown) => Promise<AxiosResponse>;
+      const signal = callOptions.uninterruptible ? undefined : opts.signal;
       try {
-        const response = await pRetry(() => invoke.call(api, request, { timeout, signal: opts.signal }), {
+        const response = await pRetry(() => invoke.call(api, request, { timeout, signal }), {
           retries: opts.retries ?? 3,
           factor: 2,
           minTimeout: 250,
           maxTimeout: 4_000,
           randomize: true,
-          signal: opts.signal,
+          signal,
           shouldRetry: ({ error }) => isRetriable(error),
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
             if (opts.debug && retriesLeft > 0 && isRetriable(error)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);

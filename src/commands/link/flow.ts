@@ -163,14 +163,17 @@ export function timedOutError(plan: LinkPlan, extra = ''): CliError {
 
 /**
  * Waits for `work`, but no longer than `timeoutMs`, and not past Ctrl-C: on abort it
- * rejects with the signal's reason, which the top level turns into exit 130.
+ * rejects with an 'Interrupted. Nothing was saved.' error (exit 130).
  */
+/** What Ctrl-C while waiting for the user means for linking: nothing saved, nothing changed. */
+const interrupted = () => new CliError('Interrupted. Nothing was saved.', { exitCode: ExitCode.INTERRUPTED });
+
 export function waitForUser<T>(work: Promise<T>, opts: { timeoutMs: number; signal: AbortSignal; onTimeout: () => Error }): Promise<T> {
-  if (opts.signal.aborted) return Promise.reject(opts.signal.reason);
+  if (opts.signal.aborted) return Promise.reject(interrupted());
   return new Promise<T>((resolve, reject) => {
     let done = false;
     const timer = setTimeout(() => settle(() => reject(opts.onTimeout())), opts.timeoutMs);
-    const onAbort = () => settle(() => reject(opts.signal.reason));
+    const onAbort = () => settle(() => reject(interrupted()));
     function settle(action: () => void) {
       if (done) return;
       done = true;
@@ -186,13 +189,13 @@ export function waitForUser<T>(work: Promise<T>, opts: { timeoutMs: number; sign
   });
 }
 
-/** A pause that Ctrl-C cuts short (rejecting with the signal's reason). */
+/** A pause that Ctrl-C cuts short. */
 export function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return Promise.reject(signal.reason);
+  if (signal.aborted) return Promise.reject(interrupted());
   return new Promise<void>((resolve, reject) => {
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal.reason);
+      reject(interrupted());
     };
     const timer = setTimeout(() => {
       signal.removeEventListener('abort', onAbort);

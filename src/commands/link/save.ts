@@ -76,7 +76,7 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
   }
   // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
   const sealer = await store.sealerForWriting();
-  const exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken] });
+  const exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken], uninterruptible: true });
   const accessToken = exchange.access_token;
   const itemId = exchange.item_id;
 
@@ -111,7 +111,7 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
     });
   } catch (error) {
     try {
-      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken] });
+      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], uninterruptible: true });
       ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
     } catch {
       ctx.info(ctx.io.err.red(`! Saving the item failed, and removing it at Plaid failed too: item ${itemId} is orphaned at Plaid. Remove it from the Plaid dashboard.`));
