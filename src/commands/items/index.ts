@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
 import { parseAlias } from '../options.js';
+import type { ItemsStatusOptions } from './status.js';
 
 export interface ItemsListOptions {
   json?: boolean;
@@ -10,6 +11,13 @@ export interface ItemsListOptions {
 export interface ItemsRemoveOptions {
   yes?: boolean;
   local?: boolean;
+}
+
+/** --concurrency for `items status`: items checked at once. */
+function parseStatusConcurrency(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  return n;
 }
 
 export function registerItems(program: Command, runner: Runner): void {
@@ -48,5 +56,27 @@ Examples:
     .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid')
     .action(async (ref: string, opts: ItemsRemoveOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)),
+    );
+
+  items
+    .command('status')
+    .description("health of linked items, from Plaid's free /item/get: errors, consent expiry, products, last balance")
+    .argument('[item]', 'alias or item_id (optional when only one item is linked)')
+    .option('--all', 'every linked item, of both environments unless --env')
+    .option('--concurrency <n>', 'items checked at once (1-64)', parseStatusConcurrency, 4)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plaidbal items status checking
+  $ plaidbal items status --all
+  $ plaidbal items status --all --env production --json | jq -r '.items[] | select(.status != "ok") | .fix // .error.error_code'
+
+Exit codes: 0 healthy; one item: 4 when it needs its user (plaidbal link --update), 3/5 when the
+call fails; --all: 6 when any item is not healthy (every item is still listed).`,
+    )
+    .action(async (ref: string | undefined, _opts: ItemsStatusOptions, command: Command) =>
+      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
+      runner(command, async (ctx) => (await import('./status.js')).runItemsStatus(ctx, ref, command.optsWithGlobals<ItemsStatusOptions>())),
     );
 }

@@ -1,0 +1,195 @@
+/**
+ * `plaidbal items status [item] [--all]`: the health of linked items, from Plaid's free
+ * /item/get (its error, consent expiration and products) and the store's last balance time.
+ * Read-only: it opens tokens but never writes the store, and it never makes a billed call.
+ */
+import pLimit from 'p-limit';
+import type { PlaidError } from 'plaid';
+import type { Ctx } from '../../context.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import { itemStatus, statusJson, statusTable, type ItemCheck, type ItemStatus, type StatusDocument } from '../../format/status.js';
+import type { PlaidClient } from '../../plaid/client.js';
+import { exitCodeForPlaidError, plaidErrorJson, redact } from '../../plaid/errors.js';
+import type { StoredItem } from '../../store/document.js';
+import { aad } from '../../store/seal.js';
+import type { Store } from '../../store/store.js';
+import { ENVIRONMENTS, type Environment, type PlaidErrorJson } from '../../types.js';
+
+export interface ItemsStatusOptions {
+  all?: boolean;
+  json?: boolean;
+  env?: string;
+  concurrency: number;
+}
+
+/** /item/get is free, but a small pool is kind to Plaid's per-client limits. */
+export const DEFAULT_STATUS_CONCURRENCY = 4;
+
+interface Checked {
+  item: StoredItem;
+  check: ItemCheck;
+  /** The failed call's error, kept to be thrown as is when one item was asked for. */
+  failure: CliError | null;
+}
+
+function pickItems(store: Store, ref: string | undefined, opts: ItemsStatusOptions, envFilter: Environment | undefined): StoredItem[] {
+  if (opts.all && ref !== undefined) throw usageError('Name an item or pass --all, not both.');
+  if (ref !== undefined) return [store.resolveItem(ref, envFilter)];
+  const items = store.items(envFilter);
+  if (items.length === 0) throw usageError(`No items are linked${envFilter ? ` in ${envFilter}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
+  if (!opts.all && items.length > 1) throw usageError('Which item? More than one is linked.', `Name one of: ${items.map((i) => i.alias).join(', ')} (or pass --all).`);
+  // Grouped by environment, in the store's order within each.
+  return ENVIRONMENTS.flatMap((environment) => items.filter((i) => i.environment === environment));
+}
+
+/** On a terminal, "Checking items 3/40…" on stderr; elsewhere nothing. */
+function progress(ctx: Ctx, total: number) {
+  const show = ctx.io.stderrIsTTY && total > 1;
+  let done = 0;
+  const draw = () => show && ctx.io.stderr.write(`\r${ctx.io.err.dim(`Checking items ${done}/${total}…`)}`);
+  draw();
+  return {
+    tick() {
+      done += 1;
+      draw();
+    },
+    clear() {
+      if (show) ctx.io.stderr.write('\r\x1b[K');
+    },
+  };
+}
+
+/** One Plaid client per environment, made before any call so a credentials problem stops the run at once. */
+async function clientsFor(ctx: Ctx, environments: Environment[]): Promise<Map<Environment, PlaidClient>> {
+  const clients = new Map<Environment, PlaidClient>();
+  for (const environment of environments) {
+    try {
+      clients.set(environment, await ctx.plaid(environment));
+    } catch (error) {
+      if (environments.length > 1 && error instanceof CliError && error.exitCode === ExitCode.CONFIG) {
+        const other = environments.find((e) => e !== environment);
+        throw new CliError(error.message, { exitCode: error.exitCode, plaid: error.plaid, hint: `${error.hint ? `${error.hint} ` : ''}Or check only the ${other} items with --env ${other}.` });
+      }
+      throw error;
+    }
+  }
+  return clients;
+}
+
+/** Plaid's item.error, cut to the documented fields, with the access token redacted from anything echoed. */
+function itemErrorJson(error: PlaidError, secrets: string[]): PlaidErrorJson {
+  return {
+    error_type: String(error.error_type),
+    error_code: error.error_code,
+    error_message: redact(error.error_message ?? '', secrets),
+    display_message: error.display_message == null ? null : redact(error.display_message, secrets),
+    request_id: error.request_id ?? null,
+  };
+}
+
+async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string): Promise<Checked> {
+  const secrets = [accessToken];
+  try {
+    const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias });
+    const facts = response.item;
+    return {
+      item,
+      check: {
+        ok: true,
+        request_id: response.request_id,
+        item: {
+          error: facts.error ? itemErrorJson(facts.error, secrets) : null,
+          consent_expiration_time: facts.consent_expiration_time ?? null,
+          products: (facts.products ?? []).map(String),
+          billed_products: (facts.billed_products ?? []).map(String),
+        },
+      },
+      failure: null,
+    };
+  } catch (error) {
+    // Plaid's errors about this item, and network failures or timeouts on its call, belong to the
+    // item, so the other items of an --all run are still checked. Anything else stops the run.
+    const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
+    if (!itemLevel) throw error;
+    return { item, check: { ok: false, error: plaidErrorJson(error), hint: error.hint ?? null }, failure: error };
+  }
+}
+
+export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: ItemsStatusOptions): Promise<number> {
+  const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  const store = await ctx.store();
+  const items = pickItems(store, ref, opts, envFilter);
+
+  // Opened one after another: the store unlocks once (one passphrase prompt, one scrypt), and a
+  // token that does not verify stops the run before any call.
+  const tokens = new Map<string, string>();
+  for (const item of items) {
+    tokens.set(item.item_id, await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`));
+  }
+  const environments = ENVIRONMENTS.filter((e) => items.some((i) => i.environment === e));
+  const clients = await clientsFor(ctx, environments);
+
+  const limit = pLimit(opts.concurrency);
+  const bar = progress(ctx, items.length);
+  let checked: Checked[];
+  try {
+    checked = await Promise.all(
+      items.map((item) =>
+        limit(async () => {
+          const result = await checkItem(clients.get(item.environment)!, item, tokens.get(item.item_id)!);
+          bar.tick();
+          return result;
+        }),
+      ),
+    );
+  } finally {
+    bar.clear();
+  }
+
+  const now = ctx.now();
+  const statuses = checked.map(({ item, check }) => itemStatus(item, check, now));
+  const doc: StatusDocument = {
+    environment: envFilter ?? (environments.length === 1 ? environments[0]! : null),
+    checked_at: now.toISOString(),
+    items: statuses.map((s) => s.json),
+  };
+
+  if (!opts.all) return reportOne(ctx, checked[0]!, statuses[0]!, doc, opts, now);
+
+  ctx.io.stdout.write(opts.json ? statusJson(doc) : statusTable(statuses, ctx.io.out, now));
+  const notOk = statuses.filter((s) => s.json.status !== 'ok');
+  if (notOk.length === 0) return ExitCode.OK;
+  const failed = notOk.filter((s) => s.json.status === 'error').length;
+  const needs = notOk.length - failed;
+  const parts = [needs && `${needs} need${needs === 1 ? 's' : ''} its user`, failed && `${failed} failed`].filter(Boolean).join(', ');
+  ctx.info(ctx.io.err.red(`${notOk.length} of ${statuses.length} items need attention (${parts}).`));
+  return ExitCode.PARTIAL_FAILURE;
+}
+
+/**
+ * One item: a failed call is the command's error (thrown for the top level to print, as
+ * `balance` does; with --json the document still comes first). An item Plaid reports an
+ * ITEM_ERROR on, or whose consent is ending, exits 4 like `balance` would on that item.
+ */
+function reportOne(ctx: Ctx, checked: Checked, status: ItemStatus, doc: StatusDocument, opts: ItemsStatusOptions, now: Date): number {
+  const e = ctx.io.err;
+  if (checked.failure) {
+    if (!opts.json) throw checked.failure;
+    ctx.io.stdout.write(statusJson(doc));
+    const { message, hint, exitCode } = checked.failure;
+    ctx.info(`${e.red('Error:')} ${message}${hint ? `\n${e.cyan('Hint:')} ${hint}` : ''}`);
+    return exitCode;
+  }
+  ctx.io.stdout.write(opts.json ? statusJson(doc) : statusTable([status], ctx.io.out, now));
+  const { json } = status;
+  if (json.status === 'ok') return ExitCode.OK;
+  const cause = json.error ? json.error.error_code : status.consent === 'expired' ? 'its consent has expired' : 'its consent expires soon';
+  if (json.status === 'needs_update') {
+    ctx.info(`${e.yellow(`"${json.name}" needs its user`)} (${cause}). ${e.cyan('Fix:')} ${json.fix}`);
+    return ExitCode.ITEM_NEEDS_USER;
+  }
+  // Plaid reports an error on the item that update mode does not fix (an institution error…).
+  ctx.info(`${e.red(`Plaid reports ${cause} on "${json.name}".`)}`);
+  return json.error ? exitCodeForPlaidError(json.error) : ExitCode.PLAID_FAILURE;
+}
