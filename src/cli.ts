@@ -8,6 +8,7 @@ import { realContext, type Ctx } from './context.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { registerBalance } from './commands/balance/index.js';
+import { registerCheck } from './commands/check/index.js';
 import { registerConfig } from './commands/config/index.js';
 import { registerItems } from './commands/items/index.js';
 import { registerLink } from './commands/link/index.js';
@@ -31,6 +32,7 @@ Examples:
   $ plaidbal link --sandbox --name demo       # link a Sandbox item without a browser
   $ plaidbal balance --item demo              # real-time balances as a table
   $ plaidbal balance --item demo --json | jq '.items[0].accounts[].balances.available'
+  $ plaidbal check --item demo --account <id> --amount 125.50   # exit 0 sufficient, 7 not
   $ plaidbal items                            # what is linked
 
 Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item needs its user,
@@ -51,6 +53,7 @@ export function buildProgram(runner: Runner): Command {
   registerConfig(program, runner);
   registerLink(program, runner);
   registerBalance(program, runner);
+  registerCheck(program, runner);
   registerItems(program, runner);
   registerSandbox(program, runner);
   return program;

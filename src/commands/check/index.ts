@@ -1,0 +1,51 @@
+import type { Command } from 'commander';
+import type { Runner } from '../../cli.js';
+import { AMOUNT_MAX_FRACTION_DIGITS, AMOUNT_MAX_INTEGER_DIGITS } from '../../amount.js';
+import { parseSeconds } from '../options.js';
+
+export interface CheckOptions {
+  item?: string;
+  account: string;
+  /** Parsed in run.ts (src/amount.ts), so a bad amount is a usage error with its own message. */
+  amount: string;
+  allowCredit?: boolean;
+  json?: boolean;
+  env?: string;
+  timeout?: number;
+}
+
+export function registerCheck(program: Command, runner: Runner): void {
+  program
+    .command('check')
+    .description('does one account hold at least --amount? its real-time balance (/accounts/balance/get); exit 0 yes, 7 no')
+    .option('-i, --item <alias|item_id>', 'the item (optional when only one item is linked)')
+    .requiredOption('-a, --account <account_id>', 'the account to check (see `plaidbal balance --item <item>` for account_ids)')
+    .requiredOption(
+      '--amount <amount>',
+      `the amount needed, in the account's currency: digits and an optional dot, e.g. 125.50 (at most ${AMOUNT_MAX_INTEGER_DIGITS} digits before the dot and ${AMOUNT_MAX_FRACTION_DIGITS} after)`,
+    )
+    .option('--allow-credit', 'also check credit accounts, against their available credit')
+    .option('--json', 'print one JSON document on stdout (fields in the README)')
+    .option('--env <env>', 'only consider items linked in this environment')
+    .option('--timeout <seconds>', 'per-attempt timeout (default 60: Plaid can take 30 s or more)', parseSeconds)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plaidbal check --item checking --account BxBXxLj1m4HMXBm9WZZmCWVbPjX16EHwv99vp --amount 125.50
+  $ plaidbal check -i checking -a BxBXxLj1m4HMXBm9WZZmCWVbPjX16EHwv99vp --amount 40 --json | jq '{sufficient, shortfall}'
+  $ plaidbal check -i card -a <credit_account_id> --amount 300 --allow-credit
+  $ plaidbal check -i checking -a <account_id> --amount 125.50 && echo "go ahead"
+
+Sufficient means available >= amount, compared exactly in decimal. When Plaid reports no
+available balance for a depository account, the current balance is used and plaidbal says so.
+Credit accounts need --allow-credit and use the available credit (Plaid's, or limit - current);
+loan, investment and other accounts are refused. One billed real-time call per check.
+
+Exit codes: 0 sufficient, 7 insufficient, 2 bad input or an account that cannot be checked,
+3 store/credentials, 4 the item needs its user (plaidbal link --update), 5 Plaid/network.`,
+    )
+    .action(async (opts: CheckOptions, command: Command) =>
+      runner(command, async (ctx) => (await import('./run.js')).runCheck(ctx, opts)),
+    );
+}

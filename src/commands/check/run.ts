@@ -1,0 +1,72 @@
+import type { Ctx } from '../../context.js';
+import { AmountError, parseAmount, type Amount } from '../../amount.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import type { StoredItem } from '../../store/document.js';
+import type { Store } from '../../store/store.js';
+import type { Environment } from '../../types.js';
+import { fetchItemBalances } from '../balance/fetch.js';
+import { checkJson, checkText, decideFunds, fallbackNote, type CheckReport } from './format.js';
+import type { CheckOptions } from './index.js';
+
+/** The input as a message shows it: quoted, escaped, and cut short. */
+function shown(text: string): string {
+  const cut = [...text].slice(0, 32).join('');
+  return `${JSON.stringify(cut).slice(0, -1)}${cut.length < text.length ? '…' : ''}"`;
+}
+
+function amountOption(text: string): Amount {
+  try {
+    return parseAmount(text);
+  } catch (error) {
+    if (!(error instanceof AmountError)) throw error;
+    throw usageError(`--amount ${shown(text)} ${error.message}.`, "The amount is in the account's currency: digits with an optional dot, e.g. 125 or 125.50.");
+  }
+}
+
+function pickItem(store: Store, ref: string | undefined, environment: Environment | undefined): StoredItem {
+  if (ref !== undefined) return store.resolveItem(ref, environment);
+  const items = store.items(environment);
+  if (items.length === 1) return items[0]!;
+  if (items.length === 0) throw usageError(`No items are linked${environment ? ` in ${environment}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
+  throw usageError('Which item? More than one is linked.', `Pass --item with one of: ${items.map((i) => i.alias).join(', ')}.`);
+}
+
+/** One real-time balance call for one account, one decision: exit 0 (sufficient) or 7 (insufficient). */
+export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
+  const amount = amountOption(opts.amount);
+  if (opts.account.trim() === '') throw usageError('--account is empty.', 'Pass an account_id; `plaidbal balance --item <item> --json` lists them.');
+  const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  const store = await ctx.store();
+  const item = pickItem(store, opts.item, environment);
+
+  const result = await fetchItemBalances(ctx, store, item, {
+    source: 'realtime',
+    accountIds: [opts.account],
+    timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
+  });
+  // The item's Plaid error (ITEM_LOGIN_REQUIRED, INVALID_ACCOUNT_ID, …) carries its hint; the top level prints it.
+  if (result.error) throw result.error;
+  const account = result.json.accounts.find((a) => a.account_id === opts.account);
+  if (!account) {
+    throw new CliError(`Plaid's answer for "${item.alias}" did not include account ${opts.account}.`, {
+      exitCode: ExitCode.PLAID_FAILURE,
+      hint: `Try again; \`plaidbal balance --item ${item.alias}\` lists the item's accounts.`,
+    });
+  }
+
+  const decision = decideFunds(account, amount, { allowCredit: Boolean(opts.allowCredit) });
+  const report: CheckReport = {
+    item_id: item.item_id,
+    name: item.alias,
+    request_id: result.json.request_id,
+    checked_at: ctx.now().toISOString(),
+    account,
+    amount,
+    decision,
+  };
+  const note = fallbackNote(report);
+  if (note) ctx.info(ctx.io.err.yellow(note));
+  ctx.io.stdout.write(opts.json ? checkJson(report) : checkText(report, ctx.io.out));
+  return decision.sufficient ? ExitCode.OK : ExitCode.INSUFFICIENT_FUNDS;
+}
