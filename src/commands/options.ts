@@ -37,3 +37,9 @@ export function parseAlias(value: string): string {
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }
+
+export function parseConcurrency(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  return n;
+}

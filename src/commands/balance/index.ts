@@ -1,6 +1,6 @@
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
-import { collect, parseSeconds } from '../options.js';
+import { collect, parseConcurrency, parseSeconds } from '../options.js';
 
 export type BalanceFormat = 'table' | 'json' | 'ndjson' | 'csv';
 
@@ -19,12 +19,6 @@ export interface BalanceOptions {
 }
 
 export const DEFAULT_CONCURRENCY = 8;
-
-function parseConcurrency(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
-  return n;
-}
 
 export function registerBalance(program: Command, runner: Runner): void {
   program

@@ -11,6 +11,7 @@ import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
 import { fetchItemBalances, type ItemResult } from './fetch.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
+import { progress } from '../progress.js';
 
 function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | undefined): StoredItem[] {
   const refs = opts.item ?? [];
@@ -42,23 +43,6 @@ function parseMinLastUpdated(value: string | undefined): string | undefined {
   return new Date(ms).toISOString();
 }
 
-/** On a terminal, shows "Fetching balances 3/40" on stderr; elsewhere nothing. */
-function progress(ctx: Ctx, total: number) {
-  const show = ctx.io.stderrIsTTY && total > 1;
-  let done = 0;
-  const draw = () => show && ctx.io.stderr.write(`\r${ctx.io.err.dim(`Fetching balances ${done}/${total}…`)}`);
-  draw();
-  return {
-    tick() {
-      done += 1;
-      draw();
-    },
-    clear() {
-      if (show) ctx.io.stderr.write('\r\x1b[K');
-    },
-  };
-}
-
 export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number> {
   const format = pickFormat(opts);
   const minLastUpdated = parseMinLastUpdated(opts.minLastUpdated);
@@ -85,7 +69,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     },
   });
   const limit = pLimit(opts.concurrency);
-  const bar = progress(ctx, items.length);
+  const bar = progress(ctx, 'Fetching balances', items.length);
   const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined } as const;
   let results: ItemResult[];
   try {

@@ -1,6 +1,6 @@
-import { InvalidArgumentError, type Command } from 'commander';
+import type { Command } from 'commander';
 import type { Runner } from '../../cli.js';
-import { parseAlias } from '../options.js';
+import { parseAlias, parseConcurrency } from '../options.js';
 import type { ItemsStatusOptions } from './status.js';
 
 export interface ItemsListOptions {
@@ -11,13 +11,6 @@ export interface ItemsListOptions {
 export interface ItemsRemoveOptions {
   yes?: boolean;
   local?: boolean;
-}
-
-/** --concurrency for `items status`: items checked at once. */
-function parseStatusConcurrency(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
-  return n;
 }
 
 export function registerItems(program: Command, runner: Runner): void {
@@ -63,7 +56,7 @@ Examples:
     .description("health of linked items, from Plaid's free /item/get: errors, consent expiry, products, last balance")
     .argument('[item]', 'alias or item_id (optional when only one item is linked)')
     .option('--all', 'every linked item, of both environments unless --env')
-    .option('--concurrency <n>', 'items checked at once (1-64)', parseStatusConcurrency, 4)
+    .option('--concurrency <n>', 'items checked at once (1-64)', parseConcurrency, 4)
     .addHelpText(
       'after',
       `

@@ -15,6 +15,7 @@ import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import { ENVIRONMENTS, type Environment, type PlaidErrorJson } from '../../types.js';
+import { progress } from '../progress.js';
 
 export interface ItemsStatusOptions {
   all?: boolean;
@@ -41,23 +42,6 @@ function pickItems(store: Store, ref: string | undefined, opts: ItemsStatusOptio
   if (!opts.all && items.length > 1) throw usageError('Which item? More than one is linked.', `Name one of: ${items.map((i) => i.alias).join(', ')} (or pass --all).`);
   // Grouped by environment, in the store's order within each.
   return ENVIRONMENTS.flatMap((environment) => items.filter((i) => i.environment === environment));
-}
-
-/** On a terminal, "Checking items 3/40…" on stderr; elsewhere nothing. */
-function progress(ctx: Ctx, total: number) {
-  const show = ctx.io.stderrIsTTY && total > 1;
-  let done = 0;
-  const draw = () => show && ctx.io.stderr.write(`\r${ctx.io.err.dim(`Checking items ${done}/${total}…`)}`);
-  draw();
-  return {
-    tick() {
-      done += 1;
-      draw();
-    },
-    clear() {
-      if (show) ctx.io.stderr.write('\r\x1b[K');
-    },
-  };
 }
 
 /** One Plaid client per environment, made before any call so a credentials problem stops the run at once. */
@@ -131,7 +115,7 @@ export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: It
   const clients = await clientsFor(ctx, environments);
 
   const limit = pLimit(opts.concurrency);
-  const bar = progress(ctx, items.length);
+  const bar = progress(ctx, 'Checking items', items.length);
   let checked: Checked[];
   try {
     checked = await Promise.all(
