@@ -267,7 +267,11 @@ export class Store {
   }
 
   private ensureDir(): void {
-    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    if (process.platform !== 'win32' && (statSync(this.dir).mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
+    try {
+      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+      if (process.platform !== 'win32' && (statSync(this.dir).mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
+    } catch (error) {
+      throw configError(`Cannot use ${this.dir} as the store directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'Point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).');
+    }
   }
 }

@@ -140,6 +140,16 @@ describe('exit 3: configuration, credentials and store', () => {
     expect(await readFile(world.store.file, 'utf8')).toBe(content);
   });
 
+  it('a store directory that is not a directory is exit 3, not a crash', async () => {
+    const file = `${world.store.dir}/not-a-dir`;
+    await writeFile(file, 'x');
+    const r = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET, extraEnv: { PLAIDBAL_CONFIG_DIR: file } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('as the store directory');
+    expect(r.stderr).toContain('PLAIDBAL_CONFIG_DIR');
+    expect(await readFile(file, 'utf8')).toBe('x');
+  });
+
   it('a tampered access token is detected (AES-GCM tag) and nothing changes', async () => {
     await linked();
     const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
