@@ -1,27 +1,359 @@
 // Bundles the CLI with esbuild. Code splitting keeps each command's logic (and the
 // heavy `plaid`, `@inquirer/prompts` and `cli-table3` packages) in chunks that are
 // loaded only by the commands that use them, so `--help` and `--version` stay cheap.
+//
+// Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
+// trimmed where esbuild cannot tree-shake by itself (figures: docs/benchmarks.md, `npm run bench`):
+//
+// - plaid: its dist is CommonJS, so esbuild keeps all of dist/api.js (every endpoint, ~400
+//   enums: ~2.3 MB of JS). `trimPlaidApi` keeps the PlaidApi methods in PLAID_METHODS and
+//   drops the enums; anything dropped throws a clear error if it is ever used. The build
+//   fails when api.js no longer has the shape this relies on, when src/ calls a method that
+//   is not kept, and when a bundle of the trimmed client does not make its requests.
+// - axios: plaid `require()`s axios's CommonJS build while src/plaid/client.ts imports its ES
+//   module; both were bundled. plaid now gets the same ES module.
+// - axios touches the `FormData`, `Request` and `Response` globals when it loads; in Node those
+//   are lazy and load undici (~20 ms, ~10 MiB). Two exact, checked edits defer that until a
+//   FormData or the fetch adapter is really involved; plaidbal uses neither.
+// - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
+//   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
+//   `schema` and `migrations` only, and plaidbal passes neither).
+//
+// Not minified: it saved no measurable time, and readable chunks keep stack traces and the
+// `// node_modules/<pkg>/…` markers test/e2e/startup.test.ts reads. dist/meta.json is
+// esbuild's metafile (what went into which chunk) for size audits; dist/version.js is the
+// version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
-import { readFile, rm } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
-const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8'));
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, 'dist');
+const require = createRequire(import.meta.url);
+const pkg = JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8'));
 
-await rm(new URL('../dist', import.meta.url), { recursive: true, force: true });
-await build({
-  entryPoints: ['src/cli.ts'],
-  outdir: 'dist',
+/** The PlaidApi methods plaidbal calls; every other one is left out of the bundle. */
+const PLAID_METHODS = [
+  'accountsBalanceGet',
+  'accountsGet',
+  'itemGet',
+  'itemRemove',
+  'itemPublicTokenExchange',
+  'institutionsGetById',
+  'linkTokenCreate',
+  'linkTokenGet',
+  'sandboxPublicTokenCreate',
+  'sandboxItemResetLogin',
+];
+
+/** Packages that must not be in the modules `plaidbal --help` and `--version` load. */
+const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+)$/;
+/** Inputs the stubs and aliases below keep out of the bundle (a match means one stopped applying). */
+const KEPT_OUT = /node_modules\/(ajv|ajv-formats|semver|form-data|mime-db|axios\/dist)\//;
+
+const BANNER = "import { createRequire as __plaidbalCreateRequire } from 'node:module'; const require = __plaidbalCreateRequire(import.meta.url);";
+
+class BuildError extends Error {}
+const fail = (message) => {
+  throw new BuildError(`scripts/build.mjs: ${message}`);
+};
+const nodeModule = (pkgPath, file) => new RegExp(`[\\\\/]node_modules[\\\\/]${pkgPath.replace(/\//g, '[\\\\/]')}[\\\\/]${file.replace(/[./]/g, (c) => (c === '/' ? '[\\\\/]' : '\\.'))}$`);
+
+// ---------------------------------------------------------------------------------------------
+// plaid: keep only PLAID_METHODS of dist/api.js
+
+const trimmed = new Map();
+
+/**
+ * Rewrites plaid's dist/api.js (tsc output of an OpenAPI Generator "typescript-axios" client):
+ * drops the `exports.A = exports.B = … = void 0` preambles and the enums, and keeps only
+ * PLAID_METHODS in PlaidApiAxiosParamCreator, PlaidApiFp, PlaidApiFactory and class PlaidApi.
+ * Every other statement is kept as it is. Throws when that shape is not there.
+ */
+function trimPlaidApi(source, version) {
+  const ts = require('typescript');
+  const where = `plaid@${version} dist/api.js`;
+  source = source.replace(/\n\/\/# sourceMappingURL=data:[^\n]*\s*$/, '\n');
+  const sf = ts.createSourceFile('api.js', source, ts.ScriptTarget.ES2020, false, ts.ScriptKind.JS);
+  const text = (node) => source.slice(node.getStart(sf), node.end);
+  const keep = new Set(PLAID_METHODS);
+  const out = [];
+  const strippedExports = [];
+  let strippedMethods = [];
+  const trimmedParts = new Set();
+
+  const memberName = (member) => (member.name && (ts.isIdentifier(member.name) || ts.isStringLiteral(member.name)) ? member.name.text : undefined);
+  const keepMembers = (part, members) => {
+    const names = members.map(memberName);
+    const missing = PLAID_METHODS.filter((m) => !names.includes(m));
+    if (missing.length) fail(`${where}: ${part} has no ${missing.join(', ')}. Did plaid rename or remove them? Update PLAID_METHODS (and src/) to match.`);
+    const dupes = names.filter((n, i) => n && keep.has(n) && names.indexOf(n) !== i);
+    if (dupes.length) fail(`${where}: ${part} defines ${dupes.join(', ')} more than once; the trimming would be ambiguous.`);
+    if (trimmedParts.has(part)) fail(`${where}: ${part} is defined more than once.`);
+    trimmedParts.add(part);
+    if (part === 'PlaidApi') strippedMethods = names.filter((n) => n && !keep.has(n));
+    return members.filter((m) => keep.has(memberName(m))).map(text);
+  };
+  const isEnumBody = (statement, name) => {
+    if (!statement || !ts.isExpressionStatement(statement)) return false;
+    const t = text(statement);
+    return t.startsWith(`(function (${name}) {`) && t.endsWith(`})(${name} = exports.${name} || (exports.${name} = {}));`);
+  };
+
+  const statements = sf.statements;
+  for (let i = 0; i < statements.length; i++) {
+    const s = statements[i];
+    // `exports.A = exports.B = … = void 0;`: tsc's forward declarations of the exports.
+    if (ts.isExpressionStatement(s) && /^exports\.\w+ = (?:exports\.\w+ = )*void 0;$/.test(text(s))) continue;
+    if (ts.isVariableStatement(s) && s.declarationList.declarations.length === 1) {
+      const decl = s.declarationList.declarations[0];
+      const name = ts.isIdentifier(decl.name) ? decl.name.text : '';
+      // An enum: `var X;` then `(function (X) { X["A"] = "a"; … })(X = exports.X || (exports.X = {}));`
+      if (!decl.initializer && isEnumBody(statements[i + 1], name)) {
+        strippedExports.push(name);
+        i++;
+        continue;
+      }
+      // `const PlaidApiFp = function (configuration) { …; return { method(…) {…}, … }; };`
+      if (name === 'PlaidApiAxiosParamCreator' || name === 'PlaidApiFp' || name === 'PlaidApiFactory') {
+        const fn = decl.initializer;
+        const ret = fn && ts.isFunctionExpression(fn) ? fn.body.statements.at(-1) : undefined;
+        if (!ret || !ts.isReturnStatement(ret) || !ret.expression || !ts.isObjectLiteralExpression(ret.expression)) {
+          fail(`${where}: ${name} is no longer a function that returns an object literal of methods.`);
+        }
+        const object = ret.expression;
+        const members = keepMembers(name, [...object.properties]);
+        out.push(`${source.slice(s.getStart(sf), object.getStart(sf))}{\n${members.join(',\n')}\n}${source.slice(object.end, s.end)}`);
+        continue;
+      }
+    }
+    if (ts.isClassDeclaration(s) && s.name?.text === 'PlaidApi') {
+      const bodyStart = source.indexOf('{', (s.heritageClauses?.at(-1) ?? s.name).end);
+      out.push(`${source.slice(s.getStart(sf), bodyStart + 1)}\n${keepMembers('PlaidApi', [...s.members]).join('\n')}\n}`);
+      continue;
+    }
+    out.push(text(s));
+  }
+  for (const part of ['PlaidApiAxiosParamCreator', 'PlaidApiFp', 'PlaidApiFactory', 'PlaidApi']) {
+    if (!trimmedParts.has(part)) fail(`${where}: found no ${part}; plaid's generated client changed shape.`);
+  }
+  if (strippedExports.length < 50) fail(`${where}: found only ${strippedExports.length} enums; plaid's generated client changed shape.`);
+
+  // Whatever was left out fails loudly instead of being quietly undefined.
+  const why = 'scripts/build.mjs bundles only part of plaid';
+  out.push(
+    `const __plaidbalStrippedExports = ${JSON.stringify(strippedExports.join(','))}.split(',');`,
+    `for (const name of __plaidbalStrippedExports) Object.defineProperty(exports, name, { enumerable: true, configurable: true, get() { throw new Error('plaid.' + name + ' is not in the plaidbal bundle (${why}): import it with \`import type\`, or keep plaid enums'); } });`,
+    `const __plaidbalStrippedMethods = ${JSON.stringify(strippedMethods.join(','))}.split(',');`,
+    `for (const name of __plaidbalStrippedMethods) Object.defineProperty(PlaidApi.prototype, name, { configurable: true, writable: true, value() { throw new Error('PlaidApi.' + name + ' is not in the plaidbal bundle (${why}): add it to PLAID_METHODS there'); } });`,
+  );
+  return { contents: `${out.join('\n')}\n`, strippedExports, strippedMethods };
+}
+
+async function trimmedPlaidApi(path) {
+  const { mtimeMs, size } = await stat(path);
+  const key = `${path}:${mtimeMs}:${size}`;
+  if (!trimmed.has(key)) {
+    const { version } = JSON.parse(await readFile(join(path, '..', '..', 'package.json'), 'utf8'));
+    trimmed.set(key, trimPlaidApi(await readFile(path, 'utf8'), version));
+  }
+  return trimmed.get(key);
+}
+
+/** Exact, checked text edits of a dependency file: the build fails when one no longer applies. */
+function patchFile(name, source, edits) {
+  for (const [from, to] of edits) {
+    const count = source.split(from).length - 1;
+    if (count !== 1) fail(`${name}: expected exactly one \`${from.split('\n')[0]}…\`, found ${count}. The dependency changed; update or drop this edit.`);
+    source = source.replace(from, () => to);
+  }
+  return source;
+}
+
+const stubs = {
+  'conf:ajv/dist/2020.js': `export class Ajv2020 { constructor() { throw new Error('conf: schema validation (ajv) is not in the plaidbal bundle; see scripts/build.mjs'); } }`,
+  'conf:ajv-formats': `export default { default() { throw new Error('conf: ajv-formats is not in the plaidbal bundle; see scripts/build.mjs'); } };`,
+  'conf:semver': `export default new Proxy({}, { get(_, name) { return () => { throw new Error('conf: migrations (semver.' + String(name) + ') are not in the plaidbal bundle; see scripts/build.mjs'); }; } });`,
+  'axios:form-data': `export default class FormData { constructor() { throw new Error('axios: multipart bodies (form-data) are not in the plaidbal bundle; see scripts/build.mjs'); } }`,
+};
+
+const plugins = [
+  {
+    name: 'plaidbal-trim-plaid',
+    setup(b) {
+      b.onLoad({ filter: nodeModule('plaid', 'dist/api.js') }, async (args) => ({ contents: (await trimmedPlaidApi(args.path)).contents, loader: 'js' }));
+      // plaid's require('axios') gets the ES module src/plaid/client.ts imports, not a second axios.
+      b.onResolve({ filter: /^axios$/ }, (args) => {
+        if (args.kind !== 'require-call' || !/[\\/]node_modules[\\/]plaid[\\/]/.test(args.importer)) return undefined;
+        return b.resolve('axios', { kind: 'import-statement', resolveDir: args.resolveDir });
+      });
+    },
+  },
+  {
+    name: 'plaidbal-axios-lazy-globals',
+    setup(b) {
+      b.onLoad({ filter: nodeModule('axios', 'lib/utils.js') }, async (args) => ({
+        loader: 'js',
+        contents: patchFile('axios/lib/utils.js', await readFile(args.path, 'utf8'), [
+          [
+            "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
+            "// plaidbal build: Node's FormData global loads undici; look it up only for a candidate object.\n" +
+              'let FormDataCtor;\n' +
+              "const lookUpFormData = () => (FormDataCtor === undefined ? (FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : null) : FormDataCtor);",
+          ],
+          [
+            '  if (FormDataCtor && thing instanceof FormDataCtor) return true;',
+            // Primitives, plain objects and null-prototype objects are never FormData instances.
+            "  if (typeof thing === 'object' && getPrototypeOf(thing) !== null && getPrototypeOf(thing) !== Object.prototype && lookUpFormData() && thing instanceof FormDataCtor) return true;",
+          ],
+        ]),
+      }));
+      b.onLoad({ filter: nodeModule('axios', 'lib/adapters/fetch.js') }, async (args) => ({
+        loader: 'js',
+        // The default export (unused: adapters.js uses getFetch) built the fetch adapter at load time.
+        contents: patchFile('axios/lib/adapters/fetch.js', await readFile(args.path, 'utf8'), [['const adapter = getFetch();\n\nexport default adapter;', 'export default undefined;']]),
+      }));
+    },
+  },
+  {
+    name: 'plaidbal-stubs',
+    setup(b) {
+      b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data)$/ }, (args) => {
+        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios)[\\/]/)?.[1];
+        const key = `${owner}:${args.path}`;
+        return owner && stubs[key] ? { path: key, namespace: 'plaidbal-stub' } : undefined;
+      });
+      b.onLoad({ filter: /.*/, namespace: 'plaidbal-stub' }, (args) => ({ contents: stubs[args.path], loader: 'js' }));
+    },
+  },
+];
+
+const options = {
+  absWorkingDir: ROOT,
   bundle: true,
-  splitting: true,
   format: 'esm',
   platform: 'node',
   target: 'node20.17',
   // Native addon: must be resolved from node_modules at run time.
   external: ['@napi-rs/keyring'],
-  define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version) },
   // Some bundled CommonJS packages call require(); give ESM chunks a real one.
-  banner: { js: "import { createRequire as __plaidbalCreateRequire } from 'node:module'; const require = __plaidbalCreateRequire(import.meta.url);" },
-  chunkNames: 'chunks/[name]-[hash]',
+  banner: { js: BANNER },
   legalComments: 'none',
   sourcemap: false,
   logLevel: 'warning',
-});
+  plugins,
+};
+
+try {
+  await main();
+} catch (error) {
+  // esbuild has already printed its own errors (a failing plugin's included).
+  if (error instanceof BuildError) process.stderr.write(`\n✘ ${error.message}\n\n`);
+  else if (!Array.isArray(error?.errors)) process.stderr.write(`${error?.stack ?? error}\n`);
+  process.exitCode = 1;
+}
+
+async function main() {
+  await rm(OUT, { recursive: true, force: true });
+  const result = await build({
+    ...options,
+    entryPoints: ['src/cli.ts'],
+    outdir: OUT,
+    splitting: true,
+    define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version) },
+    chunkNames: 'chunks/[name]-[hash]',
+    metafile: true,
+  });
+  await writeFile(join(OUT, 'meta.json'), JSON.stringify(result.metafile));
+  await writeFile(join(OUT, 'version.js'), `export const VERSION = ${JSON.stringify(pkg.version)};\n`);
+
+  // ---------------------------------------------------------------------------------------------
+  // Checks: each fails the build with what to do.
+
+  const { inputs, outputs } = result.metafile;
+  const packageOf = (input) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1];
+
+  // 1. The stubs and the axios alias still apply (else a dependency changed how it imports them).
+  const leaked = Object.keys(inputs).filter((input) => KEPT_OUT.test(input));
+  if (leaked.length) fail(`these should have been stubbed or aliased, but were bundled: ${leaked.join(', ')}. Check the plugins against the dependency that imports them.`);
+  if (!Object.keys(inputs).some((input) => /node_modules\/plaid\/dist\/api\.js$/.test(input))) fail('plaid/dist/api.js is not in the bundle any more; is the plaid chunk still built?');
+
+  // 2. `--help` and `--version` load the entry and its static imports only: none of them may hold a heavy package.
+  const entry = Object.keys(outputs).find((file) => outputs[file].entryPoint === 'src/cli.ts');
+  const staticGraph = new Set();
+  const visit = (file) => {
+    if (staticGraph.has(file)) return;
+    staticGraph.add(file);
+    for (const imported of outputs[file].imports) if (imported.kind === 'import-statement' && outputs[imported.path]) visit(imported.path);
+  };
+  visit(entry);
+  const heavy = [...staticGraph].flatMap((file) => [...new Set(Object.keys(outputs[file].inputs).map(packageOf))].filter((p) => p && HEAVY.test(p)).map((p) => `${p} (in ${file})`));
+  if (heavy.length) fail(`the modules --help and --version load would bundle ${heavy.join(', ')}. Import it with \`await import()\` where it is used.`);
+
+  // 3. src/ calls only the PlaidApi methods that are kept, and imports no dropped plaid value.
+  const { strippedExports } = await trimmedPlaidApi(require.resolve('plaid/dist/api.js'));
+  const problems = [];
+  for (const file of await sourceFiles(join(ROOT, 'src'))) {
+    const code = await readFile(file, 'utf8');
+    const name = relative(ROOT, file);
+    for (const [, method] of code.matchAll(/\.call\(\s*['"]([a-z][A-Za-z0-9]*)['"]/g)) {
+      if (!PLAID_METHODS.includes(method)) problems.push(`${name} calls PlaidApi.${method}: add it to PLAID_METHODS in scripts/build.mjs`);
+    }
+    for (const [, list] of code.matchAll(/^\s*import\s+(?!type\b)\{([^}]*)\}\s*from\s*['"]plaid['"]/gm)) {
+      for (const spec of list.split(',').map((s) => s.trim()).filter((s) => s && !s.startsWith('type '))) {
+        const imported = spec.split(/\s+as\s+/)[0];
+        if (strippedExports.includes(imported)) problems.push(`${name} imports the value plaid.${imported}, which the bundle leaves out (use \`import type\`)`);
+      }
+    }
+  }
+  if (problems.length) fail(problems.join('; '));
+
+  // 4. A bundle of the trimmed plaid, built with the same plugins, loads and makes every kept call.
+  await verifyTrimmedPlaid();
+}
+
+async function verifyTrimmedPlaid() {
+  const { strippedMethods, strippedExports } = await trimmedPlaidApi(require.resolve('plaid/dist/api.js'));
+  const check = `
+    import * as plaid from 'plaid';
+    const requests = [];
+    const http = { request: async (config) => { requests.push(config); return { status: 200, data: {} }; } };
+    const base = 'https://plaid.invalid';
+    const api = new plaid.PlaidApi(new plaid.Configuration({ basePath: base, baseOptions: { headers: { 'PLAID-CLIENT-ID': 'id' } } }), base, http);
+    const problems = [];
+    const urls = new Set();
+    for (const method of ${JSON.stringify(PLAID_METHODS)}) {
+      if (typeof api[method] !== 'function') { problems.push('PlaidApi.' + method + ' is missing'); continue; }
+      const before = requests.length;
+      await api[method]({});
+      const r = requests[before];
+      if (!r || r.method !== 'POST' || !r.url?.startsWith(base + '/') || r.headers?.['PLAID-CLIENT-ID'] !== 'id' || r.data !== '{}') problems.push('PlaidApi.' + method + ' made no proper request: ' + JSON.stringify(r && { method: r.method, url: r.url }));
+      else urls.add(r.url);
+    }
+    if (urls.size !== ${PLAID_METHODS.length}) problems.push('the kept methods do not call ${PLAID_METHODS.length} different endpoints');
+    for (const [what, use] of [['a left-out method', () => api[${JSON.stringify(strippedMethods[0])}]({})], ['a left-out enum', () => plaid[${JSON.stringify(strippedExports[0])}]]]) {
+      try { use(); problems.push(what + ' did not throw'); } catch (e) { if (!/not in the plaidbal bundle/.test(e.message)) problems.push(what + ' threw ' + e.message); }
+    }
+    process.stdout.write(problems.length ? problems.join('\\n') : 'ok');
+  `;
+  const bundled = await build({ ...options, stdin: { contents: check, resolveDir: ROOT, sourcefile: 'verify-plaid.mjs' }, write: false });
+  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-build-'));
+  try {
+    const file = join(dir, 'verify-plaid.mjs');
+    await writeFile(file, bundled.outputFiles[0].text);
+    const run = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 30_000 });
+    if (run.status !== 0 || run.stdout !== 'ok') fail(`the trimmed plaid client does not work:\n${run.stdout}${run.stderr}${run.error ? run.error.message : ''}`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function sourceFiles(dir) {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = await Promise.all(entries.map((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : /\.m?ts$/.test(e.name) ? [join(dir, e.name)] : [])));
+  return files.flat();
+}

@@ -122,12 +122,21 @@ export class Store {
   /** Unlocks the store's key (keychain or passphrase) once per process. */
   async unlock(): Promise<Sealer> {
     if (this.unlocked) return this.unlocked;
-    const key = this.doc.key;
-    if (!key) throw configError('The store has no key yet, so it holds no secrets.', 'Run `plaidbal config init` or link an item first.');
-    this.unlocked = await unlockKey(key, this.keyDeps, this.path, this.doc.items.map((i) => i.alias));
-    this.unlockedCheck = key.check;
-    return this.unlocked;
+    // Concurrent callers (balance fetches items in parallel) share one keychain call, scrypt or prompt.
+    this.unlocking ??= (async () => {
+      const key = this.doc.key;
+      if (!key) throw configError('The store has no key yet, so it holds no secrets.', 'Run `plaidbal config init` or link an item first.');
+      const sealer = await unlockKey(key, this.keyDeps, this.path, this.doc.items.map((i) => i.alias));
+      this.unlocked = sealer;
+      this.unlockedCheck = key.check;
+      return sealer;
+    })().finally(() => {
+      this.unlocking = null;
+    });
+    return this.unlocking;
   }
+
+  private unlocking: Promise<Sealer> | null = null;
 
   /** Opens a sealed value; a failure here after the key check passed means tampering (exit 3). */
   async open(sealed: string, boundTo: string, what: string): Promise<string> {

@@ -48,6 +48,7 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
+    child.stdin.on('error', () => {}); // the CLI may exit before reading its (empty) stdin
     child.stdin.end(opts.stdin ?? '');
   });
 }

@@ -4,7 +4,7 @@
  */
 import type { Ctx } from '../../context.js';
 import { CliError, ExitCode } from '../../errors.js';
-import { toAccountJson } from '../../format/balance.js';
+import { toAccountJson } from '../../format/json.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
@@ -34,8 +34,11 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
     balance_source: opts.source,
   };
   try {
-    const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
-    const plaid = await ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs });
+    // At once: unlocking the store (the OS keychain answers from a helper process) and loading the Plaid client here.
+    const [accessToken, plaid] = await Promise.all([
+      store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`),
+      ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs }),
+    ]);
     const callOptions = { secrets: [accessToken], item: item.alias };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const response =

@@ -2,9 +2,8 @@ import pLimit from 'p-limit';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { ExitCode, usageError } from '../../errors.js';
-import { balanceJson, balanceTable } from '../../format/balance.js';
+import { balanceJson } from '../../format/json.js';
 import { balanceCsv, balanceNdjson } from '../../format/rows.js';
-import { currencyTotals, totalsTable } from '../../format/totals.js';
 import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
@@ -99,7 +98,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const failures = results.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
   if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
-  ctx.io.stdout.write(render(doc, format, ctx));
+  ctx.io.stdout.write(await render(doc, format, ctx));
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
@@ -110,7 +109,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   return only.exitCode;
 }
 
-function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): string {
+async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
   switch (format) {
     case 'json':
       return balanceJson(doc);
@@ -119,6 +118,8 @@ function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): string {
     case 'csv':
       return balanceCsv(doc);
     case 'table': {
+      // cli-table3 is loaded only for tables: JSON, ndjson and csv (scripts) never pay for it.
+      const [{ balanceTable }, { currencyTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
       const totals = totalsTable(currencyTotals(doc), ctx.io.out);
       return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
     }

@@ -1,0 +1,496 @@
+/**
+ * `npm run bench`: start-up cost and `balance --all` throughput of the built CLI, measured on
+ * this machine against `node -e 0` in the same run, and written to docs/benchmarks.md.
+ *
+ *   npm run bench                              # build, measure, print, write docs/benchmarks.md
+ *   npm run bench -- --runs 30 --all-runs 5    # more samples
+ *   npm run bench -- --no-write                # print only
+ *
+ * Machines are noisy, so commands are measured side by side: every round runs each command
+ * once, in a fresh random order, and figures are medians and 90th percentiles over the rounds.
+ * Ratios are median over median of `node -e 0` from the same rounds. Peak memory is the
+ * child's maximum resident set size from wait4() as reported by GNU time (`/usr/bin/time`;
+ * `apt-get install -y time`); for a process that starts others it is the largest process's.
+ *
+ * The CLI talks to the Plaid emulator (test/emulator), started in this process, through
+ * PLAIDBAL_BASE_URL, with throw-away stores made by plaidbal itself (`config init`, `link
+ * --sandbox`). On Linux the keychain is a private gnome-keyring in a private D-Bus session,
+ * as in scripts/test.mjs: this script re-executes itself under dbus-run-session, so the
+ * developer's keyring is never touched. It measures; it always exits 0 unless it cannot run.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../test/emulator/index.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const ROOT = dirname(dirname(SELF));
+const BIN = join(ROOT, 'bin', 'plaidbal.js');
+const DOC = join(ROOT, 'docs', 'benchmarks.md');
+const GNU_TIME = '/usr/bin/time';
+
+const INNER = 'PLAIDBAL_BENCH_KEYRING_DIR';
+const KEYRING_PASSWORD = 'plaidbal-bench-keyring';
+const PASSPHRASE = 'plaidbal bench passphrase';
+
+const MANY_ITEMS = 40;
+const MANY_LATENCY_MS = 400;
+const DEFAULT_CONCURRENCY = 8;
+
+const TARGETS = {
+  versionRatio: 1.3,
+  balanceRatio: 1.8,
+  balanceRssMiB: 80,
+  allVsIdeal: 1.5,
+  allVsSequential: 6,
+};
+
+interface Options {
+  runs: number;
+  allRuns: number;
+  write: boolean;
+}
+
+function parseArgs(argv: string[]): Options {
+  const opts: Options = { runs: 20, allRuns: 3, write: true };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const count = (name: string) => {
+      const n = Number(argv[++i]);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`${name} needs a whole number of at least 1`);
+      return n;
+    };
+    if (arg === '--runs') opts.runs = count(arg);
+    else if (arg === '--all-runs') opts.allRuns = count(arg);
+    else if (arg === '--no-write') opts.write = false;
+    else throw new Error(`unknown argument ${arg} (known: --runs N, --all-runs N, --no-write)`);
+  }
+  return opts;
+}
+
+const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
+
+// ------------------------------------------------------------------------------------------------
+// A private Secret Service (Linux), as scripts/test.mjs sets one up
+
+function onPath(program: string): boolean {
+  return (process.env.PATH ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .some((dir) => {
+      try {
+        accessSync(join(dir, program), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+}
+
+function reexecUnderDbus(): number {
+  const dir = mkdtempSync(join(tmpdir(), 'plaidbal-bench-keyring-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, [INNER]: dir };
+  for (const name of Object.keys(env)) if (name.startsWith('DBUS_')) delete env[name];
+  Object.assign(env, {
+    HOME: join(dir, 'home'),
+    XDG_DATA_HOME: join(dir, 'home', '.local', 'share'),
+    XDG_CONFIG_HOME: join(dir, 'home', '.config'),
+    XDG_CACHE_HOME: join(dir, 'home', '.cache'),
+    XDG_RUNTIME_DIR: join(dir, 'run'),
+  });
+  mkdirSync(env.XDG_DATA_HOME!, { recursive: true });
+  mkdirSync(env.XDG_RUNTIME_DIR!, { mode: 0o700 });
+  try {
+    // process.execArgv carries tsx's loader flags.
+    const run = spawnSync('dbus-run-session', ['--', process.execPath, ...process.execArgv, SELF, ...process.argv.slice(2)], { env, stdio: 'inherit', cwd: ROOT });
+    if (run.error) throw run.error;
+    return run.status ?? 1;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function startKeyring(): Promise<{ stop(): Promise<void>; problem?: string }> {
+  const keyring = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { stdio: ['pipe', 'ignore', 'pipe'] });
+  let output = '';
+  keyring.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  keyring.on('error', (error) => (output += `${error.message}\n`));
+  keyring.stdin!.on('error', () => {});
+  keyring.stdin!.end(KEYRING_PASSWORD);
+  const stop = async () => {
+    if (keyring.exitCode !== null || keyring.signalCode !== null) return;
+    const exited = new Promise((resolve) => keyring.once('exit', resolve));
+    keyring.kill('SIGTERM');
+    const force = setTimeout(() => keyring.kill('SIGKILL'), 2000);
+    await exited;
+    clearTimeout(force);
+  };
+  // Ask the bus (which starts nothing) until the daemon owns the name.
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (keyring.exitCode !== null) return { stop, problem: `gnome-keyring-daemon exited: ${output.trim()}` };
+    const reply = spawnSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'], { encoding: 'utf8', timeout: 3000 });
+    if (reply.status === 0 && /boolean true/.test(reply.stdout)) return { stop };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { stop, problem: 'nothing owned org.freedesktop.secrets after 15 s' };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Running commands
+
+interface Sample {
+  ms: number;
+  rssKiB: number | null;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const haveGnuTime = existsSync(GNU_TIME) && spawnSync(GNU_TIME, ['-f', '%M', 'true'], { encoding: 'utf8' }).status === 0;
+
+/** Runs argv once; wall time from spawn to exit, max RSS from GNU time when installed. */
+function runOnce(argv: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
+  const rssFile = haveGnuTime ? join(tmpdir(), `plaidbal-bench-rss-${process.pid}`) : null;
+  const [command, args] = rssFile ? [GNU_TIME, ['-f', '%M', '-o', rssFile, ...argv]] : [argv[0]!, argv.slice(1)];
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    let child: ChildProcess;
+    try {
+      child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (error) {
+      reject(error);
+      return;
+    }
+    let ended = 0n;
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('exit', () => (ended = process.hrtime.bigint()));
+    child.on('close', (code) => {
+      let rssKiB: number | null = null;
+      if (rssFile) {
+        try {
+          const lines = readFileSync(rssFile, 'utf8').trim().split('\n');
+          rssKiB = Number(lines.at(-1));
+          if (!Number.isFinite(rssKiB)) rssKiB = null;
+        } catch {
+          rssKiB = null;
+        }
+        rmSync(rssFile, { force: true });
+      }
+      resolve({ ms: Number((ended || process.hrtime.bigint()) - started) / 1e6, rssKiB, code, stdout, stderr });
+    });
+  });
+}
+
+const plaidbal = (...args: string[]) => [process.execPath, BIN, ...args];
+
+interface Case {
+  label: string;
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  /** Throws when a run's result is wrong: a failed run is not a measurement. */
+  check?(sample: Sample): void;
+  samples: Sample[];
+}
+
+function expectOk(sample: Sample): void {
+  if (sample.code !== 0) throw new Error(`exit ${sample.code}: ${sample.stderr.trim().split('\n').slice(0, 4).join(' | ')}`);
+}
+
+function expectBalance(items: number) {
+  return (sample: Sample) => {
+    expectOk(sample);
+    const doc = JSON.parse(sample.stdout) as { items: { error: unknown; accounts: unknown[] }[] };
+    if (doc.items.length !== items || doc.items.some((i) => i.error !== null || i.accounts.length === 0)) throw new Error(`unexpected balance document: ${sample.stdout.slice(0, 300)}`);
+  };
+}
+
+/** Rounds of every case once, in a fresh random order each round, after `warmup` discarded rounds. */
+async function interleaved(cases: Case[], rounds: number, warmup: number): Promise<void> {
+  for (let round = -warmup; round < rounds; round++) {
+    const order = [...cases];
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j]!, order[i]!];
+    }
+    for (const c of order) {
+      const sample = await runOnce(c.argv, c.env);
+      try {
+        c.check?.(sample);
+      } catch (error) {
+        throw new Error(`${c.label}: ${(error as Error).message}`);
+      }
+      if (round >= 0) c.samples.push(sample);
+    }
+    if (round >= 0) process.stderr.write(`\r[bench]   round ${round + 1}/${rounds}`);
+  }
+  process.stderr.write('\n');
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.ceil(pos);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
+
+interface Stats {
+  median: number;
+  p90: number;
+  rssMiB: number | null;
+}
+
+function stats(samples: Sample[]): Stats {
+  const times = samples.map((s) => s.ms);
+  const rss = samples.map((s) => s.rssKiB).filter((v): v is number => v !== null);
+  return { median: quantile(times, 0.5), p90: quantile(times, 0.9), rssMiB: rss.length ? Math.max(...rss) / 1024 : null };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Stores, made by plaidbal itself
+
+function cliEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NODE_OPTIONS' || name === 'BROWSER') delete env[name];
+  }
+  return { ...env, PLAID_ENV: 'sandbox', NO_COLOR: '1', ...extra };
+}
+
+async function cli(env: NodeJS.ProcessEnv, args: string[], stdin?: string): Promise<void> {
+  const sample = await new Promise<Sample>((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ms: 0, rssKiB: null, code, stdout, stderr }));
+    child.stdin.end(stdin ?? '');
+  });
+  if (sample.code !== 0) throw new Error(`plaidbal ${args.join(' ')} exited ${sample.code}: ${sample.stderr.trim()}`);
+}
+
+interface BenchStore {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+async function makeStore(emulator: Emulator, keySource: 'keychain' | 'passphrase', items: number): Promise<BenchStore> {
+  const dir = mkdtempSync(join(tmpdir(), `plaidbal-bench-${keySource}-`));
+  const env = cliEnv({ PLAIDBAL_CONFIG_DIR: dir, PLAIDBAL_BASE_URL: emulator.url, ...(keySource === 'passphrase' ? { PLAIDBAL_PASSPHRASE: PASSPHRASE } : {}) });
+  await cli(env, ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], TEST_SECRET);
+  // One at a time: the store has no cross-process lock for link yet.
+  for (let i = 0; i < items; i++) {
+    await cli(env, ['link', '--sandbox', '--name', items === 1 ? 'X' : `item-${String(i + 1).padStart(2, '0')}`]);
+    if (items > 1) process.stderr.write(`\r[bench]   linked ${i + 1}/${items}`);
+  }
+  if (items > 1) process.stderr.write('\n');
+  return { dir, env };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Report
+
+interface Row {
+  what: string;
+  median: string;
+  p90: string;
+  ratio: string;
+  rss: string;
+}
+
+interface Verdict {
+  target: string;
+  measured: string;
+  result: 'PASS' | 'FAIL' | 'PENDING' | 'NOT RUN';
+}
+
+const ms = (v: number) => `${v.toFixed(0)} ms`;
+const mib = (v: number | null) => (v === null ? 'n/a' : `${v.toFixed(1)} MiB`);
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+function git(args: string[]): string {
+  const r = spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : '';
+}
+
+// ------------------------------------------------------------------------------------------------
+
+async function bench(opts: Options, keychainProblem: string | undefined): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` (npm run bench does).');
+  const started = new Date();
+  const loadBefore = loadavg()[0]!;
+  log(`node ${process.version}, ${cpus().length} cores, ${opts.runs} rounds (+2 warm-up), ${opts.allRuns} rounds for --all${haveGnuTime ? '' : '; no GNU time, so no peak memory (apt-get install -y time)'}`);
+
+  const emulator = await startEmulator({ rateLimits: { perItem: 1e9, perClient: 1e9 } });
+  const stores: BenchStore[] = [];
+  const rows: Row[] = [];
+  const verdicts: Verdict[] = [];
+  const notes: string[] = [];
+  try {
+    // 1 and 2: start-up, one item.
+    log('making stores (plaidbal config init, link --sandbox)…');
+    let keychainStore: BenchStore | undefined;
+    if (!keychainProblem) {
+      try {
+        keychainStore = await makeStore(emulator, 'keychain', 1);
+        stores.push(keychainStore);
+      } catch (error) {
+        keychainProblem = (error as Error).message;
+      }
+    }
+    const passphraseStore = await makeStore(emulator, 'passphrase', 1);
+    stores.push(passphraseStore);
+
+    const baseline: Case = { label: 'node -e 0', argv: [process.execPath, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [] };
+    const version: Case = { label: 'plaidbal --version', argv: plaidbal('--version'), env: cliEnv({}), check: expectOk, samples: [] };
+    const help: Case = { label: 'plaidbal --help', argv: plaidbal('--help'), env: cliEnv({}), check: expectOk, samples: [] };
+    const balanceKeychain: Case | undefined = keychainStore && { label: 'plaidbal balance --item X --json (OS keychain)', argv: plaidbal('balance', '--item', 'X', '--json'), env: keychainStore.env, check: expectBalance(1), samples: [] };
+    const balancePassphrase: Case = { label: 'plaidbal balance --item X --json (passphrase, scrypt)', argv: plaidbal('balance', '--item', 'X', '--json'), env: passphraseStore.env, check: expectBalance(1), samples: [] };
+    const cases = [baseline, version, help, ...(balanceKeychain ? [balanceKeychain] : []), balancePassphrase];
+    log(`start-up: ${cases.length} commands, interleaved…`);
+    await interleaved(cases, opts.runs, 2);
+
+    const base = stats(baseline.samples);
+    const ratioOf = (c: Case) => stats(c.samples).median / base.median;
+    for (const c of cases) {
+      const s = stats(c.samples);
+      rows.push({ what: c.label, median: ms(s.median), p90: ms(s.p90), ratio: c === baseline ? '1.00×' : `${ratioOf(c).toFixed(2)}×`, rss: mib(s.rssMiB) });
+    }
+    const versionRatio = ratioOf(version);
+    verdicts.push({ target: `(1) \`--version\` ≤ ${TARGETS.versionRatio}× \`node -e 0\``, measured: `${versionRatio.toFixed(2)}×`, result: versionRatio <= TARGETS.versionRatio ? 'PASS' : 'FAIL' });
+    if (balanceKeychain) {
+      const s = stats(balanceKeychain.samples);
+      const r = ratioOf(balanceKeychain);
+      verdicts.push({ target: `(2) \`balance --item X --json\`, keychain, ≤ ${TARGETS.balanceRatio}× \`node -e 0\``, measured: `${r.toFixed(2)}×`, result: r <= TARGETS.balanceRatio ? 'PASS' : 'FAIL' });
+      verdicts.push({
+        target: `(2) … and ≤ ${TARGETS.balanceRssMiB} MiB peak RSS`,
+        measured: mib(s.rssMiB),
+        result: s.rssMiB === null ? 'NOT RUN' : s.rssMiB <= TARGETS.balanceRssMiB ? 'PASS' : 'FAIL',
+      });
+    } else {
+      verdicts.push({ target: `(2) \`balance --item X --json\` with the OS keychain`, measured: `not run: ${keychainProblem}`, result: 'NOT RUN' });
+    }
+
+    // 3: balance --all over 40 items with 400 ms of latency on /accounts/balance/get.
+    log(`balance --all: linking ${MANY_ITEMS} items one at a time…`);
+    const many = keychainStore ? await makeStore(emulator, 'keychain', MANY_ITEMS) : await makeStore(emulator, 'passphrase', MANY_ITEMS);
+    stores.push(many);
+    if (!keychainStore) notes.push('`balance --all` used a passphrase store (no OS keychain), so each run includes scrypt (~0.4 s).');
+    emulator.setLatency(MANY_LATENCY_MS, '/accounts/balance/get');
+    const probe = await runOnce(plaidbal('balance', '--all', '--concurrency', '1', '--json', '--cached'), many.env);
+    const pending = probe.code === 2 && /unknown option/i.test(probe.stderr);
+    if (!pending && probe.code !== 0) throw new Error(`plaidbal balance --all --cached exited ${probe.code}: ${probe.stderr.trim()}`);
+    const ideal = Math.ceil(MANY_ITEMS / DEFAULT_CONCURRENCY) * MANY_LATENCY_MS;
+    if (pending) {
+      const why = probe.stderr.trim().split('\n')[0]!;
+      notes.push(`\`balance --all\` / \`--concurrency\` are not in this build yet (${why}), so target (3) is pending.`);
+      verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms): ≤ ${TARGETS.allVsIdeal}× ideal and ≥ ${TARGETS.allVsSequential}× faster than --concurrency 1`, measured: 'pending: not implemented yet', result: 'PENDING' });
+    } else {
+      const all: Case = { label: `plaidbal balance --all --json (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms latency)`, argv: plaidbal('balance', '--all', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
+      const sequential: Case = { label: `plaidbal balance --all --concurrency 1 --json`, argv: plaidbal('balance', '--all', '--concurrency', '1', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
+      log(`balance --all: ${opts.allRuns} rounds (the sequential run takes ${((MANY_ITEMS * MANY_LATENCY_MS) / 1000).toFixed(0)} s or more)…`);
+      await interleaved([all, sequential], opts.allRuns, 0);
+      const a = stats(all.samples);
+      const s = stats(sequential.samples);
+      rows.push({ what: `ideal: ceil(${MANY_ITEMS}/${DEFAULT_CONCURRENCY}) × ${MANY_LATENCY_MS} ms`, median: ms(ideal), p90: '', ratio: '', rss: '' });
+      rows.push({ what: all.label, median: ms(a.median), p90: ms(a.p90), ratio: `${(a.median / ideal).toFixed(2)}× ideal`, rss: mib(a.rssMiB) });
+      rows.push({ what: sequential.label, median: ms(s.median), p90: ms(s.p90), ratio: `${(s.median / a.median).toFixed(1)}× --all`, rss: mib(s.rssMiB) });
+      const vsIdeal = a.median / ideal;
+      const speedup = s.median / a.median;
+      verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms) within ${TARGETS.allVsIdeal}× of the ideal ${ms(ideal)}`, measured: `${vsIdeal.toFixed(2)}×`, result: vsIdeal <= TARGETS.allVsIdeal ? 'PASS' : 'FAIL' });
+      verdicts.push({ target: `(3) … and ≥ ${TARGETS.allVsSequential}× faster than \`--concurrency 1\``, measured: `${speedup.toFixed(1)}×`, result: speedup >= TARGETS.allVsSequential ? 'PASS' : 'FAIL' });
+    }
+  } finally {
+    await emulator.close();
+    for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
+  }
+
+  // Print and write.
+  const loadAfter = loadavg()[0]!;
+  const rowTable = table(['Command', 'Median', 'p90', 'Ratio', 'Peak RSS'], rows.map((r) => [r.what, r.median, r.p90, r.ratio, r.rss]));
+  const verdictTable = table(['Target', 'Measured', 'Result'], verdicts.map((v) => [v.target, v.measured, v.result]));
+  const missed = verdicts.filter((v) => v.result === 'FAIL');
+  const summary = missed.length
+    ? `Missed: ${missed.map((v) => v.target.replace(/`/g, '')).join('; ')}.`
+    : verdicts.some((v) => v.result !== 'PASS')
+      ? 'No target missed, but not every target was measured.'
+      : 'Every target met.';
+  process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n\n${summary}\n${notes.map((n) => `Note: ${n}\n`).join('')}`);
+
+  if (opts.write) {
+    const commit = git(['rev-parse', '--short', 'HEAD']);
+    const dirty = git(['status', '--porcelain', '--untracked-files=no']) ? ' (with uncommitted changes)' : '';
+    const cpu = cpus()[0]?.model?.trim() ?? 'unknown CPU';
+    const args = process.argv.slice(2);
+    const doc = `# Benchmarks
+
+Measured by \`scripts/bench.ts\`. To reproduce:
+
+\`\`\`sh
+npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}
+\`\`\`
+
+- **When:** ${started.toISOString()}${commit ? `, commit ${commit}${dirty}` : ''}
+- **Machine:** Node ${process.version}, ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${process.platform} ${release()}; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after
+- **Method:** every round runs each command once, in a fresh random order (${opts.runs} rounds after 2 warm-up rounds; ${opts.allRuns} for \`--all\`). Median and 90th percentile of wall time from spawn to exit. Ratios are medians over the median of \`node -e 0\` measured in the same rounds. Peak RSS is the largest maximum resident set size over the runs, from GNU time (for a run with a keychain helper process, the larger of the two).
+- **Setup:** the Plaid emulator (\`test/emulator\`) in the bench process, no latency except where stated; stores made by plaidbal itself (\`config init\`, \`link --sandbox\`)${keychainProblem ? `; the OS keychain was not available (${keychainProblem})` : '; the OS keychain is a private gnome-keyring in a private D-Bus session, as in `npm test`'}. A passphrase store's scrypt costs about 0.4 s by design, so that run is shown on its own.
+
+${rowTable}
+
+## Targets
+
+${verdictTable}
+
+${summary}
+${notes.map((n) => `\n${n}\n`).join('')}`;
+    writeFileSync(DOC, doc);
+    log(`wrote ${DOC}`);
+  }
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (process.env[INNER]) {
+    const keyring = await startKeyring();
+    if (keyring.problem) log(`the private gnome-keyring did not come up: ${keyring.problem}`);
+    try {
+      await bench(opts, keyring.problem);
+    } finally {
+      await keyring.stop();
+    }
+    return 0;
+  }
+  if (process.platform === 'linux') {
+    if (onPath('dbus-run-session') && onPath('gnome-keyring-daemon') && onPath('dbus-send')) return reexecUnderDbus();
+    log('no dbus-run-session/gnome-keyring-daemon: the keychain runs are skipped (apt-get install -y gnome-keyring dbus-x11)');
+    await bench(opts, 'no private Secret Service (install gnome-keyring and dbus-x11)');
+    return 0;
+  }
+  // macOS and Windows: the real keychain (each store adds an entry under service "plaidbal").
+  await bench(opts, undefined);
+  return 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`[bench] could not run: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);
