@@ -158,12 +158,15 @@ describe('plaidbal link --hosted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
-  it('Ctrl-C stops polling with exit 130', async () => {
+  it('Ctrl-C stops polling with exit 130, also in the middle of a poll', async () => {
     const before = await world.store.snapshot();
+    // A slow /link/token/get makes the SIGINT land while a poll is in flight.
+    world.emulator.setLatency(1_500, '/link/token/get');
     const run = startHosted(['--no-browser']);
     await run.url;
     run.child.kill('SIGINT');
     const r = await run.done;
+    world.emulator.setLatency(0, '/link/token/get');
     expect(r.code).toBe(130);
     expect(r.stderr).toContain('Interrupted. Nothing was saved.');
     const count = world.emulator.requests.length;

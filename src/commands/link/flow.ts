@@ -166,7 +166,7 @@ export function timedOutError(plan: LinkPlan, extra = ''): CliError {
  * rejects with an 'Interrupted. Nothing was saved.' error (exit 130).
  */
 /** What Ctrl-C while waiting for the user means for linking: nothing saved, nothing changed. */
-const interrupted = () => new CliError('Interrupted. Nothing was saved.', { exitCode: ExitCode.INTERRUPTED });
+export const interrupted = () => new CliError('Interrupted. Nothing was saved.', { exitCode: ExitCode.INTERRUPTED });
 
 export function waitForUser<T>(work: Promise<T>, opts: { timeoutMs: number; signal: AbortSignal; onTimeout: () => Error }): Promise<T> {
   if (opts.signal.aborted) return Promise.reject(interrupted());

@@ -8,7 +8,7 @@ import type { Ctx } from '../../context.js';
 import { CliError, ExitCode, isCliError } from '../../errors.js';
 import type { LinkOutcome } from '../../link/callback.js';
 import type { LinkOptions } from './index.js';
-import { createLinkToken, describeDuration, environmentLabel, finishLink, mayOpenBrowser, pause, planLink, timedOutError } from './flow.js';
+import { createLinkToken, describeDuration, environmentLabel, finishLink, interrupted, mayOpenBrowser, pause, planLink, timedOutError } from './flow.js';
 
 /**
  * How often /link/token/get is polled. A person takes tens of seconds to get through Link,
@@ -106,7 +106,8 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
     } catch (error) {
       // A network blip or a 5xx (already retried) should not end a session the user is still
       // working through; anything else (a bad link token, bad keys) should.
-      if (ctx.signal.aborted || !isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE || Date.now() >= deadline) throw error;
+      if (ctx.signal.aborted) throw interrupted(); // Ctrl-C during a poll, not only between polls
+      if (!isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE || Date.now() >= deadline) throw error;
       if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${error.message}); still trying.`));
       warned = true;
     }
