@@ -42,6 +42,16 @@ describe('exit 2: usage and bad input', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('control characters from arguments are never echoed raw to the terminal', async () => {
+    await linked();
+    for (const args of [['balance', '--item', 'x\u001b[2Jy'], ['items', 'rename', 'a\u001b]0;pwned\u0007b', 'c'], ['balance', '--bogus\u009b31m']]) {
+      const r = await unchanged(args);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+      expect(r.stderr).toMatch(/\\u(001b|009b)/);
+    }
+  });
+
   it('the retired development environment is refused with the reason', async () => {
     const r = await world.run(['link', '--sandbox', '--env', 'development']);
     expect(r.code).toBe(2);
