@@ -35,12 +35,15 @@ export function formatMoney(
   opts: MoneyOptions = {},
 ): string {
   if (value === null) return MISSING;
+  if (!Number.isFinite(value)) return withCode(String(value), cleanCode(iso) ?? cleanCode(unofficial));
+  return formatMoneyDecimal(exactDecimal(value), iso, unofficial, opts);
+}
+
+/** formatMoney for an exact decimal string ("-12.5", "10000000000000000.1"), e.g. a total from sumExact. */
+export function formatMoneyDecimal(decimal: string, iso: string | null, unofficial: string | null, opts: MoneyOptions = {}): string {
   const isoCode = cleanCode(iso);
   const code = isoCode ?? cleanCode(unofficial);
-  if (!Number.isFinite(value)) return withCode(String(value), code);
-
   const locale = resolveLocale(opts.locale);
-  const decimal = exactDecimal(value);
   const fractionLength = fractionOf(decimal).length;
 
   if (isoCode !== null && isKnownCurrency(isoCode)) {
@@ -116,7 +119,8 @@ function localiseDigits(asciiDigits: string, locale: string): string {
 
 function isKnownCurrency(code: string): boolean {
   knownCurrencies ??= new Set(Intl.supportedValuesOf('currency'));
-  return knownCurrencies.has(code.toUpperCase());
+  // ASCII letters only: "ıls".toUpperCase() is "ILS", but Intl rejects "ıls" itself.
+  return /^[A-Za-z]{3}$/.test(code) && knownCurrencies.has(code.toUpperCase());
 }
 
 function resolveLocale(locale: string | undefined): string {

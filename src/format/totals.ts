@@ -3,7 +3,7 @@ import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { BalanceDocument } from '../types.js';
 import { sumExact } from './decimal.js';
-import { currencyLabel, formatMoney } from './money.js';
+import { currencyLabel, formatMoneyDecimal } from './money.js';
 
 export interface CurrencyTotal {
   currency: string;
@@ -47,7 +47,7 @@ export function totalsTable(totals: CurrencyTotal[], chalk: ChalkInstance): stri
     colAligns: ['left', 'right', 'right', 'right'],
     style: { head: [], border: [] },
   });
-  const money = (value: string | null, t: CurrencyTotal) => (value === null ? '—' : formatMoney(Number(value), t.iso_currency_code, t.unofficial_currency_code));
+  const money = (value: string | null, t: CurrencyTotal) => (value === null ? '—' : formatMoneyDecimal(value, t.iso_currency_code, t.unofficial_currency_code));
   for (const t of totals) table.push([t.currency, String(t.accounts), money(t.available, t), money(t.current, t)]);
   return `${table.toString()}\n${chalk.dim('Totals add every account as Plaid reports it: credit and loan balances are amounts owed. Accounts with a null balance are left out of that column.')}`;
 }

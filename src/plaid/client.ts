@@ -6,7 +6,7 @@
 import axios, { type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
 import pRetry from 'p-retry';
 import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
-import type { CliError } from '../errors.js';
+import { CliError, ExitCode } from '../errors.js';
 import type { Environment } from '../types.js';
 import { isRetriable, toCliError } from './errors.js';
 
@@ -123,10 +123,23 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
             if (opts.debug && retriesLeft > 0 && isRetriable(error)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
           },
         });
+        // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):
+        // every Plaid answer is a JSON object with a request_id, and nothing else may be read as one.
+        if (!isPlaidBody(response.data)) {
+          throw new CliError(`Plaid answered HTTP ${response.status} with a body that is not a Plaid response (from ${host}).`, {
+            exitCode: ExitCode.PLAID_FAILURE,
+            hint: 'A proxy or PLAIDBAL_BASE_URL may be pointing somewhere that is not Plaid; try again later.',
+          });
+        }
         return response.data;
       } catch (error) {
         throw toCliError(error, { environment: opts.environment, item: callOptions.item, secrets: [opts.secret, ...(callOptions.secrets ?? [])] }, host) as CliError;
       }
     },
   };
+}
+
+/** Every Plaid response body is a JSON object carrying a request_id. */
+function isPlaidBody(data: unknown): boolean {
+  return typeof data === 'object' && data !== null && !Array.isArray(data) && typeof (data as { request_id?: unknown }).request_id === 'string';
 }

@@ -58,9 +58,19 @@ const isNullableString = (v: unknown): v is string | null => v === null || typeo
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every(isString);
 const isEnvironment = (v: unknown): v is Environment => (ENVIRONMENTS as readonly unknown[]).includes(v);
 
+/**
+ * scrypt parameters plaidbal could have written: N a power of two from 2^14 to 2^20, r 1-32, p 1-16.
+ * Anything else makes node:crypto throw, or costs seconds and gigabytes, before the passphrase is even checked.
+ */
+function isScryptCost(N: unknown, r: unknown, p: unknown): boolean {
+  const int = (v: unknown, min: number, max: number) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max;
+  return int(N, 2 ** 14, 2 ** 20) && ((N as number) & ((N as number) - 1)) === 0 && int(r, 1, 32) && int(p, 1, 16);
+}
+
 /** Returns what is wrong with a parsed store file, or null when it is well-formed. */
 export function documentProblem(value: unknown): string | null {
   if (!isObject(value)) return 'the top level is not an object';
+  if (value.version === undefined) return `it has no "version" (not a plaidbal store?)`;
   if (value.version !== STORE_VERSION) return `unsupported store version ${JSON.stringify(value.version)} (this plaidbal reads version ${STORE_VERSION})`;
   if (!isString(value.store_id) || value.store_id === '') return 'store_id is missing';
   const key = value.key;
@@ -70,7 +80,7 @@ export function documentProblem(value: unknown): string | null {
       if (!isString(key.account)) return 'the keychain key section is malformed';
     } else if (key.source === 'passphrase') {
       const kdf = key.kdf;
-      if (!isObject(kdf) || kdf.name !== 'scrypt' || !Number.isInteger(kdf.N) || !Number.isInteger(kdf.r) || !Number.isInteger(kdf.p) || !isString(kdf.salt)) {
+      if (!isObject(kdf) || kdf.name !== 'scrypt' || !isScryptCost(kdf.N, kdf.r, kdf.p) || !isString(kdf.salt)) {
         return 'the passphrase key section is malformed';
       }
     } else return `unknown key source ${JSON.stringify(key.source)}`;

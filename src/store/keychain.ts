@@ -207,6 +207,18 @@ const failure = (e, otherwise) => {
   if (/no result found/i.test(m)) return { ok: false, reason: 'no-collection', message: m };
   return { ok: false, reason: otherwise, message: m };
 };
+// Listing walks every entry of the service; one that another process deletes meanwhile makes the
+// listing fail ("Object does not exist", "No such interface ... on object at path"). That is a
+// stale listing, not a missing Secret Service: list again.
+const findAll = (kr, service) => {
+  for (let attempt = 1; ; attempt++) {
+    try { return kr.findCredentials(service); }
+    catch (e) {
+      if (attempt >= 8 || !/UnknownObject|UnknownMethod|does not exist|No such interface/i.test(describe(e))) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
+    }
+  }
+};
 const main = (req) => {
   secret = typeof req.secret === 'string' ? req.secret : '';
   let kr;
@@ -217,7 +229,7 @@ const main = (req) => {
   let mine = null;
   if (linux) {
     let all;
-    try { all = kr.findCredentials(req.service); } catch (e) { return reply(failure(e, 'unavailable')); }
+    try { all = findAll(kr, req.service); } catch (e) { return reply(failure(e, 'unavailable')); }
     mine = all.filter((c) => c.account === req.account);
   }
   if (req.op === 'probe') {
@@ -234,7 +246,7 @@ const main = (req) => {
   }
   if (req.op === 'set') {
     new kr.Entry(req.service, req.account).setPassword(secret);
-    if (linux && !kr.findCredentials(req.service).some((c) => c.account === req.account && c.password === secret)) {
+    if (linux && !findAll(kr, req.service).some((c) => c.account === req.account && c.password === secret)) {
       return reply({ ok: false, reason: 'failed', message: 'the Secret Service did not keep the entry' });
     }
     return reply({ ok: true });

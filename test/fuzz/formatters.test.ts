@@ -1,0 +1,442 @@
+/**
+ * Bad balances, fuzzed in-process against the pure formatters, many runs each: whatever Plaid
+ * sends (nulls, negatives, huge and tiny numbers, many decimals, missing fields, unknown types,
+ * unofficial or malformed currencies, no accounts at all), formatting never throws, JSON, NDJSON
+ * and CSV read back to Plaid's numbers unchanged, and the table and totals show every digit and
+ * never a 0 for a null.
+ */
+import { Chalk } from 'chalk';
+import fc from 'fast-check';
+import type { AccountBase } from 'plaid';
+import { describe, expect, it } from 'vitest';
+import { balanceJson, balanceTable, toAccountJson } from '../../src/format/balance.js';
+import { compareDecimal, subtractDecimal, sumExact } from '../../src/format/decimal.js';
+import { MISSING, exactDecimal, formatMoney } from '../../src/format/money.js';
+import { ROW_COLUMNS, balanceCsv, balanceNdjson } from '../../src/format/rows.js';
+import { currencyTotals, totalsTable } from '../../src/format/totals.js';
+import type { AccountJson, BalanceDocument } from '../../src/types.js';
+import { anyCurrency, balanceDocument, isoCode, nullableNumber, oddCode, plaidNumber, rawAccounts, tableSafeText, unofficialCode, wellFormedCurrency } from './arbitraries.js';
+import { addDec, amountIn, compareDec, decOfNumber, decOfString, decToString, fuzz, normalise, type Dec } from './support.js';
+
+const plain = new Chalk({ level: 0 });
+const coloured = new Chalk({ level: 3 });
+// eslint-disable-next-line no-control-regex
+const stripAnsi = (s: string) => s.replace(/\u001b\[[0-9;]*m/g, '');
+
+/** What a JSON number reads back as: the same double, except that JSON has no -0. */
+const viaJson = (n: number | null | undefined) => (n === undefined || n === null ? null : n === 0 ? 0 : n);
+
+/** The documented account JSON for a raw Plaid account, written out independently of orderAccount. */
+function expectedAccount(raw: AccountBase): AccountJson {
+  const r = raw as unknown as Record<string, unknown> & { balances?: Record<string, unknown> };
+  const b = r.balances ?? {};
+  const orNull = <T>(v: T | undefined) => (v === undefined ? null : v);
+  return {
+    account_id: r.account_id as string,
+    name: r.name as string,
+    official_name: orNull(r.official_name) as string | null,
+    mask: orNull(r.mask) as string | null,
+    type: r.type as string,
+    subtype: orNull(r.subtype) as string | null,
+    balances: {
+      available: orNull(b.available) as number | null,
+      current: orNull(b.current) as number | null,
+      limit: orNull(b.limit) as number | null,
+      iso_currency_code: orNull(b.iso_currency_code) as string | null,
+      unofficial_currency_code: orNull(b.unofficial_currency_code) as string | null,
+      last_updated_datetime: orNull(b.last_updated_datetime) as string | null,
+    },
+  };
+}
+
+const ACCOUNT_KEYS = ['account_id', 'name', 'official_name', 'mask', 'type', 'subtype', 'balances'];
+const BALANCE_KEYS = ['available', 'current', 'limit', 'iso_currency_code', 'unofficial_currency_code', 'last_updated_datetime'];
+const ITEM_KEYS = ['item_id', 'name', 'institution_id', 'institution_name', 'request_id', 'balance_source', 'accounts', 'error'];
+const ERROR_KEYS = ['error_type', 'error_code', 'error_message', 'display_message', 'request_id'];
+
+/** The flat rows balanceRows documents: one per account, or one for an item that failed or has none. */
+function expectedRows(doc: BalanceDocument): Record<string, unknown>[] {
+  return doc.items.flatMap((item): Record<string, unknown>[] => {
+    const itemFields = { environment: doc.environment, fetched_at: doc.fetched_at, item_id: item.item_id, item_name: item.name, institution_id: item.institution_id, institution_name: item.institution_name, request_id: item.request_id, balance_source: item.balance_source };
+    if (item.error || item.accounts.length === 0) {
+      return [{ ...itemFields, account_id: null, account_name: null, official_name: null, mask: null, type: null, subtype: null, available: null, current: null, limit: null, iso_currency_code: null, unofficial_currency_code: null, last_updated_datetime: null, error: item.error }];
+    }
+    return item.accounts.map((a) => ({ ...itemFields, account_id: a.account_id, account_name: a.name, official_name: a.official_name, mask: a.mask, type: a.type, subtype: a.subtype, ...a.balances, error: null }));
+  });
+}
+
+/** RFC 4180, strictly: quoted fields may hold anything (quotes doubled), unquoted ones no quote, comma, CR or LF. */
+function parseCsv(text: string): string[][] {
+  const records: string[][] = [];
+  let i = 0;
+  while (i < text.length) {
+    const record: string[] = [];
+    for (;;) {
+      let field = '';
+      if (text[i] === '"') {
+        i += 1;
+        for (;;) {
+          if (i >= text.length) throw new Error('unterminated quoted field');
+          if (text[i] === '"') {
+            if (text[i + 1] === '"') {
+              field += '"';
+              i += 2;
+            } else {
+              i += 1;
+              break;
+            }
+          } else field += text[i++];
+        }
+      } else {
+        while (i < text.length && text[i] !== ',' && text[i] !== '\r' && text[i] !== '\n') {
+          if (text[i] === '"') throw new Error(`a quote inside an unquoted field at ${i}`);
+          field += text[i++];
+        }
+      }
+      record.push(field);
+      if (text[i] === ',') {
+        i += 1;
+        continue;
+      }
+      if (text.startsWith('\r\n', i)) {
+        i += 2;
+        break;
+      }
+      throw new Error(`expected a comma or CRLF at ${i}, got ${JSON.stringify(text.slice(i, i + 5))}`);
+    }
+    records.push(record);
+  }
+  return records;
+}
+
+/** The cells of a one-line table row, from the right: [available, current, limit, currency]. */
+function amountCells(row: string): string[] {
+  const cells = row.split('│').map((c) => c.trim());
+  return cells.slice(-5, -1);
+}
+
+const LOCALES = ['en-US', 'de-DE', 'fr-FR', 'de-CH', 'ar-EG', 'hi-IN', 'ja-JP', 'th-TH-u-nu-thai', 'en_US.UTF-8', 'xx-INVALID-', undefined];
+
+/** What formatMoney is told vs. the locale it must fall back to (anything Intl rejects is en-US). */
+function effectiveLocale(locale: string | undefined): string {
+  if (locale === undefined) return 'en-US';
+  try {
+    return Intl.getCanonicalLocales(locale)[0] ?? 'en-US';
+  } catch {
+    return 'en-US';
+  }
+}
+
+/** The currency symbol (or code) Intl prints for `code` in `locale`, to strip before reading digits. */
+function currencyMarks(locale: string, iso: string | null, unofficial: string | null): string[] {
+  const marks = [iso?.trim(), unofficial?.trim()].filter((c): c is string => Boolean(c));
+  if (iso && /^[A-Za-z]{3}$/.test(iso.trim())) {
+    try {
+      const parts = new Intl.NumberFormat(locale, { style: 'currency', currency: iso.trim() }).formatToParts(1);
+      marks.push(...parts.filter((p) => p.type === 'currency').map((p) => p.value));
+    } catch {
+      // not a code Intl takes: printed as the plain code
+    }
+  }
+  return marks;
+}
+
+describe('toAccountJson and balanceJson', () => {
+  it('toAccountJson never throws, keeps the documented key order, and passes every field through (missing → null)', () => {
+    fc.assert(
+      fc.property(rawAccounts({ currency: anyCurrency }), (raws) => {
+        for (const raw of raws) {
+          const json = toAccountJson(raw);
+          expect(Object.keys(json)).toEqual(ACCOUNT_KEYS);
+          expect(Object.keys(json.balances)).toEqual(BALANCE_KEYS);
+          const expected = expectedAccount(raw);
+          expect(json).toEqual(expected);
+          // The very same doubles (toEqual alone would accept a rounded neighbour only if equal; Object.is also tells -0).
+          for (const key of ['available', 'current', 'limit'] as const) expect(Object.is(json.balances[key], expected.balances[key])).toBe(true);
+        }
+      }),
+      fuzz(400),
+    );
+  });
+
+  it('balanceJson is one JSON document that reads back to Plaid\'s numbers, unchanged, in the documented order', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: anyCurrency }), ({ doc, raw }) => {
+        const text = balanceJson(doc);
+        expect(text.endsWith('}\n')).toBe(true);
+        const parsed = JSON.parse(text) as BalanceDocument;
+        expect(Object.keys(parsed)).toEqual(['environment', 'fetched_at', 'items']);
+        expect(parsed.items).toHaveLength(doc.items.length);
+        parsed.items.forEach((item, i) => {
+          expect(Object.keys(item)).toEqual(ITEM_KEYS);
+          if (item.error) expect(Object.keys(item.error)).toEqual(ERROR_KEYS);
+          const source = doc.items[i]!;
+          expect(item.accounts).toHaveLength(raw[i]!.length);
+          item.accounts.forEach((account, j) => {
+            const expected = expectedAccount(raw[i]![j]!);
+            expect(Object.keys(account)).toEqual(ACCOUNT_KEYS);
+            expect(account).toEqual({ ...expected, balances: { ...expected.balances, available: viaJson(expected.balances.available), current: viaJson(expected.balances.current), limit: viaJson(expected.balances.limit) } });
+          });
+          expect(item.error).toEqual(source.error);
+        });
+      }),
+      fuzz(300),
+    );
+  });
+
+  it('an empty account list and an empty run are still one valid document', () => {
+    const doc: BalanceDocument = { environment: 'sandbox', fetched_at: '2026-01-01T00:00:00.000Z', items: [] };
+    expect(JSON.parse(balanceJson(doc))).toEqual(doc);
+    const empty = { ...doc, items: [{ item_id: 'i', name: 'n', institution_id: null, institution_name: null, request_id: null, balance_source: 'realtime' as const, accounts: [], error: null }] };
+    expect(JSON.parse(balanceJson(empty))).toEqual(empty);
+  });
+});
+
+describe('NDJSON and CSV', () => {
+  it('NDJSON: one object per account (or per failed/empty item), re-parsing to the same values', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: anyCurrency }), ({ doc }) => {
+        const text = balanceNdjson(doc);
+        const lines = text.split('\n');
+        expect(lines.pop()).toBe('');
+        const rows = lines.map((line) => JSON.parse(line) as Record<string, unknown>);
+        const expected = expectedRows(doc);
+        expect(rows).toHaveLength(expected.length);
+        rows.forEach((row, i) => {
+          expect(Object.keys(row)).toEqual([...ROW_COLUMNS, 'error']);
+          const want = expected[i]!;
+          for (const key of ROW_COLUMNS) {
+            const value = want[key];
+            expect(row[key], key).toEqual(typeof value === 'number' ? viaJson(value) : value);
+          }
+          expect(row.error).toEqual(want.error);
+        });
+      }),
+      fuzz(300),
+    );
+  });
+
+  it('CSV: RFC 4180 with CRLF, null as an empty field, numbers that read back to the same double, text unchanged', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: anyCurrency }), ({ doc }) => {
+        const text = balanceCsv(doc);
+        expect(text.endsWith('\r\n')).toBe(true);
+        const [header, ...records] = parseCsv(text);
+        expect(header).toEqual([...ROW_COLUMNS, 'error_code', 'error_message']);
+        const expected = expectedRows(doc);
+        expect(records).toHaveLength(expected.length);
+        records.forEach((record, i) => {
+          expect(record).toHaveLength(header!.length);
+          const want = expected[i]!;
+          ROW_COLUMNS.forEach((key, c) => {
+            const value = want[key] as string | number | null;
+            const cell = record[c]!;
+            if (value === null) expect(cell, key).toBe('');
+            else if (typeof value === 'number') {
+              expect(Number(cell), key).toBe(viaJson(value));
+              expect(cell).not.toBe('');
+            } else expect(cell, key).toBe(value);
+          });
+          const error = want.error as { error_code: string; error_message: string } | null;
+          expect(record.slice(-2)).toEqual([error?.error_code ?? '', error?.error_message ?? '']);
+        });
+      }),
+      fuzz(300),
+    );
+  });
+});
+
+describe('formatMoney', () => {
+  it('never throws, for any number, any currency codes (however malformed) and any locale', () => {
+    fc.assert(
+      fc.property(nullableNumber, fc.option(oddCode, { nil: null }), fc.option(oddCode, { nil: null }), fc.constantFrom(...LOCALES), (value, iso, unofficial, locale) => {
+        const text = formatMoney(value, iso, unofficial, { locale });
+        expect(typeof text).toBe('string');
+        expect(text.length).toBeGreaterThan(0);
+        if (value === null) expect(text).toBe(MISSING);
+      }),
+      fuzz(1500),
+    );
+  });
+
+  it('an ISO code that only upper-cases to a real one ("ıls" → "ILS") is shown, not thrown on', () => {
+    // U+0131 (dotless i) upper-cases to "I", so isKnownCurrency says yes, and Intl then rejects the original.
+    expect(() => formatMoney(12.5, 'ıls', null)).not.toThrow();
+  });
+
+  it('shows every digit Plaid sent: the printed amount reads back to the exact decimal, in every locale', () => {
+    fc.assert(
+      fc.property(plaidNumber, wellFormedCurrency, fc.constantFrom(...LOCALES), (value, { iso, unofficial }, locale) => {
+        const text = formatMoney(value, iso, unofficial, { locale });
+        const shown = amountIn(text, effectiveLocale(locale), currencyMarks(effectiveLocale(locale), iso, unofficial));
+        const exact = decOfNumber(value);
+        expect(decToString(decOfString(shown)), `${value} ${iso}/${unofficial} ${locale} → ${JSON.stringify(text)}`).toBe(decToString(exact));
+        // negatives stay negative
+        expect(shown.startsWith('-')).toBe(exact.units < 0n);
+      }),
+      fuzz(1500),
+    );
+  });
+
+  it('exactDecimal is a plain decimal (no exponent) that reads back to the same double', () => {
+    fc.assert(
+      fc.property(plaidNumber, (value) => {
+        const text = exactDecimal(value);
+        expect(text).toMatch(/^-?\d+(\.\d+)?$/);
+        expect(Number(text)).toBe(value === 0 ? 0 : value);
+        expect(compareDec(decOfString(text), decOfNumber(value))).toBe(0);
+      }),
+      fuzz(1500),
+    );
+  });
+});
+
+describe('balanceTable', () => {
+  it('never throws, whatever the names, types, currencies, widths; every amount appears in full and every null as —', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: wellFormedCurrency }), fc.option(fc.integer({ min: 10, max: 240 }), { nil: undefined }), fc.boolean(), ({ doc }, width, colour) => {
+        const table = stripAnsi(balanceTable(doc, colour ? coloured : plain, { width }));
+        if (doc.items.length === 0) return;
+        for (const item of doc.items) {
+          for (const account of item.accounts) {
+            const { balances: b } = account;
+            for (const value of [b.available, b.current, b.limit]) {
+              if (value !== null) expect(table, `${value}`).toContain(formatMoney(value, b.iso_currency_code, b.unofficial_currency_code));
+            }
+          }
+          if (item.error) expect(table).toContain(item.error.error_code);
+        }
+        if (doc.items.some((i) => i.accounts.some((a) => [a.balances.available, a.balances.current, a.balances.limit].includes(null)))) expect(table).toContain(MISSING);
+      }),
+      fuzz(300),
+    );
+  });
+
+  it('one account: the Available/Current/Limit cells are exactly the formatted amount, or — for null (never 0)', () => {
+    fc.assert(
+      fc.property(rawAccounts({ currency: wellFormedCurrency, name: tableSafeText, maxLength: 1 }).filter((a) => a.length === 1), ([raw]) => {
+        const account = toAccountJson(raw!);
+        const doc: BalanceDocument = {
+          environment: 'sandbox',
+          fetched_at: '2026-01-01T00:00:00.000Z',
+          items: [{ item_id: 'item', name: 'fz', institution_id: null, institution_name: null, request_id: null, balance_source: 'realtime', accounts: [account], error: null }],
+        };
+        const lines = balanceTable(doc, plain).split('\n');
+        // header line, top border, heading, rule, the row
+        const row = lines[4]!;
+        const [available, current, limit, currency] = amountCells(row);
+        const b = account.balances;
+        const cell = (v: number | null) => (v === null ? MISSING : formatMoney(v, b.iso_currency_code, b.unofficial_currency_code));
+        expect([available, current, limit]).toEqual([cell(b.available), cell(b.current), cell(b.limit)]);
+        for (const [shown, value] of [[available, b.available], [current, b.current], [limit, b.limit]] as const) {
+          if (value === null) expect(shown).not.toMatch(/\d/);
+        }
+        expect(currency).toBe(b.iso_currency_code?.trim() || b.unofficial_currency_code?.trim() || MISSING);
+      }),
+      fuzz(500),
+    );
+  });
+});
+
+describe('totals', () => {
+  /** Exact sums per currency label, from the independent oracle. */
+  function oracleTotals(doc: BalanceDocument) {
+    const groups = new Map<string, { accounts: number; available: Dec | null; current: Dec | null }>();
+    for (const item of doc.items) {
+      for (const a of item.accounts) {
+        const label = a.balances.iso_currency_code?.trim() || a.balances.unofficial_currency_code?.trim() || MISSING;
+        const g = groups.get(label) ?? { accounts: 0, available: null, current: null };
+        g.accounts += 1;
+        if (a.balances.available !== null) g.available = addDec(g.available ?? { units: 0n, scale: 0 }, decOfNumber(a.balances.available));
+        if (a.balances.current !== null) g.current = addDec(g.current ?? { units: 0n, scale: 0 }, decOfNumber(a.balances.current));
+        groups.set(label, g);
+      }
+    }
+    return groups;
+  }
+
+  it('currencyTotals sums every currency exactly, in decimal, and never counts a null as 0', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: wellFormedCurrency }), ({ doc }) => {
+        const totals = currencyTotals(doc);
+        const oracle = oracleTotals(doc);
+        expect(totals.map((t) => t.currency).sort()).toEqual([...oracle.keys()].sort());
+        for (const t of totals) {
+          const want = oracle.get(t.currency)!;
+          expect(t.accounts).toBe(want.accounts);
+          expect(t.available === null ? null : decToString(decOfString(t.available))).toBe(want.available && decToString(want.available));
+          expect(t.current === null ? null : decToString(decOfString(t.current))).toBe(want.current && decToString(want.current));
+        }
+      }),
+      fuzz(500),
+    );
+  });
+
+  it('totalsTable shows each exact total with every digit (no trip through a double)', () => {
+    fc.assert(
+      fc.property(balanceDocument({ currency: wellFormedCurrency }), ({ doc }) => {
+        const totals = currencyTotals(doc);
+        const text = totalsTable(totals, plain);
+        if (totals.length === 0) {
+          expect(text).toBe('');
+          return;
+        }
+        const rows = text.split('\n').filter((line) => line.startsWith('│') && !line.includes('Totals'));
+        for (const t of totals) {
+          const row = rows.find((r) => r.split('│')[1]!.trim() === t.currency)!;
+          expect(row, t.currency).toBeDefined();
+          const [, , , available, current] = row.split('│').map((c) => c.trim());
+          const marks = currencyMarks('en-US', t.iso_currency_code, t.unofficial_currency_code);
+          for (const [shown, exact] of [[available!, t.available], [current!, t.current]] as const) {
+            if (exact === null) expect(shown).toBe(MISSING);
+            else expect(decToString(decOfString(amountIn(shown, 'en-US', marks))), `${t.currency} total ${exact} shown as ${shown}`).toBe(decToString(decOfString(exact)));
+          }
+        }
+      }),
+      fuzz(500),
+    );
+  });
+
+  it('a total past 17 significant digits keeps them (0.1 + 1e16, 2**70 + 1, 123456789012345.67 + 0.01)', () => {
+    const account = (value: number): AccountJson => ({ account_id: `a${value}`, name: 'n', official_name: null, mask: null, type: 'depository', subtype: null, balances: { available: value, current: value, limit: null, iso_currency_code: 'USD', unofficial_currency_code: null, last_updated_datetime: null } });
+    for (const [values, want] of [[[0.1, 1e16], '$10,000,000,000,000,000.10'], [[2 ** 70, 1], '$1,180,591,620,717,411,303,425.00'], [[123456789012345.67, 0.01], '$123,456,789,012,345.68']] as const) {
+      const doc: BalanceDocument = { environment: 'sandbox', fetched_at: 'x', items: [{ item_id: 'i', name: 'n', institution_id: null, institution_name: null, request_id: null, balance_source: 'realtime', accounts: values.map(account), error: null }] };
+      expect(totalsTable(currencyTotals(doc), plain)).toContain(want);
+    }
+  });
+});
+
+describe('exact decimal arithmetic', () => {
+  const decimalText = fc.tuple(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 20 }), fc.integer({ min: 0, max: 3 })).map(([units, scale, pad]) => {
+    const text = decToString({ units, scale });
+    // trailing zeros ("1.50") must compare like "1.5"
+    return pad && scale ? `${text}${'0'.repeat(pad)}` : text;
+  });
+
+  it('sumExact equals the exact decimal sum, in any order', () => {
+    fc.assert(
+      fc.property(fc.array(plaidNumber, { maxLength: 12 }), (values) => {
+        const want = values.reduce<Dec>((sum, v) => addDec(sum, decOfNumber(v)), { units: 0n, scale: 0 });
+        const got = sumExact(values);
+        expect(got).toMatch(/^-?\d+(\.\d+)?$/);
+        expect(decToString(decOfString(got))).toBe(decToString(want));
+        expect(sumExact([...values].reverse())).toBe(got);
+      }),
+      fuzz(1000),
+    );
+  });
+
+  it('compareDecimal agrees with exact comparison, is antisymmetric, and ignores trailing zeros', () => {
+    fc.assert(
+      fc.property(decimalText, decimalText, (a, b) => {
+        const want = compareDec(decOfString(a), decOfString(b));
+        expect(compareDecimal(a, b)).toBe(want);
+        expect(compareDecimal(b, a)).toBe(-want);
+        expect(compareDecimal(a, a)).toBe(0);
+        expect(compareDecimal(a, decToString(normalise(decOfString(a))))).toBe(0);
+        expect(compareDecimal(subtractDecimal(a, b), '0')).toBe(want);
+      }),
+      fuzz(1000),
+    );
+  });
+});
