@@ -13,7 +13,11 @@
  *   the pool's threads on the way out. bin/plaidbal.js's 2 s exit timer cannot end it.
  * A separate process can be SIGKILLed. So on timeout the helper is killed, the caller gets
  * KeychainError('timeout'), and nothing of the hung call is left in plaidbal's process.
- * The cost is one `node` start per call (about 70 ms), paid only by commands that need the key.
+ * The cost is one `node` start per call (about as much as plaidbal's own start). On Linux,
+ * `get` — the read every command that opens the store makes — therefore skips the helper: it
+ * asks the Secret Service over D-Bus in this process (src/store/secret-service.ts), where a
+ * timer can always end it, and falls back to the helper only for a bus it cannot speak to.
+ * Writes, deletes and the probe (`config init`, `config rekey`, `items remove`) use the helper.
  *
  * On Linux, @napi-rs/keyring falls back on its own to the kernel keyring (keyutils) when no
  * Secret Service answers. That store is in memory only and is lost at reboot, which would lose
@@ -31,6 +35,7 @@
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { configError } from '../errors.js';
+import { BusError, lookupSecrets } from './secret-service.js';
 
 export const KEYCHAIN_SERVICE = 'plaidbal';
 export const KEYCHAIN_TIMEOUT_ENV = 'PLAIDBAL_KEYCHAIN_TIMEOUT_MS';
@@ -106,7 +111,12 @@ export function osKeychain(opts: KeychainOptions = {}): Keychain {
     },
     async get(account) {
       checkAccount(account);
-      const value = await callHelper({ op: 'get', account }, timeouts().call, env);
+      const timeoutMs = timeouts().call;
+      if (process.platform === 'linux') {
+        const direct = await getFromSecretService(account, timeoutMs, env);
+        if (direct !== undefined) return direct;
+      }
+      const value = await callHelper({ op: 'get', account }, timeoutMs, env);
       return typeof value === 'string' ? value : null;
     },
     async set(account, secret) {
@@ -319,12 +329,7 @@ function callHelper(
     const timer = setTimeout(() => {
       finish(() => {
         abandon();
-        reject(
-          new KeychainError(
-            'timeout',
-            `The OS keychain did not answer within ${timeoutMs} ms. Set ${KEYCHAIN_TIMEOUT_ENV} to wait longer.`,
-          ),
-        );
+        reject(timeoutError(timeoutMs));
       });
     }, timeoutMs);
 
@@ -363,6 +368,37 @@ function callHelper(
 
     child.stdin.end(JSON.stringify({ ...request, service: KEYCHAIN_SERVICE, module }));
   });
+}
+
+/**
+ * `get` on Linux, in this process (src/store/secret-service.ts): the read every command that opens
+ * the store makes, without starting a helper. Undefined when the bus cannot be spoken to that way,
+ * and the helper should answer instead.
+ */
+async function getFromSecretService(account: string, timeoutMs: number, env: Record<string, string | undefined>): Promise<string | null | undefined> {
+  let secrets: string[];
+  try {
+    secrets = await lookupSecrets({ service: KEYCHAIN_SERVICE, username: account }, { env, timeoutMs });
+  } catch (error) {
+    if (!(error instanceof BusError)) throw error;
+    switch (error.kind) {
+      case 'unsupported':
+        return undefined;
+      case 'timeout':
+        throw timeoutError(timeoutMs);
+      default:
+        throw replyError({ ok: false, reason: error.kind, message: error.message }, (text) => text);
+    }
+  }
+  if (secrets.length === 0) return null;
+  if (new Set(secrets).size > 1) {
+    throw new KeychainError('failed', `The OS keychain refused the request (the Secret Service holds ${secrets.length} different entries for this account).`);
+  }
+  return secrets[0]!;
+}
+
+function timeoutError(timeoutMs: number): KeychainError {
+  return new KeychainError('timeout', `The OS keychain did not answer within ${timeoutMs} ms. Set ${KEYCHAIN_TIMEOUT_ENV} to wait longer.`);
 }
 
 function replyError(reply: Extract<HelperReply, { ok: false }>, redact: (text: string) => string): KeychainError {

@@ -1,0 +1,258 @@
+/**
+ * The in-process Secret Service reader (src/store/secret-service.ts): its D-Bus wire format
+ * against hand-worked bytes from the specification, its reading of session bus addresses, and
+ * its lookups against the private gnome-keyring scripts/test.mjs starts — agreeing with what
+ * @napi-rs/keyring wrote, and handing a bus it cannot speak to back to the helper.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { KeychainError, osKeychain } from '../../src/store/keychain.js';
+import { BusError, decodeMessage, encodeCall, lookupSecrets, parseSignature, sessionBusSockets, WireReader, WireWriter } from '../../src/store/secret-service.js';
+import { NO_SECRET_SERVICE_MESSAGE, noDbusEnv, secretServiceAvailable, startPrivateBus, type PrivateBus } from '../helpers/keyring.js';
+
+const linux = process.platform === 'linux';
+
+/** Counts the keychain helper processes src/store/keychain.ts starts (it spawns `node -e`). */
+const spawned = vi.hoisted(() => ({ count: 0 }));
+vi.mock('node:child_process', async (importOriginal) => {
+  const original = await importOriginal<typeof import('node:child_process')>();
+  return {
+    ...original,
+    spawn: (...args: Parameters<typeof original.spawn>) => {
+      spawned.count++;
+      return original.spawn(...args);
+    },
+  };
+});
+
+function bytes(hex: string): Buffer {
+  return Buffer.from(hex.replace(/\s+/g, ''), 'hex');
+}
+
+describe('D-Bus wire format', () => {
+  it('writes a{ss} with the array length excluding the padding before the first entry', () => {
+    const w = new WireWriter();
+    w.write('a{ss}', [[['a', 'b']]]);
+    // length 14 | pad to 8 | "a" (len, byte, NUL) | pad to 4 | "b"
+    expect(w.bytes()).toEqual(bytes('0e000000 00000000 01000000 6100 0000 01000000 6200'));
+  });
+
+  it('writes a variant as its signature then its value, and an object-path array', () => {
+    const w = new WireWriter();
+    w.write('svao', ['plain', ['s', ''], ['/a', '/bc']]);
+    expect(w.bytes()).toEqual(
+      bytes(
+        '05000000 706c61696e 00' + // "plain" (length, bytes, NUL)
+          '01 73 00' + // the variant's signature "s"
+          '000000 00000000 00' + // pad to 4, then "" (length 0, NUL)
+          '000000 10000000' + // pad to 4, then the array's 16 bytes:
+          '02000000 2f61 00 00' + // "/a", NUL, pad to 4
+          '03000000 2f6263 00', // "/bc"
+      ),
+    );
+  });
+
+  it('reads back what it writes: a{o(oayays)} (GetSecrets) with byte arrays', () => {
+    const values = [
+      [
+        ['/org/freedesktop/secrets/collection/login/1', ['/org/freedesktop/secrets/session/s1', Buffer.alloc(0), Buffer.from('c2VjcmV0', 'ascii'), 'text/plain']],
+        ['/org/freedesktop/secrets/collection/login/2', ['/s', Buffer.from([1, 2, 3]), Buffer.from('ünï', 'utf8'), '']],
+      ],
+      7,
+    ];
+    const w = new WireWriter();
+    w.write('a{o(oayays)}y', values);
+    expect(new WireReader(w.bytes(), true).read('a{o(oayays)}y')).toEqual(values);
+  });
+
+  it('reads the other basic types from hand-made bytes, with their alignment', () => {
+    const data = bytes(
+      '0700 0000 01000000' + // q 7, pad to 4, b true
+        'feffffff 00000000' + // i -2, pad to 8
+        '0500000000000000 fbffffffffffffff 000000000000f03f' + // t 5, x -5, d 1.0
+        '017300 017300 0000 02000000 686900', // g "s", v <s "hi"> (pad to 4 before the string)
+    );
+    expect(new WireReader(data, true).read('qbitxdgv')).toEqual([7, true, -2, 5, -5, 1, 's', ['s', 'hi']]);
+  });
+
+  it('reads big-endian messages too', () => {
+    const be = bytes('00000002 0000 0000 00000001 61 00');
+    expect(new WireReader(be, false).read('u')).toEqual([2]);
+  });
+
+  it('refuses malformed signatures and values that run past the end', () => {
+    expect(() => parseSignature('a')).toThrow(/truncated/);
+    expect(() => parseSignature('(s')).toThrow(/unclosed/);
+    expect(() => parseSignature('{sss}')).toThrow(/bad/);
+    expect(() => parseSignature('m')).toThrow(/unsupported/);
+    expect(() => new WireReader(bytes('05000000 6162'), true).read('s')).toThrow(/past the end/);
+    expect(() => new WireReader(bytes('ff000000'), true).read('ay')).toThrow(/past the end/);
+  });
+
+  it('encodes a method call whose header decodes to the same call, and waits for whole messages', () => {
+    const message = encodeCall(9, { destination: 'org.freedesktop.secrets', path: '/org/freedesktop/secrets', iface: 'org.freedesktop.Secret.Service', member: 'SearchItems', signature: 'a{ss}', body: [[['service', 'plaidbal']]] });
+    expect(message[0]).toBe(0x6c); // little-endian
+    expect(message[1]).toBe(1); // method call
+    expect(message[3]).toBe(1); // protocol version
+    const decoded = decodeMessage(message)!;
+    expect(decoded).toMatchObject({ size: message.length, type: 1, serial: 9, body: [[['service', 'plaidbal']]] });
+    expect(decodeMessage(message.subarray(0, message.length - 1))).toBeUndefined();
+    expect(decodeMessage(message.subarray(0, 10))).toBeUndefined();
+    expect(() => decodeMessage(Buffer.concat([Buffer.from('x'), message.subarray(1)]))).toThrow(/endianness/);
+  });
+});
+
+describe('session bus addresses', () => {
+  it('takes the unix path and abstract sockets of DBUS_SESSION_BUS_ADDRESS, in order, unescaped', () => {
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/tmp/dbus-abc,guid=0123' })).toEqual(['/tmp/dbus-abc']);
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'unix:guid=1,abstract=/tmp/dbus-x' })).toEqual(['\0/tmp/dbus-x']);
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'tcp:host=localhost,port=1;unix:path=/run/a%20b%2cc' })).toEqual(['/run/a b,c']);
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'unix:path=/one;unix:path=/two' })).toEqual(['/one', '/two']);
+  });
+
+  it('leaves transports it cannot open to libdbus', () => {
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'tcp:host=localhost,port=1' })).toEqual([]);
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'unix:tmpdir=/tmp' })).toEqual([]);
+    expect(sessionBusSockets({ DBUS_SESSION_BUS_ADDRESS: 'autolaunch:' })).toEqual([]);
+  });
+
+  it('without an address, uses $XDG_RUNTIME_DIR/bus only when it exists', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-runtime-'));
+    try {
+      expect(sessionBusSockets({ XDG_RUNTIME_DIR: dir })).toEqual([]);
+      await writeFile(join(dir, 'bus'), '');
+      expect(sessionBusSockets({ XDG_RUNTIME_DIR: dir })).toEqual([join(dir, 'bus')]);
+      expect(sessionBusSockets({})).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.runIf(linux)('lookups against the real Secret Service', () => {
+  const keychain = osKeychain({ timeoutMs: 10_000 });
+  const accounts: string[] = [];
+  let available = false;
+
+  beforeAll(async () => {
+    available = await secretServiceAvailable();
+  });
+  afterEach(async () => {
+    for (const account of accounts.splice(0)) await keychain.delete(account).catch(() => {});
+  });
+
+  it('finds what @napi-rs/keyring stored, by service and account, and nothing for other accounts', async () => {
+    expect(available, NO_SECRET_SERVICE_MESSAGE).toBe(true);
+    const [first, second] = [`test-${randomUUID()}`, `test-${randomUUID()}`];
+    accounts.push(first, second);
+    await keychain.set(first, 'first-secret-ü');
+    await keychain.set(second, 'second-secret');
+    const opts = { env: process.env, timeoutMs: 5000 };
+    expect(await lookupSecrets({ service: 'plaidbal', username: first }, opts)).toEqual(['first-secret-ü']);
+    expect(await lookupSecrets({ service: 'plaidbal', username: second }, opts)).toEqual(['second-secret']);
+    expect(await lookupSecrets({ service: 'plaidbal', username: `test-${randomUUID()}` }, opts)).toEqual([]);
+    expect(await lookupSecrets({ service: 'not-plaidbal', username: first }, opts)).toEqual([]);
+  });
+
+  it('osKeychain().get reads in this process: writing starts the helper, reading does not', async () => {
+    expect(available, NO_SECRET_SERVICE_MESSAGE).toBe(true);
+    const account = `test-${randomUUID()}`;
+    accounts.push(account);
+    const before = spawned.count;
+    await keychain.set(account, 'read-in-process');
+    expect(spawned.count).toBe(before + 1);
+    for (let i = 0; i < 3; i++) expect(await keychain.get(account)).toBe('read-in-process');
+    expect(await keychain.get(`test-${randomUUID()}`)).toBeNull();
+    expect(spawned.count).toBe(before + 1);
+  });
+
+  describe('on a bus where nothing owns org.freedesktop.secrets', () => {
+    let bus: PrivateBus;
+    beforeAll(async () => {
+      bus = await startPrivateBus({ secretService: false });
+    });
+    afterAll(() => bus?.close());
+
+    it('says unavailable, and get reports it as the keychain being unavailable', async () => {
+      await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: bus.env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/ServiceUnknown/) });
+      const error = await osKeychain({ env: bus.env }).get('x').catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeychainError);
+      expect(error).toMatchObject({ reason: 'unavailable', message: expect.stringMatching(/No Secret Service/) });
+    });
+  });
+
+  it('a socket path where nothing listens is unavailable, not a hang', async () => {
+    const env = { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: `unix:path=${join(tmpdir(), `plaidbal-no-bus-${randomUUID()}`)}` };
+    await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'unavailable', message: expect.stringMatching(/ENOENT/) });
+  });
+});
+
+/** A unix socket server that answers each SASL AUTH line with `reply`, and records the lines. */
+async function fakeBus(reply: string): Promise<{ address: string; lines: string[]; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-bus-'));
+  const path = join(dir, 'bus');
+  const lines: string[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    let pending = '';
+    socket.on('data', (chunk) => {
+      pending += chunk.toString('latin1');
+      for (let end = pending.indexOf('\r\n'); end >= 0; end = pending.indexOf('\r\n')) {
+        const line = pending.slice(0, end);
+        pending = pending.slice(end + 2);
+        lines.push(line);
+        // Every AUTH attempt gets the same answer; what follows a successful one is ignored.
+        if (lines.length === 1 || line.startsWith('AUTH')) socket.write(reply);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    address: `unix:path=${path}`,
+    lines,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe.runIf(linux)('a bus the reader cannot speak to', () => {
+  it('authenticates with EXTERNAL and the hex of its uid, and leaves a refusal to the helper', async () => {
+    const bus = await fakeBus('REJECTED\r\n');
+    try {
+      const env = { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: bus.address };
+      const error = await lookupSecrets({ service: 'plaidbal', username: 'x' }, { env, timeoutMs: 5000 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BusError);
+      expect(error).toMatchObject({ kind: 'unsupported' });
+      expect(bus.lines[0]).toBe(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}`);
+
+      // Through the keychain, the helper (@napi-rs/keyring in a child process) is asked instead: a
+      // second connection says AUTH. This fake bus never lets it in either, so its timeout ends it.
+      const viaKeychain = await osKeychain({ env, timeoutMs: 1500 }).get('x').catch((e: unknown) => e);
+      expect(bus.lines.filter((line) => line.startsWith('\0AUTH'))).toHaveLength(2);
+      expect(viaKeychain).toBeInstanceOf(KeychainError);
+      expect(viaKeychain).toMatchObject({ reason: 'timeout', message: expect.stringMatching(/within 1500 ms/) });
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('a bus that answers the handshake with garbage is left to the helper too', async () => {
+    const bus = await fakeBus('OK 0123456789abcdef0123456789abcdef\r\nthis is not a D-Bus message at all..........');
+    try {
+      const env = { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: bus.address };
+      await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'unsupported', message: expect.stringMatching(/unreadable D-Bus message/) });
+    } finally {
+      await bus.close();
+    }
+  });
+});
