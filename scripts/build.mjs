@@ -212,6 +212,25 @@ const plugins = [
           ],
         ]),
       }));
+      // Loaded on first use instead of with axios: follow-redirects (plaidbal sets maxRedirects: 0),
+      // https-proxy-agent and its `debug` (only with an HTTPS proxy), node:http2 (only for httpVersion 2).
+      const lazyHttp2 = "// plaidbal build: node:http2 is loaded on first use.\nlet http2Module;\nconst http2 = new Proxy({}, { get: (_, key) => (http2Module ??= require('http2'))[key] });";
+      b.onLoad({ filter: nodeModule('axios', 'lib/adapters/http.js') }, async (args) => ({
+        loader: 'js',
+        contents: patchFile('axios/lib/adapters/http.js', await readFile(args.path, 'utf8'), [
+          ["import HttpsProxyAgent from 'https-proxy-agent';", "// plaidbal build: https-proxy-agent is loaded on first use.\nconst lazyHttpsProxyAgent = () => require('https-proxy-agent');"],
+          ['agent = new HttpsProxyAgent(merged);', 'agent = new (lazyHttpsProxyAgent())(merged);'],
+          ['if (!(configHttpsAgent instanceof HttpsProxyAgent)) {', 'if (!(configHttpsAgent instanceof lazyHttpsProxyAgent())) {'],
+          ["import followRedirects from 'follow-redirects';", "// plaidbal build: follow-redirects is loaded on first use.\nconst lazyFollowRedirects = () => require('follow-redirects');"],
+          ['const { http: httpFollow, https: httpsFollow } = followRedirects;\n', ''],
+          ['transport = isHttpsRequest ? httpsFollow : httpFollow;', 'transport = isHttpsRequest ? lazyFollowRedirects().https : lazyFollowRedirects().http;'],
+          ["import http2 from 'http2';", lazyHttp2],
+        ]),
+      }));
+      b.onLoad({ filter: nodeModule('axios', 'lib/helpers/Http2Sessions.js') }, async (args) => ({
+        loader: 'js',
+        contents: patchFile('axios/lib/helpers/Http2Sessions.js', await readFile(args.path, 'utf8'), [["import http2 from 'http2';", lazyHttp2]]),
+      }));
       b.onLoad({ filter: nodeModule('axios', 'lib/adapters/fetch.js') }, async (args) => ({
         loader: 'js',
         // The default export (unused: adapters.js uses getFetch) built the fetch adapter at load time.

@@ -65,7 +65,9 @@ const startTimes = new WeakMap<InternalAxiosRequestConfig, number>();
 
 export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
   const host = (opts.baseUrl || PlaidEnvironments[opts.environment]!).replace(/\/+$/, '');
-  const http = axios.create();
+  // Plaid's API never redirects, and a followed redirect would carry the PLAID-SECRET header to
+  // wherever it points: a 3xx is an error (and axios then never loads follow-redirects).
+  const http = axios.create({ maxRedirects: 0 });
   if (opts.debug) {
     const debug = opts.debug;
     // Method, path, status, duration and request_id only: never headers or bodies.
