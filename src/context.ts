@@ -61,7 +61,7 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
 }
 
 export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx {
-  const prompt = inquirerPrompter(io.stdin, io.stderr);
+  const prompt = inquirerPrompter(io);
   const info = (message: string) => io.stderr.write(`${message}\n`);
   let storePromise: Promise<Store> | undefined;
   let keychain: Keychain | undefined;

@@ -1,3 +1,4 @@
+import { isatty } from 'node:tty';
 import { Chalk, type ChalkInstance } from 'chalk';
 
 /** The streams a command may use, and what they are connected to. */
@@ -44,10 +45,13 @@ export function processIO(settings: ColorSettings): IO {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
-    stdin: process.stdin,
+    // A getter: creating process.stdin costs start-up time, and most commands never read it.
+    get stdin() {
+      return process.stdin;
+    },
     stdoutIsTTY,
     stderrIsTTY,
-    canPrompt: Boolean(process.stdin.isTTY) && stderrIsTTY && !ci,
+    canPrompt: isatty(0) && stderrIsTTY && !ci,
     out: new Chalk({ level: colorLevel(stdoutIsTTY, settings) }),
     err: new Chalk({ level: colorLevel(stderrIsTTY, settings) }),
   };

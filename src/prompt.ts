@@ -9,25 +9,26 @@ export interface Prompter {
   confirm(message: string, opts?: { default?: boolean }): Promise<boolean>;
 }
 
-export function inquirerPrompter(stdin: NodeJS.ReadableStream, stderr: NodeJS.WritableStream): Prompter {
-  const context = { input: stdin, output: stderr, clearPromptOnDone: false };
+export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream }): Prompter {
+  // Read at the first prompt: creating process.stdin costs start-up time that most runs never use.
+  const context = () => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false });
   const load = () => import('@inquirer/prompts');
   return {
     async input(message, opts = {}) {
       const { input } = await load();
-      return input({ message, default: opts.default, validate: opts.validate }, context);
+      return input({ message, default: opts.default, validate: opts.validate }, context());
     },
     async password(message, opts = {}) {
       const { password } = await load();
-      return password({ message, mask: '*', validate: opts.validate }, context);
+      return password({ message, mask: '*', validate: opts.validate }, context());
     },
     async select(message, choices, opts = {}) {
       const { select } = await load();
-      return select({ message, choices, default: opts.default }, context);
+      return select({ message, choices, default: opts.default }, context());
     },
     async confirm(message, opts = {}) {
       const { confirm } = await load();
-      return confirm({ message, default: opts.default }, context);
+      return confirm({ message, default: opts.default }, context());
     },
   };
 }
