@@ -1,6 +1,10 @@
 #!/usr/bin/env node
 // Thin shim: all logic lives in the bundled CLI. main() resolves to an exit code;
 // only this top level touches process.exitCode.
+//
+// CommonJS on purpose (bin/package.json): Node starts a CommonJS entry faster than an ES module.
+// dist/load.cjs loads the bundles with their V8 code caches (see src/load.ts).
+'use strict';
 
 // A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.
 for (const stream of [process.stdout, process.stderr]) {
@@ -13,9 +17,12 @@ for (const stream of [process.stdout, process.stderr]) {
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // `plaidbal --version` answers without loading the CLI (commander, chalk, the command registry).
-  const { VERSION } = await import('../dist/version.js');
-  process.stdout.write(`${VERSION}\n`);
+  process.stdout.write(`${require('../dist/version.cjs')}\n`);
 } else {
-  const { main } = await import('../dist/cli.js');
-  process.exitCode = await main(process.argv);
+  const { join } = require('node:path');
+  const { unitLoader } = require('../dist/load.cjs');
+  const { main } = unitLoader(join(__dirname, '..', 'dist'))('cli');
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
 }

@@ -330,7 +330,7 @@ function git(args: string[]): string {
 // ------------------------------------------------------------------------------------------------
 
 async function bench(opts: Options, keychainProblem: string | undefined): Promise<void> {
-  if (!existsSync(join(ROOT, 'dist', 'cli.js'))) throw new Error('dist/cli.js is missing: run `npm run build` (npm run bench does).');
+  if (!existsSync(join(ROOT, 'dist', 'units.json'))) throw new Error('dist/units.json is missing: run `npm run build` (npm run bench does).');
   const started = new Date();
   const loadBefore = loadavg()[0]!;
   log(`node ${process.version}, ${cpus().length} cores, ${opts.runs} rounds (+2 warm-up), ${opts.allRuns} rounds for --all${haveGnuTime ? '' : '; no GNU time, so no peak memory (apt-get install -y time)'}`);

@@ -1,6 +1,15 @@
-// Bundles the CLI with esbuild. Code splitting keeps each command's logic (and the
-// heavy `plaid`, `@inquirer/prompts` and `cli-table3` packages) in chunks that are
-// loaded only by the commands that use them, so `--help` and `--version` stay cheap.
+// Bundles the CLI with esbuild into CommonJS "units" that src/load.ts (dist/load.cjs) loads with a
+// V8 code cache each, made here:
+//
+// - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
+// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`:
+//   each loaded on first use. In `cli`, importing one of those packages becomes a call to
+//   `__plaidbalVendor(unit, name)` (VENDORED). Only packages are split this way: a module of src/
+//   lives in `cli` alone, so there is one CliError class, one store, one of everything.
+// - The code cache of each unit comes from compiling it eagerly in a fresh process (every
+//   function, not only those V8 compiles up front), and the build checks that a fresh process
+//   accepts it. Why CommonJS and vm.Script rather than ES modules: Node 20 has no compile cache
+//   for ES modules, and parsing and compiling were most of a `plaidbal balance` run.
 //
 // Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
 // trimmed where esbuild cannot tree-shake by itself (figures: docs/benchmarks.md, `npm run bench`):
@@ -19,13 +28,14 @@
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
 //   `schema` and `migrations` only, and plaidbal passes neither).
 //
-// Not minified: it saved no measurable time, and readable chunks keep stack traces and the
-// `// node_modules/<pkg>/…` markers test/e2e/startup.test.ts reads. dist/meta.json is
-// esbuild's metafile (what went into which chunk) for size audits; dist/version.js is the
-// version alone, for a `--version` that loads nothing else.
+// Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
+// test/e2e/startup.test.ts reads. dist/units.json names the units' files (`<unit>-<hash>.cjs` and
+// `.cache`); dist/meta.json is esbuild's metafiles (what went into which unit) for size audits;
+// dist/version.cjs is the version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -259,12 +269,57 @@ const options = {
   target: 'node20.17',
   // Native addon: must be resolved from node_modules at run time.
   external: ['@napi-rs/keyring'],
-  // Some bundled CommonJS packages call require(); give ESM chunks a real one.
+  // Some bundled CommonJS packages call require(); give ESM output a real one.
   banner: { js: BANNER },
   legalComments: 'none',
   sourcemap: false,
   logLevel: 'warning',
   plugins,
+};
+
+/**
+ * The units src/load.ts loads: `cli` (src/, commander, chalk and the small packages) and one
+ * per heavy package group, each loaded on first use. In `cli`, importing a package of VENDORED
+ * gives `__plaidbalVendor(unit, name)`: what Node's require() of that package would give.
+ */
+const VENDOR_UNITS = {
+  // Only the plaid values src/ imports (see plaidValueImports): copying all of plaid's ~900 exports
+  // into a namespace object cost about 2 ms a run.
+  plaid: (names) => `import axios from 'axios';\nconst { ${names.join(', ')} } = require('plaid');\nexport const plaid = { ${names.join(', ')} };\nexport { axios };\n`,
+  conf: "import Conf from 'conf';\nexport { Conf };\n",
+  table: "import Table from 'cli-table3';\nexport { Table };\n",
+  prompts: "import * as prompts from '@inquirer/prompts';\nexport { prompts };\n",
+  open: "import open from 'open';\nexport { open };\n",
+};
+const VENDORED = {
+  plaid: ['plaid', 'plaid'],
+  axios: ['plaid', 'axios'],
+  conf: ['conf', 'Conf'],
+  'cli-table3': ['table', 'Table'],
+  '@inquirer/prompts': ['prompts', 'prompts'],
+  open: ['open', 'open'],
+};
+
+const vendorPlugin = {
+  name: 'plaidbal-vendor',
+  setup(b) {
+    const names = Object.keys(VENDORED).map((n) => n.replace(/[/@.-]/g, (c) => `\\${c}`));
+    b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'plaidbal-vendor' }));
+    b.onLoad({ filter: /.*/, namespace: 'plaidbal-vendor' }, (args) => {
+      const [unit, name] = VENDORED[args.path];
+      return { contents: `module.exports = __plaidbalVendor(${JSON.stringify(unit)}, ${JSON.stringify(name)});`, loader: 'js' };
+    });
+  },
+};
+
+/** CommonJS, for src/load.ts: `import.meta.url` is the loader's `__importMetaUrl` argument. */
+const unitOptions = {
+  ...options,
+  format: 'cjs',
+  banner: {},
+  define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__importMetaUrl' },
+  metafile: true,
+  write: false,
 };
 
 try {
@@ -278,42 +333,60 @@ try {
 
 async function main() {
   await rm(OUT, { recursive: true, force: true });
-  const result = await build({
-    ...options,
-    entryPoints: ['src/cli.ts'],
-    outdir: OUT,
-    splitting: true,
-    define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version) },
-    chunkNames: 'chunks/[name]-[hash]',
-    metafile: true,
-  });
-  await writeFile(join(OUT, 'meta.json'), JSON.stringify(result.metafile));
-  await writeFile(join(OUT, 'version.js'), `export const VERSION = ${JSON.stringify(pkg.version)};\n`);
+  await mkdir(OUT, { recursive: true });
+
+  const plaidNames = await plaidValueImports();
+  const builds = {
+    cli: build({ ...unitOptions, entryPoints: ['src/cli.ts'], plugins: [...plugins, vendorPlugin] }),
+    ...Object.fromEntries(
+      Object.entries(VENDOR_UNITS).map(([unit, entry]) => {
+        const contents = typeof entry === 'function' ? entry(plaidNames) : entry;
+        return [unit, build({ ...unitOptions, stdin: { contents, resolveDir: ROOT, sourcefile: `vendor-${unit}.mjs`, loader: 'js' } })];
+      }),
+    ),
+  };
+  const manifest = {};
+  const metafile = { inputs: {}, outputs: {} };
+  const units = {};
+  for (const [unit, pending] of Object.entries(builds)) {
+    const result = await pending;
+    const text = result.outputFiles[0].text;
+    const base = `${unit}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
+    manifest[unit] = base;
+    units[unit] = { text, inputs: result.metafile.inputs };
+    await writeFile(join(OUT, `${base}.cjs`), text);
+    Object.assign(metafile.inputs, result.metafile.inputs);
+    metafile.outputs[`dist/${base}.cjs`] = Object.values(result.metafile.outputs)[0];
+  }
+  await writeFile(join(OUT, 'units.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  await writeFile(join(OUT, 'meta.json'), JSON.stringify(metafile));
+  await writeFile(join(OUT, 'version.cjs'), `module.exports = ${JSON.stringify(pkg.version)};\n`);
+  // The loader, on its own: Node builtins only.
+  await build({ ...options, format: 'cjs', banner: {}, plugins: [], entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
 
   // ---------------------------------------------------------------------------------------------
   // Checks: each fails the build with what to do.
 
-  const { inputs, outputs } = result.metafile;
+  const { inputs } = metafile;
   const packageOf = (input) => input.match(/node_modules\/((?:@[^/]+\/)?[^/]+)\//)?.[1];
 
   // 1. The stubs and the axios alias still apply (else a dependency changed how it imports them).
   const leaked = Object.keys(inputs).filter((input) => KEPT_OUT.test(input));
   if (leaked.length) fail(`these should have been stubbed or aliased, but were bundled: ${leaked.join(', ')}. Check the plugins against the dependency that imports them.`);
-  if (!Object.keys(inputs).some((input) => /node_modules\/plaid\/dist\/api\.js$/.test(input))) fail('plaid/dist/api.js is not in the bundle any more; is the plaid chunk still built?');
+  if (!Object.keys(units.plaid.inputs).some((input) => /node_modules\/plaid\/dist\/api\.js$/.test(input))) fail('plaid/dist/api.js is not in the plaid unit any more.');
 
-  // 2. `--help` and `--version` load the entry and its static imports only: none of them may hold a heavy package.
-  const entry = Object.keys(outputs).find((file) => outputs[file].entryPoint === 'src/cli.ts');
-  const staticGraph = new Set();
-  const visit = (file) => {
-    if (staticGraph.has(file)) return;
-    staticGraph.add(file);
-    for (const imported of outputs[file].imports) if (imported.kind === 'import-statement' && outputs[imported.path]) visit(imported.path);
-  };
-  visit(entry);
-  const heavy = [...staticGraph].flatMap((file) => [...new Set(Object.keys(outputs[file].inputs).map(packageOf))].filter((p) => p && HEAVY.test(p)).map((p) => `${p} (in ${file})`));
-  if (heavy.length) fail(`the modules --help and --version load would bundle ${heavy.join(', ')}. Import it with \`await import()\` where it is used.`);
+  // 2. `--help` and `--version` load the cli unit only: it may hold no heavy package.
+  const heavy = [...new Set(Object.keys(units.cli.inputs).map(packageOf))].filter((p) => p && HEAVY.test(p));
+  if (heavy.length) fail(`the cli unit (what --help loads) would bundle ${heavy.join(', ')}. Add it to VENDORED and VENDOR_UNITS.`);
 
-  // 3. src/ calls only the PlaidApi methods that are kept, and imports no dropped plaid value.
+  // 3. vm.Script runs the units, and has no loader for a dynamic import(): none may be left.
+  for (const [unit, { text }] of Object.entries(units)) {
+    if (/(^|[^\w.$])import\s*\(/m.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\/|(["'`])(?:\\.|(?!\2)[^\\])*\2/gm, ''))) {
+      fail(`the ${unit} unit still contains a dynamic import(), which src/load.ts cannot run. Bundle what it imports.`);
+    }
+  }
+
+  // 4. src/ calls only the PlaidApi methods that are kept, and imports no dropped plaid value.
   const { strippedExports } = await trimmedPlaidApi(require.resolve('plaid/dist/api.js'));
   const problems = [];
   for (const file of await sourceFiles(join(ROOT, 'src'))) {
@@ -331,8 +404,59 @@ async function main() {
   }
   if (problems.length) fail(problems.join('; '));
 
-  // 4. A bundle of the trimmed plaid, built with the same plugins, loads and makes every kept call.
+  // 5. A bundle of the trimmed plaid, built with the same plugins, loads and makes every kept call.
   await verifyTrimmedPlaid();
+
+  // 6. The code caches, made in a fresh process by compiling each unit eagerly (every function,
+  //    not only those V8 compiles up front), then checked: a fresh process must accept each one.
+  await makeCodeCaches(Object.keys(manifest));
+}
+
+/**
+ * The values src/ imports from plaid, which the plaid unit exports. Only `import { A, B } from
+ * 'plaid'` (and `import type`) is understood; any other form fails the build.
+ */
+async function plaidValueImports() {
+  const names = new Set();
+  for (const file of await sourceFiles(join(ROOT, 'src'))) {
+    const code = await readFile(file, 'utf8');
+    for (const [statement, list] of [...code.matchAll(/^\s*import\s+(type\s+)?([^;]*?)\s*from\s*['"]plaid['"]/gm)].map((m) => [m[0], m[1] ? null : m[2]])) {
+      if (list === null) continue;
+      const braces = /^\{([^}]*)\}$/.exec(list.trim());
+      if (!braces) fail(`${relative(ROOT, file)}: \`${statement.trim()}\` — import plaid values by name (\`import { PlaidApi } from 'plaid'\`), so the plaid unit can export exactly those.`);
+      for (const spec of braces[1].split(',').map((x) => x.trim()).filter((x) => x && !x.startsWith('type '))) names.add(spec.split(/\s+as\s+/)[0]);
+    }
+  }
+  if (names.size === 0) fail('found no value imported from plaid in src/; is the client still there?');
+  return [...names].sort();
+}
+
+/**
+ * V8 code caches for the units, from a child process of the Node that runs the build. `--no-lazy`
+ * is switched on for the compile and off again before the cache is written: V8 keys a cache on its
+ * flags, and the cache must match the flags plaidbal runs with.
+ */
+async function makeCodeCaches(unitNames) {
+  const script = `
+    const { readFileSync, writeFileSync } = require('node:fs');
+    const v8 = require('node:v8');
+    const { Script } = require('node:vm');
+    const { wrap, unitFiles } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    for (const unit of ${JSON.stringify(unitNames)}) {
+      const files = unitFiles(${JSON.stringify(OUT)}, unit);
+      v8.setFlagsFromString('--no-lazy');
+      const compiled = new Script(wrap(readFileSync(files.source, 'utf8')), { filename: files.source });
+      v8.setFlagsFromString('--lazy');
+      writeFileSync(files.cache, compiled.createCachedData());
+    }`;
+  const check = `
+    const { compileUnit } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    const rejected = ${JSON.stringify(unitNames)}.filter((unit) => compileUnit(${JSON.stringify(OUT)}, unit).cacheRejected !== false);
+    process.stdout.write(rejected.length ? 'rejected: ' + rejected.join(', ') : 'ok');`;
+  for (const [what, code] of [['make', script], ['check', check]]) {
+    const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+    if (run.status !== 0 || (what === 'check' && run.stdout !== 'ok')) fail(`could not ${what} the V8 code caches:\n${run.stdout}${run.stderr}${run.error ? run.error.message : ''}`);
+  }
 }
 
 async function verifyTrimmedPlaid() {

@@ -1,61 +1,44 @@
 /**
- * `--help` and `--version` must stay cheap: the modules they load (the entry chunk and its
- * static imports) must not contain plaid, @inquirer/* or cli-table3. esbuild marks every
- * bundled module with a `// node_modules/<pkg>/…` comment, which is what this reads.
+ * `--help` and `--version` must stay cheap. The build makes units (src/load.ts): `cli`, which
+ * `--help` loads, and one per heavy package group, loaded on first use. esbuild marks every
+ * bundled module with a `// node_modules/<pkg>/…` comment, which is what this reads; and every
+ * unit's V8 code cache must be one this Node accepts (the suite runs on the Node that built it).
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { compileUnit } from '../../src/load.js';
 import { DIST, runCli } from '../helpers/cli.js';
 
-function staticGraph(entry: string): Map<string, string> {
-  const seen = new Map<string, string>();
-  const visit = (file: string) => {
-    if (seen.has(file)) return;
-    const code = readFileSync(file, 'utf8');
-    seen.set(file, code);
-    for (const m of code.matchAll(/^\s*(?:import|export)\s[^;]*?from\s*["'](\.[^"']+)["']/gm)) visit(join(dirname(file), m[1]!));
-    for (const m of code.matchAll(/^\s*import\s*["'](\.[^"']+)["']/gm)) visit(join(dirname(file), m[1]!));
-  };
-  visit(entry);
-  return seen;
-}
+const units: Record<string, string> = JSON.parse(readFileSync(join(DIST, 'units.json'), 'utf8'));
+const source = (unit: string) => readFileSync(join(DIST, `${units[unit]}.cjs`), 'utf8');
 
 function bundledPackages(code: string): Set<string> {
   return new Set([...code.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
 }
 
 describe('start-up cost', () => {
-  const graph = staticGraph(DIST);
-  const packages = new Set([...graph.values()].flatMap((code) => [...bundledPackages(code)]));
-
-  it('the entry graph bundles commander and chalk only', () => {
+  it('the cli unit (all --help loads) bundles commander and chalk, and none of the heavy packages', () => {
+    const packages = bundledPackages(source('cli'));
     expect(packages.has('commander')).toBe(true);
+    expect(packages.has('chalk')).toBe(true);
     for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open']) expect(packages.has(heavy), heavy).toBe(false);
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it('plaid and @inquirer/prompts are bundled, in chunks loaded on demand', () => {
-    const all = readFileSync(DIST, 'utf8');
-    const dynamic = [...all.matchAll(/import\(["'](\.[^"']+)["']\)/g)].map((m) => m[1]);
-    expect(dynamic.length).toBeGreaterThan(3);
-    // Follow dynamic imports from every chunk to prove the heavy packages are reachable at all.
-    const queue = [DIST];
-    const reachable = new Map<string, string>();
-    while (queue.length) {
-      const file = queue.pop()!;
-      if (reachable.has(file)) continue;
-      const code = readFileSync(file, 'utf8');
-      reachable.set(file, code);
-      for (const m of code.matchAll(/(?:from\s*|import\s*\(?\s*)["'](\.\.?\/[^"']+\.js)["']/g)) {
-        const target = join(dirname(file), m[1]!);
-        if (existsSync(target)) queue.push(target);
-      }
+  it('plaid, axios, conf, cli-table3, @inquirer/prompts and open are in units of their own, reached through __plaidbalVendor', () => {
+    const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'] };
+    for (const [unit, packages] of Object.entries(where)) {
+      const bundled = bundledPackages(source(unit));
+      for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
+      expect(source('cli')).toContain(`__plaidbalVendor(${JSON.stringify(unit)}, `);
     }
-    const reachablePackages = new Set([...reachable.values()].flatMap((c) => [...bundledPackages(c)]));
-    expect(reachablePackages.has('plaid')).toBe(true);
-    expect(reachablePackages.has('cli-table3')).toBe(true);
-    expect([...reachablePackages].some((p) => p.startsWith('@inquirer/'))).toBe(true);
+  });
+
+  it('every unit has a V8 code cache that this Node accepts', () => {
+    for (const unit of Object.keys(units)) {
+      expect(compileUnit(DIST, unit).cacheRejected, unit).toBe(false);
+    }
   });
 
   it('--version prints the package version and --help lists every command with examples', async () => {

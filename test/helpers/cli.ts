@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/plaidbal.js', import.meta.url));
-export const DIST = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+/** The build's output directory; dist/units.json names its bundles (src/load.ts). */
+export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
+const MANIFEST = join(DIST, 'units.json');
 
 export interface CliResult {
   code: number | null;
@@ -35,7 +37,7 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` first (npm test does).`);
+  if (!existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run \`npm run build\` first (npm test does).`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? baseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';

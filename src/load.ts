@@ -1,0 +1,82 @@
+/**
+ * Loads plaidbal's bundles ("units", dist/<unit>-<hash>.cjs) with the V8 code cache the build
+ * made for each, so that a run does not parse and compile plaidbal's code from scratch.
+ *
+ * Why: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md), and most of
+ * start-up was V8 parsing and compiling the bundles. Node 20 has no compile cache for ES
+ * modules (module.enableCompileCache() arrived in Node 22), but vm.Script accepts the cached
+ * data V8 produces. So the build bundles CommonJS units, compiles each eagerly once, and stores
+ * V8's cache beside it; here each unit is compiled with that cache and run with the arguments a
+ * CommonJS module gets, plus two of plaidbal's own:
+ * - `__importMetaUrl`, what `import.meta.url` is in the sources (the build defines one as the other);
+ * - `__plaidbalVendor(unit, name)`, which loads another unit on first use and returns one of its
+ *   exports: the CLI unit reaches plaid/axios, conf, cli-table3, @inquirer/prompts and open only
+ *   through it, so `--help` never loads them.
+ *
+ * A cache V8 rejects (another Node or V8 version than the build's, other V8 flags) costs only its
+ * read: V8 then compiles the source as it would have anyway. Cache files carry the hash of their
+ * unit's source in their name, so a cache can only ever meet the source it was made from.
+ *
+ * This module is built on its own to dist/load.cjs and required by bin/plaidbal.js; it uses
+ * nothing but Node's built-in modules.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Script } from 'node:vm';
+
+/** Maps each unit to the base name of its files in dist/ (`<unit>-<hash>`: .cjs and .cache). */
+export const MANIFEST = 'units.json';
+
+const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__importMetaUrl', '__plaidbalVendor'];
+
+/** The unit's source as a function of the module arguments. The cache is made from exactly this text. */
+export function wrap(source: string): string {
+  return `(function (${PARAMS.join(', ')}) {${source}\n})`;
+}
+
+export interface CompiledUnit {
+  file: string;
+  script: Script;
+  /** True when V8 refused the cache (see above), undefined when there was none. */
+  cacheRejected: boolean | undefined;
+}
+
+export function unitFiles(dir: string, unit: string): { source: string; cache: string } {
+  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Record<string, string>;
+  const base = manifest[unit];
+  if (!base) throw new Error(`plaidbal: ${join(dir, MANIFEST)} names no unit "${unit}". Rebuild with \`npm run build\`.`);
+  return { source: join(dir, `${base}.cjs`), cache: join(dir, `${base}.cache`) };
+}
+
+export function compileUnit(dir: string, unit: string): CompiledUnit {
+  const files = unitFiles(dir, unit);
+  const source = readFileSync(files.source, 'utf8');
+  let cachedData: Buffer | undefined;
+  try {
+    cachedData = readFileSync(files.cache);
+  } catch {
+    // No cache (a build that could not make one): compile as usual.
+  }
+  const script = new Script(wrap(source), { filename: files.source, cachedData });
+  return { file: files.source, script, cacheRejected: cachedData ? script.cachedDataRejected : undefined };
+}
+
+/** Loads units from `dir` (dist/), each once. */
+export function unitLoader(dir: string): (unit: string) => Record<string, unknown> {
+  const loaded = new Map<string, Record<string, unknown>>();
+  const load = (unit: string): Record<string, unknown> => {
+    const done = loaded.get(unit);
+    if (done) return done;
+    const { file, script } = compileUnit(dir, unit);
+    const module = { exports: {} as Record<string, unknown> };
+    loaded.set(unit, module.exports);
+    const run = script.runInThisContext() as (...args: unknown[]) => void;
+    const vendor = (from: string, name: string) => load(from)[name];
+    run.call(module.exports, module.exports, createRequire(file), module, file, dir, pathToFileURL(file).href, vendor);
+    loaded.set(unit, module.exports);
+    return module.exports;
+  };
+  return load;
+}
