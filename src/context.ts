@@ -85,6 +85,10 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
       return storePromise;
     },
     async plaid(environment, opts = {}) {
+      // Loading plaid and axios takes over 10 ms of uninterrupted CPU. Yield to the event loop
+      // once first, so that I/O a caller started alongside (the keychain read of balance and
+      // check) is sent and answered meanwhile rather than after.
+      await new Promise((resolve) => setImmediate(resolve));
       const [{ createPlaidClient }, { resolveCredentials }] = await Promise.all([import('./plaid/client.js'), import('./credentials.js')]);
       const credentials = await resolveCredentials(await ctx.store(), environment, env, { clientId: opts.clientId });
       return createPlaidClient({

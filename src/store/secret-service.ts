@@ -56,11 +56,13 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
   const bus = new BusConnection(opts.timeoutMs);
   try {
     await bus.connect(candidates);
-    await bus.authenticate();
-    // Pipelined: Hello must come first, and the other two do not depend on its answer.
+    // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the two
+    // calls that do not depend on its answer, all in one go. GetSecrets then needs one more round trip.
+    const authenticated = bus.authenticate();
     const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello' });
     const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']] });
     const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)] });
+    await authenticated;
     await hello;
     const [unlocked, locked] = (await search) as [string[], string[]];
     if (locked.length > 0) throw new BusError('locked', `${locked.length} matching item(s) are in a locked collection`);
@@ -198,14 +200,25 @@ class BusConnection {
     });
   }
 
+  /**
+   * Sends AUTH EXTERNAL and BEGIN without waiting in between; calls may follow at once. Settles
+   * when the server has answered: OK, or anything else (then the bus is left to the helper).
+   */
   async authenticate(): Promise<void> {
     const uid = process.getuid?.();
-    if (uid === undefined) throw new BusError('unsupported', 'no user id for AUTH EXTERNAL');
-    this.socket!.write(`\0AUTH EXTERNAL ${Buffer.from(String(uid), 'ascii').toString('hex')}\r\n`);
+    if (uid === undefined) {
+      const error = new BusError('unsupported', 'no user id for AUTH EXTERNAL');
+      this.fail(error);
+      throw error;
+    }
+    this.socket!.write(`\0AUTH EXTERNAL ${Buffer.from(String(uid), 'ascii').toString('hex')}\r\nBEGIN\r\n`);
     const line = await this.readLine();
-    if (!line.startsWith('OK ')) throw new BusError('unsupported', `the bus refused AUTH EXTERNAL (${line.slice(0, 80)})`);
+    if (!line.startsWith('OK ')) {
+      const error = new BusError('unsupported', `the bus refused AUTH EXTERNAL (${line.slice(0, 80)})`);
+      this.fail(error);
+      throw error;
+    }
     this.binary = true;
-    this.socket!.write('BEGIN\r\n');
     // Anything the server sent after its OK line is already binary.
     this.drain();
     if (this.failure) throw this.failure;
