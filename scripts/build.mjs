@@ -26,7 +26,8 @@
 //   FormData or the fetch adapter is really involved; plaidbal uses neither.
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
-//   `schema` and `migrations` only, and plaidbal passes neither).
+//   `schema` and `migrations` only, and plaidbal passes neither). proper-lockfile gets Node's fs
+//   instead of graceful-fs, which patches the process's fs as it loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
 // test/e2e/startup.test.ts reads. dist/units.json names the units' files (`<unit>-<hash>.cjs` and
@@ -63,7 +64,7 @@ const PLAID_METHODS = [
 /** Packages that must not be in the modules `plaidbal --help` and `--version` load. */
 const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+)$/;
 /** Inputs the stubs and aliases below keep out of the bundle (a match means one stopped applying). */
-const KEPT_OUT = /node_modules\/(ajv|ajv-formats|semver|form-data|mime-db|axios\/dist)\//;
+const KEPT_OUT = /node_modules\/(ajv|ajv-formats|semver|form-data|mime-db|axios\/dist|graceful-fs)\//;
 
 const BANNER = "import { createRequire as __plaidbalCreateRequire } from 'node:module'; const require = __plaidbalCreateRequire(import.meta.url);";
 
@@ -159,7 +160,11 @@ function trimPlaidApi(source, version) {
     `const __plaidbalStrippedExports = ${JSON.stringify(strippedExports.join(','))}.split(',');`,
     `for (const name of __plaidbalStrippedExports) Object.defineProperty(exports, name, { enumerable: true, configurable: true, get() { throw new Error('plaid.' + name + ' is not in the plaidbal bundle (${why}): import it with \`import type\`, or keep plaid enums'); } });`,
     `const __plaidbalStrippedMethods = ${JSON.stringify(strippedMethods.join(','))}.split(',');`,
-    `for (const name of __plaidbalStrippedMethods) Object.defineProperty(PlaidApi.prototype, name, { configurable: true, writable: true, value() { throw new Error('PlaidApi.' + name + ' is not in the plaidbal bundle (${why}): add it to PLAID_METHODS there'); } });`,
+    // On a prototype of their own, filled before it joins PlaidApi's chain: defining ~340 methods on
+    // PlaidApi.prototype itself cost ~4 ms a run (each definition changes a prototype's shape).
+    `const __plaidbalStrippedProto = Object.create(Object.getPrototypeOf(PlaidApi.prototype));`,
+    `for (const name of __plaidbalStrippedMethods) Object.defineProperty(__plaidbalStrippedProto, name, { configurable: true, writable: true, value() { throw new Error('PlaidApi.' + name + ' is not in the plaidbal bundle (${why}): add it to PLAID_METHODS there'); } });`,
+    `Object.setPrototypeOf(PlaidApi.prototype, __plaidbalStrippedProto);`,
   );
   return { contents: `${out.join('\n')}\n`, strippedExports, strippedMethods };
 }
@@ -189,6 +194,9 @@ const stubs = {
   'conf:ajv-formats': `export default { default() { throw new Error('conf: ajv-formats is not in the plaidbal bundle; see scripts/build.mjs'); } };`,
   'conf:semver': `export default new Proxy({}, { get(_, name) { return () => { throw new Error('conf: migrations (semver.' + String(name) + ') are not in the plaidbal bundle; see scripts/build.mjs'); }; } });`,
   'axios:form-data': `export default class FormData { constructor() { throw new Error('axios: multipart bodies (form-data) are not in the plaidbal bundle; see scripts/build.mjs'); } }`,
+  // graceful-fs queues opens on EMFILE and patches the process's own fs module as it loads (about
+  // 2 ms); proper-lockfile makes one directory per lock, so Node's fs serves it as well.
+  'proper-lockfile:graceful-fs': `module.exports = require('node:fs');`,
 };
 
 const plugins = [
@@ -251,8 +259,8 @@ const plugins = [
   {
     name: 'plaidbal-stubs',
     setup(b) {
-      b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data)$/ }, (args) => {
-        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios)[\\/]/)?.[1];
+      b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data|graceful-fs)$/ }, (args) => {
+        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile)[\\/]/)?.[1];
         const key = `${owner}:${args.path}`;
         return owner && stubs[key] ? { path: key, namespace: 'plaidbal-stub' } : undefined;
       });
