@@ -43,8 +43,14 @@ export interface CompiledUnit {
   cacheRejected: boolean | undefined;
 }
 
+const manifests = new Map<string, Record<string, string>>();
+
 export function unitFiles(dir: string, unit: string): { source: string; cache: string } {
-  const manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Record<string, string>;
+  let manifest = manifests.get(dir);
+  if (!manifest) {
+    manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Record<string, string>;
+    manifests.set(dir, manifest);
+  }
   const base = manifest[unit];
   if (!base) throw new Error(`plaidbal: ${join(dir, MANIFEST)} names no unit "${unit}". Rebuild with \`npm run build\`.`);
   return { source: join(dir, `${base}.cjs`), cache: join(dir, `${base}.cache`) };
