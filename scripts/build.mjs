@@ -26,7 +26,8 @@
 //   FormData or the fetch adapter is really involved; plaidbal uses neither.
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
-//   `schema` and `migrations` only, and plaidbal passes neither). proper-lockfile gets Node's fs
+//   `schema` and `migrations` only, and plaidbal passes neither), and node:assert for conf (one
+//   comparison with `defaults`, which plaidbal does not pass either). proper-lockfile gets Node's fs
 //   instead of graceful-fs, which patches the process's fs as it loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
@@ -197,6 +198,11 @@ const stubs = {
   // graceful-fs queues opens on EMFILE and patches the process's own fs module as it loads (about
   // 2 ms); proper-lockfile makes one directory per lock, so Node's fs serves it as well.
   'proper-lockfile:graceful-fs': `module.exports = require('node:fs');`,
+  // conf loads node:assert (about 2 ms) for one assert.deepEqual: the store as read against the
+  // store with conf's \`defaults\` added, to decide whether to write it back. plaidbal passes no
+  // defaults, so the two hold the same values in objects of different prototypes; this compares
+  // them the way assert.deepEqual's loose mode does here (prototypes aside).
+  'conf:node:assert': `import { isDeepStrictEqual } from 'node:util';\nexport default { deepEqual(actual, expected) { if (!isDeepStrictEqual({ ...actual }, { ...expected })) throw new Error('conf: the store differs from its defaults'); } };`,
 };
 
 const plugins = [
@@ -259,7 +265,7 @@ const plugins = [
   {
     name: 'plaidbal-stubs',
     setup(b) {
-      b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data|graceful-fs)$/ }, (args) => {
+      b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data|graceful-fs|node:assert)$/ }, (args) => {
         const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile)[\\/]/)?.[1];
         const key = `${owner}:${args.path}`;
         return owner && stubs[key] ? { path: key, namespace: 'plaidbal-stub' } : undefined;

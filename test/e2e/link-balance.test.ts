@@ -107,6 +107,16 @@ describe.each<KeySource>(['keychain', 'passphrase'])('link and balance with the 
     expect(JSON.parse(r.stdout).items[0].accounts.map((a: { account_id: string }) => a.account_id)).toEqual(ids);
   });
 
+  it('commands that only read leave store.json as it was: same bytes, same modification time', async () => {
+    const before = { bytes: await readFile(world.store.file), mtimeMs: (await stat(world.store.file)).mtimeMs };
+    for (const args of [['items'], ['items', '--json'], ['config', 'show'], ['balance', '--item', 'demo', '--json', '--cached'], ['items', 'status', 'demo']]) {
+      const r = await world.run(args);
+      expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    }
+    expect(await readFile(world.store.file)).toEqual(before.bytes);
+    expect((await stat(world.store.file)).mtimeMs).toBe(before.mtimeMs);
+  });
+
   it('items lists metadata without unlocking; rename and remove work by alias or item_id', async () => {
     await world.link('second', '--institution', 'ins_109511');
     const list = await world.run(['items', '--json'], { extraEnv: { PLAIDBAL_PASSPHRASE: '' } });
