@@ -446,7 +446,7 @@ npm run bench${args.length ? ` -- ${args.join(' ')}` : ''}
 
 - **When:** ${started.toISOString()}${commit ? `, commit ${commit}${dirty}` : ''}
 - **Machine:** Node ${process.version}, ${cpus().length} cores (${cpu}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${process.platform} ${release()}; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after
-- **Method:** every round runs each command once, in a fresh random order (${opts.runs} rounds after 2 warm-up rounds; ${opts.allRuns} for \`--all\`). Median and 90th percentile of wall time from spawn to exit. Ratios are medians over the median of \`node -e 0\` measured in the same rounds. Peak RSS is the largest maximum resident set size over the runs, from GNU time (for a run with a keychain helper process, the larger of the two).
+- **Method:** every round runs each command once, in a fresh random order (${opts.runs} rounds after 2 warm-up rounds; ${opts.allRuns} for \`--all\`). Median and 90th percentile of wall time from spawn to exit. Ratios are medians over the median of \`node -e 0\` measured in the same rounds. Peak RSS is the largest maximum resident set size over the runs, from GNU time (for a run that starts another process, such as the keychain helper a write uses, the larger of the two).
 - **Setup:** the Plaid emulator (\`test/emulator\`) in the bench process, no latency except where stated; stores made by plaidbal itself (\`config init\`, \`link --sandbox\`)${keychainProblem ? `; the OS keychain was not available (${keychainProblem})` : '; the OS keychain is a private gnome-keyring in a private D-Bus session, as in `npm test`'}. A passphrase store's scrypt costs about 0.4 s by design, so that run is shown on its own.
 
 ${rowTable}

@@ -10,7 +10,7 @@
  *   blocks the event loop forever: no timer can fire, so racing a promise is useless.
  * - AsyncEntry's work, and findCredentialsAsync, run on libuv's thread pool. A call that
  *   hangs there keeps the process alive, and `process.exit()` hangs too, because Node joins
- *   the pool's threads on the way out. bin/plaidbal.js's 2 s exit timer cannot end it.
+ *   the pool's threads on the way out, so no exit timer can end it.
  * A separate process can be SIGKILLed. So on timeout the helper is killed, the caller gets
  * KeychainError('timeout'), and nothing of the hung call is left in plaidbal's process.
  * The cost is one `node` start per call (about as much as plaidbal's own start). On Linux,
