@@ -3,9 +3,10 @@
  * CSV (RFC 4180). Each row carries its item's fields; an item that failed gives one row
  * with empty account fields and its error.
  */
-import type { BalanceDocument, PlaidErrorJson } from '../types.js';
+import type { AccountBalancesJson, BalanceDocument, PlaidErrorJson } from '../types.js';
 
-export interface BalanceRow {
+/** One account of one item; the balance fields are the account's `balances`, flattened. */
+export interface BalanceRow extends AccountBalancesJson {
   environment: string;
   fetched_at: string;
   item_id: string;
@@ -20,12 +21,6 @@ export interface BalanceRow {
   mask: string | null;
   type: string | null;
   subtype: string | null;
-  available: number | null;
-  current: number | null;
-  limit: number | null;
-  iso_currency_code: string | null;
-  unofficial_currency_code: string | null;
-  last_updated_datetime: string | null;
   error: PlaidErrorJson | null;
 }
 
