@@ -116,6 +116,12 @@ export function compareScaled(a: ScaledDecimal, b: ScaledDecimal): -1 | 0 | 1 {
   return x < y ? -1 : x > y ? 1 : 0;
 }
 
+/** a + b, exactly, at the larger of the two scales. */
+export function addScaled(a: ScaledDecimal, b: ScaledDecimal): ScaledDecimal {
+  const [x, y, scale] = aligned(a, b);
+  return { units: x + y, scale };
+}
+
 /** a − b, exactly, at the larger of the two scales. */
 export function subtractScaled(a: ScaledDecimal, b: ScaledDecimal): ScaledDecimal {
   const [x, y, scale] = aligned(a, b);
