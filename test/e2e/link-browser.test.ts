@@ -4,12 +4,12 @@
  * test/helpers/browser.ts, handed a public token the emulator really issued
  * (Emulator.completeLinkSession on the link token the CLI created).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour } from '../helpers/browser.js';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const PAGE_URL = /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{43}\//;
@@ -38,43 +38,11 @@ afterAll(async () => {
   await launching?.then((b) => b.close(), () => {});
 });
 
-interface LinkRun {
-  child: ChildProcess;
-  /** Resolves with the page URL once the CLI has printed it. */
-  url: Promise<string>;
-  done: Promise<CliResult>;
-  stderr(): string;
-}
-
-/** Spawns `plaidbal link …` without waiting for it to exit (runCli would). */
-function startLink(args: string[], extraEnv: NodeJS.ProcessEnv = {}): LinkRun {
-  const child = spawn(process.execPath, [BIN, 'link', ...args], { env: { ...world.env, ...extraEnv }, stdio: ['pipe', 'pipe', 'pipe'] });
-  running.push(child);
-  child.stdin!.end();
-  let stdout = '';
-  let stderr = '';
-  let resolveUrl!: (url: string) => void;
-  let rejectUrl!: (error: Error) => void;
-  const url = new Promise<string>((resolve, reject) => {
-    resolveUrl = resolve;
-    rejectUrl = reject;
-  });
-  url.catch(() => {});
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    // Ready once the whole banner is out: the URL and the waiting line after it.
-    const found = PAGE_URL.exec(stderr);
-    if (found && stderr.includes('Waiting for Plaid Link')) resolveUrl(found[0]);
-  });
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      rejectUrl(new Error(`plaidbal link exited (${code ?? signal}) without printing a page URL:\n${stderr}`));
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, url, done, stderr: () => stderr };
+/** Spawns `plaidbal link …`; its `url` is the local page's, once the whole banner is out. */
+function startLink(args: string[], extraEnv: NodeJS.ProcessEnv = {}): RunningCli {
+  const run = startCli(['link', ...args], { ...world.env, ...extraEnv }, { url: PAGE_URL, after: 'Waiting for Plaid Link', what: 'a page URL' });
+  running.push(run.child);
+  return run;
 }
 
 /** The link token of the latest successful /link/token/create, as the emulator answered it. */

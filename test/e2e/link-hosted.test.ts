@@ -3,10 +3,10 @@
  * the hosted_link_url, and polls /link/token/get; the "user" finishes (or leaves) Link
  * through Emulator.completeLinkSession, or through the emulator's Hosted Link form.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import { startCli, type RunningCli } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
@@ -21,42 +21,12 @@ afterEach(async () => {
   await world.close();
 });
 
-interface HostedRun {
-  child: ChildProcess;
-  /** The hosted_link_url, once the CLI has printed it and started waiting. */
-  url: Promise<string>;
-  done: Promise<CliResult>;
-  stderr(): string;
-}
-
-function startHosted(args: string[]): HostedRun {
-  const child = spawn(process.execPath, [BIN, 'link', '--hosted', ...args], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] });
-  running.push(child);
-  child.stdin!.end();
+/** Spawns `plaidbal link --hosted …`; its `url` is the hosted_link_url, once the CLI is waiting. */
+function startHosted(args: string[]): RunningCli {
   const hostedUrl = new RegExp(`${world.emulator.url.replace(/[.]/g, '\\.')}/hl/[0-9a-f-]{36}`);
-  let stdout = '';
-  let stderr = '';
-  let resolveUrl!: (url: string) => void;
-  let rejectUrl!: (error: Error) => void;
-  const url = new Promise<string>((resolve, reject) => {
-    resolveUrl = resolve;
-    rejectUrl = reject;
-  });
-  url.catch(() => {});
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-    stderr += d;
-    const found = hostedUrl.exec(stderr);
-    if (found && stderr.includes('Waiting for Plaid Link')) resolveUrl(found[0]);
-  });
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      rejectUrl(new Error(`plaidbal link --hosted exited (${code ?? signal}) without printing a Hosted Link URL:\n${stderr}`));
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-  return { child, url, done, stderr: () => stderr };
+  const run = startCli(['link', '--hosted', ...args], world.env, { url: hostedUrl, after: 'Waiting for Plaid Link', what: 'a Hosted Link URL' });
+  running.push(run.child);
+  return run;
 }
 
 function hostedCreate(): { linkToken: string; hostedUrl: string; body: Record<string, unknown> } {

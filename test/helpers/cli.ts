@@ -2,7 +2,7 @@
  * Runs the built CLI (bin/plaidbal.js → dist/) as a user would: a child process with
  * its own environment, a temporary PLAIDBAL_CONFIG_DIR and no terminal.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,6 +53,46 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
     child.stdin.on('error', () => {}); // the CLI may exit before reading its (empty) stdin
     child.stdin.end(opts.stdin ?? '');
   });
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  /** Resolves with the first match of `ready.url` on stderr, once stderr also holds `ready.after`. */
+  url: Promise<string>;
+  done: Promise<CliResult>;
+  stderr(): string;
+}
+
+/**
+ * Spawns the CLI without waiting for it to exit (runCli would), for commands that print a URL
+ * and then wait for something to happen there: `link` and `link --hosted`.
+ */
+export function startCli(args: string[], env: NodeJS.ProcessEnv, ready: { url: RegExp; after: string; what: string }): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  child.stdin!.end();
+  let stdout = '';
+  let stderr = '';
+  let resolveUrl!: (url: string) => void;
+  let rejectUrl!: (error: Error) => void;
+  const url = new Promise<string>((resolve, reject) => {
+    resolveUrl = resolve;
+    rejectUrl = reject;
+  });
+  url.catch(() => {});
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+    const found = ready.url.exec(stderr);
+    if (found && stderr.includes(ready.after)) resolveUrl(found[0]);
+  });
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      rejectUrl(new Error(`plaidbal ${args.join(' ')} exited (${code ?? signal}) without printing ${ready.what}:\n${stderr}`));
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  return { child, url, done, stderr: () => stderr };
 }
 
 export interface TempStore {
