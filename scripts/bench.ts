@@ -19,10 +19,11 @@
  * developer's keyring is never touched. It measures; it always exits 0 unless it cannot run.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../test/emulator/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -73,35 +74,11 @@ function parseArgs(argv: string[]): Options {
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 // ------------------------------------------------------------------------------------------------
-// A private Secret Service (Linux), as scripts/test.mjs sets one up
-
-function onPath(program: string): boolean {
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        accessSync(join(dir, program), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-}
+// A private Secret Service (Linux): scripts/private-keyring.mjs, shared with scripts/test.mjs
 
 function reexecUnderDbus(): number {
   const dir = mkdtempSync(join(tmpdir(), 'plaidbal-bench-keyring-'));
-  const env: NodeJS.ProcessEnv = { ...process.env, [INNER]: dir };
-  for (const name of Object.keys(env)) if (name.startsWith('DBUS_')) delete env[name];
-  Object.assign(env, {
-    HOME: join(dir, 'home'),
-    XDG_DATA_HOME: join(dir, 'home', '.local', 'share'),
-    XDG_CONFIG_HOME: join(dir, 'home', '.config'),
-    XDG_CACHE_HOME: join(dir, 'home', '.cache'),
-    XDG_RUNTIME_DIR: join(dir, 'run'),
-  });
-  mkdirSync(env.XDG_DATA_HOME!, { recursive: true });
-  mkdirSync(env.XDG_RUNTIME_DIR!, { mode: 0o700 });
+  const env = privateSessionEnv(dir, { ...process.env, [INNER]: dir });
   try {
     // process.execArgv carries tsx's loader flags.
     const run = spawnSync('dbus-run-session', ['--', process.execPath, ...process.execArgv, SELF, ...process.argv.slice(2)], { env, stdio: 'inherit', cwd: ROOT });
@@ -113,29 +90,9 @@ function reexecUnderDbus(): number {
 }
 
 async function startKeyring(): Promise<{ stop(): Promise<void>; problem?: string }> {
-  const keyring = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], { stdio: ['pipe', 'ignore', 'pipe'] });
-  let output = '';
-  keyring.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  keyring.on('error', (error) => (output += `${error.message}\n`));
-  keyring.stdin!.on('error', () => {});
-  keyring.stdin!.end(KEYRING_PASSWORD);
-  const stop = async () => {
-    if (keyring.exitCode !== null || keyring.signalCode !== null) return;
-    const exited = new Promise((resolve) => keyring.once('exit', resolve));
-    keyring.kill('SIGTERM');
-    const force = setTimeout(() => keyring.kill('SIGKILL'), 2000);
-    await exited;
-    clearTimeout(force);
-  };
-  // Ask the bus (which starts nothing) until the daemon owns the name.
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (keyring.exitCode !== null) return { stop, problem: `gnome-keyring-daemon exited: ${output.trim()}` };
-    const reply = spawnSync('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'], { encoding: 'utf8', timeout: 3000 });
-    if (reply.status === 0 && /boolean true/.test(reply.stdout)) return { stop };
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return { stop, problem: 'nothing owned org.freedesktop.secrets after 15 s' };
+  const keyring = startGnomeKeyring(KEYRING_PASSWORD);
+  const named = await keyring.waitForName();
+  return named.ok ? { stop: keyring.stop } : { stop: keyring.stop, problem: `${named.reason}${keyring.output() ? `: ${keyring.output()}` : ''}` };
 }
 
 // ------------------------------------------------------------------------------------------------

@@ -12,11 +12,12 @@
 // line here that names the Debian packages to install.
 // On macOS and Windows the suite uses the real keychain directly.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { delimiter, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capture, onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(SELF));
@@ -53,20 +54,7 @@ if (process.env[INNER]) {
 async function reexecUnderDbus() {
   const dir = mkdtempSync(join(tmpdir(), 'plaidbal-keyring-'));
   const saved = Object.fromEntries(PRIVATE_VARS.map((name) => [name, process.env[name] ?? null]));
-  const env = { ...process.env, [INNER]: dir, [SAVED]: JSON.stringify(saved) };
-  // dbus-run-session sets its own address; an inherited one must not leak into the private session.
-  for (const name of Object.keys(env)) if (name.startsWith('DBUS_')) delete env[name];
-  // The bus, and anything it starts on demand, get the private HOME too: if gnome-keyring
-  // were started by activation, it would otherwise open the developer's keyring files.
-  Object.assign(env, {
-    HOME: join(dir, 'home'),
-    XDG_DATA_HOME: join(dir, 'home', '.local', 'share'),
-    XDG_CONFIG_HOME: join(dir, 'home', '.config'),
-    XDG_CACHE_HOME: join(dir, 'home', '.cache'),
-    XDG_RUNTIME_DIR: join(dir, 'run'),
-  });
-  mkdirSync(env.XDG_DATA_HOME, { recursive: true });
-  mkdirSync(env.XDG_RUNTIME_DIR, { mode: 0o700 });
+  const env = privateSessionEnv(dir, { ...process.env, [INNER]: dir, [SAVED]: JSON.stringify(saved) });
   try {
     return await run('dbus-run-session', ['--', process.execPath, SELF, ...args], env);
   } finally {
@@ -75,24 +63,15 @@ async function reexecUnderDbus() {
 }
 
 async function insidePrivateSession(dir) {
-  const keyring = spawn('gnome-keyring-daemon', ['--foreground', '--unlock', '--components=secrets'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let output = '';
-  keyring.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-  keyring.stderr.setEncoding('utf8').on('data', (chunk) => (output += chunk));
-  keyring.on('error', (error) => (output += `${error.message}\n`));
-  keyring.stdin.on('error', () => {});
-  // --unlock reads the password from stdin and creates the "login" collection with it,
-  // which becomes the default collection that entries are stored in.
-  keyring.stdin.end(PASSWORD);
-
-  const ready = await waitForSecretService(keyring);
+  const keyring = startGnomeKeyring(PASSWORD);
+  const named = await keyring.waitForName();
+  // Then check that an entry really can be stored.
+  const ready = named.ok ? await secretServiceCheck(process.env, { store: true }) : named;
   if (ready.ok) {
     log(`private gnome-keyring ready (pid ${keyring.pid}, files in ${dir})`);
   } else {
     loud(`The private gnome-keyring did not come up, so the keychain tests WILL FAIL: ${ready.reason}`);
-    if (output.trim()) process.stderr.write(`gnome-keyring-daemon said:\n${output.trim()}\n`);
+    if (keyring.output()) process.stderr.write(`gnome-keyring-daemon said:\n${keyring.output()}\n`);
   }
 
   const saved = JSON.parse(process.env[SAVED] ?? '{}');
@@ -106,39 +85,8 @@ async function insidePrivateSession(dir) {
   try {
     return await runVitest(args, env);
   } finally {
-    if (keyring.exitCode === null && keyring.signalCode === null) {
-      const exited = new Promise((resolve) => keyring.once('exit', resolve));
-      keyring.kill('SIGTERM');
-      const force = setTimeout(() => keyring.kill('SIGKILL'), 2000);
-      await exited;
-      clearTimeout(force);
-    }
+    await keyring.stop();
   }
-}
-
-/**
- * Waits for the daemon to own org.freedesktop.secrets (asking the bus, which starts nothing),
- * then checks that an entry really can be stored. Asking the Secret Service before the name is
- * owned would make the bus start a second, locked gnome-keyring by activation.
- */
-async function waitForSecretService(keyring) {
-  const deadline = Date.now() + 15_000;
-  let owned = false;
-  while (!owned && Date.now() < deadline) {
-    if (keyring.exitCode !== null || keyring.signalCode !== null) {
-      return { ok: false, reason: `gnome-keyring-daemon exited (${keyring.exitCode ?? keyring.signalCode})` };
-    }
-    const reply = await capture(
-      'dbus-send',
-      ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.NameHasOwner', 'string:org.freedesktop.secrets'],
-      process.env,
-      3000,
-    );
-    owned = reply.code === 0 && /boolean true/.test(reply.stdout);
-    if (!owned) await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  if (!owned) return { ok: false, reason: 'nothing owned org.freedesktop.secrets after 15 s' };
-  return secretServiceCheck(process.env, { store: true });
 }
 
 /**
@@ -164,30 +112,6 @@ async function secretServiceCheck(env, { store = false } = {}) {
   return { ok: false, reason: result.timedOut ? 'the Secret Service did not answer within 10 s' : line.trim() };
 }
 
-function capture(command, commandArgs, env, timeoutMs) {
-  return new Promise((resolve) => {
-    const child = spawn(command, commandArgs, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk) => (stderr += chunk));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      resolve({ code: null, stdout, stderr: error.message, timedOut });
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, timedOut });
-    });
-  });
-}
-
-/** Runs a command on this terminal and resolves to its exit code, passing SIGINT/SIGTERM on. */
 /**
  * vitest, plus a last line in the plain 'N passed, N failed, N skipped' form that CI reads,
  * taken from vitest's JSON report, so a run that executed no test cannot pass for one that did.
@@ -213,6 +137,7 @@ async function runVitest(vitestArgs, env) {
   }
 }
 
+/** Runs a command on this terminal and resolves to its exit code, passing SIGINT/SIGTERM on. */
 function run(command, commandArgs, env) {
   return new Promise((resolve) => {
     const child = spawn(command, commandArgs, { env, stdio: 'inherit', cwd: ROOT });
@@ -231,16 +156,3 @@ function run(command, commandArgs, env) {
   });
 }
 
-function onPath(program) {
-  return (process.env.PATH ?? '')
-    .split(delimiter)
-    .filter(Boolean)
-    .some((dir) => {
-      try {
-        accessSync(join(dir, program), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-}
