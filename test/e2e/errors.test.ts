@@ -4,6 +4,8 @@
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, type CliResult } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
@@ -254,6 +256,27 @@ describe('exit 5: Plaid, institution and network failures, after retries', () =>
     const r = await unchanged(['balance', '--item', 'demo']);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('without a Plaid error object');
+  });
+
+  it('a redirect is refused, not followed: exit 5, and the secret and token never reach the Location', async () => {
+    await linked();
+    // In front of the emulator, answering every call with a 307 to the emulator itself.
+    const redirector = createServer((req, res) => {
+      req.resume();
+      res.writeHead(307, { location: `${world.emulator.url}${req.url}` }).end();
+    });
+    await new Promise<void>((resolve) => redirector.listen(0, '127.0.0.1', resolve));
+    try {
+      const before = world.emulator.requests.length;
+      const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}` });
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('307');
+      expect(r.stdout).toBe('');
+      expect(world.emulator.requests.slice(before)).toEqual([]);
+      noLeaks(r);
+    } finally {
+      await new Promise((resolve) => redirector.close(resolve));
+    }
   });
 
   it('a timeout (--timeout) on a hung server', async () => {
