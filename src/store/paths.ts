@@ -14,3 +14,6 @@ export function storeDir(env: NodeJS.ProcessEnv): string {
 export function storePath(env: NodeJS.ProcessEnv): string {
   return join(storeDir(env), STORE_FILE);
 }
+
+/** The copy of the last version plaidbal wrote, kept beside the store (see store.ts). */
+export const backupPath = (storeFile: string) => `${storeFile}.bak`;

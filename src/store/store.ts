@@ -1,11 +1,13 @@
 /**
- * The local store: one JSON file kept by conf, in a 0700 directory, mode 0600, written
- * atomically (write to a temporary file, then rename). Reading never writes, and a store
- * that cannot be read or unlocked is never cleared or rewritten.
+ * The local store: one JSON file in a 0700 directory, mode 0600, read through conf and
+ * written by write.ts (a verified atomic replace: whole temporary file, fsync, read back,
+ * rename, directory fsync). After each write the same bytes go to `store.json.bak` by the
+ * same path, so a store damaged by something outside plaidbal can be restored. Reading
+ * never writes, and a store that cannot be read or unlocked is never cleared or rewritten.
  */
 import { randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants as fsConstants, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
 import type { Environment } from '../types.js';
@@ -13,12 +15,54 @@ import { documentProblem, emptyDocument, type KeyConfig, type KeySource, type St
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
 import { aad, SealError, type Sealer } from './seal.js';
 
-import { STORE_FILE, storeDir } from './paths.js';
+import { backupPath, STORE_FILE, storeDir } from './paths.js';
+import { describeFsFailure, isTemporaryOf, WriteFailure, writeFileVerified } from './write.js';
+
+/** What the backup beside a store holds, for the advice printed when the store cannot be used. */
+function describeBackup(backup: string): { usable: true; items: string[]; savedAt: string } | { usable: false; why: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(backup, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    return { usable: false, why: code === 'ENOENT' ? 'there is none' : code ? `it cannot be read (${code})` : 'it is not valid JSON either' };
+  }
+  const problem = documentProblem(raw);
+  if (problem) return { usable: false, why: `it is damaged too (${problem})` };
+  return { usable: true, items: (raw as StoreDocument).items.map((i) => `${i.alias} (${i.environment})`), savedAt: statSync(backup).mtime.toISOString() };
+}
+
+const restoreCommand = (backup: string, path: string) =>
+  process.platform === 'win32' ? `Copy-Item -Force "${backup}" "${path}"` : `cp -p "${backup}" "${path}"`;
 
 function corrupt(path: string, what: string): CliError {
+  const backup = backupPath(path);
+  const found = describeBackup(backup);
+  const moveAside = process.platform === 'win32' ? `Move-Item "${path}" "${path}.broken"` : `mv "${path}" "${path}.broken"`;
+  if (found.usable) {
+    const items = found.items.length ? `${found.items.length} item${found.items.length === 1 ? '' : 's'}: ${found.items.join(', ')}` : 'no items';
+    return configError(
+      `The store at ${path} cannot be read: ${what}. It was left exactly as it is.`,
+      `Its backup ${backup} is intact (written by plaidbal at ${found.savedAt}; ${items}). Keep the damaged file and restore the backup with:\n  ${moveAside} && ${restoreCommand(backup, path)}`,
+    );
+  }
   return configError(
     `The store at ${path} cannot be read: ${what}. It was left exactly as it is.`,
-    `Restore it from a backup, or move it aside (mv "${path}" "${path}.broken") to start a new store.`,
+    `Its backup ${backup} cannot help: ${found.why}. Restore the store from a backup of your own, or move it aside (${moveAside}) to start a new store.`,
+  );
+}
+
+/** A missing store whose backup is still there was deleted or moved, not never made: say so before anything writes a new one. */
+function missingWithBackup(path: string): CliError | null {
+  const backup = backupPath(path);
+  if (!existsSync(backup)) return null;
+  const found = describeBackup(backup);
+  const what = found.usable ? `an intact backup (${found.items.length} item${found.items.length === 1 ? '' : 's'}, written at ${found.savedAt})` : `a backup, but ${found.why}`;
+  return configError(
+    `The store at ${path} is missing, but ${backup} is ${what}. Nothing was changed.`,
+    found.usable
+      ? `Restore it with:\n  ${restoreCommand(backup, path)}\nTo start a new, empty store instead, move the backup aside first: mv "${backup}" "${backup}.old"`
+      : `Move the backup aside to start a new store: mv "${backup}" "${backup}.old"`,
   );
 }
 
@@ -34,7 +78,11 @@ function openConf(dir: string): Conf<Record<string, unknown>> {
 }
 
 function readDocument(dir: string, path: string): StoreDocument | null {
-  if (!existsSync(path)) return null;
+  if (!existsSync(path)) {
+    const missing = missingWithBackup(path);
+    if (missing) throw missing;
+    return null;
+  }
   let raw: unknown;
   try {
     raw = openConf(dir).store;
@@ -48,6 +96,20 @@ function readDocument(dir: string, path: string): StoreDocument | null {
   const problem = documentProblem(raw);
   if (problem) throw corrupt(path, problem);
   return raw as StoreDocument;
+}
+
+/** A write of the store that failed. `committed` is true only when the new store is in place but the disk did not confirm the rename. */
+export class StoreWriteError extends CliError {
+  readonly committed: boolean;
+  constructor(path: string, failure: WriteFailure) {
+    super(
+      failure.committed
+        ? `The store at ${path} was replaced, but the disk did not confirm it: ${failure.what}. A crash now could bring back the previous version.`
+        : `Could not save the store: ${failure.what}. The store at ${path} was left exactly as it was.`,
+      { exitCode: ExitCode.CONFIG, hint: failure.fix },
+    );
+    this.committed = failure.committed;
+  }
 }
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -119,6 +181,43 @@ export class Store {
     );
   }
 
+  /**
+   * Before a command changes something at Plaid that a store write must follow (link
+   * creates an item, items remove deletes one), checks that the write can happen: the
+   * directory is writable and its disk has room for the new file beside the old. A later
+   * failure is still caught by the verified write; this spares the Plaid side effect.
+   * `unchanged` says what did not happen at Plaid, for the message.
+   */
+  assertWritable(unchanged = 'Nothing was created at Plaid'): void {
+    let dir = this.dir;
+    while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
+    const fail = (code: string | undefined, detail = '') => {
+      const { what, fix } = describeFsFailure(code, this.dir);
+      return configError(`Cannot save to the store: ${what}${detail}. ${unchanged}, and the store was not changed.`, fix);
+    };
+    try {
+      accessSync(dir, fsConstants.W_OK);
+    } catch (error) {
+      throw fail((error as NodeJS.ErrnoException).code);
+    }
+    let size = 0;
+    try {
+      size = statSync(this.path).size;
+    } catch {
+      // no store yet
+    }
+    // The new store is written in full beside the old one before it replaces it; a new item adds well under a block.
+    const needed = size + 4096;
+    let free: number;
+    try {
+      const fs = statfsSync(dir);
+      free = fs.bavail * fs.bsize;
+    } catch {
+      return; // no statfs here: the verified write still catches a full disk
+    }
+    if (free < needed) throw fail('ENOSPC', ` (${Math.floor(free / 1024)} KiB free; saving needs about ${Math.ceil(needed / 1024)} KiB)`);
+  }
+
   /** Unlocks the store's key (keychain or passphrase) once per process. */
   async unlock(): Promise<Sealer> {
     if (this.unlocked) return this.unlocked;
@@ -187,7 +286,14 @@ export class Store {
       await change(fresh);
       const problem = documentProblem(fresh);
       if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
-      openConf(this.dir).store = fresh as unknown as Record<string, unknown>;
+      try {
+        this.commit(fresh);
+      } catch (error) {
+        // A keychain key made for this store's first write is useless when that write did not land.
+        const made = this.pendingKey?.config;
+        if (made?.source === 'keychain' && !(error instanceof StoreWriteError && error.committed)) await this.keyDeps.keychain.delete(made.account).catch(() => false);
+        throw error;
+      }
       this.current = fresh;
       if (this.pendingKey) this.unlockedCheck = this.pendingKey.config.check;
       this.pendingKey = null;
@@ -229,7 +335,7 @@ export class Store {
         }
         for (const item of fresh.items) item.access_token = reseal(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
         fresh.key = created.config;
-        openConf(this.dir).store = fresh as unknown as Record<string, unknown>;
+        this.commit(fresh);
         this.current = fresh;
       });
     } catch (error) {
@@ -243,28 +349,87 @@ export class Store {
     return { from, to: created.config, removedOldEntry };
   }
 
+  /**
+   * Puts `doc` on disk through the verified writer, then the same bytes in the backup.
+   * Called with the lock held, so any temporary file of ours still here is from a crash.
+   * A failure of the store's own write leaves it byte-identical and throws StoreWriteError;
+   * a failure of the backup's write leaves the new store in place and says so.
+   */
+  private commit(doc: StoreDocument): void {
+    const backup = backupPath(this.path);
+    this.removeLeftovers(backup);
+    // The same serialisation conf uses, so stores written before and after read alike.
+    const bytes = Buffer.from(JSON.stringify(doc, undefined, '\t'), 'utf8');
+    try {
+      writeFileVerified(this.path, bytes);
+    } catch (error) {
+      if (error instanceof WriteFailure) throw new StoreWriteError(this.path, error);
+      throw error;
+    }
+    try {
+      writeFileVerified(backup, bytes);
+    } catch (error) {
+      if (!(error instanceof WriteFailure)) throw error;
+      this.keyDeps.notice(`The store was saved, but its backup ${backup} could not be updated: ${error.what}. It still holds the version before this change. ${error.fix}`);
+    }
+  }
+
+  private removeLeftovers(backup: string): void {
+    let names: string[];
+    try {
+      names = readdirSync(this.dir);
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (isTemporaryOf(this.path, name) || isTemporaryOf(backup, name)) {
+        try {
+          unlinkSync(join(this.dir, name));
+        } catch {
+          // still there next time
+        }
+      }
+    }
+  }
+
   /** Several plaidbal processes at once (scripts in parallel) must not lose each other's updates. */
   private async withLock<T>(critical: () => Promise<T>): Promise<T> {
     const { default: lockfile } = await import('proper-lockfile');
     const lockPath = `${this.path}.lock`;
     const timeoutMs = lockTimeoutMs(this.env);
     let release: () => Promise<void>;
+    const deadline = Date.now() + timeoutMs;
     try {
-      release = await lockfile.lock(this.path, {
-        realpath: false, // the store file may not exist yet
-        lockfilePath: lockPath,
-        // A holder that died (kill -9) leaves the lock behind; it is stale once not refreshed for this long.
-        stale: 5_000,
-        update: 1_000,
-        retries: { retries: Math.max(1, Math.ceil(timeoutMs / 100)), factor: 1, minTimeout: 100, maxTimeout: 100, randomize: true },
-        onCompromised: () => {}, // the critical section is a read and an atomic rename: milliseconds
-      });
+      // Retried here rather than by proper-lockfile, which retries every error: a read-only or
+      // full file system would cost the whole timeout before saying so. Only a held lock waits.
+      for (;;) {
+        try {
+          release = await lockfile.lock(this.path, {
+            realpath: false, // the store file may not exist yet
+            lockfilePath: lockPath,
+            // A holder that died (kill -9) leaves the lock behind; it is stale once not refreshed for this long.
+            stale: 5_000,
+            update: 1_000,
+            retries: 0,
+            onCompromised: () => {}, // the critical section is a read and an atomic rename: milliseconds
+          });
+          break;
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) throw error;
+          await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
+        }
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ELOCKED') {
         throw configError(
           `The store is busy: another plaidbal process has held ${lockPath} for over ${Math.round(timeoutMs / 1000)} s. Nothing was written.`,
           'Try again. If no plaidbal is running, the lock goes stale by itself within 5 s; PLAIDBAL_LOCK_TIMEOUT_MS waits longer.',
         );
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code && /^E[A-Z]+$/.test(code)) {
+        const { what, fix } = describeFsFailure(code, this.dir);
+        throw configError(`Could not lock the store at ${this.path}: ${what}. Nothing was written.`, fix);
       }
       throw configError(`Could not lock the store at ${this.path}: ${(error as Error).message}`);
     }
