@@ -1,7 +1,7 @@
 import pLimit from 'p-limit';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
-import { ExitCode, usageError } from '../../errors.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
 import { balanceJson } from '../../format/json.js';
 import { balanceCsv, balanceNdjson } from '../../format/rows.js';
 import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
@@ -87,18 +87,13 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   }
 
   const fetchedAt = ctx.now().toISOString();
-  const succeeded = new Set(results.filter((r) => !r.error).map((r) => r.json.item_id));
-  if (source === 'realtime' && succeeded.size) {
-    await store.update((doc) => {
-      for (const i of doc.items) if (succeeded.has(i.item_id)) i.last_balance_at = fetchedAt;
-    });
-  }
-
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: results.map((r) => r.json) };
   const failures = results.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
   if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
+  // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   ctx.io.stdout.write(await render(doc, format, ctx));
+  if (source === 'realtime') await recordLastBalance(ctx, store, results, fetchedAt);
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
@@ -107,6 +102,24 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const only = failures[0]!.error!;
   ctx.info(`${ctx.io.err.red('Error:')} ${only.message}${only.hint ? `\n${ctx.io.err.cyan('Hint:')} ${only.hint}` : ''}`);
   return only.exitCode;
+}
+
+/**
+ * Notes when each item's balance was last fetched (items, items status). Bookkeeping only:
+ * a store that cannot be written (read-only, full disk, busy) costs a warning, never the
+ * result the user already has, nor its exit code.
+ */
+async function recordLastBalance(ctx: Ctx, store: Store, results: ItemResult[], fetchedAt: string): Promise<void> {
+  const succeeded = new Set(results.filter((r) => !r.error).map((r) => r.json.item_id));
+  if (succeeded.size === 0) return;
+  try {
+    await store.update((doc) => {
+      for (const i of doc.items) if (succeeded.has(i.item_id)) i.last_balance_at = fetchedAt;
+    });
+  } catch (error) {
+    if (!(error instanceof CliError)) throw error;
+    ctx.info(ctx.io.err.yellow(`! The balances were fetched, but the store could not record when (last_balance_at): ${error.message}`));
+  }
 }
 
 async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
