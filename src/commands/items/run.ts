@@ -51,6 +51,8 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
   if (opts.local) {
     note = ' Only the local copy was deleted: the item still exists at Plaid. Remove it from the Plaid dashboard if it is not used elsewhere.';
   } else {
+    // Removing at Plaid cannot be undone: make sure the local copy can be deleted afterwards.
+    store.assertWritable('Nothing was removed at Plaid');
     const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
     const plaid = await ctx.plaid(item.environment);
     try {
@@ -61,9 +63,18 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
       note = ' Plaid no longer knew the item (INVALID_ACCESS_TOKEN), so only the local copy was deleted.';
     }
   }
-  await store.update((doc) => {
-    doc.items = doc.items.filter((i) => i.item_id !== item.item_id);
-  });
+  try {
+    await store.update((doc) => {
+      doc.items = doc.items.filter((i) => i.item_id !== item.item_id);
+    });
+  } catch (error) {
+    if (opts.local || !(error instanceof CliError)) throw error;
+    // Plaid has already removed the item; what is left is a local copy whose token no longer works.
+    throw new CliError(`"${item.alias}" was removed at Plaid, but deleting its local copy failed. ${error.message}`, {
+      exitCode: error.exitCode,
+      hint: `${error.hint ? `${error.hint} ` : ''}Then delete the local copy with: plaidbal items remove --local ${item.alias} --yes`,
+    });
+  }
   ctx.info(`${ctx.io.err.green('✓')} Removed "${item.alias}".${note}`);
   return 0;
 }

@@ -105,6 +105,7 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
   } else {
     environment = resolveEnvironment(opts.env, ctx.env);
     if (opts.name) checkAliasFree(store, opts.name, environment);
+    store.assertWritable();
     // Unlock now, so a wrong passphrase or a missing keychain entry shows before the user
     // spends time in Link. A store without a key gets one when the item is saved.
     if (store.doc.key) await store.unlock();

@@ -15,6 +15,7 @@ export async function runLinkSandbox(ctx: Ctx, opts: LinkOptions): Promise<numbe
   const products = checkProducts(opts.products);
   const store = await ctx.store();
   if (opts.name) checkAliasFree(store, opts.name, environment);
+  store.assertWritable();
 
   const plaid = await ctx.plaid(environment, { timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined });
   const overrides = opts.sandboxUsername || opts.sandboxPassword

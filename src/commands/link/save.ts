@@ -9,7 +9,7 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
-import type { Store } from '../../store/store.js';
+import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 
 export const DEFAULT_PRODUCTS = ['transactions'];
@@ -76,6 +76,7 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
   }
   // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
   const sealer = await store.sealerForWriting();
+  store.assertWritable();
   const exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken], uninterruptible: true });
   const accessToken = exchange.access_token;
   const itemId = exchange.item_id;
@@ -110,6 +111,8 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
       doc.items = doc.items.filter((i) => i.item_id !== itemId).concat(saved);
     });
   } catch (error) {
+    // The new store is on disk (only the directory's fsync failed): the token is saved, so the item stays.
+    if (error instanceof StoreWriteError && error.committed) throw error;
     try {
       await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], uninterruptible: true });
       ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
