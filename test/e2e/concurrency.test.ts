@@ -89,8 +89,11 @@ describe('crashes', () => {
     // The surviving items' tokens still open.
     const balance = await world.run(['balance', '--item', 'keep1', '--item', 'keep2', '--json', '--cached']);
     expect(balance.code, balance.stderr).toBe(0);
-    // Killed writers may leave their temporary files; never a half-written store.json.
-    const leftovers = (await readdir(world.store.dir)).filter((f) => f !== 'store.json' && !f.startsWith('store.json.lock'));
-    for (const f of leftovers) expect(f).toMatch(/^store\.json\.tmp-/);
+    // Killed writers may leave their temporary files; never a half-written store.json or backup.
+    const leftovers = (await readdir(world.store.dir)).filter((f) => f !== 'store.json' && f !== 'store.json.bak' && !f.startsWith('store.json.lock'));
+    for (const f of leftovers) expect(f).toMatch(/^store\.json(\.bak)?\.tmp-/);
+    // The backup (the last version written, or the one before if a kill fell between the two writes) parses and keeps the earlier items.
+    const backup = JSON.parse(await readFile(`${world.store.file}.bak`, 'utf8'));
+    expect(backup.items.map((x: { item_id: string }) => x.item_id)).toEqual(expect.arrayContaining(keepIds));
   }, 180_000);
 });

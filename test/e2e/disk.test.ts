@@ -1,0 +1,257 @@
+/**
+ * The store on real file systems that refuse writes: a small tmpfs filled so that each write
+ * runs out of room part-way through, and a read-only bind mount. Every command that writes
+ * must exit 3 with a message naming the cause, leave the store and its backup byte-identical
+ * and no temporary file behind; every command that only reads must still work; and no item
+ * may be left at Plaid without its token.
+ *
+ * Mounting needs root, which CI has (.ci/run runs as root); elsewhere this file is skipped
+ * and says so.
+ */
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statfsSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../emulator/types.js';
+import { createWorld, printed, TEST_SECRET, type World } from '../helpers/world.js';
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stderr.write('\n!!!!! test/e2e/disk.test.ts needs root to mount a tmpfs and a read-only bind mount: skipped. CI runs it as root.\n\n');
+
+const ALIASES = Array.from({ length: 10 }, (_, i) => `acct${i}`);
+const FULL = /Could not save the store: the disk holding .* is full\. The store at .* was left exactly as it was\./;
+const READ_ONLY = /is on a read-only file system/;
+
+let world: World;
+/** What the next request to the emulator should set off (filling the disk mid-command). */
+let onRequest: ((request: RecordedRequest) => void) | null = null;
+const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-disk-'));
+const template = join(scratch, 'template');
+const mounts: string[] = [];
+
+function mount(args: string[], at: string): void {
+  mkdirSync(at, { recursive: true });
+  execFileSync('mount', [...args, at]);
+  mounts.push(at);
+}
+
+/** A fresh small tmpfs holding a copy of the template store (store.json and store.json.bak). */
+function tmpfsStore(name: string): { mnt: string; dir: string } {
+  const mnt = join(scratch, name);
+  mount(['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs'], mnt);
+  const dir = join(mnt, 'store');
+  mkdirSync(dir, { mode: 0o700 });
+  for (const file of readdirSync(template)) copyFileSync(join(template, file), join(dir, file));
+  return { mnt, dir };
+}
+
+/** Fills the file system holding `mnt` until only `leave` bytes are free. */
+function fillLeaving(mnt: string, leave: number): void {
+  const { bavail, bsize } = statfsSync(mnt);
+  const fill = bavail * bsize - leave;
+  if (fill > 0) writeFileSync(join(mnt, `filler-${Date.now()}-${Math.random()}`), Buffer.alloc(fill));
+  const after = statfsSync(mnt);
+  expect(after.bavail * after.bsize).toBe(leave);
+}
+
+/** Every file in the store directory with its bytes. */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((name) => [name, readFileSync(join(dir, name)).toString('base64')]));
+}
+
+const run = (dir: string, args: string[], extra: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) =>
+  world.run(args, { stdin: extra.stdin, extraEnv: { PLAIDBAL_CONFIG_DIR: dir, ...extra.env } });
+
+const storeSize = () => statSync(join(template, 'store.json')).size;
+const liveItems = () => world.emulator.items().filter((item) => !item.removed).length;
+
+describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
+  beforeAll(async () => {
+    world = await createWorld({ onRequest: (request) => onRequest?.(request) }, { PLAIDBAL_CONFIG_DIR: template });
+    expect((await world.init('passphrase')).code).toBe(0);
+    for (const alias of ALIASES) await world.link(alias);
+    // Larger than one 4 KiB page, so leaving one page free makes a write run out part-way.
+    expect(storeSize()).toBeGreaterThan(4096);
+    expect(snapshot(template)['store.json']).toBe(snapshot(template)['store.json.bak']);
+  });
+  afterEach(() => {
+    onRequest = null;
+    while (mounts.length) {
+      const at = mounts.pop()!;
+      execFileSync('umount', ['-l', at]);
+    }
+  });
+  afterAll(async () => {
+    await world?.close();
+    rmSync(scratch, { recursive: true, force: true });
+  });
+
+  describe('each write runs out of room part-way: exit 3, the cause, the store byte-identical, no temporary file', () => {
+    /** Runs a write on a disk with one page free, and checks the common promises. */
+    async function onFullDisk(args: string[], extra: { stdin?: string; env?: NodeJS.ProcessEnv; fillOn?: string } = {}) {
+      const { mnt, dir } = tmpfsStore(`full-${args.join('-').replace(/[^a-z0-9-]/gi, '')}`);
+      const before = snapshot(dir);
+      if (extra.fillOn) {
+        // Room enough for the checks before the Plaid call; the disk fills while Plaid answers.
+        onRequest = (request) => {
+          if (request.path === extra.fillOn) fillLeaving(mnt, 4096);
+        };
+      } else {
+        fillLeaving(mnt, 4096);
+      }
+      const result = await run(dir, args, extra);
+      expect(snapshot(dir)).toEqual(before);
+      expect(readdirSync(dir).filter((name) => name.includes('.tmp-'))).toEqual([]);
+      expect(printed(result)).not.toContain(TEST_SECRET);
+      return result;
+    }
+
+    it('config init (a second environment)', async () => {
+      const result = await onFullDisk(['config', 'init', '--env', 'production', '--client-id', 'prod_client_id', '--secret-stdin'], { stdin: 'prod-secret-0123456789' });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).toContain('Free some space there');
+      expect(result.stdout).toBe('');
+    });
+
+    it('config init on a new store with the OS keychain: the key made for it is deleted again', async () => {
+      const { findCredentialsAsync } = await import('@napi-rs/keyring');
+      const accounts = async () => (await findCredentialsAsync('plaidbal')).map((c) => c.account).sort();
+      const keysBefore = await accounts();
+      const mnt = join(scratch, 'full-new');
+      mount(['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs'], mnt);
+      const dir = join(mnt, 'store');
+      mkdirSync(dir, { mode: 0o700 });
+      fillLeaving(mnt, 0);
+      const result = await run(dir, ['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'keychain'], { stdin: TEST_SECRET });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      expect(readdirSync(dir)).toEqual([]);
+      expect(await accounts()).toEqual(keysBefore);
+    });
+
+    it('link --sandbox: refused before Plaid creates anything', async () => {
+      const items = world.emulator.items().length;
+      const result = await onFullDisk(['link', '--sandbox', '--name', 'nospace']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(/Cannot save to the store: the disk holding .* is full \(4 KiB free; saving needs about \d+ KiB\)\. Nothing was created at Plaid/);
+      expect(world.emulator.items().length).toBe(items);
+      expect(result.stdout).not.toContain('Linked');
+    });
+
+    it('link --sandbox: the disk fills while Plaid exchanges the token, so the new item is removed at Plaid again', async () => {
+      const before = liveItems();
+      const created = world.emulator.items().length;
+      const result = await onFullDisk(['link', '--sandbox', '--name', 'filled'], { fillOn: '/item/public_token/exchange' });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).toContain('so it was removed at Plaid again');
+      expect(result.stdout).not.toContain('Linked');
+      expect(world.emulator.items().length).toBe(created + 1); // Plaid did create it…
+      expect(liveItems()).toBe(before); // …and it is gone again: nothing left billing
+    });
+
+    it('items rename', async () => {
+      const result = await onFullDisk(['items', 'rename', 'acct1', 'renamed']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).not.toContain('Renamed');
+    });
+
+    it('items remove --local', async () => {
+      const result = await onFullDisk(['items', 'remove', 'acct2', '--local', '--yes']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+    });
+
+    it('items remove: refused before Plaid removes anything', async () => {
+      const before = liveItems();
+      const result = await onFullDisk(['items', 'remove', 'acct3', '--yes']);
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(/Cannot save to the store: the disk holding .* is full .*Nothing was removed at Plaid/);
+      expect(liveItems()).toBe(before);
+    });
+
+    it('items remove: the disk fills while Plaid removes the item, and the message says what is left to do', async () => {
+      const result = await onFullDisk(['items', 'remove', 'acct4', '--yes'], { fillOn: '/item/remove' });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain('"acct4" was removed at Plaid, but deleting its local copy failed.');
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).toContain('plaidbal items remove --local acct4 --yes');
+    });
+
+    it('config rekey', async () => {
+      const result = await onFullDisk(['config', 'rekey'], { env: { PLAIDBAL_NEW_PASSPHRASE: 'a whole new passphrase' } });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+    });
+
+    it('balance: the billed result is printed, the bookkeeping failure is a warning, and the exit code is the result\'s', async () => {
+      const result = await onFullDisk(['balance', '--item', 'acct5', '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const doc = JSON.parse(result.stdout) as { items: { name: string; accounts: unknown[] }[] };
+      expect(doc.items[0]!.name).toBe('acct5');
+      expect(doc.items[0]!.accounts.length).toBe(9);
+      expect(result.stderr).toContain('! The balances were fetched, but the store could not record when (last_balance_at):');
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr.match(/could not record/g)).toHaveLength(1);
+    });
+  });
+
+  describe('a read-only store', () => {
+    function readOnlyStore(name: string): { dir: string; writable: string } {
+      const { mnt, dir } = tmpfsStore(`ro-src-${name}`);
+      const ro = join(scratch, `ro-${name}`);
+      mount(['--bind', mnt], ro);
+      execFileSync('mount', ['-o', 'remount,bind,ro', ro]);
+      return { dir: join(ro, 'store'), writable: dir };
+    }
+
+    it('every command that only reads works, and nothing changes', async () => {
+      const { dir } = readOnlyStore('reads');
+      const before = snapshot(dir);
+      const account = JSON.parse((await run(dir, ['balance', '--item', 'acct6', '--json'])).stdout).items[0].accounts[0].account_id as string;
+      for (const args of [
+        ['items'],
+        ['items', '--json'],
+        ['items', 'status', 'acct6'],
+        ['config', 'show'],
+        ['config', 'show', '--json'],
+        ['balance', '--item', 'acct6', '--cached'],
+        ['check', '--item', 'acct6', '--account', account, '--amount', '1.00'],
+      ]) {
+        const result = await run(dir, args);
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(result.stdout.length, args.join(' ')).toBeGreaterThan(0);
+        expect(result.stderr, args.join(' ')).not.toContain('read-only');
+      }
+      const balance = await run(dir, ['balance', '--item', 'acct6']);
+      expect(balance.code, balance.stderr).toBe(0);
+      expect(balance.stdout).toContain('Plaid Checking');
+      expect(balance.stderr).toMatch(/could not record when \(last_balance_at\): Could not lock the store at .*: .* is on a read-only file system/);
+      expect(snapshot(dir)).toEqual(before);
+    });
+
+    it.each([
+      ['config init', ['config', 'init', '--env', 'production', '--client-id', 'prod_client_id', '--secret-stdin'], 'prod-secret-0123456789'],
+      ['link --sandbox', ['link', '--sandbox', '--name', 'readonly'], undefined],
+      ['items rename', ['items', 'rename', 'acct7', 'renamed'], undefined],
+      ['items remove', ['items', 'remove', 'acct7', '--yes'], undefined],
+      ['items remove --local', ['items', 'remove', 'acct7', '--local', '--yes'], undefined],
+      ['config rekey', ['config', 'rekey'], undefined],
+    ])('%s: exit 3, says the store is read-only, changes nothing here or at Plaid', async (_name, args, stdin) => {
+      const { dir } = readOnlyStore(_name.replace(/[^a-z]/g, ''));
+      const before = snapshot(dir);
+      const items = world.emulator.items().length;
+      const live = liveItems();
+      const result = await run(dir, args, { stdin, env: { PLAIDBAL_NEW_PASSPHRASE: 'a whole new passphrase' } });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(READ_ONLY);
+      expect(result.stderr).toContain('Commands that only read the store');
+      expect(snapshot(dir)).toEqual(before);
+      expect(world.emulator.items().length).toBe(items);
+      expect(liveItems()).toBe(live);
+    });
+  });
+});
