@@ -340,23 +340,65 @@ describe('balanceTable', () => {
 });
 
 describe('totals', () => {
-  /** Exact sums per currency label, from the independent oracle. */
-  function oracleTotals(doc: BalanceDocument) {
-    const groups = new Map<string, { accounts: number; available: Dec | null; current: Dec | null }>();
+  /**
+   * The README's figures, written out independently of src/format/totals.ts: per currency label,
+   * cash available (depository `available`), assets (depository, investment and brokerage
+   * `current`), liabilities (credit and loan `current`), credit limit and available credit (credit
+   * accounts: `available`, else `limit − current`), and other (every other type's `current`).
+   */
+  const FIGURES = ['cashAvailable', 'assets', 'liabilities', 'creditLimit', 'availableCredit', 'other'] as const;
+  type FigureName = (typeof FIGURES)[number];
+  interface OracleFigure {
+    sum: Dec | null;
+    counted: number;
+    missing: number;
+  }
+  interface OracleCurrency {
+    accounts: number;
+    figures: Record<FigureName, OracleFigure>;
+    fromLimit: number;
+  }
+  const negate = (d: Dec): Dec => ({ units: -d.units, scale: d.scale });
+
+  function oracleTotals(doc: BalanceDocument): Map<string, OracleCurrency> {
+    const groups = new Map<string, OracleCurrency>();
     for (const item of doc.items) {
       for (const a of item.accounts) {
-        const label = a.balances.iso_currency_code?.trim() || a.balances.unofficial_currency_code?.trim() || MISSING;
-        const g = groups.get(label) ?? { accounts: 0, available: null, current: null };
-        g.accounts += 1;
-        if (a.balances.available !== null) g.available = addDec(g.available ?? { units: 0n, scale: 0 }, decOfNumber(a.balances.available));
-        if (a.balances.current !== null) g.current = addDec(g.current ?? { units: 0n, scale: 0 }, decOfNumber(a.balances.current));
+        const b = a.balances;
+        const label = b.iso_currency_code?.trim() || b.unofficial_currency_code?.trim() || MISSING;
+        const g = groups.get(label) ?? { accounts: 0, fromLimit: 0, figures: Object.fromEntries(FIGURES.map((f) => [f, { sum: null, counted: 0, missing: 0 }])) as Record<FigureName, OracleFigure> };
         groups.set(label, g);
+        g.accounts += 1;
+        const add = (figure: FigureName, value: Dec | null) => {
+          const f = g.figures[figure];
+          if (value === null) f.missing += 1;
+          else {
+            f.sum = addDec(f.sum ?? { units: 0n, scale: 0 }, value);
+            f.counted += 1;
+          }
+        };
+        const dec = (v: number | null) => (v === null ? null : decOfNumber(v));
+        if (a.type === 'depository') add('cashAvailable', dec(b.available));
+        if (['depository', 'investment', 'brokerage'].includes(a.type)) add('assets', dec(b.current));
+        else if (['credit', 'loan'].includes(a.type)) add('liabilities', dec(b.current));
+        else add('other', dec(b.current));
+        if (a.type === 'credit') {
+          add('creditLimit', dec(b.limit));
+          if (b.available !== null) add('availableCredit', decOfNumber(b.available));
+          else if (b.limit !== null && b.current !== null) {
+            add('availableCredit', addDec(decOfNumber(b.limit), negate(decOfNumber(b.current))));
+            g.fromLimit += 1;
+          } else add('availableCredit', null);
+        }
       }
     }
     return groups;
   }
 
-  it('currencyTotals sums every currency exactly, in decimal, and never counts a null as 0', () => {
+  const asText = (d: Dec | null) => (d === null ? null : decToString(normalise(d)));
+  const shownAs = (total: string | null) => (total === null ? null : decToString(decOfString(total)));
+
+  it('currencyTotals: every figure per currency is the exact sum of its accounts, a null is counted and never read as 0, and every account is an asset, a liability or other', () => {
     fc.assert(
       fc.property(balanceDocument({ currency: wellFormedCurrency }), ({ doc }) => {
         const totals = currencyTotals(doc);
@@ -365,15 +407,42 @@ describe('totals', () => {
         for (const t of totals) {
           const want = oracle.get(t.currency)!;
           expect(t.accounts).toBe(want.accounts);
-          expect(t.available === null ? null : decToString(decOfString(t.available))).toBe(want.available && decToString(want.available));
-          expect(t.current === null ? null : decToString(decOfString(t.current))).toBe(want.current && decToString(want.current));
+          for (const figure of FIGURES) {
+            const w = want.figures[figure];
+            expect({ figure, total: shownAs(t[figure].total), counted: t[figure].counted, missing: t[figure].missing }).toEqual({ figure, total: asText(w.sum), counted: w.counted, missing: w.missing });
+          }
+          expect(t.availableCredit.fromLimit).toBe(want.fromLimit);
+          const { assets, liabilities } = want.figures;
+          const net = assets.sum === null && liabilities.sum === null ? null : addDec(assets.sum ?? { units: 0n, scale: 0 }, negate(liabilities.sum ?? { units: 0n, scale: 0 }));
+          expect(shownAs(t.net)).toBe(asText(net));
+          const sorted = t.assets.counted + t.assets.missing + t.liabilities.counted + t.liabilities.missing + t.other.counted + t.other.missing;
+          expect(sorted).toBe(t.accounts);
         }
       }),
       fuzz(500),
     );
   });
 
-  it('totalsTable shows each exact total with every digit (no trip through a double)', () => {
+  /** The transposed tables: currency → row label → cell, across every table of the output. */
+  function readTotalsTables(text: string): Map<string, Map<string, string>> {
+    const cells = new Map<string, Map<string, string>>();
+    let columns: string[] = [];
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('│')) continue;
+      const row = line.split('│').slice(1, -1).map((c) => c.trim());
+      if (row[0] === 'Totals') {
+        columns = row.slice(1);
+        for (const c of columns) cells.set(c, new Map());
+      } else {
+        columns.forEach((c, i) => cells.get(c)!.set(row[0]!, row[i + 1]!));
+      }
+    }
+    return cells;
+  }
+
+  it('totalsTable shows each exact figure with every digit, "—" for none, and notes each figure that left accounts out', () => {
+    const rowOf = { cashAvailable: 'Cash available', assets: 'Assets', liabilities: 'Liabilities', creditLimit: 'Credit limit', availableCredit: 'Available credit', other: 'Other (not in net)' } as const;
+    const noteOf = { cashAvailable: 'cash available', assets: 'assets', liabilities: 'liabilities', creditLimit: 'credit limit', availableCredit: 'available credit', other: 'other' } as const;
     fc.assert(
       fc.property(balanceDocument({ currency: wellFormedCurrency }), ({ doc }) => {
         const totals = currencyTotals(doc);
@@ -382,15 +451,24 @@ describe('totals', () => {
           expect(text).toBe('');
           return;
         }
-        const rows = text.split('\n').filter((line) => line.startsWith('│') && !line.includes('Totals'));
+        const table = readTotalsTables(text);
+        expect([...table.keys()].sort()).toEqual(totals.map((t) => t.currency).sort());
+        const anyOther = totals.some((t) => t.other.counted + t.other.missing > 0);
         for (const t of totals) {
-          const row = rows.find((r) => r.split('│')[1]!.trim() === t.currency)!;
-          expect(row, t.currency).toBeDefined();
-          const [, , , available, current] = row.split('│').map((c) => c.trim());
+          const column = table.get(t.currency)!;
           const marks = currencyMarks('en-US', t.iso_currency_code, t.unofficial_currency_code);
-          for (const [shown, exact] of [[available!, t.available], [current!, t.current]] as const) {
+          const figures: [string, string | null][] = [...FIGURES.filter((f) => f !== 'other' || anyOther).map((f) => [rowOf[f], t[f].total] as [string, string | null]), ['Net', t.net]];
+          for (const [label, exact] of figures) {
+            const shown = column.get(label);
+            expect(shown, `${t.currency} ${label}`).toBeDefined();
             if (exact === null) expect(shown).toBe(MISSING);
-            else expect(decToString(decOfString(amountIn(shown, 'en-US', marks))), `${t.currency} total ${exact} shown as ${shown}`).toBe(decToString(decOfString(exact)));
+            else expect(decToString(decOfString(amountIn(shown!, 'en-US', marks))), `${t.currency} ${label} ${exact} shown as ${shown}`).toBe(decToString(decOfString(exact)));
+          }
+          if (!anyOther) expect(column.has(rowOf.other)).toBe(false);
+          expect(column.get('Accounts')).toBe(String(t.accounts));
+          for (const f of FIGURES) {
+            const n = t[f].missing;
+            if (n > 0 && f !== 'other') expect(text).toContain(`${noteOf[f]} ${n} account${n === 1 ? '' : 's'}`);
           }
         }
       }),
@@ -402,7 +480,8 @@ describe('totals', () => {
     const account = (value: number): AccountJson => ({ account_id: `a${value}`, name: 'n', official_name: null, mask: null, type: 'depository', subtype: null, balances: { available: value, current: value, limit: null, iso_currency_code: 'USD', unofficial_currency_code: null, last_updated_datetime: null } });
     for (const [values, want] of [[[0.1, 1e16], '$10,000,000,000,000,000.10'], [[2 ** 70, 1], '$1,180,591,620,717,411,303,425.00'], [[123456789012345.67, 0.01], '$123,456,789,012,345.68']] as const) {
       const doc: BalanceDocument = { environment: 'sandbox', fetched_at: 'x', items: [{ item_id: 'i', name: 'n', institution_id: null, institution_name: null, request_id: null, balance_source: 'realtime', accounts: values.map(account), error: null }] };
-      expect(totalsTable(currencyTotals(doc), plain)).toContain(want);
+      const column = readTotalsTables(totalsTable(currencyTotals(doc), plain)).get('USD')!;
+      expect([column.get('Cash available'), column.get('Assets'), column.get('Net')]).toEqual([want, want, want]);
     }
   });
 });
