@@ -280,7 +280,7 @@ const options = {
   bundle: true,
   format: 'esm',
   platform: 'node',
-  target: 'node20.17',
+  target: 'node22.12',
   // Native addon: must be resolved from node_modules at run time.
   external: ['@napi-rs/keyring'],
   // Some bundled CommonJS packages call require(); give ESM output a real one.
@@ -424,6 +424,8 @@ async function main() {
   // 6. The code caches, made in a fresh process by compiling each unit eagerly (every function,
   //    not only those V8 compiles up front), then checked: a fresh process must accept each one.
   await makeCodeCaches(Object.keys(manifest));
+  // Which Node made the caches (only that version accepts them): CI builds once per Node line.
+  process.stderr.write(`scripts/build.mjs: built dist/ with Node ${process.version} (${process.execPath})\n`);
 }
 
 /**

@@ -119,6 +119,8 @@ async function secretServiceCheck(env, { store = false } = {}) {
 async function runVitest(vitestArgs, env) {
   const reportDir = mkdtempSync(join(tmpdir(), 'plaidbal-vitest-'));
   const report = join(reportDir, 'report.json');
+  // vitest, its workers and the CLI the tests spawn all run on this Node (process.execPath).
+  log(`vitest on Node ${process.version} (${process.execPath})`);
   try {
     const code = await run(process.execPath, [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], env);
     try {
