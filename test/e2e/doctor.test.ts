@@ -386,6 +386,6 @@ describe('help', () => {
     expect(own.code).toBe(0);
     expect(own.stdout).toContain('Examples:');
     expect(own.stdout).toContain('$ plaidbal doctor --json');
-    expect(own.stdout).toMatch(/Exit codes: 0 nothing failed,\s+3 configuration, credentials or store/);
+    expect(own.stdout).toMatch(/Exit codes: 0 nothing failed,\s+3 configuration, credentials, store or clock \(before 5 when both failed\), 5 network\./);
   });
 });

@@ -26,7 +26,7 @@ Never writes the store, never prints a secret, never makes a billed call; it ask
 passphrase only on a terminal.
 
 Each check is ✓ ok, ! warning, ✗ failed or – not checked. Exit codes: 0 nothing failed,
-3 configuration, credentials or store (first when there are several), 5 network.`,
+3 configuration, credentials, store or clock (before 5 when both failed), 5 network.`,
     )
     .action(async (opts: DoctorOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runDoctor(ctx, opts)),
