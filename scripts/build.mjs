@@ -55,6 +55,7 @@ const PLAID_METHODS = [
   'itemGet',
   'itemRemove',
   'itemPublicTokenExchange',
+  'institutionsGet',
   'institutionsGetById',
   'linkTokenCreate',
   'linkTokenGet',
@@ -331,7 +332,8 @@ const unitOptions = {
   ...options,
   format: 'cjs',
   banner: {},
-  define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version), 'import.meta.url': '__importMetaUrl' },
+  // plaidbal doctor checks the running Node against package.json's engines range, read here.
+  define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version), __PLAIDBAL_NODE_ENGINES__: JSON.stringify(pkg.engines?.node ?? ''), 'import.meta.url': '__importMetaUrl' },
   metafile: true,
   write: false,
 };

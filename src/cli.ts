@@ -10,6 +10,7 @@ import { processIO, type IO } from './io.js';
 import { registerBalance } from './commands/balance/index.js';
 import { registerCheck } from './commands/check/index.js';
 import { registerConfig } from './commands/config/index.js';
+import { registerDoctor } from './commands/doctor/index.js';
 import { registerItems } from './commands/items/index.js';
 import { registerLink } from './commands/link/index.js';
 import { registerSandbox } from './commands/sandbox/index.js';
@@ -34,6 +35,7 @@ Examples:
   $ plaidbal balance --item demo --json | jq '.items[0].accounts[].balances.available'
   $ plaidbal check --item demo --account <id> --amount 125.50   # exit 0 sufficient, 7 not
   $ plaidbal items                            # what is linked
+  $ plaidbal doctor                           # what is wrong with this set-up, and the fix
 
 Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item needs its user,
 5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed, 130 interrupted.
@@ -56,6 +58,7 @@ export function buildProgram(runner: Runner): Command {
   registerCheck(program, runner);
   registerItems(program, runner);
   registerSandbox(program, runner);
+  registerDoctor(program, runner);
   return program;
 }
 

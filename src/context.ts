@@ -4,6 +4,7 @@
  * their own; `realContext` builds the one the CLI uses. Heavy modules are loaded lazily.
  */
 import { configError } from './errors.js';
+import type { Credentials } from './credentials.js';
 import type { IO } from './io.js';
 import type { PlaidClient } from './plaid/client.js';
 import { inquirerPrompter, type Prompter } from './prompt.js';
@@ -20,8 +21,11 @@ export interface Ctx {
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
   store(): Promise<Store>;
-  /** A Plaid client for an environment, with credentials resolved (flags, env, stored profile). */
-  plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string }): Promise<PlaidClient>;
+  /**
+   * A Plaid client for an environment, with credentials resolved (flags, env, stored profile),
+   * or with the `credentials` given (plaidbal doctor). `retries` defaults to the client's 3.
+   */
+  plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string; retries?: number; credentials?: Credentials }): Promise<PlaidClient>;
   openBrowser(url: string): Promise<boolean>;
   prompt: Prompter;
   /** A line on stderr (notices, progress); never used for results. */
@@ -90,13 +94,14 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
       // check) is sent and answered meanwhile rather than after.
       await new Promise((resolve) => setImmediate(resolve));
       const [{ createPlaidClient }, { resolveCredentials }] = await Promise.all([import('./plaid/client.js'), import('./credentials.js')]);
-      const credentials = await resolveCredentials(await ctx.store(), environment, env, { clientId: opts.clientId });
+      const credentials = opts.credentials ?? (await resolveCredentials(await ctx.store(), environment, env, { clientId: opts.clientId }));
       return createPlaidClient({
         environment,
         clientId: credentials.clientId,
         secret: credentials.secret,
         baseUrl: env.PLAIDBAL_BASE_URL || undefined,
         timeoutMs: opts.timeoutMs,
+        retries: opts.retries,
         signal,
         profile: { clientName: credentials.clientName, countryCodes: credentials.countryCodes, language: credentials.language },
         debug: debug ? (line) => info(io.err.dim(`[debug] ${line}`)) : undefined,

@@ -52,6 +52,23 @@ export interface CallOptions {
    * exchange creates a billable item that plaidbal then has to save or remove).
    */
   uninterruptible?: boolean;
+  /**
+   * Told about each attempt's HTTP exchange (plaidbal doctor: reachability, TLS, Plaid's clock).
+   * Only facts about the response are passed, never a header or body of the request.
+   */
+  observe?: (exchange: Exchange) => void;
+}
+
+/** What one attempt's HTTP exchange showed. */
+export interface Exchange {
+  /** HTTP status, or null when no response came (network error, timeout). */
+  status: number | null;
+  /** The response's Date header, as sent. */
+  date: string | null;
+  /** The negotiated TLS protocol (`TLSv1.3`), or null over plain HTTP or when unknown. */
+  tlsProtocol: string | null;
+  /** The network error's code (ECONNREFUSED, ETIMEDOUT, CERT_HAS_EXPIRED…) when no response came. */
+  errorCode: string | null;
 }
 
 export interface PlaidClient {
@@ -112,8 +129,21 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
       const invoke = api[method] as (req: unknown, options: unknown) => Promise<AxiosResponse>;
       const signal = callOptions.uninterruptible ? undefined : opts.signal;
+      const observe = callOptions.observe;
+      const attempt = observe
+        ? async () => {
+            try {
+              const response = await invoke.call(api, request, { timeout, signal });
+              observe(exchangeOf(response, null));
+              return response;
+            } catch (error) {
+              observe(exchangeOf((error as { response?: AxiosResponse }).response, error));
+              throw error;
+            }
+          }
+        : () => invoke.call(api, request, { timeout, signal });
       try {
-        const response = await pRetry(() => invoke.call(api, request, { timeout, signal }), {
+        const response = await pRetry(attempt, {
           retries: opts.retries ?? 3,
           factor: 2,
           minTimeout: 250,
@@ -139,6 +169,19 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       }
     },
   };
+}
+
+/** The facts of one exchange: the response's status, Date header and TLS protocol, or the network error's code. */
+function exchangeOf(response: AxiosResponse | undefined, error: unknown): Exchange {
+  if (!response) {
+    const code = (error as { code?: unknown } | null)?.code;
+    return { status: null, date: null, tlsProtocol: null, errorCode: typeof code === 'string' ? code : null };
+  }
+  const date = (response.headers as Record<string, unknown> | undefined)?.date;
+  // axios's Node adapter hands back the ClientRequest; its socket is a TLSSocket over https.
+  const socket = (response.request as { socket?: { getProtocol?: () => string | null } } | undefined)?.socket;
+  const tlsProtocol = typeof socket?.getProtocol === 'function' ? socket.getProtocol() : null;
+  return { status: response.status, date: typeof date === 'string' ? date : null, tlsProtocol: tlsProtocol ?? null, errorCode: null };
 }
 
 /** Every Plaid response body is a JSON object carrying a request_id. */

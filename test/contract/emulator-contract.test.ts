@@ -152,6 +152,16 @@ describe.skipIf(!contract)('the emulator honours the Plaid OpenAPI contract', ()
       expect(full.body.institution).toMatchObject({ status: { item_logins: { status: 'DOWN' } } });
       await call('/institutions/get_by_id', { institution_id: 'ins_43', country_codes: ['CA'] });
     });
+
+    it('/institutions/get: a page, a filtered page, and past the end', async () => {
+      const one = await call('/institutions/get', { count: 1, offset: 0, country_codes: ['US'] });
+      expect(one.body).toMatchObject({ institutions: [{ institution_id: 'ins_109508' }], total: 8 });
+      const filtered = await call('/institutions/get', { count: 500, offset: 0, country_codes: ['US', 'CA'], options: { products: ['liabilities'], oauth: true, include_optional_metadata: true } });
+      expect((filtered.body.institutions as { institution_id: string; url: string | null }[]).map((i) => i.institution_id)).toEqual(['ins_127287', 'ins_128026']);
+      const canada = await call('/institutions/get', { count: 10, offset: 0, country_codes: ['CA'] });
+      expect(canada.body).toMatchObject({ institutions: [{ institution_id: 'ins_43', url: null }], total: 1 });
+      expect((await call('/institutions/get', { count: 5, offset: 100, country_codes: ['US'] })).body).toMatchObject({ institutions: [], total: 8 });
+    });
   });
 
   describe('error paths', () => {
@@ -177,6 +187,11 @@ describe.skipIf(!contract)('the emulator honours the Plaid OpenAPI contract', ()
       await expectError('/item/get', {}, 400, 'MISSING_FIELDS', 'invalid');
       await expectError('/item/remove', {}, 400, 'MISSING_FIELDS', 'invalid');
       await expectError('/institutions/get_by_id', { institution_id: 'ins_109508' }, 400, 'MISSING_FIELDS', 'invalid');
+      await expectError('/institutions/get', { count: 1, country_codes: ['US'] }, 400, 'MISSING_FIELDS', 'invalid');
+      await expectError('/institutions/get', { count: 0, offset: 0, country_codes: ['US'] }, 400, 'INVALID_FIELD', 'invalid');
+      await expectError('/institutions/get', { count: 501, offset: 0, country_codes: ['US'] }, 400, 'INVALID_FIELD', 'invalid');
+      await expectError('/institutions/get', { count: 1, offset: -1, country_codes: ['US'] }, 400, 'INVALID_FIELD', 'invalid');
+      await expectError('/institutions/get', { count: 1, offset: 0, country_codes: [] }, 400, 'INVALID_FIELD', 'invalid');
     });
 
     it('products: balance, none, and unknown country codes', async () => {

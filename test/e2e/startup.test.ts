@@ -47,10 +47,10 @@ describe('start-up cost', () => {
     expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['config', 'link', 'balance', 'check', 'items', 'sandbox']) expect(help.stdout).toContain(`  ${command}`);
+    for (const command of ['config', 'link', 'balance', 'check', 'items', 'sandbox', 'doctor']) expect(help.stdout).toContain(`  ${command}`);
     expect(help.stdout).toContain('Examples:');
     expect(help.stdout).toContain('Exit codes:');
-    for (const sub of [['balance'], ['link'], ['items'], ['config', 'init']]) {
+    for (const sub of [['balance'], ['link'], ['items'], ['config', 'init'], ['doctor']]) {
       const r = await runCli([...sub, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');

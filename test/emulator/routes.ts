@@ -6,6 +6,7 @@
 import type {
   AccountsGetResponse,
   InstitutionsGetByIdResponse,
+  InstitutionsGetResponse,
   ItemGetResponse,
   ItemPublicTokenExchangeResponse,
   ItemRemoveResponse,
@@ -505,44 +506,77 @@ function productStatus(institution: SandboxInstitution, since: string): Wire<Pro
   };
 }
 
+type InstitutionJson = Wire<InstitutionsGetByIdResponse>['institution'];
+
+/** An institution as /institutions/get_by_id and /institutions/get return it. */
+function institutionJson(institution: SandboxInstitution, options: Body, ctx: RouteContext): InstitutionJson {
+  const withMetadata = options.include_optional_metadata === true;
+  const since = iso(ctx.state.clock() - 24 * HOUR);
+  return {
+    country_codes: [...institution.country_codes] as InstitutionJson['country_codes'],
+    institution_id: institution.institution_id,
+    name: institution.name,
+    products: [...institution.products],
+    routing_numbers: [...institution.routing_numbers],
+    dtc_numbers: [],
+    oauth: institution.oauth,
+    url: withMetadata ? institution.url : null,
+    primary_color: withMetadata ? institution.primary_color : null,
+    logo: null,
+    ...(options.include_status === true
+      ? {
+          status: {
+            item_logins: productStatus(institution, since),
+            transactions_updates: productStatus(institution, since),
+            auth: productStatus(institution, since),
+            identity: productStatus(institution, since),
+            investments_updates: productStatus(institution, since),
+            liabilities_updates: productStatus(institution, since),
+            liabilities: productStatus(institution, since),
+            investments: productStatus(institution, since),
+            health_incidents: [],
+          },
+        }
+      : {}),
+  };
+}
+
 function institutionsGetById(body: Body, ctx: RouteContext): Reply<InstitutionsGetByIdResponse> {
   requireFields(body, ['institution_id', 'country_codes']);
   const id = nonEmptyString(body, 'institution_id');
   const countries = countryCodes(body);
   const institution = institutionById(id);
   if (!institution.country_codes.some((code) => countries.includes(code))) throw plaidError('INVALID_INSTITUTION');
+  return { institution: institutionJson(institution, optionalObject(body, 'options') ?? {}, ctx) };
+}
+
+function integerField(body: Body, field: string, min: number, max: number): number {
+  const value = body[field];
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) throw invalidField(`${field} must be an integer from ${min} to ${max}`);
+  return value;
+}
+
+/** A page of the Sandbox institutions in the given countries (InstitutionsGetRequest: count 1-500, offset >= 0). */
+function institutionsGet(body: Body, ctx: RouteContext): Reply<InstitutionsGetResponse> {
+  requireFields(body, ['count', 'offset', 'country_codes']);
+  const count = integerField(body, 'count', 1, 500);
+  const offset = integerField(body, 'offset', 0, Number.MAX_SAFE_INTEGER);
+  const countries = countryCodes(body);
   const options = optionalObject(body, 'options') ?? {};
-  const withMetadata = options.include_optional_metadata === true;
-  const since = iso(ctx.state.clock() - 24 * HOUR);
-  return {
-    institution: {
-      country_codes: [...institution.country_codes] as Wire<InstitutionsGetByIdResponse>['institution']['country_codes'],
-      institution_id: institution.institution_id,
-      name: institution.name,
-      products: [...institution.products],
-      routing_numbers: [...institution.routing_numbers],
-      dtc_numbers: [],
-      oauth: institution.oauth,
-      url: withMetadata ? institution.url : null,
-      primary_color: withMetadata ? institution.primary_color : null,
-      logo: null,
-      ...(options.include_status === true
-        ? {
-            status: {
-              item_logins: productStatus(institution, since),
-              transactions_updates: productStatus(institution, since),
-              auth: productStatus(institution, since),
-              identity: productStatus(institution, since),
-              investments_updates: productStatus(institution, since),
-              liabilities_updates: productStatus(institution, since),
-              liabilities: productStatus(institution, since),
-              investments: productStatus(institution, since),
-              health_incidents: [],
-            },
-          }
-        : {}),
-    },
-  };
+  let products: string[] | null = null;
+  if (!isAbsent(options.products)) {
+    products = stringArray(options, 'products', 'options.products');
+    if (products.length === 0) throw invalidField('options.products must contain at least one product');
+  }
+  const matching = [...SANDBOX_INSTITUTIONS.values()].filter(
+    (institution) =>
+      institution.country_codes.some((code) => countries.includes(code)) &&
+      (products === null || products.every((product) => institution.products.includes(product as ProductName))) &&
+      (typeof options.oauth !== 'boolean' || institution.oauth === options.oauth),
+  );
+  // No include_status here: it is an option of /institutions/get_by_id only.
+  const shown = { include_optional_metadata: options.include_optional_metadata };
+  return { institutions: matching.slice(offset, offset + count).map((institution) => institutionJson(institution, shown, ctx)), total: matching.length };
 }
 
 const CREDENTIALS = ['client_id', 'secret'] as const;
@@ -573,4 +607,5 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/item/get': { fields: [...CREDENTIALS, 'access_token'], handle: itemGet },
   '/item/remove': { fields: [...CREDENTIALS, 'access_token', 'reason_code', 'reason_note'], handle: itemRemove },
   '/institutions/get_by_id': { fields: [...CREDENTIALS, 'institution_id', 'country_codes', 'options'], handle: institutionsGetById },
+  '/institutions/get': { fields: [...CREDENTIALS, 'count', 'offset', 'country_codes', 'options'], handle: institutionsGet },
 };

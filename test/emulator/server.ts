@@ -174,7 +174,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       return;
     }
     const bytes = Buffer.from(reply.body, 'utf8');
-    res.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Content-Length': bytes.length });
+    // Plaid's Date header, from the emulator's clock (so a test can set Plaid's time apart from this machine's).
+    res.writeHead(reply.status, { 'Content-Type': reply.contentType, 'Content-Length': bytes.length, Date: new Date(state.clock()).toUTCString() });
     if (reply.ending === 'truncate') {
       // Promise the whole body, deliver half, then drop the connection.
       res.write(bytes.subarray(0, Math.floor(bytes.length / 2)), () => res.socket?.destroy());

@@ -31,7 +31,7 @@ export interface EmulatorOptions {
    * `redirect_uri`; when not, any https URI (or http on localhost) is accepted.
    */
   redirectUris?: string[];
-  /** The emulator's clock (ms since the epoch): token lifetimes, rate-limit windows, timestamps. Default Date.now. */
+  /** The emulator's clock (ms since the epoch): token lifetimes, rate-limit windows, timestamps, the Date header. Default Date.now. */
   clock?: () => number;
   /** Called once per API request, after the response went out (or was deliberately withheld). */
   onRequest?: (request: RecordedRequest) => void;

@@ -118,6 +118,21 @@ describe('bodies and routes', () => {
     expect(res.body.documentation_url).toBe('https://plaid.com/docs/?ref=error#invalid-input-errors');
   });
 
+  it("sends a Date header, as Plaid does, from the emulator's clock", async () => {
+    const post = (url: string) => fetch(`${url}/item/get`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    const date = (await post(plaid.url)).headers.get('date')!;
+    expect(date).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    expect(Math.abs(Date.parse(date) - Date.now())).toBeLessThan(5_000);
+    const skewed = await startEmulator({ clock: () => Date.parse('2031-02-03T04:05:06.789Z') });
+    try {
+      const res = await post(skewed.url);
+      expect(res.status).toBe(400);
+      expect(res.headers.get('date')).toBe('Mon, 03 Feb 2031 04:05:06 GMT');
+    } finally {
+      await skewed.close();
+    }
+  });
+
   it('warns once on stderr when Plaid-Version is missing', async () => {
     const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     const body = { institution_id: 'ins_109508', country_codes: ['US'] };
