@@ -49,7 +49,11 @@ export interface LinkExitMetadata {
 }
 
 export type LinkOutcome =
-  | { kind: 'success'; public_token: string; metadata: LinkSuccessMetadata }
+  /**
+   * `public_token` is null only for Hosted Link in update mode, which completes without one
+   * (see commands/link/hosted.ts); the local page always has one.
+   */
+  | { kind: 'success'; public_token: string | null; metadata: LinkSuccessMetadata }
   /** `error` is null when the user closed Link. */
   | { kind: 'exit'; error: LinkExitError | null; metadata: LinkExitMetadata };
 
