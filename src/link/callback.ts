@@ -4,6 +4,13 @@
  * The page projects Plaid's callback arguments onto exactly these documented fields
  * before posting (see page.ts), so anything else arriving here did not come from our
  * page: unknown keys, wrong types and oversized or control-character strings are refused.
+ *
+ * What Plaid documents as optional or nullable is accepted missing or null, and becomes
+ * null (plaid.com/docs/link/web/#onsuccess, #onexit): `institution` (null e.g. for Items
+ * created by Same-Day micro-deposits), an account's `mask`, `subtype` and
+ * `verification_status`, an exit's `display_message`, `status`, `request_id` and
+ * `link_session_id`. A refusal ends the session (server.ts), so a shape we did not expect
+ * is an immediate, named error rather than a silent wait.
  */
 import type { Environment } from '../types.js';
 
@@ -42,7 +49,11 @@ export interface LinkExitMetadata {
 }
 
 export type LinkOutcome =
-  | { kind: 'success'; public_token: string; metadata: LinkSuccessMetadata }
+  /**
+   * `public_token` is null only for Hosted Link in update mode, which completes without one
+   * (see commands/link/hosted.ts); the local page always has one.
+   */
+  | { kind: 'success'; public_token: string | null; metadata: LinkSuccessMetadata }
   /** `error` is null when the user closed Link. */
   | { kind: 'exit'; error: LinkExitError | null; metadata: LinkExitMetadata };
 
@@ -64,17 +75,21 @@ class Invalid extends Error {}
 
 type Json = Record<string, unknown>;
 
-function object(value: unknown, path: string, keys: readonly string[]): Json {
+/** `optional` keys may be absent; they then read as null. */
+function object(value: unknown, path: string, keys: readonly string[], optional: readonly string[] = []): Json {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new Invalid(`${path} must be an object`);
   }
   for (const key of Object.keys(value)) {
     if (!keys.includes(key)) throw new Invalid(`${path}.${key} is not allowed`);
   }
+  const result: Json = { ...(value as Json) };
   for (const key of keys) {
-    if (!Object.hasOwn(value, key)) throw new Invalid(`${path}.${key} is missing`);
+    if (Object.hasOwn(value, key)) continue;
+    if (!optional.includes(key)) throw new Invalid(`${path}.${key} is missing`);
+    result[key] = null;
   }
-  return value as Json;
+  return result;
 }
 
 interface TextRule {
@@ -118,7 +133,7 @@ function institution(value: unknown, path: string): LinkInstitution | null {
 }
 
 function account(value: unknown, path: string): LinkAccount {
-  const o = object(value, path, ['id', 'name', 'mask', 'type', 'subtype', 'verification_status']);
+  const o = object(value, path, ['id', 'name', 'mask', 'type', 'subtype', 'verification_status'], ['mask', 'subtype', 'verification_status']);
   return {
     id: text(o.id, `${path}.id`, idRule),
     name: text(o.name, `${path}.name`, nameRule),
@@ -130,7 +145,7 @@ function account(value: unknown, path: string): LinkAccount {
 }
 
 function successMetadata(value: unknown): LinkSuccessMetadata {
-  const o = object(value, 'metadata', ['institution', 'accounts', 'link_session_id']);
+  const o = object(value, 'metadata', ['institution', 'accounts', 'link_session_id'], ['institution']);
   if (!Array.isArray(o.accounts)) throw new Invalid('metadata.accounts must be an array');
   if (o.accounts.length > MAX_ACCOUNTS) throw new Invalid(`metadata.accounts has more than ${MAX_ACCOUNTS} entries`);
   return {
@@ -142,7 +157,7 @@ function successMetadata(value: unknown): LinkSuccessMetadata {
 
 function exitError(value: unknown): LinkExitError | null {
   if (value === null) return null;
-  const o = object(value, 'error', ['error_type', 'error_code', 'error_message', 'display_message']);
+  const o = object(value, 'error', ['error_type', 'error_code', 'error_message', 'display_message'], ['display_message']);
   return {
     error_type: text(o.error_type, 'error.error_type', { min: 1, max: 64, id: true }),
     error_code: text(o.error_code, 'error.error_code', { min: 1, max: MAX_ID, id: true }),
@@ -156,7 +171,7 @@ function exitError(value: unknown): LinkExitError | null {
 }
 
 function exitMetadata(value: unknown): LinkExitMetadata {
-  const o = object(value, 'metadata', ['institution', 'status', 'link_session_id', 'request_id']);
+  const o = object(value, 'metadata', ['institution', 'status', 'link_session_id', 'request_id'], ['institution', 'status', 'link_session_id', 'request_id']);
   return {
     institution: institution(o.institution, 'metadata.institution'),
     status: nullableText(o.status, 'metadata.status', shortRule),

@@ -23,19 +23,40 @@ export interface LinkPageContent {
 }
 
 /**
- * Plaid's CSP guidance (script, frame and connect sources) on a `default-src 'none'` base.
- * Plaid's own example uses `default-src https://cdn.plaid.com/`; we name that origin only
- * for styles and images, the static assets Link's initializer may add to the page. We
- * already run Plaid's script, so this grants no new trust.
+ * The Plaid API host Link's own script talks to from the page (its `/link/heartbeat`), by
+ * environment. Always Plaid's real host: Link in the browser never goes through
+ * PLAIDBAL_BASE_URL, whatever plaidbal's own calls do.
+ */
+export const LINK_API_HOSTS: Readonly<Record<Environment, string>> = {
+  sandbox: 'https://sandbox.plaid.com',
+  production: 'https://production.plaid.com',
+};
+
+/**
+ * Exactly what Plaid documents Link needs, on a `default-src 'none'` base. Sources:
+ * - plaid.com/docs/link/web/#csp-directives, nonce variant: script-src the nonce and
+ *   link-initialize.js; style-src and style-src-elem the nonce; style-src-attr
+ *   'unsafe-inline'; frame-src https://cdn.plaid.com/; connect-src the environment's API host;
+ * - github.com/plaid/react-plaid-link README, "Content Security Policy nonce": the nonce goes
+ *   on the Link script tag (`cspNonce` sets only that), "Link still requires
+ *   `style-src-attr 'unsafe-inline'` today".
+ * Link's initializer adds a `<style>` element carrying its own script tag's nonce and styles
+ * its iframes inline; both are blocked without the style directives above.
+ * What plaidbal adds for its own page, and nothing else: connect-src 'self' (the callback
+ * and the presence stream), img-src data: (the empty favicon), and the lock-down directives.
+ * Plaid's example starts from `default-src https://cdn.plaid.com/`; we keep `'none'`, since
+ * every fetch directive Link uses is named.
  */
 export function linkPageCsp(nonce: string, plaidOrigin: string): string {
   return [
     "default-src 'none'",
     `script-src 'nonce-${nonce}' ${PLAID_LINK_SCRIPT_URL}`,
+    `style-src 'nonce-${nonce}'`,
+    `style-src-elem 'nonce-${nonce}'`,
+    "style-src-attr 'unsafe-inline'",
     'frame-src https://cdn.plaid.com/',
     `connect-src 'self' ${plaidOrigin}`,
-    `style-src 'nonce-${nonce}' https://cdn.plaid.com/`,
-    "img-src 'self' data: https://cdn.plaid.com/",
+    'img-src data:',
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
@@ -170,7 +191,13 @@ const SCRIPT = String.raw`
     }).then(function (response) {
       if (response.ok) return null;
       if (response.status === 409) return 'This Link session has already finished. Return to the terminal.';
-      return 'plaidbal did not accept the result (HTTP ' + response.status + '). Return to the terminal and try again.';
+      return response.text().then(function (text) {
+        var reason = /^Invalid callback: /.test(text) ? text.replace(/^Invalid callback: /, '').trim() : 'HTTP ' + response.status;
+        return 'plaidbal could not accept what Plaid Link sent (' + reason + ') and has stopped waiting. ' +
+          'Return to the terminal for what to do next.';
+      }, function () {
+        return 'plaidbal did not accept the result (HTTP ' + response.status + ') and has stopped waiting. Return to the terminal.';
+      });
     }, function () {
       return 'Could not reach plaidbal. Is it still running in your terminal?';
     });
@@ -261,6 +288,28 @@ const SCRIPT = String.raw`
     });
   }
 
+  // Presence: plaidbal notices when this tab goes away (Plaid's onExit does not fire then),
+  // and this page notices when plaidbal stopped waiting (timeout, Ctrl-C, a refused result).
+  if (typeof EventSource === 'function') {
+    var presence = new EventSource('events');
+    presence.addEventListener('finished', function () {
+      presence.close();
+      if (finished) return;
+      finished = true;
+      openButton.hidden = true;
+      show('error', 'Something went wrong', 'This Link session has already finished. Return to the terminal.');
+    });
+    presence.onerror = function () {
+      presence.close();
+      if (finished) return;
+      finished = true;
+      openButton.hidden = true;
+      show('error', 'plaidbal stopped waiting',
+        'plaidbal is no longer waiting for this page (it gave up, was stopped, or the link token expired). ' +
+          'Return to the terminal; nothing from this page will be saved.');
+    };
+  }
+
   if (!window.Plaid || typeof window.Plaid.create !== 'function') {
     show('error', 'Couldn\u2019t load Plaid Link',
       'The Plaid Link script could not be loaded from cdn.plaid.com. Check your internet connection, ' +
@@ -323,7 +372,7 @@ export function renderLinkPage(content: LinkPageContent): string {
   <p class="note">Served by plaidbal on this computer. Your bank login goes to Plaid, never to plaidbal.</p>
 </main>
 <script id="link-config" type="application/json">${config}</script>
-<script src="${PLAID_LINK_SCRIPT_URL}"></script>
+<script nonce="${nonce}" src="${PLAID_LINK_SCRIPT_URL}"></script>
 <script nonce="${nonce}">${SCRIPT}</script>
 </body>
 </html>

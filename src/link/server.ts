@@ -8,13 +8,19 @@
  * - the path must carry a 256-bit per-session secret, compared in constant time;
  * - the callback takes one same-origin JSON POST of at most 64 KiB, validated strictly.
  * No response carries CORS headers, so no other origin can read or preflight anything.
+ *
+ * No silent waits: a result the page posts but we refuse ends the session at once
+ * (LinkCallbackRefusedError; only our own page can reach that far, through the secret path
+ * and the same-origin checks). The page holds a presence stream (`events`, an EventSource)
+ * open; when every page has gone for longer than a reload takes, the session ends with
+ * LinkPageGoneError: Plaid documents that onExit does not fire when the tab is closed.
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { ENVIRONMENTS, type Environment } from '../types.js';
 import { parseLinkCallback, type LinkOutcome } from './callback.js';
-import { linkPageCsp, renderLinkPage, type LinkPageMode } from './page.js';
+import { LINK_API_HOSTS, linkPageCsp, renderLinkPage, type LinkPageMode } from './page.js';
 
 export type {
   LinkAccount,
@@ -24,17 +30,22 @@ export type {
   LinkOutcome,
   LinkSuccessMetadata,
 } from './callback.js';
-export { PLAID_LINK_SCRIPT_URL } from './page.js';
+export { LINK_API_HOSTS, PLAID_LINK_SCRIPT_URL } from './page.js';
 
 export interface LinkPageOptions {
   /** The only credential that reaches the browser. Must be a `link-<environment>-` token. */
   linkToken: string;
   environment: Environment;
-  /** Plaid API origin for the page's CSP connect-src, e.g. https://sandbox.plaid.com */
-  plaidHost: string;
+  /**
+   * Plaid API origin for the page's CSP connect-src (Link's heartbeat). Defaults to the
+   * environment's real host (LINK_API_HOSTS): Link in the browser talks to Plaid itself.
+   */
+  plaidHost?: string;
   /** The browser tab's title. */
   title?: string;
   mode?: LinkPageMode;
+  /** How long no page may be connected before the session ends as closed (a reload fits easily). */
+  pageGoneGraceMs?: number;
 }
 
 export interface LinkPageServer {
@@ -42,7 +53,9 @@ export interface LinkPageServer {
   url: string;
   /**
    * Resolves with the first valid callback. Rejects with LinkPageClosedError if close()
-   * comes first (that rejection is pre-handled, so leaving `outcome` unawaited is safe).
+   * comes first, LinkCallbackRefusedError when the page posted a result we refuse, and
+   * LinkPageGoneError when the page was closed (those rejections are pre-handled, so
+   * leaving `outcome` unawaited is safe).
    */
   outcome: Promise<LinkOutcome>;
   /** Idempotent. Drops every open connection, then frees the port. */
@@ -55,6 +68,26 @@ export class LinkPageClosedError extends Error {
     this.name = 'LinkPageClosedError';
   }
 }
+
+/** The page posted a result that failed validation: the session is over. */
+export class LinkCallbackRefusedError extends Error {
+  constructor(readonly reason: string) {
+    super(`The Link page sent a result plaidbal cannot accept: ${reason}`);
+    this.name = 'LinkCallbackRefusedError';
+  }
+}
+
+/** Every open page went away (tab closed, browser quit) before Link reported a result. */
+export class LinkPageGoneError extends Error {
+  constructor() {
+    super('The Link page was closed before Link reported a result');
+    this.name = 'LinkPageGoneError';
+  }
+}
+
+export const DEFAULT_PAGE_GONE_GRACE_MS = 5_000;
+/** A comment line on the presence stream now and then, so nothing on the way idles it out. */
+const PRESENCE_KEEPALIVE_MS = 15_000;
 
 export const MAX_CALLBACK_BYTES = 64 * 1024;
 const LOOPBACK = '127.0.0.1';
@@ -83,7 +116,7 @@ function send(res: ServerResponse, status: number, body: string, headers: Record
   res.end(payload); // Node drops the body itself for HEAD
 }
 
-function validateOptions(opts: LinkPageOptions): { plaidOrigin: string; title: string; mode: LinkPageMode } {
+function validateOptions(opts: LinkPageOptions): { plaidOrigin: string; title: string; mode: LinkPageMode; graceMs: number } {
   if (!ENVIRONMENTS.includes(opts.environment)) {
     throw new TypeError(`environment must be one of ${ENVIRONMENTS.join(', ')}`);
   }
@@ -93,7 +126,7 @@ function validateOptions(opts: LinkPageOptions): { plaidOrigin: string; title: s
   }
   let host: URL;
   try {
-    host = new URL(opts.plaidHost);
+    host = new URL(opts.plaidHost ?? LINK_API_HOSTS[opts.environment]);
   } catch {
     throw new TypeError('plaidHost must be a URL such as https://sandbox.plaid.com');
   }
@@ -114,7 +147,9 @@ function validateOptions(opts: LinkPageOptions): { plaidOrigin: string; title: s
   if (mode !== 'new' && mode !== 'update') throw new TypeError('mode must be "new" or "update"');
   const title = opts.title ?? (mode === 'update' ? 'plaidbal — reconnect an account' : 'plaidbal — link an account');
   if (typeof title !== 'string' || title.length > 200) throw new TypeError('title must be a string of at most 200 characters');
-  return { plaidOrigin: host.origin, title, mode };
+  const graceMs = opts.pageGoneGraceMs ?? DEFAULT_PAGE_GONE_GRACE_MS;
+  if (!Number.isInteger(graceMs) || graceMs < 0) throw new TypeError('pageGoneGraceMs must be a non-negative integer');
+  return { plaidOrigin: host.origin, title, mode, graceMs };
 }
 
 function isJsonContentType(value: string | undefined): boolean {
@@ -153,7 +188,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<BodyResult> {
 }
 
 export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServer> {
-  const { plaidOrigin, title, mode } = validateOptions(opts);
+  const { plaidOrigin, title, mode, graceMs } = validateOptions(opts);
   const { linkToken, environment } = opts;
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
   const secretBytes = Buffer.from(secret, 'utf8');
@@ -182,8 +217,8 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
     return bytes.length === secretBytes.length && timingSafeEqual(bytes, secretBytes);
   };
 
-  /** 'page' for /<secret>/ (a query is ignored), 'callback' for exactly /<secret>/callback. */
-  const route = (rawUrl: string | undefined): 'page' | 'callback' | null => {
+  /** 'page' for /<secret>/ (a query is ignored); 'callback' and 'events' for exactly /<secret>/<name>. */
+  const route = (rawUrl: string | undefined): 'page' | 'callback' | 'events' | null => {
     if (rawUrl === undefined || !rawUrl.startsWith('/')) return null;
     const queryAt = rawUrl.indexOf('?');
     const path = queryAt === -1 ? rawUrl : rawUrl.slice(0, queryAt);
@@ -191,7 +226,36 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
     if (segments.length !== 3 || !isSecret(segments[1] ?? '')) return null;
     if (segments[2] === '') return 'page';
     if (segments[2] === 'callback' && queryAt === -1) return 'callback';
+    if (segments[2] === 'events' && queryAt === -1) return 'events';
     return null;
+  };
+
+  // Presence: the pages holding the event stream open. Once one has connected, none for
+  // `graceMs` means the page was closed.
+  const presence = new Set<ServerResponse>();
+  let goneTimer: NodeJS.Timeout | undefined;
+  let ended = false;
+  const end = (error: Error): void => {
+    if (ended || accepted !== undefined) return;
+    ended = true;
+    clearTimeout(goneTimer);
+    rejectOutcome(error);
+  };
+  const streamPresence = (res: ServerResponse): void => {
+    clearTimeout(goneTimer);
+    res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8' });
+    res.write(': plaidbal is waiting for Plaid Link\n\n');
+    presence.add(res);
+    const keepalive = setInterval(() => res.write(': waiting\n\n'), PRESENCE_KEEPALIVE_MS);
+    keepalive.unref();
+    res.once('close', () => {
+      clearInterval(keepalive);
+      presence.delete(res);
+      if (presence.size > 0 || ended || accepted !== undefined) return;
+      clearTimeout(goneTimer);
+      goneTimer = setTimeout(() => end(new LinkPageGoneError()), graceMs);
+      goneTimer.unref();
+    });
   };
 
   /**
@@ -219,20 +283,31 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
   const takeCallback = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const declared = req.headers['content-length'];
     if (declared !== undefined && Number(declared) > MAX_CALLBACK_BYTES) {
+      res.once('close', () => end(new LinkCallbackRefusedError(`the result is larger than ${MAX_CALLBACK_BYTES} bytes`)));
       return send(res, 413, 'Payload too large\n');
     }
     const body = await readBody(req, MAX_CALLBACK_BYTES);
     if (body.kind === 'aborted') return;
-    if (body.kind === 'too-large') return send(res, 413, 'Payload too large\n');
+    if (body.kind === 'too-large') {
+      res.once('close', () => end(new LinkCallbackRefusedError(`the result is larger than ${MAX_CALLBACK_BYTES} bytes`)));
+      return send(res, 413, 'Payload too large\n');
+    }
 
+    // Only our own page gets this far; a refusal ends the session once the page has its answer.
+    const refuse = (status: number, reason: string): void => {
+      if (accepted !== undefined) return send(res, 409, 'This Link session has already finished\n');
+      res.once('close', () => end(new LinkCallbackRefusedError(reason)));
+      send(res, status, `Invalid callback: ${reason}\n`);
+    };
     let parsed: unknown;
     try {
       parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.bytes));
     } catch {
-      return send(res, 400, 'Invalid callback: body is not UTF-8 JSON\n');
+      return refuse(400, 'body is not UTF-8 JSON');
     }
     const result = parseLinkCallback(parsed, environment);
-    if (!result.ok) return send(res, 400, `Invalid callback: ${result.reason}\n`);
+    if (!result.ok) return refuse(400, result.reason);
+    if (ended) return send(res, 409, 'This Link session has already finished\n');
     // Another post may have been accepted while this body was arriving.
     if (accepted !== undefined) return send(res, 409, 'This Link session has already finished\n');
 
@@ -258,13 +333,28 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
       return servePage(res);
     }
 
+    if (target === 'events') {
+      if (req.method !== 'GET') return send(res, 405, 'Method not allowed\n', { Allow: 'GET' });
+      // EventSource sends no Origin on a same-origin request; Sec-Fetch-Site says where it came from.
+      const site = req.headers['sec-fetch-site'];
+      if (site !== undefined && site !== 'same-origin') return send(res, 403, 'Forbidden\n');
+      if (accepted !== undefined || ended) {
+        // Said as an event, so the page (a reload, say) can tell "finished" from "plaidbal is gone".
+        const payload = Buffer.from('event: finished\ndata: finished\n\n', 'utf8');
+        res.writeHead(200, { ...COMMON_HEADERS, 'Content-Type': 'text/event-stream; charset=utf-8', 'Content-Length': String(payload.length) });
+        res.end(payload);
+        return;
+      }
+      return streamPresence(res);
+    }
+
     // OPTIONS lands here too: a CORS preflight gets a plain 405 without Access-Control-*.
     if (req.method !== 'POST') return send(res, 405, 'Method not allowed\n', { Allow: 'POST' });
     if (!isSameOrigin(req.headers)) return send(res, 403, 'Forbidden\n');
     if (!isJsonContentType(req.headers['content-type'])) {
       return send(res, 415, 'Content-Type must be application/json\n');
     }
-    if (accepted !== undefined) return send(res, 409, 'This Link session has already finished\n');
+    if (accepted !== undefined || ended) return send(res, 409, 'This Link session has already finished\n');
     takeCallback(req, res).catch(() => {
       if (!res.headersSent) send(res, 500, 'Internal error\n');
     });
@@ -301,10 +391,11 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
     closing ??= new Promise<void>((resolve) => {
+      clearTimeout(goneTimer);
       server.close(() => resolve());
       server.closeAllConnections();
       if (accepted !== undefined) resolveOutcome(accepted);
-      else rejectOutcome(new LinkPageClosedError());
+      else end(new LinkPageClosedError());
     });
     return closing;
   };

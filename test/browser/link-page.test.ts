@@ -1,7 +1,9 @@
 /**
- * The Link page in real headless Chromium, against the real server. Plaid's script is
- * replaced at the network layer by the stand-in in test/helpers/browser.ts; every other
- * request that leaves 127.0.0.1 is refused and recorded.
+ * The Link page in real headless Chromium, against the real server. Plaid's script, its
+ * iframes on cdn.plaid.com and its heartbeat are answered at the network layer by the
+ * stand-in in test/helpers/browser.ts, which does on the page what Plaid's real
+ * initializer does; every other request that leaves 127.0.0.1 is refused and recorded.
+ * Every test asserts that the page saw no CSP violation and no uncaught error.
  */
 import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -11,13 +13,24 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   FIRST_PLATYPUS,
+  LINK_FRAME_URL,
+  LINK_OPEN_FRAME_URL,
   SANDBOX_ACCOUNTS,
   launchChromium,
   routePlaidLinkStandIn,
   standInRecord,
   type PlaidLinkBehaviour,
+  type StandInTraffic,
 } from '../helpers/browser.js';
-import { PLAID_LINK_SCRIPT_URL, startLinkPage, type LinkOutcome, type LinkPageOptions, type LinkPageServer } from '../../src/link/server.js';
+import {
+  LinkCallbackRefusedError,
+  LinkPageGoneError,
+  PLAID_LINK_SCRIPT_URL,
+  startLinkPage,
+  type LinkOutcome,
+  type LinkPageOptions,
+  type LinkPageServer,
+} from '../../src/link/server.js';
 
 const LINK_TOKEN = 'link-sandbox-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f';
 const PUBLIC_TOKEN = 'public-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b';
@@ -56,9 +69,19 @@ interface Violation {
 interface Session {
   server: LinkPageServer;
   page: Page;
-  /** Requests that tried to leave the machine other than for Plaid's script. */
+  /** Requests that tried to leave the machine other than for Plaid's script, frames and heartbeat. */
   external: string[];
+  /** What reached the stand-in's routes. */
+  traffic: StandInTraffic;
+  /** Uncaught errors in the page (and its frames). */
+  pageErrors: string[];
   violations(): Promise<Violation[]>;
+}
+
+/** Zero CSP violations and zero uncaught errors: what Plaid's real script would also need. */
+async function expectClean(s: Session): Promise<void> {
+  expect(await s.violations()).toEqual([]);
+  expect(s.pageErrors).toEqual([]);
 }
 
 // Launched on first use rather than in beforeAll: when Chromium is missing, every test
@@ -82,9 +105,11 @@ async function open(
   behaviour: PlaidLinkBehaviour,
   options: Partial<LinkPageOptions> = {},
   host: '127.0.0.1' | 'localhost' = '127.0.0.1',
+  /** Rewrites the page's CSP header (and its HTML), to show what a policy would block. */
+  override?: { csp?: (policy: string) => string; html?: (html: string) => string },
 ): Promise<Session> {
   const chromium = await browser();
-  server = await startLinkPage({ linkToken: LINK_TOKEN, environment: 'sandbox', plaidHost: 'https://sandbox.plaid.com', ...options });
+  server = await startLinkPage({ linkToken: LINK_TOKEN, environment: 'sandbox', ...options });
   context = await chromium.newContext({ viewport: { width: 720, height: 640 }, deviceScaleFactor: 2, colorScheme: 'light' });
   const external: string[] = [];
   await context.route('**/*', async (route) => {
@@ -94,13 +119,25 @@ async function open(
     return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  if (override) {
+    await page.route(/^http:\/\/(127\.0\.0\.1|localhost):\d+\/[^/]+\/$/, async (route) => {
+      const response = await route.fetch();
+      const headers = { ...response.headers() };
+      delete headers['content-length'];
+      if (override.csp) headers['content-security-policy'] = override.csp(headers['content-security-policy'] ?? '');
+      const body = override.html ? override.html(await response.text()) : await response.text();
+      await route.fulfill({ status: response.status(), headers, body });
+    });
+  }
   // Init scripts run before the page's own scripts and are not subject to its CSP.
   await page.addInitScript(() => {
     const seen: Array<{ directive: string; blocked: string }> = [];
     window.__violations = seen;
     document.addEventListener('securitypolicyviolation', (e) => seen.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
   });
-  await routePlaidLinkStandIn(page, behaviour);
+  const traffic = await routePlaidLinkStandIn(page, behaviour);
   const url = new URL(server.url);
   url.hostname = host;
   await page.goto(url.href);
@@ -108,6 +145,8 @@ async function open(
     server,
     page,
     external,
+    traffic,
+    pageErrors,
     violations: () => page.evaluate(() => window.__violations as Violation[]),
   };
 }
@@ -157,7 +196,7 @@ describe('the Link page in Chromium', () => {
     expect(record).toMatchObject({ created: 1, token: LINK_TOKEN, openCalls: 1 });
     expect(record?.configKeys).toEqual(['onEvent', 'onExit', 'onLoad', 'onSuccess', 'token']);
     expect(record?.events).toEqual(['OPEN', 'SELECT_INSTITUTION', 'SUBMIT_CREDENTIALS', 'HANDOFF']);
-    expect(await s.violations()).toEqual([]);
+    await expectClean(s);
     expect(s.external).toEqual([]);
 
     await mkdir(dirname(SCREENSHOT), { recursive: true });
@@ -170,7 +209,7 @@ describe('the Link page in Chromium', () => {
     expect(new URL(s.page.url()).host).toMatch(/^localhost:\d+$/);
     expect(await within(s.server.outcome)).toMatchObject({ kind: 'success', public_token: PUBLIC_TOKEN });
     await waitForState(s.page, 'success');
-    expect(await s.violations()).toEqual([]);
+    await expectClean(s);
   });
 
   it('says "Reconnected" in update mode', async () => {
@@ -180,6 +219,7 @@ describe('the Link page in Chromium', () => {
     expect(shown.heading).toBe('Account reconnected');
     expect(shown.status).toBe('Reconnected First Platypus Bank. You can close this tab and return to the terminal.');
     expect(await s.page.title()).toBe('Account reconnected — plaidbal');
+    await expectClean(s);
   });
 
   it('reports an exit with an error, and shows it', async () => {
@@ -200,7 +240,7 @@ describe('the Link page in Chromium', () => {
     expect(shown.heading).toBe('Link failed');
     expect(shown.status).toBe('The provided credentials were not correct. Please try again. Return to the terminal for details.');
     expect(shown.detail).toBe('INVALID_CREDENTIALS (ITEM_ERROR)');
-    expect(await s.violations()).toEqual([]);
+    await expectClean(s);
   });
 
   it('reports the user closing Link as an exit without error', async () => {
@@ -210,6 +250,7 @@ describe('the Link page in Chromium', () => {
     const shown = await waitForState(s.page, 'closed');
     expect(shown.heading).toBe('Link was closed');
     expect(shown.status).toBe('No account was linked. You can close this tab and return to the terminal.');
+    await expectClean(s);
   });
 
   it('offers an Open Link button when the first opening did not show Link', async () => {
@@ -223,6 +264,7 @@ describe('the Link page in Chromium', () => {
     await within(s.server.outcome);
     await waitForState(s.page, 'success');
     expect((await standInRecord(s.page))?.openCalls).toBe(2);
+    await expectClean(s);
   });
 
   it('shows a clear error when the Plaid script cannot be loaded', async () => {
@@ -235,6 +277,7 @@ describe('the Link page in Chromium', () => {
     // The script URL is Plaid's, always: the failure happened on exactly that request.
     const sources = await Promise.all((await s.page.locator('script[src]').all()).map((script) => script.getAttribute('src')));
     expect(sources).toEqual([PLAID_LINK_SCRIPT_URL]);
+    await expectClean(s);
   });
 
   it('blocks scripts that are not Plaid\'s or nonce\'d, and connections to other hosts', async () => {
@@ -268,6 +311,7 @@ describe('the Link page in Chromium', () => {
     expect(await s.page.evaluate(() => window.__injected)).toBeUndefined();
     // Blocked by the CSP before any request was made: nothing reached the network layer.
     expect(s.external).toEqual([]);
+    expect(s.pageErrors).toEqual([]);
   });
 
   it('renders data from Link as text, never as markup', async () => {
@@ -278,6 +322,7 @@ describe('the Link page in Chromium', () => {
     expect(shown.status).toBe(`Linked ${hostile.name}. You can close this tab and return to the terminal.`);
     expect(await s.page.locator('main img, main b').count()).toBe(0);
     expect(await s.page.evaluate(() => window.__xss)).toBeUndefined();
+    await expectClean(s);
   });
 
   it('tells the user when plaidbal has already taken a result', async () => {
@@ -288,5 +333,147 @@ describe('the Link page in Chromium', () => {
     await s.page.reload();
     const shown = await waitForState(s.page, 'error');
     expect(shown.status).toBe('This Link session has already finished. Return to the terminal.');
+    await expectClean(s);
+  });
+});
+
+/** The policy this page had before it followed Plaid's nonce-based CSP (kept to show what it broke). */
+const PREVIOUS_CSP = (nonce: string) =>
+  [
+    "default-src 'none'",
+    `script-src 'nonce-${nonce}' ${PLAID_LINK_SCRIPT_URL}`,
+    'frame-src https://cdn.plaid.com/',
+    "connect-src 'self' https://sandbox.plaid.com",
+    `style-src 'nonce-${nonce}' https://cdn.plaid.com/`,
+    "img-src 'self' data: https://cdn.plaid.com/",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+
+const nonceOf = (policy: string) => /'nonce-([^']+)'/.exec(policy)?.[1] ?? '';
+
+describe('what Plaid\'s initializer does on the page, under the page\'s CSP', () => {
+  it('lets Link add its stylesheet and inline styles, frame cdn.plaid.com, and send its heartbeat', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] });
+    await within(s.server.outcome);
+    await waitForState(s.page, 'success');
+
+    const record = await standInRecord(s.page);
+    expect(record).toMatchObject({ styleApplied: true, inlineStyleApplied: true, heartbeats: ['ok'] });
+    expect(record?.messages).toEqual(['ready', 'event', 'event', 'event', 'event', 'connected']);
+    const origin = new URL(s.server.url).origin;
+    const [frame, opener, ...more] = s.traffic.frames.map((u) => new URL(u));
+    expect(more).toEqual([]);
+    expect(`${frame!.origin}${frame!.pathname}`).toBe(LINK_FRAME_URL);
+    expect(Object.fromEntries(frame!.searchParams)).toMatchObject({ token: LINK_TOKEN, uniqueId: '1', origin });
+    expect(`${opener!.origin}${opener!.pathname}`).toBe(LINK_OPEN_FRAME_URL);
+    // The short-lived link-open.html frame is gone again; Link's own frame stays (hidden).
+    expect(await s.page.locator('iframe').count()).toBe(1);
+    expect(s.traffic.heartbeats.map((h) => h.url)).toEqual(['https://sandbox.plaid.com/link/heartbeat']);
+    await expectClean(s);
+    expect(s.external).toEqual([]);
+  });
+
+  it('sends the heartbeat to the production host in production', async () => {
+    const s = await open(
+      { kind: 'success', publicToken: 'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b', institution: FIRST_PLATYPUS, accounts: [] },
+      { environment: 'production', linkToken: 'link-production-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f' },
+    );
+    await within(s.server.outcome);
+    expect(s.traffic.heartbeats.map((h) => h.url)).toEqual(['https://production.plaid.com/link/heartbeat']);
+    await expectClean(s);
+  });
+
+  it('the previous policy blocked Link\'s stylesheet and inline styles (what the real script reported)', async () => {
+    // The previous page: its policy, and no nonce on the Link script tag.
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] }, {}, '127.0.0.1', {
+      csp: (policy) => PREVIOUS_CSP(nonceOf(policy)),
+      html: (html) => html.replace(/<script nonce="[^"]+" src=/, '<script src='),
+    });
+    await within(s.server.outcome);
+    const directives = new Set((await s.violations()).map((v) => v.directive));
+    expect([...directives].sort()).toEqual(['style-src-attr', 'style-src-elem']);
+    expect(await standInRecord(s.page)).toMatchObject({ styleApplied: false, inlineStyleApplied: false });
+  });
+
+  it('each documented directive is needed: without it, Link is blocked', async () => {
+    const cases: Array<[string, (policy: string) => string, string]> = [
+      ['style-src-attr', (p) => p.replace("; style-src-attr 'unsafe-inline'", ''), 'style-src-attr'],
+      ['style-src-elem nonce', (p) => p.replace(/; style-src-elem '[^']+'/, "; style-src-elem 'self'"), 'style-src-elem'],
+      ['frame-src', (p) => p.replace('; frame-src https://cdn.plaid.com/', ''), 'frame-src'],
+      ['connect-src API host', (p) => p.replace("connect-src 'self' https://sandbox.plaid.com", "connect-src 'self'"), 'connect-src'],
+    ];
+    for (const [label, change, directive] of cases) {
+      const s = await open({ kind: 'pending' }, {}, '127.0.0.1', { csp: change });
+      await s.page.waitForFunction(() => (window.__violations as unknown[]).length > 0, undefined, { timeout: 10_000 });
+      expect((await s.violations()).map((v) => v.directive), label).toContain(directive);
+      await context?.close();
+      await server?.close();
+      context = undefined;
+      server = undefined;
+    }
+  });
+});
+
+describe('no silent waits', () => {
+  it('accepts what Plaid documents as optional: no institution, accounts without mask, subtype or verification_status', async () => {
+    const accounts = [
+      { id: 'acc1', name: 'Plaid Checking', mask: null, type: 'depository', subtype: null },
+      { id: 'acc2', name: 'Plaid Saving', type: 'depository' },
+    ];
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: null, accounts });
+    expect(await within(s.server.outcome)).toEqual<LinkOutcome>({
+      kind: 'success',
+      public_token: PUBLIC_TOKEN,
+      metadata: {
+        institution: null,
+        accounts: [
+          { id: 'acc1', name: 'Plaid Checking', mask: null, type: 'depository', subtype: null, verification_status: null },
+          { id: 'acc2', name: 'Plaid Saving', mask: null, type: 'depository', subtype: null, verification_status: null },
+        ],
+        link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a',
+      },
+    });
+    const shown = await waitForState(s.page, 'success');
+    expect(shown.status).toBe('Linked your account. You can close this tab and return to the terminal.');
+    await expectClean(s);
+  });
+
+  it('a result of a shape plaidbal does not expect ends the session at once, and the page says so', async () => {
+    const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [{ id: 'acc1', name: 'Checking', type: 7 }] });
+    const error = await within(s.server.outcome.then(() => null, (e: unknown) => e));
+    expect(error).toBeInstanceOf(LinkCallbackRefusedError);
+    expect((error as LinkCallbackRefusedError).reason).toBe('metadata.accounts[0].type must be a string');
+    const shown = await waitForState(s.page, 'error');
+    expect(shown.status).toBe(
+      'plaidbal could not accept what Plaid Link sent (metadata.accounts[0].type must be a string) and has stopped waiting. Return to the terminal for what to do next.',
+    );
+    await expectClean(s);
+  });
+
+  it('closing the tab ends the session (Link\'s onExit does not fire then); a reload does not', async () => {
+    const s = await open({ kind: 'pending' }, { pageGoneGraceMs: 1_000 });
+    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await expectClean(s);
+
+    await s.page.reload();
+    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await new Promise((r) => setTimeout(r, 1_500)); // longer than the grace: a reload must not count as closing
+    expect(await settled(s.server.outcome, 0)).toBe(false);
+
+    await s.page.close();
+    const error = await within(s.server.outcome.then(() => null, (e: unknown) => e));
+    expect(error).toBeInstanceOf(LinkPageGoneError);
+  });
+
+  it('the page says so when plaidbal stops waiting', async () => {
+    const s = await open({ kind: 'pending' });
+    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await s.server.close();
+    const shown = await waitForState(s.page, 'error');
+    expect(shown.heading).toBe('plaidbal stopped waiting');
+    expect(shown.status).toMatch(/^plaidbal is no longer waiting for this page/);
+    await expectClean(s);
   });
 });

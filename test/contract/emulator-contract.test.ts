@@ -5,8 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAID_ERRORS, TEST_CLIENT_ID, TEST_SECRET, startEmulator, type Emulator } from '../emulator/index.js';
-import { ROUTES } from '../emulator/routes.js';
-import { contractViolations, expectedSpecPath, isCI, loadContract, missingSpecBanner, SPEC_ENV } from './openapi.js';
+import { readFile } from 'node:fs/promises';
+import { COUNTRY_CODES, LANGUAGES, ROUTES } from '../emulator/routes.js';
+import { contractViolations, expectedSpecPath, isCI, loadContract, missingSpecBanner, specPath, SPEC_ENV } from './openapi.js';
 
 const contract = await loadContract();
 if (!contract) console.warn(missingSpecBanner());
@@ -103,6 +104,23 @@ describe.skipIf(!contract)('the emulator honours the Plaid OpenAPI contract', ()
       expect(exited.body).toMatchObject({ link_sessions: [{ exit: { error: { error_code: 'INVALID_CREDENTIALS' } } }, { exit: { error: null } }] });
     });
 
+    it('/link/token/get: a session in progress (finished_at null), then finished; update mode lists no Item add', async () => {
+      const token = String((await call('/link/token/create', { ...linkTokenRequest, hosted_link: {} })).body.link_token);
+      const sessionId = plaid.startLinkSession(token);
+      const open = await call('/link/token/get', { link_token: token });
+      expect(open.body.link_sessions).toEqual([expect.objectContaining({ link_session_id: sessionId, finished_at: null, results: null, exit: null })]);
+      plaid.completeLinkSession(token);
+      const done = (await call('/link/token/get', { link_token: token })).body.link_sessions as Array<Record<string, unknown>>;
+      expect(done).toHaveLength(1);
+      expect(done[0]).toMatchObject({ link_session_id: sessionId, finished_at: expect.any(String) });
+
+      const { access_token } = await linkedItem();
+      const update = String((await call('/link/token/create', { client_name: 'plaidbal', language: 'en', country_codes: ['US'], user: { client_user_id: 'user-1' }, access_token, hosted_link: {} })).body.link_token);
+      plaid.completeLinkSession(update);
+      const updated = (await call('/link/token/get', { link_token: update })).body.link_sessions as Array<Record<string, unknown>>;
+      expect(updated).toEqual([expect.objectContaining({ finished_at: expect.any(String), exit: null, results: expect.objectContaining({ item_add_results: [] }) })]);
+    });
+
     it('/sandbox/public_token/create and /item/public_token/exchange, default and custom users', async () => {
       await linkedItem();
       const custom = {
@@ -192,6 +210,24 @@ describe.skipIf(!contract)('the emulator honours the Plaid OpenAPI contract', ()
       await expectError('/institutions/get', { count: 501, offset: 0, country_codes: ['US'] }, 400, 'INVALID_FIELD', 'invalid');
       await expectError('/institutions/get', { count: 1, offset: -1, country_codes: ['US'] }, 400, 'INVALID_FIELD', 'invalid');
       await expectError('/institutions/get', { count: 1, offset: 0, country_codes: [] }, 400, 'INVALID_FIELD', 'invalid');
+    });
+
+    it('languages and country codes follow the spec: its CountryCode enum and the languages /link/token/create lists', async () => {
+      // Read as text (parsing the whole spec again takes seconds): the CountryCode schema's enum,
+      // and the "Supported languages are:" list in LinkTokenCreateRequest.language.
+      const text = await readFile(specPath()!, 'utf8');
+      const countryBlock = /\n {4}CountryCode:\n([\s\S]*?)\n {6}description:/.exec(text)?.[1] ?? '';
+      const enumValues = [...countryBlock.matchAll(/^ {6}- "?([A-Z]{2})"?$/gm)].map((m) => m[1]);
+      expect(enumValues.length).toBe(20);
+      expect([...COUNTRY_CODES].sort()).toEqual(enumValues.sort());
+      const request = text.slice(text.indexOf('\n    LinkTokenCreateRequest:'));
+      const described = /Supported languages are:\n([\s\S]*?)\n\n/.exec(request)?.[1] ?? '';
+      const listed = [...described.matchAll(/\(`'([a-z]{2})'`\)/g)].map((m) => m[1]);
+      expect(listed.length).toBeGreaterThan(10);
+      expect([...LANGUAGES].sort()).toEqual(listed.sort());
+      await expectError('/link/token/create', { ...linkTokenRequest, language: 'ja' }, 400, 'INVALID_FIELD');
+      await expectError('/link/token/create', { ...linkTokenRequest, country_codes: ['JP'] }, 400, 'INVALID_FIELD', 'invalid');
+      expect((await call('/link/token/create', { ...linkTokenRequest, language: 'vi', country_codes: ['NO', 'FI'] })).status).toBe(200);
     });
 
     it('products: balance, none, and unknown country codes', async () => {

@@ -8,7 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour } from '../helpers/browser.js';
+import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -19,7 +19,12 @@ const STAND_IN_REQUEST_ID = 'Xq1Jk7Vn3LpZ8sQ';
 let world: World;
 let launching: Promise<Browser> | undefined;
 let context: BrowserContext | undefined;
+/** The page of the current test: every test ends with zero CSP violations and zero page errors. */
+let opened: { page: Page; pageErrors: string[] } | undefined;
 const running: ChildProcess[] = [];
+
+declare const window: Record<string, unknown>;
+declare const document: { addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void };
 
 // Launched on first use: a missing Chromium fails every test with the install hint.
 const browser = (): Promise<Browser> => (launching ??= launchChromium());
@@ -29,6 +34,12 @@ beforeEach(async () => {
   expect((await world.init('passphrase')).code).toBe(0);
 });
 afterEach(async () => {
+  const checked = opened;
+  opened = undefined;
+  if (checked) {
+    if (!checked.page.isClosed()) expect(await checked.page.evaluate(() => window.__violations)).toEqual([]);
+    expect(checked.pageErrors).toEqual([]);
+  }
   await context?.close();
   context = undefined;
   for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -53,7 +64,7 @@ function latestLinkToken(): { linkToken: string; body: Record<string, unknown> }
 }
 
 /** Opens the CLI's page in Chromium with the stand-in for Plaid's script; nothing else may leave 127.0.0.1. */
-async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[] }> {
+async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[]; traffic: StandInTraffic }> {
   context = await (await browser()).newContext();
   const external: string[] = [];
   await context.route('**/*', async (route) => {
@@ -63,9 +74,17 @@ async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ p
     return route.abort('blockedbyclient');
   });
   const page = await context.newPage();
-  await routePlaidLinkStandIn(page, behaviour);
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.addInitScript(() => {
+    const seen: Array<{ directive: string; blocked: string }> = [];
+    window.__violations = seen;
+    document.addEventListener('securitypolicyviolation', (e) => seen.push({ directive: e.effectiveDirective, blocked: e.blockedURI }));
+  });
+  const traffic = await routePlaidLinkStandIn(page, behaviour);
+  opened = { page, pageErrors };
   await page.goto(url);
-  return { page, external };
+  return { page, external, traffic };
 }
 
 async function pageState(page: Page, state: string): Promise<string> {
@@ -221,16 +240,96 @@ describe('plaidbal link with the local page in Chromium', () => {
     expect(paths()).not.toContain('/item/public_token/exchange');
   });
 
-  it('refuses a public token of another environment: nothing is exchanged or saved', async () => {
+  it('refuses a public token of another environment at once: exit 5, nothing is exchanged or saved, the page says why', async () => {
     const before = await world.store.snapshot();
-    const run = startLink(['--no-browser', '--timeout', '4']);
+    const run = startLink(['--no-browser']); // the default 10-minute wait: the refusal must not wait it out
     const url = await run.url;
     const { page } = await openPage(url, { kind: 'success', publicToken: 'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b', institution: FIRST_PLATYPUS, accounts: [] });
-    expect(await pageState(page, 'error')).toContain('plaidbal did not accept the result (HTTP 400)');
     const r = await run.done;
-    expect(r.code).toBe(8);
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('Plaid Link finished, but the page sent a result plaidbal cannot accept (public_token is not a sandbox public token). Nothing was saved.');
+    expect(r.stderr).toContain('Run `plaidbal link` again');
+    expect(await pageState(page, 'error')).toContain('plaidbal could not accept what Plaid Link sent (public_token is not a sandbox public token) and has stopped waiting.');
     expect(paths()).not.toContain('/item/public_token/exchange');
     expect(await world.store.snapshot()).toEqual(before);
+    expect(secretsIn(printed(r))).toEqual([]);
+  });
+
+  it('a result of a shape plaidbal does not expect ends at once with exit 5 and names the field', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    const publicToken = world.emulator.completeLinkSession(latestLinkToken().linkToken)!;
+    const { page } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: [{ id: 'acc1', name: 'Checking', type: 7 }] });
+    const r = await run.done;
+    expect(r.code).toBe(5);
+    expect(r.stderr).toContain('cannot accept (metadata.accounts[0].type must be a string). Nothing was saved.');
+    expect(await pageState(page, 'error')).toContain('metadata.accounts[0].type must be a string');
+    expect(r.stderr).not.toContain(publicToken);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('accepts what Plaid documents as optional: no institution, accounts without mask or subtype', async () => {
+    const run = startLink(['--no-browser', '--name', 'bare']);
+    const url = await run.url;
+    const publicToken = world.emulator.completeLinkSession(latestLinkToken().linkToken)!;
+    await openPage(url, { kind: 'success', publicToken, institution: null, accounts: [{ id: 'acc1', name: 'Checking', type: 'depository', mask: null }] });
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('as "bare"');
+    expect(paths()).toContain('/item/public_token/exchange');
+  });
+
+  it('closing the tab ends the wait with exit 8 and says how to open Link again', async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    const { page } = await openPage(url, { kind: 'pending' });
+    await page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await page.close();
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain('The Link page was closed before Plaid Link finished. Nothing was saved.');
+    expect(r.stderr).toContain('To open Link again, run `plaidbal link`');
+    expect(await refused(url)).toBe(true);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--timeout cannot outlive the link token: update mode waits at most its 30 minutes, and says so', async () => {
+    await world.link('demo');
+    const run = startLink(['--update', 'demo', '--no-browser', '--timeout', '3600']);
+    await run.url;
+    expect(run.stderr()).toMatch(/gives up after (30 min|29 min 59 s), when the link token expires\)/);
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+  });
+
+  it('a link token that expires ends the wait as expired (exit 8, not a usage error), with the command to start again', async () => {
+    await world.close();
+    // The emulator's clock runs 4 h less 3 s behind, so the link token it issues expires 3 s from now.
+    world = await createWorld({ clock: () => Date.now() - (4 * 3_600_000 - 3_000) });
+    expect((await world.init('passphrase')).code).toBe(0);
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser', '--timeout', '600']);
+    const url = await run.url;
+    expect(run.stderr()).toMatch(/gives up after \d s, when the link token expires\)/);
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toMatch(/The link token expired at \d{4}-\d\d-\d\dT[\d:.]+Z: Plaid Link can no longer finish this session\. Nothing was saved\. The Link page has been shut down\./);
+    expect(r.stderr).toContain('Start again with `plaidbal link`. Update-mode link tokens and Hosted Link URLs last 30 minutes, other link tokens 4 hours.');
+    expect(await refused(url)).toBe(true);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('Link reporting INVALID_LINK_TOKEN is an expired token (exit 8), not a usage error', async () => {
+    const run = startLink(['--no-browser']);
+    const error = { error_type: 'INVALID_INPUT', error_code: 'INVALID_LINK_TOKEN', error_message: 'link token has expired', display_message: null };
+    await openPage(await run.url, { kind: 'exit', error });
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toContain('The link token expired: Plaid Link can no longer finish this session. Nothing was saved. (Plaid Link ended with INVALID_LINK_TOKEN');
+    expect(r.stderr).toContain('Start again with `plaidbal link`');
   });
 
   it('--update repairs ITEM_LOGIN_REQUIRED: same item, same sealed token, no exchange, balance works again', async () => {

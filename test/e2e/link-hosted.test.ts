@@ -128,6 +128,30 @@ describe('plaidbal link --hosted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
+  it('a Hosted Link URL that expires ends the wait as expired (exit 8), with the command to start again', async () => {
+    await world.close();
+    // The emulator's clock runs 30 min less 3 s behind: the Hosted Link URL expires 3 s from now.
+    world = await createWorld({ clock: () => Date.now() - (30 * 60_000 - 3_000) });
+    expect((await world.init('passphrase')).code).toBe(0);
+    const before = await world.store.snapshot();
+    const run = startHosted(['--no-browser']);
+    await run.url;
+    expect(run.stderr()).toMatch(/gives up after \d s, when the link token expires\)/);
+    const r = await run.done;
+    expect(r.code).toBe(8);
+    expect(r.stderr).toMatch(/The link token expired at \S+Z: Plaid Link can no longer finish this session\. Nothing was saved\. Anything finished at the Hosted Link URL from now on is not saved\./);
+    expect(r.stderr).toContain('Start again with `plaidbal link --hosted`.');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('--timeout cannot outlive a Hosted Link URL: capped at its 30 minutes, and says so', async () => {
+    const run = startHosted(['--no-browser', '--timeout', '3600']);
+    await run.url;
+    expect(run.stderr()).toMatch(/gives up after (30 min|29 min 59 s), when the link token expires\)/);
+    run.child.kill('SIGINT');
+    expect((await run.done).code).toBe(130);
+  });
+
   it('Ctrl-C stops polling with exit 130, also in the middle of a poll', async () => {
     const before = await world.store.snapshot();
     // A slow /link/token/get makes the SIGINT land while a poll is in flight.
@@ -145,16 +169,22 @@ describe('plaidbal link --hosted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
-  it('--update works with Hosted Link: no products, no exchange, /item/get confirms', async () => {
+  it('--update works with Hosted Link: done when the session finishes with no exit, even with no public token; /item/get confirms', async () => {
     await world.link('demo');
     expect((await world.run(['sandbox', 'reset-login', 'demo'])).code).toBe(0);
     const before = await world.store.snapshot();
     const [item] = world.emulator.items();
-    const run = startHosted(['--update', 'demo', '--no-browser', '--json']);
+    const run = startHosted(['--update', 'demo', '--no-browser', '--json', '--timeout', '30']);
     await run.url;
     const { linkToken, body } = hostedCreate();
     expect(body).toMatchObject({ hosted_link: {}, access_token: item!.access_token });
     expect(body).not.toHaveProperty('products');
+    // The user opens the URL: the session is listed in progress, which counts for nothing yet.
+    world.emulator.startLinkSession(linkToken);
+    const seen = polls(linkToken).length;
+    while (polls(linkToken).length < seen + 2) await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(run.child.exitCode).toBeNull();
+    // Update mode finishes with no public token listed (the emulator lists no Item add, as Plaid may not).
     world.emulator.completeLinkSession(linkToken);
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);

@@ -5,7 +5,7 @@
  * Emulator.completeLinkSession instead.
  */
 import { SANDBOX_INSTITUTIONS } from './fixtures.js';
-import { completeLinkSession } from './routes.js';
+import { completeLinkSession, startLinkSession } from './routes.js';
 import type { EmulatorState } from './state.js';
 
 const HOSTED_LINK_PATH = /^\/hl\/([0-9a-f-]{36})$/;
@@ -39,6 +39,8 @@ export function hostedLinkPage(state: EmulatorState, method: string, path: strin
       : { status: 200, html: page('Link failed', '<p id="status" data-status="exit">The login failed. You can close this window.</p>') };
   }
 
+  // Opening the URL starts a session: /link/token/get lists it in progress until the form is sent.
+  if (!token.sessions.some((s) => s.finishedAt === null)) startLinkSession(state, token.link_token);
   const options = [...SANDBOX_INSTITUTIONS.values()]
     .map((ins) => `<option value="${escapeHtml(ins.institution_id)}">${escapeHtml(ins.name)}</option>`)
     .join('');

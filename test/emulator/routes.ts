@@ -31,7 +31,7 @@ import {
 } from './fixtures.js';
 import { randomUUID } from 'node:crypto';
 import { newRequestId } from './ids.js';
-import type { AccountState, EmulatorState, ItemState, LinkSessionState, LinkTokenState } from './state.js';
+import { LINK_SESSION_RETENTION_MS, type AccountState, type EmulatorState, type ItemState, type LinkSessionState, type LinkTokenState } from './state.js';
 import type { CompleteLinkOptions, RateLimits } from './types.js';
 import type { ProductName, Wire, WireAccount, WireItem, WirePlaidError } from './wire.js';
 
@@ -68,8 +68,10 @@ const VALID_PRODUCTS: ReadonlySet<string> = new Set<ProductName>([
   'cra_cashflow_insights', 'cra_monitoring', 'cra_lend_score', 'cra_plaid_credit_score', 'layer', 'pay_by_bank', 'protect_linked_bank',
   'protect_transactions',
 ]);
-const COUNTRY_CODES: ReadonlySet<string> = new Set(['US', 'GB', 'ES', 'NL', 'FR', 'IE', 'CA', 'DE', 'IT', 'PL', 'DK', 'NO', 'SE', 'EE', 'LT', 'LV', 'PT', 'BE', 'AT', 'FI']);
-const LANGUAGES: ReadonlySet<string> = new Set(['da', 'de', 'en', 'es', 'et', 'fr', 'hi', 'it', 'ja', 'lt', 'lv', 'nl', 'no', 'pl', 'pt', 'ro', 'sv', 'vi', 'zh']);
+/** The spec's CountryCode enum (test/contract checks these against the OpenAPI file). */
+export const COUNTRY_CODES: ReadonlySet<string> = new Set(['US', 'GB', 'ES', 'NL', 'FR', 'IE', 'CA', 'DE', 'IT', 'PL', 'DK', 'NO', 'SE', 'EE', 'LT', 'LV', 'PT', 'BE', 'AT', 'FI']);
+/** The languages LinkTokenCreateRequest.language lists as supported (checked the same way). */
+export const LANGUAGES: ReadonlySet<string> = new Set(['da', 'nl', 'en', 'et', 'fr', 'de', 'hi', 'it', 'lv', 'lt', 'no', 'pl', 'pt', 'ro', 'es', 'sv', 'vi']);
 const REMOVE_REASONS: ReadonlySet<string> = new Set(['FRAUD_FIRST_PARTY', 'FRAUD_FALSE_IDENTITY', 'FRAUD_ABUSE', 'FRAUD_OTHER', 'CONNECTION_IS_NON_FUNCTIONAL', 'OTHER']);
 
 // ---------------------------------------------------------------------------------------------
@@ -230,17 +232,20 @@ function sessionJson(session: LinkSessionState, state: EmulatorState, requestId:
   return {
     link_session_id: session.link_session_id,
     started_at: iso(session.startedAt),
-    finished_at: iso(session.finishedAt),
+    finished_at: session.finishedAt === null ? null : iso(session.finishedAt),
     results:
       session.success && item
         ? {
-            item_add_results: [
-              {
-                public_token: session.success.public_token,
-                accounts: sessionAccounts(item),
-                institution: { name: item.institution_name, institution_id: item.institution_id },
-              },
-            ],
+            // Update mode adds no Item: Plaid does not promise a public token there.
+            item_add_results: session.success.update
+              ? []
+              : [
+                  {
+                    public_token: session.success.public_token,
+                    accounts: sessionAccounts(item),
+                    institution: { name: item.institution_name, institution_id: item.institution_id },
+                  },
+                ],
             cra_item_add_results: [],
             cra_update_results: [],
             bank_income_results: [],
@@ -262,14 +267,33 @@ function sessionJson(session: LinkSessionState, state: EmulatorState, requestId:
   };
 }
 
+/**
+ * Test helper behind Emulator.startLinkSession (and the Hosted Link page opening): the user
+ * opens Link. /link/token/get lists the session with `finished_at: null` until it ends.
+ */
+export function startLinkSession(state: EmulatorState, linkToken: string): string {
+  const token = state.linkTokens.get(linkToken);
+  if (!token) throw new Error(`Plaid emulator: no link token ${linkToken}`);
+  const now = state.clock();
+  if (now > token.expiresAt) throw new Error(`Plaid emulator: link token ${linkToken} expired at ${iso(token.expiresAt)}`);
+  const session: LinkSessionState = { link_session_id: randomUUID(), startedAt: now, finishedAt: null, success: null, exit: null };
+  token.sessions.push(session);
+  return session.link_session_id;
+}
+
 /** Test helper behind Emulator.completeLinkSession: the user finishing Link (or leaving it). */
 export function completeLinkSession(state: EmulatorState, linkToken: string, opts: CompleteLinkOptions = {}): string | undefined {
   const token = state.linkTokens.get(linkToken);
   if (!token) throw new Error(`Plaid emulator: no link token ${linkToken}`);
   const now = state.clock();
   if (now > token.expiresAt) throw new Error(`Plaid emulator: link token ${linkToken} expired at ${iso(token.expiresAt)}`);
-  const session: LinkSessionState = { link_session_id: randomUUID(), startedAt: now, finishedAt: now, success: null, exit: null };
-  token.sessions.push(session);
+  // Finishes the session the user has open, or one that starts and ends now.
+  let session = token.sessions.find((s) => s.finishedAt === null);
+  if (!session) {
+    session = { link_session_id: randomUUID(), startedAt: now, finishedAt: null, success: null, exit: null };
+    token.sessions.push(session);
+  }
+  session.finishedAt = now;
 
   const endWithError = (error: PlaidApiError, institutionId: string | null) => {
     session.exit = { error: { ...error.body, request_id: newRequestId() }, institution_id: institutionId };
@@ -297,8 +321,9 @@ export function completeLinkSession(state: EmulatorState, linkToken: string, opt
     if (!item || item.removed) throw new Error(`Plaid emulator: the item of update-mode link token ${linkToken} was removed`);
     if (opts.password?.startsWith('error_')) return endWithError(sandboxCredentialsError(opts.password.slice('error_'.length)), item.institution_id);
     item.login_required = false;
+    // Link web's onSuccess still hands over a public token in update mode; nothing exchanges it.
     const publicToken = state.createPublicToken(item);
-    session.success = { public_token: publicToken.token, item_id: item.item_id };
+    session.success = { public_token: publicToken.token, item_id: item.item_id, update: true };
     return publicToken.token;
   }
 
@@ -385,7 +410,10 @@ function linkTokenGet(body: Body, ctx: RouteContext): Reply<LinkTokenGetResponse
     link_token: token.link_token,
     created_at: iso(token.createdAt),
     expiration: iso(token.expiresAt),
-    link_sessions: token.sessions.map((session) => sessionJson(session, ctx.state, ctx.requestId)),
+    // In-progress sessions are listed; finished ones for six hours (LINK_SESSION_RETENTION_MS).
+    link_sessions: token.sessions
+      .filter((session) => session.finishedAt === null || ctx.state.clock() - session.finishedAt <= LINK_SESSION_RETENTION_MS)
+      .map((session) => sessionJson(session, ctx.state, ctx.requestId)),
     metadata: {
       initial_products: [...token.products],
       webhook: token.webhook,

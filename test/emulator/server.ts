@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { PlaidApiError, errorCodeForStatus, missingFields, plaidError } from './errors.js';
 import { hostedLinkPage, isHostedLinkPath } from './hosted-link.js';
 import { newRequestId } from './ids.js';
-import { ROUTES, completeLinkSession, type RouteContext } from './routes.js';
+import { ROUTES, completeLinkSession, startLinkSession, type RouteContext } from './routes.js';
 import { EmulatorState } from './state.js';
 import type { Emulator, EmulatorOptions, Fault, FaultKind, RateLimits, RecordedRequest } from './types.js';
 import type { PlaidErrorTypeName } from './wire.js';
@@ -255,6 +255,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     items: () => [...state.items.values()].map((item) => state.snapshot(item)),
     setAccounts: (itemIdOrAccessToken, accounts) => state.setAccounts(itemIdOrAccessToken, accounts),
     setBalances: (itemIdOrAccessToken, accountId, balances) => state.setBalances(itemIdOrAccessToken, accountId, balances),
+    startLinkSession: (linkToken) => startLinkSession(state, linkToken),
     completeLinkSession: (linkToken, completeOpts) => completeLinkSession(state, linkToken, completeOpts),
     close(): Promise<void> {
       closed ??= new Promise<void>((resolve) => {

@@ -56,12 +56,19 @@ export interface PublicTokenState {
   used: boolean;
 }
 
+/** Plaid keeps a Link session's data on /link/token/get for six hours after it ends (LinkTokenGetSessionsResponse). */
+export const LINK_SESSION_RETENTION_MS = 6 * 60 * 60_000;
+
 export interface LinkSessionState {
   link_session_id: string;
   startedAt: number;
-  finishedAt: number;
-  /** On success: the public token and what Link's onSuccess metadata carries. */
-  success: { public_token: string; item_id: string } | null;
+  /** null while the user is still in Link: /link/token/get lists it with `finished_at: null`. */
+  finishedAt: number | null;
+  /**
+   * On success: the public token and what Link's onSuccess metadata carries. `update` marks
+   * update mode, where /link/token/get lists no Item add (nothing new was added).
+   */
+  success: { public_token: string; item_id: string; update?: boolean } | null;
   exit: { error: WirePlaidError | null; institution_id: string | null } | null;
 }
 

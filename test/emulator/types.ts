@@ -110,8 +110,10 @@ export interface Emulator {
   setAccounts(itemIdOrAccessToken: string, accounts: WireAccount[]): void;
   /** Changes the bank-side balances of one account: /accounts/balance/get sees them, /accounts/get only after that refresh. */
   setBalances(itemIdOrAccessToken: string, accountId: string, balances: Partial<WireBalance>): void;
+  /** Simulates the user opening Link for `linkToken`: a session listed with `finished_at: null`. Returns its link_session_id. */
+  startLinkSession(linkToken: string): string;
   /**
-   * Simulates the user finishing (Hosted) Link for `linkToken`: records the session that
+   * Simulates the user finishing (Hosted) Link for `linkToken` (the session they opened, if any): records the session that
    * /link/token/get reports and returns the public token, or undefined when the session ended in an exit.
    */
   completeLinkSession(linkToken: string, opts?: CompleteLinkOptions): string | undefined;

@@ -1,11 +1,22 @@
 /**
- * Real headless Chromium for the Link page tests, and a stand-in for Plaid's
- * link-initialize.js served at the browser's network layer.
- *
- * The stand-in follows Link's documented web API: `Plaid.create(config)` returns
- * `{ open, exit, destroy }`; Link loads asynchronously and calls `onLoad`; `open()` calls
- * made before that are queued; an opened Link emits events through `onEvent` and ends with
- * `onSuccess(public_token, metadata)` or `onExit(error, metadata)`.
+ * Real headless Chromium for the Link page tests, and a stand-in for Plaid's Link, served at
+ * the browser's network layer, that behaves like Plaid's real `link-initialize.js` on the
+ * page (see ../shared/PLAID-NOTES.md, "What real Plaid does that an emulator easily misses",
+ * and the react-plaid-link README's Content Security Policy section):
+ * - the initializer appends a `<style>` element (with its own script tag's nonce, as the
+ *   nonce-based CSP of plaid.com/docs/link/web/#csp-directives expects) and gives its
+ *   iframes inline style attributes (what `style-src-attr 'unsafe-inline'` is for), then
+ *   shows and hides them through the CSSOM;
+ * - `Plaid.create(config)` creates a hidden iframe at
+ *   `https://cdn.plaid.com/link/v2/stable/link.html?…&uniqueId=N&origin=…&token=…`, and
+ *   `open()` a short-lived second one, `link-open.html`;
+ * - page and iframe talk by postMessage with JSON strings: the iframe sends
+ *   `{"action":"plaid_link-<uniqueId>::ready"}`, `::event`, `::connected` (with
+ *   `metadata.public_token`) and `::exit`; the page sends `plaid_link::open` / `::exit`;
+ * - once ready, the page POSTs a heartbeat to the environment's API host (`/link/heartbeat`).
+ * The API stays Link's documented one: `Plaid.create` returns `{ open, exit, destroy }`,
+ * `onLoad` fires when the iframe is ready, `open()` before that is queued.
+ * The iframe is answered by the route below with a stand-in page that plays `behaviour`.
  */
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -49,34 +60,77 @@ export type PlaidLinkBehaviour =
       kind: 'success';
       publicToken: string;
       institution?: LinkInstitution | null;
-      accounts?: LinkAccount[];
+      /** As Link sends them: fields may be missing or null (Plaid documents which may). */
+      accounts?: Array<Partial<LinkAccount> | Record<string, unknown>>;
       /** Ignore open() calls made without user activation, like a blocked pop-up. */
       requireUserActivation?: boolean;
     }
   | { kind: 'exit'; error: LinkExitError | null; institution?: LinkInstitution | null; status?: string }
+  /** Link opens and the user is still in it: no result ever comes. */
+  | { kind: 'pending' }
   /** The CDN request fails (offline, blocked). */
   | { kind: 'unreachable' };
 
-/** What the stand-in saw, readable with `standInRecord(page)`. */
+export const LINK_FRAME_URL = 'https://cdn.plaid.com/link/v2/stable/link.html';
+export const LINK_OPEN_FRAME_URL = 'https://cdn.plaid.com/link/v2/stable/link-open.html';
+const PLAID_CDN_ORIGIN = 'https://cdn.plaid.com';
+export const STAND_IN_SESSION_ID = '79e772be-547d-4c9c-8b76-4ac4ed4c441a';
+export const STAND_IN_REQUEST_ID = 'Xq1Jk7Vn3LpZ8sQ';
+
+/** What the stand-in saw in the page, readable with `standInRecord(page)`. */
 export interface StandInRecord {
   created: number;
   token: string | null;
   configKeys: string[];
   openCalls: number;
   events: string[];
+  /** The `<style>` element took effect (a CSP that blocks it leaves it without a sheet). */
+  styleApplied: boolean;
+  /** The iframe's inline style took effect (style-src-attr). */
+  inlineStyleApplied: boolean;
+  /** Heartbeats the page could send: 'ok' or the error. */
+  heartbeats: string[];
+  /** Messages received from the Link iframe, by action suffix. */
+  messages: string[];
 }
 
-function standInScript(behaviour: Exclude<PlaidLinkBehaviour, { kind: 'unreachable' }>): string {
-  // Runs in the page; the behaviour arrives as JSON.
+/** What crossed the network layer, recorded by the routes. */
+export interface StandInTraffic {
+  /** URLs of the Link iframes requested (link.html, link-open.html). */
+  frames: string[];
+  /** `<origin>/link/heartbeat` POSTs: the URL and body. */
+  heartbeats: Array<{ url: string; body: string }>;
+}
+
+/** The initializer: runs in the page, under the page's CSP. */
+function initializerScript(requireUserActivation: boolean): string {
   return `(function () {
   'use strict';
-  var behaviour = ${JSON.stringify(behaviour)};
-  var record = { created: 0, token: null, configKeys: [], openCalls: 0, events: [] };
+  var requireUserActivation = ${JSON.stringify(requireUserActivation)};
+  var CDN = ${JSON.stringify(PLAID_CDN_ORIGIN)};
+  var FRAME = ${JSON.stringify(LINK_FRAME_URL)};
+  var OPEN_FRAME = ${JSON.stringify(LINK_OPEN_FRAME_URL)};
+  var API_HOSTS = { sandbox: 'https://sandbox.plaid.com', production: 'https://production.plaid.com' };
+  var me = document.currentScript;
+  var nonce = (me && me.nonce) || '';
+  var record = { created: 0, token: null, configKeys: [], openCalls: 0, events: [], styleApplied: false, inlineStyleApplied: false, heartbeats: [], messages: [] };
   window.__plaidStandIn = record;
-  var sessionId = '79e772be-547d-4c9c-8b76-4ac4ed4c441a';
-  var requestId = 'Xq1Jk7Vn3LpZ8sQ';
+  var nextId = 0;
 
-  function later(fn) { setTimeout(fn, 10); }
+  // Like the real script: one stylesheet for Link's iframes, appended to the page.
+  var style = document.createElement('style');
+  if (nonce) style.nonce = nonce;
+  style.textContent = 'iframe.plaid-link-iframe { color-scheme: normal; }';
+  (document.head || document.documentElement).appendChild(style);
+  record.styleApplied = !!(style.sheet && style.sheet.cssRules.length === 1);
+
+  // Plaid documents that Link needs style-src-attr 'unsafe-inline': its iframes carry inline
+  // style attributes. (The CSSOM's property setters, used below to show and hide the frame,
+  // are not governed by CSP in any browser; a written style attribute is.)
+  function inlineStyle(frame, css) {
+    frame.setAttribute('style', css);
+    return frame.style.position === 'fixed';
+  }
 
   window.Plaid = {
     version: 'stand-in',
@@ -86,68 +140,82 @@ function standInScript(behaviour: Exclude<PlaidLinkBehaviour, { kind: 'unreachab
       record.created += 1;
       record.token = config.token;
       record.configKeys = Object.keys(config).sort();
+      var uniqueId = ++nextId;
+      var prefix = 'plaid_link-' + uniqueId + '::';
+      var env = /^link-(sandbox|production)-/.exec(config.token);
+      var apiHost = API_HOSTS[env ? env[1] : 'production'];
       var loaded = false, queued = false, opened = false, destroyed = false;
 
-      function emit(name, extra) {
-        record.events.push(name);
-        var metadata = {
-          view_name: extra && extra.view_name || null,
-          institution_id: behaviour.institution ? behaviour.institution.institution_id : null,
-          institution_name: behaviour.institution ? behaviour.institution.name : null,
-          link_session_id: sessionId,
-          request_id: requestId,
-          timestamp: new Date().toISOString()
-        };
-        if (config.onEvent) config.onEvent(name, metadata);
+      var frame = document.createElement('iframe');
+      frame.className = 'plaid-link-iframe';
+      frame.id = 'plaid-link-iframe-' + uniqueId;
+      frame.title = 'Plaid Link';
+      record.inlineStyleApplied = inlineStyle(frame,
+        'position: fixed; top: 0; left: 0; width: 100%; height: 100%; z-index: 9999; border: 0; display: none;');
+      frame.src = FRAME + '?isLinkInitialize=true&token=' + encodeURIComponent(config.token) +
+        '&uniqueId=' + uniqueId + '&origin=' + encodeURIComponent(location.origin) + '&version=2.0.0';
+      document.body.appendChild(frame);
+
+      function post(action) {
+        if (frame.contentWindow) frame.contentWindow.postMessage(JSON.stringify({ action: action }), CDN);
+      }
+
+      function heartbeat() {
+        fetch(apiHost + '/link/heartbeat', {
+          method: 'POST',
+          body: JSON.stringify({ link_token: config.token, unique_id: uniqueId }),
+          credentials: 'omit'
+        }).then(function (r) { record.heartbeats.push(r.ok ? 'ok' : 'HTTP ' + r.status); },
+          function (e) { record.heartbeats.push(String(e)); });
       }
 
       function run() {
         if (opened || destroyed) return;
         opened = true;
-        emit('OPEN', { view_name: 'CONSENT' });
-        later(function () {
-          if (destroyed) return;
-          if (behaviour.kind === 'success') {
-            emit('SELECT_INSTITUTION');
-            emit('SUBMIT_CREDENTIALS');
-            emit('HANDOFF');
-            config.onSuccess(behaviour.publicToken, {
-              institution: behaviour.institution === undefined ? ${JSON.stringify({ name: 'First Platypus Bank', institution_id: 'ins_109508' })} : behaviour.institution,
-              accounts: behaviour.accounts || [],
-              link_session_id: sessionId,
-              // Real Link sends more than the documented fields; the page must drop them.
-              transfer_status: null,
-              account: { id: null, name: null }
-            });
-          } else {
-            if (behaviour.error) emit('ERROR', { view_name: 'ERROR' });
-            emit('EXIT');
-            if (config.onExit) config.onExit(behaviour.error, {
-              institution: behaviour.institution === undefined ? null : behaviour.institution,
-              status: behaviour.status || null,
-              link_session_id: sessionId,
-              request_id: requestId
-            });
-          }
-        });
+        frame.style.display = 'block';
+        var opener = document.createElement('iframe');
+        inlineStyle(opener, 'position: fixed; width: 0; height: 0; border: 0; display: none;');
+        opener.src = OPEN_FRAME + '?uniqueId=' + uniqueId;
+        opener.addEventListener('load', function () { opener.remove(); });
+        document.body.appendChild(opener);
+        post('plaid_link::open');
       }
 
-      later(function () {
-        loaded = true;
-        if (config.onLoad) config.onLoad();
-        if (queued) run();
+      function close() { frame.style.display = 'none'; }
+
+      window.addEventListener('message', function (e) {
+        if (e.origin !== CDN || e.source !== frame.contentWindow) return;
+        var message;
+        try { message = JSON.parse(e.data); } catch (err) { return; }
+        if (!message || typeof message.action !== 'string' || message.action.indexOf(prefix) !== 0) return;
+        var action = message.action.slice(prefix.length);
+        record.messages.push(action);
+        if (destroyed) return;
+        if (action === 'ready') {
+          loaded = true;
+          heartbeat();
+          if (config.onLoad) config.onLoad();
+          if (queued) run();
+        } else if (action === 'event') {
+          record.events.push(message.eventName);
+          if (config.onEvent) config.onEvent(message.eventName, message.metadata);
+        } else if (action === 'connected') {
+          close();
+          config.onSuccess(message.metadata.public_token, message.metadata);
+        } else if (action === 'exit') {
+          close();
+          if (config.onExit) config.onExit(message.error || null, message.metadata);
+        }
       });
 
       return {
         open: function () {
           record.openCalls += 1;
-          if (behaviour.requireUserActivation && !(navigator.userActivation && navigator.userActivation.isActive)) return;
+          if (requireUserActivation && !(navigator.userActivation && navigator.userActivation.isActive)) return;
           if (loaded) run(); else queued = true;
         },
-        exit: function () {
-          if (opened && !destroyed && config.onExit) config.onExit(null, { institution: null, status: null, link_session_id: sessionId, request_id: requestId });
-        },
-        destroy: function () { destroyed = true; }
+        exit: function () { post('plaid_link::exit'); },
+        destroy: function () { destroyed = true; frame.remove(); }
       };
     }
   };
@@ -155,11 +223,85 @@ function standInScript(behaviour: Exclude<PlaidLinkBehaviour, { kind: 'unreachab
 `;
 }
 
+/** The Link iframe's document, on https://cdn.plaid.com: plays `behaviour` when opened. */
+function linkFrameHtml(behaviour: Exclude<PlaidLinkBehaviour, { kind: 'unreachable' }>): string {
+  const script = `(function () {
+  'use strict';
+  var behaviour = ${JSON.stringify(behaviour).replace(/</g, '\\u003c')};
+  var params = new URLSearchParams(location.search);
+  var uniqueId = params.get('uniqueId');
+  var origin = params.get('origin');
+  var sessionId = ${JSON.stringify(STAND_IN_SESSION_ID)};
+  var requestId = ${JSON.stringify(STAND_IN_REQUEST_ID)};
+  var opened = false;
+  function send(action, extra) {
+    var message = { action: 'plaid_link-' + uniqueId + '::' + action };
+    for (var key in extra || {}) message[key] = extra[key];
+    parent.postMessage(JSON.stringify(message), origin);
+  }
+  function event(name, viewName) {
+    send('event', { eventName: name, metadata: {
+      view_name: viewName || null,
+      institution_id: behaviour.institution ? behaviour.institution.institution_id : null,
+      institution_name: behaviour.institution ? behaviour.institution.name : null,
+      link_session_id: sessionId, request_id: requestId, timestamp: new Date().toISOString()
+    } });
+  }
+  function later(fn) { setTimeout(fn, 10); }
+  function run() {
+    if (opened) return;
+    opened = true;
+    event('OPEN', 'CONSENT');
+    if (behaviour.kind === 'pending') return;
+    later(function () {
+      if (behaviour.kind === 'success') {
+        event('SELECT_INSTITUTION');
+        event('SUBMIT_CREDENTIALS');
+        event('HANDOFF');
+        send('connected', { metadata: {
+          public_token: behaviour.publicToken,
+          institution: behaviour.institution === undefined ? ${JSON.stringify({ name: 'First Platypus Bank', institution_id: 'ins_109508' })} : behaviour.institution,
+          accounts: behaviour.accounts || [],
+          link_session_id: sessionId,
+          // Real Link sends more than the documented fields; the page must drop them.
+          transfer_status: null,
+          account: { id: null, name: null }
+        } });
+      } else {
+        if (behaviour.error) event('ERROR', 'ERROR');
+        event('EXIT');
+        send('exit', { error: behaviour.error, metadata: {
+          institution: behaviour.institution === undefined ? null : behaviour.institution,
+          status: behaviour.status || null,
+          link_session_id: sessionId,
+          request_id: requestId
+        } });
+      }
+    });
+  }
+  window.addEventListener('message', function (e) {
+    if (e.origin !== origin || e.source !== parent) return;
+    var message;
+    try { message = JSON.parse(e.data); } catch (err) { return; }
+    if (message.action === 'plaid_link::open') run();
+    if (message.action === 'plaid_link::exit' && opened) {
+      send('exit', { error: null, metadata: { institution: null, status: null, link_session_id: sessionId, request_id: requestId } });
+    }
+  });
+  later(function () { send('ready'); });
+})();`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Plaid Link (stand-in)</title></head><body><script>${script}</script></body></html>`;
+}
+
+const CORS = { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' };
+
 /**
- * Answers the page's request for Plaid's Link script with the stand-in (or a network
- * failure), at the network layer: the page itself still names Plaid's real URL.
+ * Answers, at the network layer, the page's request for Plaid's Link script (the
+ * initializer, or a network failure), the Link iframes on cdn.plaid.com, and the heartbeat
+ * on any host. The page itself still names Plaid's real URLs.
  */
-export async function routePlaidLinkStandIn(page: Page, behaviour: PlaidLinkBehaviour): Promise<void> {
+export async function routePlaidLinkStandIn(page: Page, behaviour: PlaidLinkBehaviour): Promise<StandInTraffic> {
+  const traffic: StandInTraffic = { frames: [], heartbeats: [] };
   await page.route(PLAID_LINK_SCRIPT_URL, async (route) => {
     if (behaviour.kind === 'unreachable') {
       await route.abort('internetdisconnected');
@@ -168,10 +310,26 @@ export async function routePlaidLinkStandIn(page: Page, behaviour: PlaidLinkBeha
     await route.fulfill({
       status: 200,
       contentType: 'application/javascript; charset=utf-8',
-      headers: { 'Access-Control-Allow-Origin': '*', 'Cache-Control': 'no-store' },
-      body: standInScript(behaviour),
+      headers: CORS,
+      body: initializerScript(behaviour.kind === 'success' && behaviour.requireUserActivation === true),
     });
   });
+  await page.route(`${LINK_FRAME_URL}?**`, async (route) => {
+    traffic.frames.push(route.request().url());
+    if (behaviour.kind === 'unreachable') return route.abort('internetdisconnected');
+    await route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', headers: CORS, body: linkFrameHtml(behaviour) });
+  });
+  await page.route(`${LINK_OPEN_FRAME_URL}?**`, async (route) => {
+    traffic.frames.push(route.request().url());
+    await route.fulfill({ status: 200, contentType: 'text/html; charset=utf-8', headers: CORS, body: '<!doctype html><title>Plaid Link</title>' });
+  });
+  await page.route('**/link/heartbeat', async (route) => {
+    const request = route.request();
+    if (request.method() === 'OPTIONS') return route.fulfill({ status: 204, headers: CORS });
+    traffic.heartbeats.push({ url: request.url(), body: request.postData() ?? '' });
+    await route.fulfill({ status: 200, contentType: 'application/json', headers: CORS, body: '{}' });
+  });
+  return traffic;
 }
 
 export function standInRecord(page: Page): Promise<StandInRecord | null> {

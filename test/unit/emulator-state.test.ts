@@ -274,6 +274,35 @@ describe('/link/token/create and /link/token/get', () => {
   });
 });
 
+describe('Link sessions on /link/token/get', () => {
+  it('lists a session while the user is in Link (finished_at null), and keeps results six hours after it ends', async () => {
+    const created = await post('/link/token/create', { ...linkTokenBody, hosted_link: {} });
+    const token = created.body.link_token as string;
+    const id = plaid.startLinkSession(token);
+    now += 5 * MINUTE;
+    let got = await post('/link/token/get', { link_token: token });
+    expect(got.body.link_sessions).toEqual([expect.objectContaining({ link_session_id: id, started_at: '2025-03-01T12:00:00Z', finished_at: null, results: null, exit: null })]);
+
+    const publicToken = plaid.completeLinkSession(token);
+    got = await post('/link/token/get', { link_token: token });
+    expect(got.body.link_sessions).toEqual([expect.objectContaining({ link_session_id: id, finished_at: '2025-03-01T12:05:00Z' })]);
+    expect(got.body.link_sessions[0].results.item_add_results[0].public_token).toBe(publicToken);
+
+    now += 6 * 60 * MINUTE; // exactly six hours after it ended: still there
+    expect((await post('/link/token/get', { link_token: token })).body.link_sessions).toHaveLength(1);
+    now += 1_000;
+    expect((await post('/link/token/get', { link_token: token })).body.link_sessions).toEqual([]);
+  });
+
+  it('opening the Hosted Link URL starts a session', async () => {
+    const created = await post('/link/token/create', { ...linkTokenBody, hosted_link: {} });
+    const page = await fetch(created.body.hosted_link_url as string);
+    expect(page.status).toBe(200);
+    const got = await post('/link/token/get', { link_token: created.body.link_token });
+    expect(got.body.link_sessions).toEqual([expect.objectContaining({ finished_at: null })]);
+  });
+});
+
 describe('reset_login and update mode', () => {
   it('ITEM_LOGIN_REQUIRED until a completed update-mode session repairs the same item', async () => {
     const { access_token, item_id } = await createSandboxItem(plaid);
@@ -296,7 +325,8 @@ describe('reset_login and update mode', () => {
     const publicToken = plaid.completeLinkSession(update.body.link_token);
     expect(publicToken).toMatch(/^public-sandbox-/);
     const got = await post('/link/token/get', { link_token: update.body.link_token });
-    expect(got.body.link_sessions[0].results.item_add_results[0].public_token).toBe(publicToken);
+    // Update mode adds no Item, so /link/token/get lists no Item add: the session is finished, with no exit.
+    expect(got.body.link_sessions).toEqual([expect.objectContaining({ finished_at: '2025-03-01T12:00:00Z', exit: null, results: expect.objectContaining({ item_add_results: [] }) })]);
     expect(got.body.metadata.initial_products).toEqual([]);
 
     expect((await post('/accounts/balance/get', { access_token })).status).toBe(200);

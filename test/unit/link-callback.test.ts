@@ -32,6 +32,25 @@ describe('parseLinkCallback', () => {
     expect(reason({ ...success, metadata: { ...success.metadata, institution: null, accounts: [] } })).toBe('ok');
   });
 
+  it('accepts what Plaid documents as optional missing or null, as null (plaid.com/docs/link/web/#onsuccess)', () => {
+    const bare = { id: 'acc1', name: 'Checking', type: 'depository' };
+    const result = parseLinkCallback(
+      JSON.parse(JSON.stringify({ ...success, metadata: { accounts: [bare, { ...bare, id: 'acc2', mask: null, subtype: null, verification_status: null }], link_session_id: 'x1' } })),
+      'sandbox',
+    );
+    const filled = { ...bare, mask: null, subtype: null, verification_status: null };
+    expect(result).toEqual({ ok: true, outcome: { kind: 'success', public_token: success.public_token, metadata: { institution: null, accounts: [filled, { ...filled, id: 'acc2' }], link_session_id: 'x1' } } });
+    const exit = parseLinkCallback({ type: 'exit', error: { error_type: 'ITEM_ERROR', error_code: 'ITEM_LOCKED', error_message: 'locked' }, metadata: {} }, 'sandbox');
+    expect(exit).toEqual({
+      ok: true,
+      outcome: { kind: 'exit', error: { error_type: 'ITEM_ERROR', error_code: 'ITEM_LOCKED', error_message: 'locked', display_message: null }, metadata: { institution: null, status: null, link_session_id: null, request_id: null } },
+    });
+    // What Plaid always sends stays required.
+    expect(reason({ ...success, metadata: { ...success.metadata, accounts: [{ ...account, type: undefined }] } })).toBe('metadata.accounts[0].type is missing');
+    expect(reason({ ...success, metadata: { ...success.metadata, accounts: undefined } })).toBe('metadata.accounts is missing');
+    expect(reason({ type: 'exit', error: { ...exitError, error_code: undefined }, metadata: exitMetadata })).toBe('error.error_code is missing');
+  });
+
   it('requires a public token of the session environment', () => {
     expect(reason(success, 'production')).toBe('public_token is not a production public token');
     expect(reason({ ...success, public_token: 'public-production-1' }, 'production')).toBe('ok');

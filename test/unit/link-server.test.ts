@@ -3,7 +3,9 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  LinkCallbackRefusedError,
   LinkPageClosedError,
+  LinkPageGoneError,
   MAX_CALLBACK_BYTES,
   PLAID_LINK_SCRIPT_URL,
   startLinkPage,
@@ -356,19 +358,25 @@ describe('the page response', () => {
     expect(policy.get('default-src')).toEqual(["'none'"]);
     expect(policy.get('frame-src')).toEqual(['https://cdn.plaid.com/']);
     expect(policy.get('connect-src')).toEqual(["'self'", 'https://sandbox.plaid.com']);
-    expect(policy.get('style-src')).toContain(`'nonce-${nonce}'`);
-    expect(policy.get('style-src')).not.toContain("'unsafe-inline'");
-    expect(policy.get('img-src')).toEqual(expect.arrayContaining(["'self'", 'data:']));
+    // Plaid's nonce-based CSP for Link (plaid.com/docs/link/web/#csp-directives, react-plaid-link README).
+    expect(policy.get('style-src')).toEqual([`'nonce-${nonce}'`]);
+    expect(policy.get('style-src-elem')).toEqual([`'nonce-${nonce}'`]);
+    expect(policy.get('style-src-attr')).toEqual(["'unsafe-inline'"]);
+    expect(policy.get('img-src')).toEqual(['data:']);
+    expect([...policy.keys()].sort()).toEqual(
+      ['base-uri', 'connect-src', 'default-src', 'form-action', 'frame-ancestors', 'frame-src', 'img-src', 'script-src', 'style-src', 'style-src-attr', 'style-src-elem'],
+    );
     expect(policy.get('base-uri')).toEqual(["'none'"]);
     expect(policy.get('form-action')).toEqual(["'none'"]);
     expect(policy.get('frame-ancestors')).toEqual(["'none'"]);
-    expect(String(reply.headers['content-security-policy'])).not.toMatch(/unsafe-(inline|eval)|\*/);
+    // 'unsafe-inline' only where Plaid says Link needs it: style attributes.
+    expect(String(reply.headers['content-security-policy']).replace("style-src-attr 'unsafe-inline'", '')).not.toMatch(/unsafe-(inline|eval)|\*/);
 
     // The executable inline script and the style carry the nonce; the only other script is Plaid's.
     const scripts = [...reply.body.matchAll(/<script\b([^>]*)>/g)].map((m) => m[1]!.trim());
     expect(scripts).toEqual([
       'id="link-config" type="application/json"',
-      `src="${PLAID_LINK_SCRIPT_URL}"`,
+      `nonce="${nonce}" src="${PLAID_LINK_SCRIPT_URL}"`, // the nonce Link's own <style> takes
       `nonce="${nonce}"`,
     ]);
     expect(reply.body).toContain(`<style nonce="${nonce}">`);
@@ -384,6 +392,13 @@ describe('the page response', () => {
     const reply = await get(s);
     expect(csp(reply.headers).get('connect-src')).toEqual(["'self'", 'https://production.plaid.com']);
     expect(reply.body).toContain(`src="${PLAID_LINK_SCRIPT_URL}"`);
+  });
+
+  it('defaults connect-src to the environment\'s real Plaid host: Link in the browser never uses PLAIDBAL_BASE_URL', async () => {
+    const sandbox = await start({ plaidHost: undefined });
+    expect(csp((await get(sandbox)).headers).get('connect-src')).toEqual(["'self'", 'https://sandbox.plaid.com']);
+    const production = await start({ environment: 'production', plaidHost: undefined, linkToken: 'link-production-6f1c1a7e-5b7d' });
+    expect(csp((await get(production)).headers).get('connect-src')).toEqual(["'self'", 'https://production.plaid.com']);
   });
 
   it('puts the link token in the page and nothing else sensitive', async () => {
@@ -545,30 +560,34 @@ describe('the callback', () => {
     expect(await late.status).toBe(409);
   }, 5_000);
 
-  it('answers a body over 64 KiB with 413, whether declared or streamed', async () => {
-    const s = await start();
+  it('answers a body over 64 KiB with 413, whether declared or streamed, and ends the session', async () => {
     const big = JSON.stringify({ ...successBody(), padding: 'x'.repeat(MAX_CALLBACK_BYTES) });
-    expect((await postCallback(s, big)).status).toBe(413);
+    const s1 = await start();
+    expect((await postCallback(s1, big)).status).toBe(413);
 
     // A declared size over the limit is refused before any of the body arrives.
-    const declared = openCallback(s, { 'Content-Length': 10 * MAX_CALLBACK_BYTES });
+    const s2 = await start();
+    const declared = openCallback(s2, { 'Content-Length': 10 * MAX_CALLBACK_BYTES });
     declared.req.write('{');
     expect(await declared.status).toBe(413);
 
     // Chunked, with no Content-Length to check up front: refused once the limit is passed,
     // without waiting for the rest.
-    const chunked = openCallback(s, { 'Transfer-Encoding': 'chunked' });
+    const s3 = await start();
+    const chunked = openCallback(s3, { 'Transfer-Encoding': 'chunked' });
     chunked.req.write('{"type":"success","pad":"');
     chunked.req.write('x'.repeat(MAX_CALLBACK_BYTES));
-    const streamed = await chunked.status;
-    expect(streamed).toBe(413);
-    expect(await hasSettled(s.server.outcome)).toBe(false);
-    // The session is still usable by the real page.
-    expect((await postCallback(s, successBody())).status).toBe(204);
+    expect(await chunked.status).toBe(413);
+
+    // Only our page can post here, so a refused result ends the session: no silent wait.
+    for (const s of [s1, s2, s3]) {
+      await expect(s.server.outcome).rejects.toThrow(LinkCallbackRefusedError);
+      await expect(s.server.outcome).rejects.toThrow(`larger than ${MAX_CALLBACK_BYTES} bytes`);
+      expect((await postCallback(s, successBody())).status).toBe(409);
+    }
   }, 5_000);
 
-  it('answers a public token of another environment (or no public token) with 400 and keeps waiting', async () => {
-    const s = await start();
+  it('answers a public token of another environment (or no public token) with 400 and ends the session', async () => {
     for (const token of [
       'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b',
       'access-sandbox-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b',
@@ -577,18 +596,22 @@ describe('the callback', () => {
       'public-sandbox-abc def',
       `public-sandbox-${'a'.repeat(300)}`,
     ]) {
+      const s = await start();
       const reply = await postCallback(s, successBody(token));
       expect(reply.status, token).toBe(400);
+      await expect(s.server.outcome, token).rejects.toThrow(LinkCallbackRefusedError);
+      // Nothing later can revive it.
+      expect((await postCallback(s, successBody())).status).toBe(409);
     }
-    expect(await hasSettled(s.server.outcome)).toBe(false);
-    expect((await postCallback(s, successBody())).status).toBe(204);
 
     const production = await start({ environment: 'production', linkToken: 'link-production-1', plaidHost: 'https://production.plaid.com' });
     expect((await postCallback(production, successBody())).status).toBe(400);
-    expect((await postCallback(production, successBody('public-production-1'))).status).toBe(204);
+    await expect(production.server.outcome).rejects.toThrow('public_token is not a production public token');
+    const good = await start({ environment: 'production', linkToken: 'link-production-1', plaidHost: 'https://production.plaid.com' });
+    expect((await postCallback(good, successBody('public-production-1'))).status).toBe(204);
   });
 
-  it('answers malformed payloads with 400 and keeps waiting', async () => {
+  it('answers malformed payloads with 400, naming the problem, and ends the session', async () => {
     const s = await start();
     const good = successBody();
     const meta = good.metadata as Record<string, unknown>;
@@ -607,10 +630,81 @@ describe('the callback', () => {
       ['overlong name', JSON.stringify({ ...good, metadata: { ...meta, institution: { name: 'x'.repeat(513), institution_id: 'ins_1' } } })],
     ];
     for (const [label, body] of bodies) {
-      const reply = await postCallback(s, body);
+      const fresh = await start();
+      const reply = await postCallback(fresh, body);
       expect(reply.status, label).toBe(400);
       expect(reply.body).toMatch(/^Invalid callback: /);
+      const error = await fresh.server.outcome.then(() => null, (e: unknown) => e);
+      expect(error, label).toBeInstanceOf(LinkCallbackRefusedError);
+      expect(`Invalid callback: ${(error as LinkCallbackRefusedError).reason}\n`, label).toBe(reply.body);
     }
     expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+});
+
+/** Opens the page's presence stream like its EventSource does; resolves once the first bytes arrive. */
+function openPresence(s: Session, headers: Record<string, string> = {}): Promise<{ status: number; first: string; close(): void }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: '127.0.0.1',
+        port: s.port,
+        path: `${s.path}events`,
+        agent: false,
+        setHost: false,
+        headers: { Host: `127.0.0.1:${s.port}`, Accept: 'text/event-stream', 'Sec-Fetch-Site': 'same-origin', ...headers },
+      },
+      (res) => {
+        res.once('data', (chunk: Buffer) =>
+          resolve({ status: res.statusCode ?? 0, first: chunk.toString('utf8'), close: () => req.destroy() }),
+        );
+        res.once('end', () => resolve({ status: res.statusCode ?? 0, first: '', close: () => req.destroy() }));
+      },
+    );
+    req.on('error', (e) => (req.destroyed ? undefined : reject(e)));
+    req.end();
+  });
+}
+
+describe('presence: noticing that the page went away', () => {
+  it('ends the session with LinkPageGoneError once the page has been gone for the grace period', async () => {
+    const s = await start({ pageGoneGraceMs: 50 });
+    const stream = await openPresence(s);
+    expect(stream.status).toBe(200);
+    expect(stream.first).toMatch(/^: /); // an SSE comment: no data, just presence
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+    stream.close();
+    await expect(s.server.outcome).rejects.toThrow(LinkPageGoneError);
+    expect((await postCallback(s, successBody())).status).toBe(409);
+  });
+
+  it('does not end while no page has connected yet, nor when a page comes back within the grace (a reload)', async () => {
+    const s = await start({ pageGoneGraceMs: 200 });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await hasSettled(s.server.outcome)).toBe(false); // the user has not opened the URL yet
+
+    const first = await openPresence(s);
+    first.close();
+    const second = await openPresence(s); // the reloaded page
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+    expect((await postCallback(s, successBody())).status).toBe(204);
+    expect(await s.server.outcome).toMatchObject({ kind: 'success' });
+    second.close();
+  });
+
+  it('tells a page that opens after the result that the session has finished', async () => {
+    const s = await start();
+    expect((await postCallback(s, successBody())).status).toBe(204);
+    const late = await openPresence(s);
+    expect(late.status).toBe(200);
+    expect(late.first).toBe('event: finished\ndata: finished\n\n');
+  });
+
+  it('takes the stream only as a same-origin GET', async () => {
+    const s = await start();
+    expect((await send(s.port, { method: 'POST', path: `${s.path}events`, headers: { Host: `127.0.0.1:${s.port}` } })).status).toBe(405);
+    expect((await get(s, `${s.path}events`, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
+    expect((await get(s, `${s.path}events?x=1`)).status).toBe(404);
   });
 });

@@ -4,20 +4,41 @@
  * back to this process, which exchanges it. `--hosted` hands over to Hosted Link instead.
  */
 import type { Ctx } from '../../context.js';
-import { startLinkPage } from '../../link/server.js';
+import { CliError, ExitCode } from '../../errors.js';
+import { LinkCallbackRefusedError, LinkPageGoneError, startLinkPage } from '../../link/server.js';
 import type { LinkOptions } from './index.js';
-import { createLinkToken, describeDuration, environmentLabel, finishLink, mayOpenBrowser, planLink, timedOutError, waitForUser } from './flow.js';
+import { createLinkToken, environmentLabel, finishLink, linkWait, mayOpenBrowser, planLink, retryCommand, waitEnded, waitForUser, waitingLine, type LinkPlan } from './flow.js';
+
+/** What the page server's ways of ending a session mean for the user. */
+function pageEndedError(plan: LinkPlan, error: unknown): unknown {
+  const nothing = `Nothing was ${plan.update ? 'changed' : 'saved'}.`;
+  if (error instanceof LinkPageGoneError) {
+    return new CliError(`The Link page was closed before Plaid Link finished. ${nothing}`, {
+      exitCode: ExitCode.LINK_CANCELLED,
+      hint: `To open Link again, run \`${retryCommand(plan)}\` (Plaid Link does not report a closed tab, so this session is over).`,
+    });
+  }
+  if (error instanceof LinkCallbackRefusedError) {
+    return new CliError(`Plaid Link finished, but the page sent a result plaidbal cannot accept (${error.reason}). ${nothing}`, {
+      exitCode: ExitCode.PLAID_FAILURE,
+      hint: `Run \`${retryCommand(plan)}\` again; if this keeps happening, Plaid Link may have changed: report it with the reason above.`,
+    });
+  }
+  return error;
+}
 
 export async function runLink(ctx: Ctx, opts: LinkOptions): Promise<number> {
   if (opts.hosted) return (await import('./hosted.js')).runHostedLink(ctx, opts);
 
   const plan = await planLink(ctx, opts);
   const e = ctx.io.err;
-  const { link_token: linkToken } = await createLinkToken(plan);
+  const created = await createLinkToken(plan);
+  const wait = linkWait(plan, created, Date.now());
+  // The page's CSP names Plaid's real API host for the environment (Link's heartbeat), not
+  // PLAIDBAL_BASE_URL: Link in the browser always talks to Plaid itself.
   const page = await startLinkPage({
-    linkToken,
+    linkToken: created.link_token,
     environment: plan.environment,
-    plaidHost: plan.plaid.host,
     mode: plan.update ? 'update' : 'new',
   });
   try {
@@ -34,12 +55,14 @@ export async function runLink(ctx: Ctx, opts: LinkOptions): Promise<number> {
       const hosted = plan.update ? `plaidbal link --update ${plan.update.item.alias} --hosted` : 'plaidbal link --hosted';
       ctx.info(e.dim(`  Over SSH: forward the port (ssh -L ${port}:127.0.0.1:${port} <host>), or use \`${hosted}\`.`));
     }
-    ctx.info(e.dim(`Waiting for Plaid Link… (Ctrl-C to cancel; gives up after ${describeDuration(plan.timeoutMs)})`));
+    ctx.info(e.dim(waitingLine(wait)));
 
     const outcome = await waitForUser(page.outcome, {
-      timeoutMs: plan.timeoutMs,
+      timeoutMs: wait.timeoutMs,
       signal: ctx.signal,
-      onTimeout: () => timedOutError(plan, ' The Link page has been shut down.'),
+      onTimeout: () => waitEnded(plan, wait, ' The Link page has been shut down.'),
+    }).catch((error: unknown) => {
+      throw pageEndedError(plan, error);
     });
     // The page has what it needs; nothing else may reach the server.
     await page.close();

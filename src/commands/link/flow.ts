@@ -21,6 +21,14 @@ import { confirmUpdated, resolveUpdateTarget, updatedJson, updatedSummary, type 
 /** How long plaidbal waits for the user to finish Link, unless --timeout says otherwise. */
 export const DEFAULT_LINK_TIMEOUT_SECONDS = 600;
 
+/**
+ * How long a link token lives (Plaid's /link/token/create docs and Hosted Link docs): 4 hours,
+ * but 30 minutes in update mode and for a Hosted Link URL. plaidbal never waits past the
+ * earlier of this and the `expiration` Plaid returns.
+ */
+export const LINK_TOKEN_LIFETIME_MS = 4 * 60 * 60_000;
+export const SHORT_LINK_TOKEN_LIFETIME_MS = 30 * 60_000;
+
 /** Everything decided before Link opens. */
 export interface LinkPlan {
   environment: Environment;
@@ -36,6 +44,8 @@ export interface LinkPlan {
   redirectUri?: string;
   timeoutMs: number;
   json: boolean;
+  /** Hosted Link (`--hosted`) rather than the local page. */
+  hosted: boolean;
 }
 
 /**
@@ -124,6 +134,7 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
     redirectUri,
     timeoutMs: (opts.timeout ?? DEFAULT_LINK_TIMEOUT_SECONDS) * 1000,
     json: Boolean(opts.json),
+    hosted: Boolean(opts.hosted),
   };
 }
 
@@ -152,15 +163,62 @@ export function describeDuration(ms: number): string {
   if (seconds < 120) return `${seconds} s`;
   const minutes = Math.floor(seconds / 60);
   const rest = seconds % 60;
+  if (minutes >= 120) {
+    const m = minutes % 60;
+    return m ? `${Math.floor(minutes / 60)} h ${m} min` : `${minutes / 60} h`;
+  }
   return rest ? `${minutes} min ${rest} s` : `${minutes} min`;
 }
 
-export function timedOutError(plan: LinkPlan, extra = ''): CliError {
-  return new CliError(`Gave up waiting for Plaid Link after ${describeDuration(plan.timeoutMs)}. Nothing was ${plan.update ? 'changed' : 'saved'}.${extra}`, {
+/** The command that starts this link over. */
+export function retryCommand(plan: LinkPlan): string {
+  const base = plan.update ? `plaidbal link --update ${plan.update.item.alias}` : `plaidbal link${plan.environment === 'production' ? ' --env production' : ''}`;
+  return plan.hosted ? `${base} --hosted` : base;
+}
+
+/** How long to wait for the user: --timeout, but never past the link token's expiry. */
+export interface LinkWait {
+  timeoutMs: number;
+  /** When the link token stops working (ms since the epoch). */
+  expiresAt: number;
+  /** The token's expiry, not --timeout, ends the wait. */
+  byToken: boolean;
+}
+
+export function linkWait(plan: LinkPlan, created: Pick<LinkTokenCreateResponse, 'expiration'>, now: number): LinkWait {
+  const documented = now + (plan.update || plan.hosted ? SHORT_LINK_TOKEN_LIFETIME_MS : LINK_TOKEN_LIFETIME_MS);
+  const stated = Date.parse(created.expiration ?? '');
+  const expiresAt = Number.isFinite(stated) ? Math.min(stated, documented) : documented;
+  const left = Math.max(0, expiresAt - now);
+  return plan.timeoutMs <= left ? { timeoutMs: plan.timeoutMs, expiresAt, byToken: false } : { timeoutMs: left, expiresAt, byToken: true };
+}
+
+/** The "Waiting for Plaid Link…" line. */
+export function waitingLine(wait: LinkWait): string {
+  return wait.byToken
+    ? `Waiting for Plaid Link… (Ctrl-C to cancel; gives up after ${describeDuration(wait.timeoutMs)}, when the link token expires)`
+    : `Waiting for Plaid Link… (Ctrl-C to cancel; gives up after ${describeDuration(wait.timeoutMs)})`;
+}
+
+export function timedOutError(plan: LinkPlan, extra = '', waitedMs = plan.timeoutMs): CliError {
+  return new CliError(`Gave up waiting for Plaid Link after ${describeDuration(waitedMs)}. Nothing was ${plan.update ? 'changed' : 'saved'}.${extra}`, {
     exitCode: ExitCode.LINK_CANCELLED,
-    hint: `Run the command again when ready; --timeout SECONDS waits longer (default ${DEFAULT_LINK_TIMEOUT_SECONDS}).`,
+    hint: `Run \`${retryCommand(plan)}\` again when ready; --timeout SECONDS waits longer (default ${DEFAULT_LINK_TIMEOUT_SECONDS}), up to the link token's life.`,
   });
 }
+
+/** The link token expired: Link cannot finish any more. Not a usage error. */
+export function expiredError(plan: LinkPlan, expiresAt: number | null, extra = ''): CliError {
+  const when = expiresAt === null ? '' : ` at ${new Date(expiresAt).toISOString()}`;
+  return new CliError(`The link token expired${when}: Plaid Link can no longer finish this session. Nothing was ${plan.update ? 'changed' : 'saved'}.${extra}`, {
+    exitCode: ExitCode.LINK_CANCELLED,
+    hint: `Start again with \`${retryCommand(plan)}\`. Update-mode link tokens and Hosted Link URLs last 30 minutes, other link tokens 4 hours.`,
+  });
+}
+
+/** The wait's end: the token's expiry or --timeout. */
+export const waitEnded = (plan: LinkPlan, wait: LinkWait, extra = ''): CliError =>
+  wait.byToken ? expiredError(plan, wait.expiresAt, extra) : timedOutError(plan, extra, wait.timeoutMs);
 
 /**
  * Waits for `work`, but no longer than `timeoutMs`, and not past Ctrl-C: on abort it
@@ -209,6 +267,11 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 /** Link's onExit with an error: Plaid's error fields, link_session_id and request_id, and the exit code for that error. */
 export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: LinkExitMetadata): CliError {
   const session = metadata.link_session_id ?? 'unknown';
+  // plaid.com/docs/link/handle-invalid-link-token: the token expired (30+ minutes in Link) or
+  // too many failed logins used it up. Start again with a new token; not a usage error.
+  if (error.error_code === 'INVALID_LINK_TOKEN') {
+    return expiredError(plan, null, ` (Plaid Link ended with INVALID_LINK_TOKEN, link_session_id ${session}.)`);
+  }
   const where = metadata.institution ? ` at ${metadata.institution.name}` : '';
   const info = {
     error_type: error.error_type,
@@ -218,7 +281,7 @@ export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: Li
     request_id: metadata.request_id,
   };
   const exitCode = exitCodeForPlaidError(info);
-  const retry = plan.update ? `plaidbal link --update ${plan.update.item.alias}` : 'plaidbal link';
+  const retry = retryCommand(plan);
   const advice =
     error.error_type === 'INSTITUTION_ERROR' || error.error_type === 'RATE_LIMIT_EXCEEDED' || error.error_type === 'API_ERROR'
       ? `The institution or Plaid could not complete the login right now; try \`${retry}\` again later.`
@@ -235,7 +298,7 @@ export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: Li
 /** Link's onExit without an error: the user closed Link. */
 export function linkClosedError(plan: LinkPlan, metadata: LinkExitMetadata): CliError {
   const status = metadata.status ? ` (Link status: ${metadata.status})` : '';
-  const retry = plan.update ? `plaidbal link --update ${plan.update.item.alias}` : 'plaidbal link';
+  const retry = retryCommand(plan);
   return new CliError(`Plaid Link was closed before ${plan.update ? 'the account was reconnected' : 'an account was linked'}${status}. Nothing was ${plan.update ? 'changed' : 'saved'}.`, {
     exitCode: ExitCode.LINK_CANCELLED,
     hint: `Run \`${retry}\` again when ready.`,
@@ -252,7 +315,8 @@ export async function finishLink(ctx: Ctx, plan: LinkPlan, outcome: LinkOutcome)
     throw outcome.error ? linkExitError(plan, outcome.error, outcome.metadata) : linkClosedError(plan, outcome.metadata);
   }
   // The page server already refuses other environments' tokens; Hosted Link results are checked only here.
-  if (!isPublicTokenFor(outcome.public_token, plan.environment)) {
+  // Hosted Link in update mode may finish without one: update mode exchanges nothing.
+  if (outcome.public_token !== null && !isPublicTokenFor(outcome.public_token, plan.environment)) {
     throw configError(`Plaid Link returned a public token that is not a ${plan.environment} token. Nothing was saved.`, 'Check PLAID_ENV / --env and PLAIDBAL_BASE_URL: they must point at the same environment.');
   }
   const institution = outcome.metadata.institution;
@@ -264,6 +328,12 @@ export async function finishLink(ctx: Ctx, plan: LinkPlan, outcome: LinkOutcome)
     return ExitCode.OK;
   }
 
+  if (outcome.public_token === null) {
+    throw new CliError('Plaid reported the Link session finished but listed no public token. Nothing was saved.', {
+      exitCode: ExitCode.PLAID_FAILURE,
+      hint: `Run \`${retryCommand(plan)}\` again.`,
+    });
+  }
   ctx.info(ctx.io.err.dim('Link finished; saving the item…'));
   const linked = await exchangeAndSave(ctx, plan.store, plan.plaid, {
     publicToken: outcome.public_token,

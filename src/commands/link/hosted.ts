@@ -1,14 +1,15 @@
 /**
  * `plaidbal link --hosted`: Plaid Hosted Link, for machines without a local browser. The
  * link token is created with `hosted_link: {}`; the user opens the returned URL on any
- * device; plaidbal polls /link/token/get until a session reports a public token or an exit.
+ * device; plaidbal polls /link/token/get until a session reports a public token or an exit
+ * (in update mode: until a session has finished without an exit error; see hostedOutcome).
  */
 import type { LinkTokenGetSessionsResponse } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { CliError, ExitCode, isCliError } from '../../errors.js';
 import type { LinkOutcome } from '../../link/callback.js';
 import type { LinkOptions } from './index.js';
-import { createLinkToken, describeDuration, environmentLabel, finishLink, interrupted, mayOpenBrowser, pause, planLink, timedOutError } from './flow.js';
+import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, mayOpenBrowser, pause, planLink, waitEnded, waitingLine } from './flow.js';
 
 /**
  * How often /link/token/get is polled. A person takes tens of seconds to get through Link,
@@ -30,8 +31,14 @@ function institutionOf(value: { name?: string | null; institution_id?: string | 
 /**
  * The first finished session: a public token wins over exits (the user may have left one
  * session and finished another); `on_success`/`on_exit` are the deprecated spellings.
+ * Sessions still in progress (`finished_at: null`) are listed too and count for nothing.
+ *
+ * Update mode adds no Item, so Plaid does not promise a public token in `item_add_results`
+ * (docs: Hosted Link, update mode): there a session that has finished (`finished_at` set)
+ * with no exit is a success. Its outcome carries no public token; finishLink confirms the
+ * repair with /item/get instead, as it does for the local page.
  */
-export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[]): LinkOutcome | null {
+export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[], opts: { update?: boolean } = {}): LinkOutcome | null {
   for (const session of sessions) {
     const added = session.results?.item_add_results?.find((r) => typeof r.public_token === 'string' && r.public_token !== '');
     const publicToken = added?.public_token ?? session.on_success?.public_token;
@@ -44,6 +51,16 @@ export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[])
           accounts: [],
           link_session_id: printable(session.link_session_id),
         },
+      };
+    }
+  }
+  if (opts.update) {
+    const finished = sessions.find((session) => typeof session.finished_at === 'string' && session.finished_at !== '' && !(session.exit ?? session.on_exit));
+    if (finished) {
+      return {
+        kind: 'success',
+        public_token: null,
+        metadata: { institution: null, accounts: [], link_session_id: printable(finished.link_session_id) },
       };
     }
   }
@@ -85,7 +102,7 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
   }
 
   const what = plan.update ? `reconnect "${plan.update.item.alias}"` : 'link an account';
-  const expires = Date.parse(created.expiration);
+  const wait = linkWait(plan, created, Date.now());
   const opened = mayOpenBrowser(ctx, opts) && /^https?:\/\//.test(url) && (await ctx.openBrowser(url));
   ctx.info(
     opened
@@ -93,16 +110,16 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
       : `Open this Plaid Hosted Link URL on any device to ${what} (${environmentLabel(plan.environment)}):`,
   );
   ctx.info(`  ${e.bold(url)}`);
-  ctx.info(e.dim(`  Anyone with this URL can use it until it expires${Number.isFinite(expires) ? ` (${new Date(expires).toISOString()})` : ''}; do not share it.`));
-  ctx.info(e.dim(`Waiting for Plaid Link… (Ctrl-C to cancel; gives up after ${describeDuration(plan.timeoutMs)})`));
+  ctx.info(e.dim(`  Anyone with this URL can use it until it expires (${new Date(wait.expiresAt).toISOString()}); do not share it.`));
+  ctx.info(e.dim(waitingLine(wait)));
 
-  const deadline = Date.now() + plan.timeoutMs;
+  const deadline = Date.now() + wait.timeoutMs;
   let warned = false;
   for (;;) {
     let outcome: LinkOutcome | null = null;
     try {
       const got = await plan.plaid.call('linkTokenGet', { link_token: created.link_token });
-      outcome = hostedOutcome(got.link_sessions ?? []);
+      outcome = hostedOutcome(got.link_sessions ?? [], { update: plan.update !== null });
     } catch (error) {
       // A network blip or a 5xx (already retried) should not end a session the user is still
       // working through; anything else (a bad link token, bad keys) should.
@@ -113,7 +130,7 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
     }
     if (outcome) return finishLink(ctx, plan, outcome);
     const left = deadline - Date.now();
-    if (left <= 0) throw timedOutError(plan, ' Anything finished at the Hosted Link URL from now on is not saved.');
+    if (left <= 0) throw waitEnded(plan, wait, ' Anything finished at the Hosted Link URL from now on is not saved.');
     await pause(Math.min(HOSTED_POLL_INTERVAL_MS, left), ctx.signal);
   }
 }

@@ -33,7 +33,7 @@ export function registerLink(program: Command, runner: Runner): void {
     .option('--country <codes>', 'Link country codes, comma-separated (default: from config, else US)', parseList)
     .option('--language <lang>', 'Link language (default: from config, else en)')
     .option('--redirect-uri <uri>', 'OAuth redirect URI registered in the Plaid dashboard (not needed on desktop web)')
-    .option('--timeout <seconds>', 'how long to wait for Link to finish (default 600); with --sandbox, the per-request timeout', parseSeconds)
+    .option('--timeout <seconds>', 'how long to wait for Link to finish (default 600; never past the link token: 30 min in update mode and with --hosted, else 4 h); with --sandbox, the per-request timeout', parseSeconds)
     .option('--sandbox', 'Sandbox only: create the item directly with /sandbox/public_token/create, no browser')
     .addOption(new Option('--institution <id>', 'with --sandbox: the Sandbox institution').default('ins_109508'))
     .option('--sandbox-username <user>', 'with --sandbox: Sandbox test username (default user_good)')
