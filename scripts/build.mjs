@@ -27,8 +27,10 @@
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
 //   `schema` and `migrations` only, and plaidbal passes neither), and node:assert for conf (one
-//   comparison with `defaults`, which plaidbal does not pass either). proper-lockfile gets Node's fs
-//   instead of graceful-fs, which patches the process's fs as it loads and only helps under EMFILE.
+//   comparison with `defaults`, which plaidbal does not pass either) and for @bomb.sh/tab (one
+//   check of the shell's name, which commander has made already; the stub still checks it).
+//   proper-lockfile gets Node's fs instead of graceful-fs, which patches the process's fs as it
+//   loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
 // test/e2e/startup.test.ts reads. dist/units.json names the units' files (`<unit>-<hash>.cjs` and
@@ -203,6 +205,10 @@ const stubs = {
   // defaults, so the two hold the same values in objects of different prototypes; this compares
   // them the way assert.deepEqual's loose mode does here (prototypes aside).
   'conf:node:assert': `import { isDeepStrictEqual } from 'node:util';\nexport default { deepEqual(actual, expected) { if (!isDeepStrictEqual({ ...actual }, { ...expected })) throw new Error('conf: the store differs from its defaults'); } };`,
+  // @bomb.sh/tab (shell completion, in the cli unit) loads node:assert for one assert(shell is
+  // known, 'Unsupported shell'); commander's .choices() has already checked it. Loading
+  // node:assert would cost every run, --help included.
+  '@bomb.sh/tab:node:assert': `export default function assert(value, message) { if (!value) throw new Error(message); }`,
 };
 
 const plugins = [
@@ -266,7 +272,7 @@ const plugins = [
     name: 'plaidbal-stubs',
     setup(b) {
       b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data|graceful-fs|node:assert)$/ }, (args) => {
-        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile)[\\/]/)?.[1];
+        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile|@bomb\.sh[\\/]tab)[\\/]/)?.[1]?.replace(/\\/g, '/');
         const key = `${owner}:${args.path}`;
         return owner && stubs[key] ? { path: key, namespace: 'plaidbal-stub' } : undefined;
       });
@@ -392,6 +398,7 @@ async function main() {
   // 2. `--help` and `--version` load the cli unit only: it may hold no heavy package.
   const heavy = [...new Set(Object.keys(units.cli.inputs).map(packageOf))].filter((p) => p && HEAVY.test(p));
   if (heavy.length) fail(`the cli unit (what --help loads) would bundle ${heavy.join(', ')}. Add it to VENDORED and VENDOR_UNITS.`);
+  if (/require\(["']node:assert["']\)/.test(units.cli.text)) fail('the cli unit (what --help loads) requires node:assert; a package in it needs a stub in `stubs`.');
 
   // 3. vm.Script runs the units, and has no loader for a dynamic import(): none may be left.
   for (const [unit, { text }] of Object.entries(units)) {
