@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LINK_PRODUCTS } from '../../src/commands/link/products.js';
 import { environmentChoices, environmentOf, itemChoices, offerableAlias, productChoices, type ItemMetadata } from '../../src/commands/completion/values.js';
@@ -63,6 +64,23 @@ describe('itemChoices', () => {
     expect(choice!.description).not.toMatch(/[\u0000-\u001f\u007f-\u009f\u202e\u2028]/);
     expect(choice!.description.startsWith('sandbox, Evil [2J Bank fake line more')).toBe(true);
     expect([...choice!.description].length).toBeLessThanOrEqual(60);
+  });
+
+  it('whatever the aliases and institution names, offers only offerable aliases and one-line descriptions', () => {
+    const text = fc.oneof(fc.string({ maxLength: 30, unit: 'binary' }), fc.string({ maxLength: 30 }), fc.string({ minLength: 50, maxLength: 120 }), fc.constantFrom('$(id)', '`id`', 'a b', 'a\nb', 'x\u202ey', 'é', '銀行', '-x', 'a:b'));
+    const items = fc.array(fc.record({ alias: text, environment: fc.constantFrom('sandbox' as const, 'production' as const), institution_name: fc.option(text) }), { maxLength: 8 });
+    fc.assert(
+      fc.property(items, (list) => {
+        const offered = itemChoices(list, ['balance', '--item', '']);
+        expect(offered.map((c) => c.value)).toEqual(list.filter((i) => offerableAlias(i.alias)).map((i) => i.alias));
+        for (const { value, description } of offered) {
+          expect(value).toMatch(/^[\p{L}\p{N}_.+%,-]+$/u);
+          expect(description).not.toMatch(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u);
+          expect([...description].length).toBeLessThanOrEqual(60);
+        }
+      }),
+      { numRuns: 300 },
+    );
   });
 
   it('offers nothing when nothing is linked', () => {
