@@ -2,10 +2,11 @@
 // V8 code cache each, made here:
 //
 // - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
-// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`:
-//   each loaded on first use. In `cli`, importing one of those packages becomes a call to
-//   `__plaidbalVendor(unit, name)` (VENDORED). Only packages are split this way: a module of src/
-//   lives in `cli` alone, so there is one CliError class, one store, one of everything.
+// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
+//   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. In `cli`, importing one of
+//   those packages becomes a call to `__plaidbalVendor(unit, name)` (VENDORED). Only packages are
+//   split this way: a module of src/ lives in `cli` alone, so there is one CliError class, one
+//   store, one of everything.
 // - The code cache of each unit comes from compiling it eagerly in a fresh process (every
 //   function, not only those V8 compiles up front), and the build checks that a fresh process
 //   accepts it. Why CommonJS and vm.Script rather than ES modules: Node 20 has no compile cache
@@ -65,7 +66,7 @@ const PLAID_METHODS = [
 ];
 
 /** Packages that must not be in the modules `plaidbal --help` and `--version` load. */
-const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+)$/;
+const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+|@bomb\.sh\/tab)$/;
 /** Inputs the stubs and aliases below keep out of the bundle (a match means one stopped applying). */
 const KEPT_OUT = /node_modules\/(ajv|ajv-formats|semver|form-data|mime-db|axios\/dist|graceful-fs)\//;
 
@@ -205,9 +206,9 @@ const stubs = {
   // defaults, so the two hold the same values in objects of different prototypes; this compares
   // them the way assert.deepEqual's loose mode does here (prototypes aside).
   'conf:node:assert': `import { isDeepStrictEqual } from 'node:util';\nexport default { deepEqual(actual, expected) { if (!isDeepStrictEqual({ ...actual }, { ...expected })) throw new Error('conf: the store differs from its defaults'); } };`,
-  // @bomb.sh/tab (shell completion, in the cli unit) loads node:assert for one assert(shell is
-  // known, 'Unsupported shell'); commander's .choices() has already checked it. Loading
-  // node:assert would cost every run, --help included.
+  // @bomb.sh/tab (shell completion) loads node:assert for one assert(shell is known,
+  // 'Unsupported shell'); commander's .choices() has already checked it. Loading node:assert
+  // would cost every Tab press.
   '@bomb.sh/tab:node:assert': `export default function assert(value, message) { if (!value) throw new Error(message); }`,
 };
 
@@ -310,6 +311,8 @@ const VENDOR_UNITS = {
   table: "import Table from 'cli-table3';\nexport { Table };\n",
   prompts: "import * as prompts from '@inquirer/prompts';\nexport { prompts };\n",
   open: "import open from 'open';\nexport { open };\n",
+  // Shell completion: loaded by `plaidbal complete` and `plaidbal completion` only.
+  tab: "import * as tab from '@bomb.sh/tab';\nexport { tab };\n",
 };
 const VENDORED = {
   plaid: ['plaid', 'plaid'],
@@ -318,6 +321,7 @@ const VENDORED = {
   'cli-table3': ['table', 'Table'],
   '@inquirer/prompts': ['prompts', 'prompts'],
   open: ['open', 'open'],
+  '@bomb.sh/tab': ['tab', 'tab'],
 };
 
 const vendorPlugin = {

@@ -40,7 +40,7 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item need
 5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed, 130 interrupted.
 Docs: see README.md ("plaidbal help <command>" for a command's flags).`;
 
-export function buildProgram(runner: Runner, env: NodeJS.ProcessEnv = process.env): Command {
+export function buildProgram(runner: Runner): Command {
   const program = new Command('plaidbal')
     .description('Real-time Plaid balance checks for Sandbox and Production.')
     .version(VERSION, '-v, --version', 'print the version')
@@ -57,8 +57,7 @@ export function buildProgram(runner: Runner, env: NodeJS.ProcessEnv = process.en
   registerCheck(program, runner);
   registerItems(program, runner);
   registerSandbox(program, runner);
-  // Last: shell completion describes the commands registered above.
-  registerCompletion(program, env);
+  registerCompletion(program, runner);
   return program;
 }
 
@@ -108,7 +107,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     exitCode = code ?? ExitCode.OK;
   };
 
-  const program = buildProgram(runner, env).exitOverride();
+  const program = buildProgram(runner).exitOverride();
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),

@@ -25,12 +25,12 @@ describe('start-up cost', () => {
     const packages = bundledPackages(source('cli'));
     expect(packages.has('commander')).toBe(true);
     expect(packages.has('chalk')).toBe(true);
-    for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open']) expect(packages.has(heavy), heavy).toBe(false);
+    for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open', '@bomb.sh/tab']) expect(packages.has(heavy), heavy).toBe(false);
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it('plaid, axios, conf, cli-table3, @inquirer/prompts and open are in units of their own, reached through __plaidbalVendor', () => {
-    const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'] };
+  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, reached through __plaidbalVendor', () => {
+    const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'], tab: ['@bomb.sh/tab'] };
     for (const [unit, packages] of Object.entries(where)) {
       const bundled = bundledPackages(source(unit));
       for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
@@ -69,7 +69,7 @@ describe('start-up cost', () => {
     }
   });
 
-  it('shell completion loads the cli unit only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
+  it('shell completion loads the cli and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-startup-'));
     try {
       // Records which of dist/'s files a run reads: load.cjs reads each unit it loads (src/load.ts).
@@ -91,11 +91,13 @@ describe('start-up cost', () => {
       };
       const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);
       expect(aliases.stdout).toMatch(/^demo\tsandbox\n:4\n$/);
-      expect(aliases.units).toEqual(['cli']);
+      expect(aliases.units).toEqual(['cli', 'tab']);
       for (const args of [['complete', '--', 'link', '--products', ''], ['complete', '--', ''], ['completion', 'zsh']]) {
-        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli']);
+        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'tab']);
       }
-      // The spy sees the units a command does load: listing items opens the store (conf) and draws a table.
+      // --help does not load tab; and the spy sees the units a command does load: listing items
+      // opens the store (conf) and draws a table.
+      expect((await unitsLoaded(['--help'])).units).toEqual(['cli']);
       expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'conf', 'table']));
     } finally {
       await rm(dir, { recursive: true, force: true });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { buildProgram, main } from '../../src/cli.js';
-import { ITEM_ARGUMENTS, ITEM_OPTIONS } from '../../src/commands/completion/index.js';
+import { ITEM_ARGUMENTS, ITEM_OPTIONS } from '../../src/commands/completion/run.js';
 import { ExitCode } from '../../src/errors.js';
 import { LINK_PRODUCTS } from '../../src/commands/link/products.js';
 import { ENVIRONMENTS } from '../../src/types.js';
@@ -47,7 +47,7 @@ afterEach(async () => {
 });
 
 const noRun = async () => {
-  throw new Error('completion ran a command');
+  throw new Error('not run');
 };
 
 interface Answer {
@@ -64,18 +64,20 @@ async function complete(...words: string[]): Promise<Answer> {
   vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void lines.push(args.join(' ')));
   vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => void (errors += args.join(' ')));
   vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((errors += String(chunk)), true));
+  let code: number;
   try {
-    const program = buildProgram(noRun, env).exitOverride();
-    await program.parseAsync(['complete', '--', ...words], { from: 'user' });
+    code = await main(['node', 'plaidbal', 'complete', '--', ...words], env);
   } finally {
     vi.restoreAllMocks();
   }
+  expect(code, words.join(' ')).toBe(0);
   const output = lines.join('\n').split('\n');
   const directive = output.pop()!;
   return { values: output.filter(Boolean).map((line) => line.split('\t')[0]!), directive, errors };
 }
 
-const program = () => buildProgram(noRun, env);
+/** The program, to compare with: built, never run. */
+const program = () => buildProgram(noRun);
 const visible = (command: Command) => command.createHelp().visibleCommands(command);
 /** Every visible command below the program, with its words: [['config'], ['config', 'init'], …]. */
 function commandPaths(command: Command = program(), path: string[] = []): [string[], Command][] {
@@ -119,7 +121,9 @@ describe('commands and flags come from the commander program', () => {
   it("a flag's .choices(), and the shells of `completion`", async () => {
     expect((await complete('balance', '--format', '')).values).toEqual(['table', 'json', 'ndjson', 'csv']);
     expect((await complete('balance', '--format=nd')).values).toEqual(['ndjson']);
-    expect((await complete('completion', '')).values).toEqual(['zsh', 'bash', 'fish', 'powershell']);
+    const shells = program().commands.find((c) => c.name() === 'completion')!.registeredArguments[0]!.argChoices;
+    expect((await complete('completion', '')).values).toEqual(shells);
+    expect([...shells!].sort()).toEqual(['bash', 'fish', 'powershell', 'zsh']);
   });
 });
 
@@ -190,7 +194,7 @@ describe('the store: read, never written; any problem means no aliases and no er
     return Object.fromEntries(await Promise.all(names.map(async (n) => [n, await readFile(join(dir, n)).catch(() => null)])));
   }
 
-  it('leaves the store directory byte-identical and runs no command', async () => {
+  it('leaves the store directory byte-identical', async () => {
     const before = await files();
     expect((await complete('balance', '--item', '')).values).toEqual(ALIASES);
     expect(await files()).toEqual(before);
@@ -220,7 +224,7 @@ describe('completion <shell>', () => {
     let out = '';
     vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => void (out += `${args.join(' ')}\n`));
     try {
-      await program().exitOverride().parseAsync(['completion', shell], { from: 'user' });
+      expect(await main(['node', 'plaidbal', 'completion', shell], env)).toBe(0);
     } finally {
       vi.restoreAllMocks();
     }
