@@ -2,10 +2,11 @@
 // V8 code cache each, made here:
 //
 // - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
-// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`:
-//   each loaded on first use. In `cli`, importing one of those packages becomes a call to
-//   `__plaidbalVendor(unit, name)` (VENDORED). Only packages are split this way: a module of src/
-//   lives in `cli` alone, so there is one CliError class, one store, one of everything.
+// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
+//   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. In `cli`, importing one of
+//   those packages becomes a call to `__plaidbalVendor(unit, name)` (VENDORED). Only packages are
+//   split this way: a module of src/ lives in `cli` alone, so there is one CliError class, one
+//   store, one of everything.
 // - The code cache of each unit comes from compiling it eagerly in a fresh process (every
 //   function, not only those V8 compiles up front), and the build checks that a fresh process
 //   accepts it. Why CommonJS and vm.Script rather than ES modules: Node 20 has no compile cache
@@ -27,8 +28,10 @@
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
 //   `schema` and `migrations` only, and plaidbal passes neither), and node:assert for conf (one
-//   comparison with `defaults`, which plaidbal does not pass either). proper-lockfile gets Node's fs
-//   instead of graceful-fs, which patches the process's fs as it loads and only helps under EMFILE.
+//   comparison with `defaults`, which plaidbal does not pass either) and for @bomb.sh/tab (one
+//   check of the shell's name, which commander has made already; the stub still checks it).
+//   proper-lockfile gets Node's fs instead of graceful-fs, which patches the process's fs as it
+//   loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
 // test/e2e/startup.test.ts reads. dist/units.json names the units' files (`<unit>-<hash>.cjs` and
@@ -64,7 +67,7 @@ const PLAID_METHODS = [
 ];
 
 /** Packages that must not be in the modules `plaidbal --help` and `--version` load. */
-const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+)$/;
+const HEAVY = /^(plaid|axios|cli-table3|conf|ajv|ajv-formats|open|@inquirer\/[^/]+|@bomb\.sh\/tab)$/;
 /** Inputs the stubs and aliases below keep out of the bundle (a match means one stopped applying). */
 const KEPT_OUT = /node_modules\/(ajv|ajv-formats|semver|form-data|mime-db|axios\/dist|graceful-fs)\//;
 
@@ -204,6 +207,10 @@ const stubs = {
   // defaults, so the two hold the same values in objects of different prototypes; this compares
   // them the way assert.deepEqual's loose mode does here (prototypes aside).
   'conf:node:assert': `import { isDeepStrictEqual } from 'node:util';\nexport default { deepEqual(actual, expected) { if (!isDeepStrictEqual({ ...actual }, { ...expected })) throw new Error('conf: the store differs from its defaults'); } };`,
+  // @bomb.sh/tab (shell completion) loads node:assert for one assert(shell is known,
+  // 'Unsupported shell'); commander's .choices() has already checked it. Loading node:assert
+  // would cost every Tab press.
+  '@bomb.sh/tab:node:assert': `export default function assert(value, message) { if (!value) throw new Error(message); }`,
 };
 
 const plugins = [
@@ -267,7 +274,7 @@ const plugins = [
     name: 'plaidbal-stubs',
     setup(b) {
       b.onResolve({ filter: /^(ajv\/dist\/2020\.js|ajv-formats|semver|form-data|graceful-fs|node:assert)$/ }, (args) => {
-        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile)[\\/]/)?.[1];
+        const owner = args.importer.match(/[\\/]node_modules[\\/](conf|axios|proper-lockfile|@bomb\.sh[\\/]tab)[\\/]/)?.[1]?.replace(/\\/g, '/');
         const key = `${owner}:${args.path}`;
         return owner && stubs[key] ? { path: key, namespace: 'plaidbal-stub' } : undefined;
       });
@@ -305,6 +312,8 @@ const VENDOR_UNITS = {
   table: "import Table from 'cli-table3';\nexport { Table };\n",
   prompts: "import * as prompts from '@inquirer/prompts';\nexport { prompts };\n",
   open: "import open from 'open';\nexport { open };\n",
+  // Shell completion: loaded by `plaidbal complete` and `plaidbal completion` only.
+  tab: "import * as tab from '@bomb.sh/tab';\nexport { tab };\n",
 };
 const VENDORED = {
   plaid: ['plaid', 'plaid'],
@@ -313,6 +322,7 @@ const VENDORED = {
   'cli-table3': ['table', 'Table'],
   '@inquirer/prompts': ['prompts', 'prompts'],
   open: ['open', 'open'],
+  '@bomb.sh/tab': ['tab', 'tab'],
 };
 
 const vendorPlugin = {
@@ -394,6 +404,7 @@ async function main() {
   // 2. `--help` and `--version` load the cli unit only: it may hold no heavy package.
   const heavy = [...new Set(Object.keys(units.cli.inputs).map(packageOf))].filter((p) => p && HEAVY.test(p));
   if (heavy.length) fail(`the cli unit (what --help loads) would bundle ${heavy.join(', ')}. Add it to VENDORED and VENDOR_UNITS.`);
+  if (/require\(["']node:assert["']\)/.test(units.cli.text)) fail('the cli unit (what --help loads) requires node:assert; a package in it needs a stub in `stubs`.');
 
   // 3. vm.Script runs the units, and has no loader for a dynamic import(): none may be left.
   for (const [unit, { text }] of Object.entries(units)) {

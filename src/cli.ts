@@ -9,6 +9,7 @@ import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { registerBalance } from './commands/balance/index.js';
 import { registerCheck } from './commands/check/index.js';
+import { registerCompletion } from './commands/completion/index.js';
 import { registerConfig } from './commands/config/index.js';
 import { registerDoctor } from './commands/doctor/index.js';
 import { registerItems } from './commands/items/index.js';
@@ -59,6 +60,7 @@ export function buildProgram(runner: Runner): Command {
   registerItems(program, runner);
   registerSandbox(program, runner);
   registerDoctor(program, runner);
+  registerCompletion(program, runner);
   return program;
 }
 

@@ -4,11 +4,14 @@
  * bundled module with a `// node_modules/<pkg>/…` comment, which is what this reads; and every
  * unit's V8 code cache must be one this Node accepts (the suite runs on the Node that built it).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { compileUnit } from '../../src/load.js';
-import { DIST, runCli } from '../helpers/cli.js';
+import { BIN, baseEnv, DIST, runCli } from '../helpers/cli.js';
 
 const units: Record<string, string> = JSON.parse(readFileSync(join(DIST, 'units.json'), 'utf8'));
 const source = (unit: string) => readFileSync(join(DIST, `${units[unit]}.cjs`), 'utf8');
@@ -22,12 +25,12 @@ describe('start-up cost', () => {
     const packages = bundledPackages(source('cli'));
     expect(packages.has('commander')).toBe(true);
     expect(packages.has('chalk')).toBe(true);
-    for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open']) expect(packages.has(heavy), heavy).toBe(false);
+    for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open', '@bomb.sh/tab']) expect(packages.has(heavy), heavy).toBe(false);
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it('plaid, axios, conf, cli-table3, @inquirer/prompts and open are in units of their own, reached through __plaidbalVendor', () => {
-    const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'] };
+  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, reached through __plaidbalVendor', () => {
+    const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'], tab: ['@bomb.sh/tab'] };
     for (const [unit, packages] of Object.entries(where)) {
       const bundled = bundledPackages(source(unit));
       for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
@@ -47,10 +50,10 @@ describe('start-up cost', () => {
     expect(version).toMatchObject({ code: 0, stdout: `${pkg.version}\n`, stderr: '' });
     const help = await runCli(['--help']);
     expect(help.code).toBe(0);
-    for (const command of ['config', 'link', 'balance', 'check', 'items', 'sandbox', 'doctor']) expect(help.stdout).toContain(`  ${command}`);
+    for (const command of ['config', 'link', 'balance', 'check', 'items', 'sandbox', 'doctor', 'completion']) expect(help.stdout).toContain(`  ${command}`);
     expect(help.stdout).toContain('Examples:');
     expect(help.stdout).toContain('Exit codes:');
-    for (const sub of [['balance'], ['link'], ['items'], ['config', 'init'], ['doctor']]) {
+    for (const sub of [['balance'], ['link'], ['items'], ['config', 'init'], ['doctor'], ['completion']]) {
       const r = await runCli([...sub, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toContain('Examples:');
@@ -63,6 +66,41 @@ describe('start-up cost', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stdout).toBe('');
       expect(r.stderr).toMatch(/error: /);
+    }
+  });
+
+  it('shell completion loads the cli and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-startup-'));
+    try {
+      // Records which of dist/'s files a run reads: load.cjs reads each unit it loads (src/load.ts).
+      const spy = join(dir, 'spy.cjs');
+      await writeFile(
+        spy,
+        `const fs = require('node:fs'); const read = fs.readFileSync; const seen = new Set();
+         fs.readFileSync = function (file, ...rest) { if (typeof file === 'string') seen.add(file); return read.call(this, file, ...rest); };
+         process.on('exit', () => fs.writeFileSync(process.env.UNITS_SPY_LOG, JSON.stringify([...seen])));`,
+      );
+      const item = { item_id: 'x'.repeat(37), alias: 'demo', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-01-01T00:00:00.000Z', access_token: 'sealed' };
+      await writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, store_id: 's', key: null, profiles: {}, items: [item] }));
+      const unitsLoaded = async (args: string[]) => {
+        const log = join(dir, 'units.json');
+        const r = spawnSync(process.execPath, ['--require', spy, BIN, ...args], { env: baseEnv({ PLAIDBAL_CONFIG_DIR: dir, UNITS_SPY_LOG: log }), encoding: 'utf8', timeout: 30_000 });
+        expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+        const read: string[] = JSON.parse(await readFile(log, 'utf8'));
+        return { stdout: r.stdout, units: Object.keys(units).filter((unit) => read.includes(join(DIST, `${units[unit]}.cjs`))) };
+      };
+      const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);
+      expect(aliases.stdout).toMatch(/^demo\tsandbox\n:4\n$/);
+      expect(aliases.units).toEqual(['cli', 'tab']);
+      for (const args of [['complete', '--', 'link', '--products', ''], ['complete', '--', ''], ['completion', 'zsh']]) {
+        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'tab']);
+      }
+      // --help does not load tab; and the spy sees the units a command does load: listing items
+      // opens the store (conf) and draws a table.
+      expect((await unitsLoaded(['--help'])).units).toEqual(['cli']);
+      expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'conf', 'table']));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });
