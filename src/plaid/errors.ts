@@ -124,6 +124,11 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     retried: false,
     hint: (c) => `Plaid no longer knows this item (removed elsewhere?). Delete it here with \`plaidbal items remove ${c.item ?? '<item>'}\` and link it again.`,
   },
+  INVALID_PUBLIC_TOKEN: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: () => 'A public token can be exchanged once, within 30 minutes of Link finishing. Run `plaidbal link` again.',
+  },
   INVALID_ACCOUNT_ID: {
     exitCode: ExitCode.USAGE,
     retried: false,
