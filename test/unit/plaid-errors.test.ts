@@ -148,3 +148,20 @@ describe('error codes Plaid documents as not fixed by waiting or update mode', (
     expect(prod.hint).not.toContain('30 days');
   });
 });
+
+describe("the README's error table is ERROR_RULES", () => {
+  it('every code in ERROR_RULES has a README row with the same exit code and retry answer', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Plaid errors, exit codes and retries'), readme.indexOf('## Environment variables'));
+    const rows = new Map<string, { exit: number; retried: boolean }>();
+    for (const line of section.split('\n')) {
+      const cells = line.split('|').map((c) => c.trim());
+      if (cells.length < 5 || !/^\d+$/.test(cells[2] ?? '')) continue;
+      for (const [, code] of cells[1]!.matchAll(/`([A-Z_]+)`/g)) rows.set(code!, { exit: Number(cells[2]), retried: cells[3]!.startsWith('yes') });
+    }
+    for (const [code, rule] of Object.entries(ERROR_RULES)) {
+      expect(rows.get(code), `README row for ${code}`).toEqual({ exit: rule.exitCode, retried: rule.retried });
+    }
+  });
+});
