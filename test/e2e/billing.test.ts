@@ -155,16 +155,17 @@ describe('link products and what they cost', () => {
 
 describe('items remove --local in production', () => {
   it('warns that the item stays, and bills, at Plaid, and says how to remove it there', async () => {
+    expect((await linkInProduction('billed', '--products', 'transactions', '--yes')).code).toBe(0);
     const removes = () => world.emulator.requests.filter((q) => q.path === '/item/remove').length;
     const start = removes();
-    const r = await world.run(['items', 'remove', 'subscribed', '--local', '--yes']);
+    const r = await world.run(['items', 'remove', 'billed', '--local', '--yes']);
     expect(r.code, r.stderr).toBe(0);
     const text = r.stderr.replace(/\s+/g, ' ');
-    expect(text).toMatch(/"subscribed" \(item_id [A-Za-z0-9]{37}\) stays at Plaid after --local: Plaid keeps billing it \(transactions: every month\) until it is removed there/);
-    expect(text).toContain('`plaidbal items remove subscribed` without --local removes it at Plaid first');
+    expect(text).toMatch(/"billed" \(item_id [A-Za-z0-9]{37}\) stays at Plaid after --local: Plaid keeps billing it \(transactions: every month\) until it is removed there/);
+    expect(text).toContain('`plaidbal items remove billed` without --local removes it at Plaid first');
     expect(text).toContain('only Plaid Support can remove it');
     expect(removes()).toBe(start);
     const listed = await world.run(['items', '--json']);
-    expect(listed.stdout).not.toContain('"subscribed"');
+    expect(listed.stdout).not.toContain('"billed"');
   }, 30_000);
 });
