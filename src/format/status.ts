@@ -6,6 +6,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, ItemRecord, PlaidErrorJson } from '../types.js';
+import { updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
 import { MISSING } from './money.js';
 
@@ -78,7 +79,8 @@ export function consentState(expiration: string | null, now: Date): Exclude<Cons
  * Judges one item:
  * - `error`: the call failed (the item is unknown to Plaid, network…), or Plaid reports an error
  *   on the item that is not an ITEM_ERROR (an institution error: nothing for the user to do);
- * - `needs_update`: Plaid reports an ITEM_ERROR (ITEM_LOGIN_REQUIRED…), or the consent ends within
+ * - `needs_update`: Plaid reports an ITEM_ERROR that update mode fixes (ITEM_LOGIN_REQUIRED…; not
+ *   PRODUCTS_NOT_SUPPORTED, NO_ACCOUNTS or ITEM_NOT_SUPPORTED, which are `error`), or the consent ends within
  *   CONSENT_WARNING_DAYS or has ended; Link's update mode fixes both;
  * - `ok`: neither.
  */
@@ -112,7 +114,7 @@ export function itemStatus(record: ItemRecord, check: ItemCheck, now: Date): Ite
   const consent = consentState(item.consent_expiration_time, now);
   const itemError = item.error;
   const status: ItemHealth = itemError
-    ? itemError.error_type === 'ITEM_ERROR'
+    ? updateModeFixes(itemError)
       ? 'needs_update'
       : 'error'
     : consent === 'expiring' || consent === 'expired'

@@ -8,7 +8,7 @@ import pRetry from 'p-retry';
 import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
 import { CliError, ExitCode } from '../errors.js';
 import type { Environment } from '../types.js';
-import { isRetriable, toCliError } from './errors.js';
+import { isRetriable, toCliError, type RetryPolicy } from './errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const BALANCE_TIMEOUT_MS = 60_000;
@@ -44,6 +44,8 @@ export type PlaidMethod = {
 export interface CallOptions {
   /** The alias of the item the call is about, for hints in errors. */
   item?: string;
+  /** When that item was linked (ISO-8601), for hints in errors (Sandbox items expire after 30 days). */
+  linkedAt?: string;
   /** Secrets in the request (an access token) to redact from anything printed. */
   secrets?: string[];
   timeoutMs?: number;
@@ -76,6 +78,22 @@ export interface PlaidClient {
   readonly host: string;
   readonly profile: ClientProfile;
   call<K extends PlaidMethod>(method: K, request: Methods[K]['request'], options?: CallOptions): Promise<Methods[K]['response']>;
+}
+
+/**
+ * Which failures of `method` may be retried in `environment` (see RetryPolicy in errors.ts):
+ * - /item/public_token/exchange and /item/access_token/invalidate never: each acts once at Plaid
+ *   (a single-use public token; a token that dies when Plaid answers), so a retry after a lost
+ *   answer cannot succeed and hides what happened (PLAID-NOTES, "A public token is single-use");
+ * - /accounts/balance/get in Production only when Plaid cannot have billed the failed attempt
+ *   (plaid.com/docs/account/billing: Balance is billed per successful request);
+ * - everything else on transient failures (429, 5xx, network).
+ * Decided here, not by callers, so no call site can forget it.
+ */
+export function retryPolicyFor(method: PlaidMethod, environment: Environment): RetryPolicy {
+  if (method === 'itemPublicTokenExchange' || method === 'itemAccessTokenInvalidate') return 'never';
+  if (method === 'accountsBalanceGet' && environment === 'production') return 'unbilled';
+  return 'transient';
 }
 
 const startTimes = new WeakMap<InternalAxiosRequestConfig, number>();
@@ -129,6 +147,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
       const invoke = api[method] as (req: unknown, options: unknown) => Promise<AxiosResponse>;
       const signal = callOptions.uninterruptible ? undefined : opts.signal;
+      const policy = retryPolicyFor(method, opts.environment);
       const observe = callOptions.observe;
       const attempt = observe
         ? async () => {
@@ -144,15 +163,15 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         : () => invoke.call(api, request, { timeout, signal });
       try {
         const response = await pRetry(attempt, {
-          retries: opts.retries ?? 3,
+          retries: policy === 'never' ? 0 : (opts.retries ?? 3),
           factor: 2,
           minTimeout: 250,
           maxTimeout: 4_000,
           randomize: true,
           signal,
-          shouldRetry: ({ error }) => isRetriable(error),
+          shouldRetry: ({ error }) => isRetriable(error, policy),
           onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (opts.debug && retriesLeft > 0 && isRetriable(error)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
+            if (opts.debug && retriesLeft > 0 && isRetriable(error, policy)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
           },
         });
         // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):
@@ -165,7 +184,11 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         }
         return response.data;
       } catch (error) {
-        throw toCliError(error, { environment: opts.environment, item: callOptions.item, secrets: [opts.secret, ...(callOptions.secrets ?? [])] }, host) as CliError;
+        throw toCliError(
+          error,
+          { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy },
+          host,
+        ) as CliError;
       }
     },
   };

@@ -10,9 +10,31 @@ export interface PlaidErrorContext {
   environment: Environment;
   /** The alias of the item the call was about, for hints. */
   item?: string;
+  /** When that item was linked (ISO-8601): Sandbox items expire after 30 days. */
+  linkedAt?: string;
   /** Values that must never be printed (secret, access tokens): redacted from anything Plaid echoes. */
   secrets: readonly string[];
+  /** How the call was retried (default 'transient'), so the message says whether it was. */
+  policy?: RetryPolicy;
+  /** Epoch ms; default Date.now(). */
+  now?: number;
 }
+
+/**
+ * Which failures of a call plaidbal retries:
+ * - 'transient': 429s, 5xx and network errors, except the codes ERROR_RULES marks as not retried;
+ * - 'unbilled': only failures Plaid cannot have billed: connection errors raised before the request
+ *   was sent (refused, DNS), and 429/5xx answers that carry a Plaid error object (Plaid bills a
+ *   successful call, and an error answer is not one). A timeout, a reset connection or a proxy's
+ *   5xx page may hide a call Plaid served and billed: never retried. Used for /accounts/balance/get
+ *   in Production (plaid.com/docs/account/billing: Balance is billed per successful call);
+ * - 'never': not retried at all. Used for /item/public_token/exchange: a public token is single-use,
+ *   so a retry after a lost answer can only fail with INVALID_PUBLIC_TOKEN.
+ */
+export type RetryPolicy = 'transient' | 'unbilled' | 'never';
+
+/** Connection errors raised before any byte of the request reached the server. */
+const NOT_SENT_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
 
 interface AxiosLikeError {
   isAxiosError?: boolean;
@@ -45,14 +67,196 @@ function plaidErrorBody(data: unknown): PlaidErrorInfo | null {
   };
 }
 
+/**
+ * What plaidbal does with each Plaid error_code it treats specially: exit code, whether the
+ * call is retried, and what the user is told. Codes not listed here follow their error_type
+ * (see `exitCodeForPlaidError` and `hintForPlaidError`). The README's "Plaid errors, exit codes
+ * and retries" table is this table in prose; test/e2e/error-codes.test.ts has one test per row.
+ *
+ * Sources, code by code (common causes and troubleshooting steps): plaid.com/docs/errors/item,
+ * /errors/institution, /errors/rate-limit-exceeded, /errors/invalid-input, /errors/api.
+ */
+export interface ErrorRule {
+  exitCode: ExitCode;
+  /** Whether plaidbal retries the call (capped backoff) when Plaid answers with this code. */
+  retried: boolean;
+  /** Whether Link's update mode fixes the item (only for ITEM_ERRORs). */
+  updateModeFixes?: boolean;
+  /** Neither waiting, retrying nor running Link again fixes it (Link's own "try again later" advice must not be given). */
+  permanent?: true;
+  hint(ctx: HintContext): string;
+}
+
+export interface HintContext {
+  environment: Environment;
+  /** The item's alias, when the call was about a saved item. */
+  item?: string;
+  /** When the item was linked (ISO-8601), for the Sandbox's 30-day expiry. */
+  linkedAt?: string;
+  now: number;
+}
+
+const DAY_MS = 86_400_000;
+/** plaid.com/docs/sandbox: a Sandbox Item moves to ITEM_LOGIN_REQUIRED 30 days after it was created. */
+export const SANDBOX_ITEM_LIFETIME_DAYS = 30;
+
+const removeAdvice = (ctx: HintContext) =>
+  ctx.item
+    ? `Remove the item with \`plaidbal items remove ${ctx.item}\` (an item keeps billing at Plaid until it is removed there).`
+    : 'Link a different institution or account.';
+
+const NOT_LATER = 'Retrying or waiting will not fix this.';
+const TRY_LATER = 'The institution is not answering Plaid right now; try again later.';
+
+export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
+  INVALID_API_KEYS: {
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: (c) => `Check the ${c.environment} client id and secret: run \`plaidbal config init --env ${c.environment}\`, or set PLAID_CLIENT_ID and PLAID_SECRET.`,
+  },
+  UNAUTHORIZED_ENVIRONMENT: {
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: (c) => `Your Plaid client is not enabled for ${c.environment}: request access in the Plaid Dashboard.`,
+  },
+  INVALID_ACCESS_TOKEN: {
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: (c) => `Plaid no longer knows this item (removed elsewhere?). Delete it here with \`plaidbal items remove ${c.item ?? '<item>'}\` and link it again.`,
+  },
+  INVALID_PUBLIC_TOKEN: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: () => 'A public token can be exchanged once, within 30 minutes of Link finishing. Run `plaidbal link` again.',
+  },
+  INVALID_ACCOUNT_ID: {
+    exitCode: ExitCode.USAGE,
+    retried: false,
+    hint: (c) => `List the item's accounts with \`plaidbal balance --item ${c.item ?? '<item>'}\` and pass one of their account_ids.`,
+  },
+  INVALID_PRODUCT: {
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: () => 'Your Plaid client is not enabled for that product; pick another with --products, or ask Plaid to enable it.',
+  },
+  LAST_UPDATED_DATETIME_OUT_OF_RANGE: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: () => 'The institution has no balance as recent as --min-last-updated asks; try an earlier time, or omit it.',
+  },
+  ITEM_LOGIN_REQUIRED: {
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: true,
+    hint: (c) => {
+      const fix = `run \`plaidbal link --update ${c.item ?? '<item>'}\` to fix the login, then try again.`;
+      const linked = c.linkedAt ? Date.parse(c.linkedAt) : Number.NaN;
+      if (c.environment === 'sandbox' && !Number.isNaN(linked) && c.now - linked >= SANDBOX_ITEM_LIFETIME_DAYS * DAY_MS) {
+        const days = Math.floor((c.now - linked) / DAY_MS);
+        return `Sandbox items turn ITEM_LOGIN_REQUIRED by themselves ${SANDBOX_ITEM_LIFETIME_DAYS} days after they are created (Plaid's Sandbox docs), and this one was linked ${days} days ago: ${fix} Or link a new Sandbox item.`;
+      }
+      return `The item needs its user: ${fix}`;
+    },
+  },
+  // plaid.com/docs/errors/item: these three describe the item or its institution, not the login,
+  // so Link's update mode cannot change them.
+  PRODUCTS_NOT_SUPPORTED: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) =>
+      `This item (its institution or accounts) does not support the Plaid product this call needs; update mode will not change that.${c.item ? ` \`plaidbal balance --item ${c.item} --cached\` reads its cached balances with the free /accounts/get.` : ''} ${removeAdvice(c)}`,
+  },
+  NO_ACCOUNTS: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) => `Plaid finds no usable accounts on this item (closed, or of a kind it cannot read there); update mode will not bring them back. ${removeAdvice(c)}`,
+  },
+  ITEM_NOT_SUPPORTED: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) => `Plaid does not support this kind of account at this institution; update mode will not change that. ${removeAdvice(c)}`,
+  },
+  // plaid.com/docs/errors/institution: down / not responding are temporary ("please try again soon")…
+  INSTITUTION_DOWN: { exitCode: ExitCode.PLAID_FAILURE, retried: false, hint: () => TRY_LATER },
+  INSTITUTION_NOT_RESPONDING: { exitCode: ExitCode.PLAID_FAILURE, retried: false, hint: () => TRY_LATER },
+  INSTITUTION_NOT_AVAILABLE: { exitCode: ExitCode.PLAID_FAILURE, retried: false, hint: () => TRY_LATER },
+  // …these four are not: they change only when Plaid's coverage, your dashboard settings or the input change.
+  INSTITUTION_NO_LONGER_SUPPORTED: {
+    permanent: true,
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: (c) =>
+      `Plaid no longer supports this institution (or it now requires OAuth connections); only a change at Plaid fixes that: file a Plaid Support ticket with its institution_id for details. ${NOT_LATER} ${removeAdvice(c)}`,
+  },
+  UNAUTHORIZED_INSTITUTION: {
+    permanent: true,
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: () =>
+      `Your Plaid client is not authorized for this institution: make sure it has Production access, and see the Plaid Dashboard's OAuth institutions page (https://dashboard.plaid.com/settings/compliance/us-oauth-institutions) for registration steps left to do; if none are listed, contact Plaid Support. ${NOT_LATER}`,
+  },
+  INSTITUTION_REGISTRATION_REQUIRED: {
+    permanent: true,
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: () =>
+      'Your application is not yet registered with this institution: complete the Security Questionnaire in the Plaid Dashboard (https://dashboard.plaid.com/overview/questionnaire); registration then takes up to a week (up to six for some banks). Retrying before that will not help.',
+  },
+  INSTITUTION_NOT_ENABLED_IN_ENVIRONMENT: {
+    permanent: true,
+    exitCode: ExitCode.USAGE,
+    retried: false,
+    hint: (c) =>
+      `This institution is not enabled in ${c.environment}.${c.environment === 'sandbox' ? ' Use a Sandbox institution such as ins_109508 (First Platypus Bank).' : ' Pick one that is.'} ${NOT_LATER}`,
+  },
+  // plaid.com/docs/errors/rate-limit-exceeded: the per-endpoint limits clear within a minute…
+  BALANCE_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => "Plaid rate-limited this item's balance calls even after retries; wait a minute and try again." },
+  ACCOUNTS_BALANCE_GET_LIMIT: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: true,
+    hint: () => 'Plaid rate-limited balance calls for your client_id (shared with every application using it) even after retries; wait a minute and try again.',
+  },
+  ACCOUNTS_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => "Plaid rate-limited this item's /accounts/get calls even after retries; wait a minute and try again." },
+  INSTITUTION_RATE_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => 'Plaid rate-limited calls to this institution even after retries; wait a minute and try again.' },
+  // …RATE_LIMIT can mean a long wait, and CREDITS_EXHAUSTED (a trial plan's free credits) does not clear by waiting.
+  RATE_LIMIT: {
+    permanent: true,
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: () => "Plaid's general rate limit: its wait can be long, and retrying at once only prolongs it. Try again in a few minutes.",
+  },
+  CREDITS_EXHAUSTED: {
+    permanent: true,
+    exitCode: ExitCode.CONFIG,
+    retried: false,
+    hint: () => `Your Plaid client has used up its free API credits: upgrade its plan in the Plaid Dashboard. ${NOT_LATER}`,
+  },
+  // plaid.com/docs/errors/api
+  INTERNAL_SERVER_ERROR: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: true,
+    hint: () => 'Plaid had an internal error even after retries; try again later, quoting the request_id if you contact Plaid.',
+  },
+  PLANNED_MAINTENANCE: {
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: true,
+    hint: () => 'The Plaid API is down for planned maintenance (https://status.plaid.com); try again later.',
+  },
+};
+
+export function errorRule(code: string): ErrorRule | undefined {
+  return Object.hasOwn(ERROR_RULES, code) ? ERROR_RULES[code] : undefined;
+}
+
 export function exitCodeForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>): ExitCode {
-  switch (info.error_code) {
-    case 'INVALID_API_KEYS':
-    case 'INVALID_ACCESS_TOKEN':
-    case 'INVALID_PRODUCT':
-    case 'UNAUTHORIZED_ENVIRONMENT':
-      return ExitCode.CONFIG;
-  }
+  const rule = errorRule(info.error_code);
+  if (rule) return rule.exitCode;
   switch (info.error_type) {
     case 'ITEM_ERROR':
       return ExitCode.ITEM_NEEDS_USER;
@@ -64,27 +268,21 @@ export function exitCodeForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 
   }
 }
 
-function hintFor(info: PlaidErrorInfo, ctx: PlaidErrorContext): string | undefined {
-  const item = ctx.item ?? '<item>';
-  switch (info.error_code) {
-    case 'INVALID_API_KEYS':
-      return `Check the ${ctx.environment} client id and secret: run \`plaidbal config init --env ${ctx.environment}\`, or set PLAID_CLIENT_ID and PLAID_SECRET.`;
-    case 'INVALID_ACCESS_TOKEN':
-      return `Plaid no longer knows this item (removed elsewhere?). Delete it here with \`plaidbal items remove ${item}\` and link it again.`;
-    case 'INVALID_ACCOUNT_ID':
-      return `List the item's accounts with \`plaidbal balance --item ${item}\` and pass one of their account_ids.`;
-    case 'INVALID_PRODUCT':
-      return 'Your Plaid client is not enabled for that product; pick another with --products, or ask Plaid to enable it.';
-    case 'LAST_UPDATED_DATETIME_OUT_OF_RANGE':
-      return 'The institution has no balance as recent as --min-last-updated asks; try an earlier time, or omit it.';
-  }
+/** Whether Link's update mode fixes an item failing with this error: ITEM_ERRORs, except those about the item itself. */
+export function updateModeFixes(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>): boolean {
+  return info.error_type === 'ITEM_ERROR' && errorRule(info.error_code)?.updateModeFixes !== false;
+}
+
+export function hintForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>, ctx: HintContext): string | undefined {
+  const rule = errorRule(info.error_code);
+  if (rule) return rule.hint(ctx);
   switch (info.error_type) {
     case 'ITEM_ERROR':
-      return `The item needs its user: run \`plaidbal link --update ${item}\` to fix the login, then try again.`;
+      return `The item needs its user: run \`plaidbal link --update ${ctx.item ?? '<item>'}\` to fix the login, then try again.`;
     case 'RATE_LIMIT_EXCEEDED':
       return 'Plaid rate-limited the call even after retries; wait a minute and try again.';
     case 'INSTITUTION_ERROR':
-      return 'The institution is not answering Plaid right now; try again later.';
+      return `The institution could not serve the request (${info.error_code}); see Plaid's documentation of that code.`;
     case 'API_ERROR':
       return 'Plaid had an internal error even after retries; try again later, quoting the request_id if you contact Plaid.';
   }
@@ -96,6 +294,11 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
   if (error instanceof CliError) return error;
   const e = (error ?? {}) as AxiosLikeError;
   const clean = (s: string) => redact(s, ctx.secrets);
+  const policy = ctx.policy ?? 'transient';
+  const retried = isRetriable(error, policy);
+  // A failure 'unbilled' does not retry: Plaid may have served the call (and billed it).
+  const maybeServed = policy === 'unbilled' && !retried;
+  const notRetried = maybeServed ? ' plaidbal did not retry it: Plaid may have served it, and in Production Plaid bills every real-time balance call it serves.' : '';
   if (e.response) {
     const info = plaidErrorBody(e.response.data);
     if (info) {
@@ -107,11 +310,11 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
       };
       return new CliError(`Plaid error ${safe.error_code} (${safe.error_type}): ${safe.error_message || 'no message'}`, {
         exitCode: exitCodeForPlaidError(safe),
-        hint: hintFor(safe, ctx),
+        hint: hintForPlaidError(safe, { environment: ctx.environment, item: ctx.item, linkedAt: ctx.linkedAt, now: ctx.now ?? Date.now() }),
         plaid: safe,
       });
     }
-    return new CliError(`Plaid answered HTTP ${e.response.status ?? '?'} without a Plaid error object (from ${host}).`, {
+    return new CliError(`Plaid answered HTTP ${e.response.status ?? '?'} without a Plaid error object (from ${host}).${notRetried}`, {
       exitCode: ExitCode.PLAID_FAILURE,
       hint: 'A proxy or PLAIDBAL_BASE_URL may be pointing somewhere that is not Plaid; try again later.',
     });
@@ -119,9 +322,10 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
   if (e.isAxiosError || typeof e.code === 'string') {
     const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
     const what = timedOut ? 'timed out' : `failed (${clean(e.code ?? e.message ?? 'network error')})`;
-    return new CliError(`The request to Plaid at ${host} ${what}, after retries.`, {
+    const hint = timedOut ? 'Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.' : 'Check your network connection (and PLAIDBAL_BASE_URL, if set).';
+    return new CliError(`The request to Plaid at ${host} ${what}${retried ? ', after retries' : ''}.${notRetried}`, {
       exitCode: ExitCode.PLAID_FAILURE,
-      hint: timedOut ? 'Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.' : 'Check your network connection (and PLAIDBAL_BASE_URL, if set).',
+      hint: maybeServed ? `${hint} Running the command again makes another billed call.` : hint,
     });
   }
   return new CliError(`Unexpected error while calling Plaid: ${clean(error instanceof Error ? error.message : String(error))}`, { exitCode: ExitCode.UNEXPECTED });
@@ -144,14 +348,22 @@ export function plaidErrorJson(error: CliError): PlaidErrorJson {
   };
 }
 
-/** Whether a failed call may be retried: 429, 5xx and network errors, never 4xx INVALID_* or ITEM_*. */
-export function isRetriable(error: unknown): boolean {
+/** Whether a failed call may be retried under `policy` (see RetryPolicy and ERROR_RULES). */
+export function isRetriable(error: unknown, policy: RetryPolicy = 'transient'): boolean {
+  if (policy === 'never') return false;
   const e = (error ?? {}) as AxiosLikeError;
   if (e.response) {
     const status = e.response.status ?? 0;
     const info = plaidErrorBody(e.response.data);
-    if (info && (info.error_type === 'ITEM_ERROR' || info.error_code.startsWith('INVALID_') || info.error_type.startsWith('INVALID_'))) return false;
-    return status === 429 || status >= 500;
+    if (info) {
+      const rule = errorRule(info.error_code);
+      if (rule) return rule.retried;
+      if (info.error_type === 'ITEM_ERROR' || info.error_code.startsWith('INVALID_') || info.error_type.startsWith('INVALID_')) return false;
+      return status === 429 || status >= 500;
+    }
+    // No Plaid error object: a proxy or gateway answered, and Plaid may have served the call behind it.
+    return policy === 'transient' && (status === 429 || status >= 500);
   }
-  return Boolean(e.isAxiosError) && e.code !== 'ERR_CANCELED';
+  if (!e.isAxiosError || e.code === 'ERR_CANCELED') return false;
+  return policy === 'transient' || NOT_SENT_CODES.has(e.code ?? '');
 }

@@ -233,9 +233,9 @@ describe('exit 5: Plaid, institution and network failures, after retries', () =>
     noLeaks(r);
   });
 
-  it('429s are retried and then succeed', async () => {
+  it('429s (per-item balance limit) are retried and then succeed', async () => {
     await linked();
-    world.emulator.inject({ path: '/accounts/balance/get', status: 429, error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'RATE_LIMIT', times: 2 });
+    world.emulator.inject({ path: '/accounts/balance/get', status: 429, error_type: 'RATE_LIMIT_EXCEEDED', error_code: 'BALANCE_LIMIT', times: 2 });
     const r = await world.run(['balance', '--item', 'demo', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).items[0].accounts).toHaveLength(9);

@@ -51,7 +51,7 @@ describe('a healthy item', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toBe('');
     const row = r.stdout.split('\n').find((line) => line.includes('│ demo '))!;
-    expect(row.split('│').map((c) => c.trim())).toEqual(['', 'demo', 'sandbox', 'First Platypus Bank', 'OK', '—', 'transactions', 'transactions', 'never', '—', '']);
+    expect(row.split('│').map((c) => c.trim())).toEqual(['', 'demo', 'sandbox', 'First Platypus Bank', 'OK', '—', 'auth', 'auth', 'never', '—', '']);
     expect(world.emulator.requests.filter((q) => q.path === '/item/get')).toHaveLength(1);
 
     expect((await world.run(['balance', '--item', 'demo'])).code).toBe(0);
@@ -73,8 +73,8 @@ describe('a healthy item', () => {
       status: 'ok',
       error: null,
       consent_expiration_time: null,
-      products: ['transactions'],
-      billed_products: ['transactions'],
+      products: ['auth'],
+      billed_products: ['auth'],
       fix: null,
     });
     expect(json.items[0].last_balance_at).toMatch(/^\d{4}-\d{2}-\d{2}T/);

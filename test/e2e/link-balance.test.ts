@@ -56,12 +56,12 @@ describe.each<KeySource>(['keychain', 'passphrase'])('link and balance with the 
     expect(paths).toEqual(['/sandbox/public_token/create', '/item/public_token/exchange', '/institutions/get_by_id', '/accounts/get']);
     expect(paths).not.toContain('/accounts/balance/get');
     const created = world.emulator.requests[before]!;
-    expect(created.body).toMatchObject({ institution_id: 'ins_109508', initial_products: ['transactions'] });
+    expect(created.body).toMatchObject({ institution_id: 'ins_109508', initial_products: ['auth'] });
     expect(created.headers['plaid-client-id']).toBe('test_client_id');
     expect(created.headers['plaid-version']).toBe('2020-09-14');
     const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
     const item = doc.items[0];
-    expect(item).toMatchObject({ alias: 'demo', environment: 'sandbox', institution_id: 'ins_109508', institution_name: 'First Platypus Bank', products: ['transactions'] });
+    expect(item).toMatchObject({ alias: 'demo', environment: 'sandbox', institution_id: 'ins_109508', institution_name: 'First Platypus Bank', products: ['auth'] });
     expect(item.access_token).toMatch(/^v1\./);
     expect(JSON.stringify(doc)).not.toContain(world.emulator.items()[0]!.access_token);
     expect(secretsIn(printed(r))).toEqual([]);

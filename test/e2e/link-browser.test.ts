@@ -121,7 +121,7 @@ describe('plaidbal link with the local page in Chromium', () => {
     expect(run.stderr()).toContain('Waiting for Plaid Link… (Ctrl-C to cancel; gives up after 10 min)');
 
     const { linkToken, body } = latestLinkToken();
-    expect(body).toMatchObject({ client_name: 'plaidbal', language: 'en', country_codes: ['US'], products: ['transactions'] });
+    expect(body).toMatchObject({ client_name: 'plaidbal', language: 'en', country_codes: ['US'], products: ['auth'] });
     expect((body.user as { client_user_id: string }).client_user_id).toMatch(/^plaidbal-[0-9a-f]{32}$/);
     expect(body).not.toHaveProperty('redirect_uri');
     expect(body).not.toHaveProperty('access_token');
@@ -149,7 +149,7 @@ describe('plaidbal link with the local page in Chromium', () => {
     const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
     const [item] = world.emulator.items();
     expect(doc.items).toHaveLength(1);
-    expect(doc.items[0]).toMatchObject({ alias: 'checking', item_id: item!.item_id, environment: 'sandbox', institution_id: 'ins_109508', institution_name: 'First Platypus Bank', products: ['transactions'] });
+    expect(doc.items[0]).toMatchObject({ alias: 'checking', item_id: item!.item_id, environment: 'sandbox', institution_id: 'ins_109508', institution_name: 'First Platypus Bank', products: ['auth'] });
     expect(doc.items[0].access_token).toMatch(/^v1\./);
     expect(secretsIn(await readFile(world.store.file, 'utf8'))).toEqual([]);
     expect(secretsIn(printed(r))).toEqual([]);

@@ -50,7 +50,7 @@ describe('plaidbal link --hosted', () => {
     const url = await run.url;
     const { linkToken, hostedUrl, body } = hostedCreate();
     expect(url).toBe(hostedUrl);
-    expect(body).toMatchObject({ hosted_link: {}, products: ['transactions'] });
+    expect(body).toMatchObject({ hosted_link: {}, products: ['auth'] });
     expect(run.stderr()).toContain('Open this Plaid Hosted Link URL on any device to link an account (Sandbox)');
 
     // Let it poll at least once with nothing to report, then "finish Link".

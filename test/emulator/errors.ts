@@ -102,7 +102,24 @@ export const PLAID_ERRORS = {
     'this institution is no longer supported',
     'This financial institution is no longer supported. We apologize for the inconvenience.',
   ),
+  // Quoted from plaid.com/docs/errors/institution.
+  INSTITUTION_NOT_ENABLED_IN_ENVIRONMENT: define('INSTITUTION_ERROR', 400, 'Institution not enabled in this environment'),
+  INSTITUTION_NOT_FOUND: define('INSTITUTION_ERROR', 400, 'this institution was not found. Please check the ID supplied'),
+  UNAUTHORIZED_INSTITUTION: define(
+    'INSTITUTION_ERROR',
+    400,
+    'not authorized to create items for this institution',
+    'You are not authorized to create items for this institution at this time.',
+  ),
+  INSTITUTION_REGISTRATION_REQUIRED: define(
+    'INSTITUTION_ERROR',
+    400,
+    'not yet registered to create items for this institution',
+    'You must register your application with this institution before you can create items for it.',
+  ),
   // RATE_LIMIT_EXCEEDED
+  /** A trial plan's free API credits used up (PLAID-NOTES: "among 429s … CREDITS_EXHAUSTED"); the message is the emulator's own. */
+  CREDITS_EXHAUSTED: define('RATE_LIMIT_EXCEEDED', 429, 'the free API credits of this client have been exhausted. upgrade your plan in the Dashboard to continue'),
   BALANCE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
   ACCOUNTS_BALANCE_GET_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded for /accounts/balance/get requests from this client. please try again later'),
   ACCOUNTS_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),

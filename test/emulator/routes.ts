@@ -184,8 +184,8 @@ function requestedAccounts(item: ItemState, body: Body): AccountState[] {
   return item.accounts.filter((account) => ids.includes(account.live.account_id));
 }
 
-function assertItemHealthy(item: ItemState): void {
-  if (item.login_required) throw plaidError('ITEM_LOGIN_REQUIRED');
+function assertItemHealthy(item: ItemState, state: EmulatorState): void {
+  if (state.loginRequired(item)) throw plaidError('ITEM_LOGIN_REQUIRED');
 }
 
 /** The account as an API response shows it; Plaid sends last_updated_datetime for Capital One only. */
@@ -322,6 +322,7 @@ export function completeLinkSession(state: EmulatorState, linkToken: string, opt
     if (opts.password?.startsWith('error_')) return endWithError(sandboxCredentialsError(opts.password.slice('error_'.length)), item.institution_id);
     item.login_required = false;
     // Link web's onSuccess still hands over a public token in update mode; nothing exchanges it.
+    item.loginAt = now;
     const publicToken = state.createPublicToken(item);
     session.success = { public_token: publicToken.token, item_id: item.item_id, update: true };
     return publicToken.token;
@@ -455,7 +456,7 @@ function accountsGet(body: Body, ctx: RouteContext): Reply<AccountsGetResponse> 
   requireFields(body, ['access_token']);
   const item = ctx.state.itemForAccessToken(nonEmptyString(body, 'access_token'));
   const accounts = requestedAccounts(item, body);
-  assertItemHealthy(item);
+  assertItemHealthy(item, ctx.state);
   return { accounts: accounts.map((account) => accountJson(item, account)), item: itemJson(item) };
 }
 
@@ -470,7 +471,7 @@ function accountsBalanceGet(body: Body, ctx: RouteContext): Reply<AccountsGetRes
   if (!ctx.state.allows(clientWindow, perClient, windowMs)) throw plaidError('ACCOUNTS_BALANCE_GET_LIMIT');
   ctx.state.consume(itemWindow);
   ctx.state.consume(clientWindow);
-  assertItemHealthy(item);
+  assertItemHealthy(item, ctx.state);
   const institution = SANDBOX_INSTITUTIONS.get(item.institution_id);
   if (institution?.health === 'DOWN') throw plaidError('INSTITUTION_DOWN');
 
@@ -503,7 +504,7 @@ function itemGet(body: Body, ctx: RouteContext): Reply<ItemGetResponse> {
   const item = ctx.state.itemForAccessToken(nonEmptyString(body, 'access_token'));
   // Inside item.error Plaid uses the webhook form of the error, with `causes` and `status`.
   const loginRequired = plaidError('ITEM_LOGIN_REQUIRED');
-  const itemError: WirePlaidError | null = item.login_required ? { ...loginRequired.body, request_id: ctx.requestId, causes: [], status: loginRequired.status } : null;
+  const itemError: WirePlaidError | null = ctx.state.loginRequired(item) ? { ...loginRequired.body, request_id: ctx.requestId, causes: [], status: loginRequired.status } : null;
   return {
     item: { ...itemJson(item, itemError), created_at: iso(item.createdAt) },
     status: {

@@ -10,6 +10,8 @@ import { newItemId, newToken, parseToken } from './ids.js';
 import type { ProductName, WireAccount, WireBalance, WirePlaidError } from './wire.js';
 
 export const PUBLIC_TOKEN_LIFETIME_MS = 30 * 60_000;
+/** plaid.com/docs/sandbox: Sandbox Items move to ITEM_LOGIN_REQUIRED 30 days after they were created. */
+export const SANDBOX_ITEM_LIFETIME_MS = 30 * 24 * 3_600_000;
 
 /** An item as tests see it (a copy: changing it changes nothing). */
 export interface EmulatedItem {
@@ -43,6 +45,8 @@ export interface ItemState {
   products: ProductName[];
   webhook: string | null;
   createdAt: number;
+  /** When the user last logged in through Link (creation, or update mode): the Sandbox's 30 days run from here. */
+  loginAt: number;
   accounts: AccountState[];
   login_required: boolean;
   removed: boolean;
@@ -115,6 +119,7 @@ export class EmulatorState {
       products: [...init.products],
       webhook: init.webhook,
       createdAt: now,
+      loginAt: now,
       accounts: init.accounts.map((account) => ({ live: structuredClone(account), cached: structuredClone(account), cachedAt: now })),
       login_required: false,
       removed: false,
@@ -170,6 +175,14 @@ export class EmulatorState {
     return state;
   }
 
+  /**
+   * Whether the item needs its user: after /sandbox/item/reset_login, or, in the Sandbox, 30 days
+   * after its last login (Plaid's Sandbox docs: Sandbox Items expire into ITEM_LOGIN_REQUIRED).
+   */
+  loginRequired(item: ItemState): boolean {
+    return item.login_required || (this.environment === 'sandbox' && this.now() - item.loginAt >= SANDBOX_ITEM_LIFETIME_MS);
+  }
+
   /** Looks an item up by item_id or access token, for the test helpers. */
   findItem(itemIdOrAccessToken: string): ItemState {
     const item = this.items.get(itemIdOrAccessToken) ?? this.itemsByToken.get(itemIdOrAccessToken);
@@ -217,7 +230,7 @@ export class EmulatorState {
       webhook: item.webhook,
       created_at: new Date(item.createdAt).toISOString(),
       accounts: item.accounts.map((a) => structuredClone(a.live)),
-      login_required: item.login_required,
+      login_required: this.loginRequired(item),
       removed: item.removed,
       username: item.username,
     };

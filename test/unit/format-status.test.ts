@@ -91,6 +91,13 @@ describe('itemStatus', () => {
     expect(s.json).toMatchObject({ status: 'needs_update', error: LOGIN_REQUIRED, fix: 'plaidbal link --update demo' });
   });
 
+  it('PRODUCTS_NOT_SUPPORTED, NO_ACCOUNTS and ITEM_NOT_SUPPORTED are ITEM_ERRORs that update mode does not fix: an error, with no fix', () => {
+    for (const error_code of ['PRODUCTS_NOT_SUPPORTED', 'NO_ACCOUNTS', 'ITEM_NOT_SUPPORTED']) {
+      const error = { ...LOGIN_REQUIRED, error_code };
+      expect(itemStatus(DEMO, ok({ error }), NOW).json, error_code).toMatchObject({ status: 'error', error, fix: null });
+    }
+  });
+
   it('consent that ends within 7 days, or has ended, needs the user too', () => {
     expect(itemStatus(DEMO, ok({ consent_expiration_time: inDays(3) }), NOW).json).toMatchObject({ status: 'needs_update', error: null, fix: 'plaidbal link --update demo' });
     expect(itemStatus(DEMO, ok({ consent_expiration_time: inDays(-1) }), NOW).json).toMatchObject({ status: 'needs_update', fix: 'plaidbal link --update demo' });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ExitCode } from '../../src/errors.js';
-import { exitCodeForPlaidError, isRetriable, plaidErrorJson, redact, toCliError } from '../../src/plaid/errors.js';
+import { ERROR_RULES, exitCodeForPlaidError, isRetriable, plaidErrorJson, redact, toCliError, updateModeFixes } from '../../src/plaid/errors.js';
+import { retryPolicyFor } from '../../src/plaid/client.js';
 
 const ctx = { environment: 'sandbox' as const, item: 'checking', secrets: ['sandbox-secret-value', 'access-sandbox-abcdef'] };
 const host = 'https://sandbox.plaid.com';
@@ -71,8 +72,11 @@ describe('Plaid error mapping', () => {
     expect(error.message).toContain('HTTP 502');
   });
 
-  it('retries 429, 5xx and network errors, never INVALID_* or ITEM_*', () => {
-    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'RATE_LIMIT')))).toBe(true);
+  it('retries 429, 5xx and network errors, never INVALID_* or ITEM_*, nor RATE_LIMIT or CREDITS_EXHAUSTED', () => {
+    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'BALANCE_LIMIT')))).toBe(true);
+    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'RATE_LIMIT')))).toBe(false);
+    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'CREDITS_EXHAUSTED')))).toBe(false);
+    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'SOME_NEW_LIMIT')))).toBe(true);
     expect(isRetriable(axiosError(500, plaidBody('API_ERROR', 'INTERNAL_SERVER_ERROR')))).toBe(true);
     expect(isRetriable(axiosError(503, plaidBody('API_ERROR', 'PLANNED_MAINTENANCE')))).toBe(true);
     expect(isRetriable({ isAxiosError: true, code: 'ECONNRESET' })).toBe(true);
@@ -80,5 +84,84 @@ describe('Plaid error mapping', () => {
     expect(isRetriable(axiosError(400, plaidBody('INVALID_INPUT', 'INVALID_API_KEYS')))).toBe(false);
     expect(isRetriable(axiosError(400, plaidBody('INSTITUTION_ERROR', 'INSTITUTION_DOWN')))).toBe(false);
     expect(isRetriable({ isAxiosError: true, code: 'ERR_CANCELED' })).toBe(false);
+  });
+});
+
+describe('retry policies: what Plaid may have billed, and single-use calls', () => {
+  it('decides the policy per method and environment', () => {
+    expect(retryPolicyFor('itemPublicTokenExchange', 'sandbox')).toBe('never');
+    expect(retryPolicyFor('itemPublicTokenExchange', 'production')).toBe('never');
+    expect(retryPolicyFor('accountsBalanceGet', 'production')).toBe('unbilled');
+    expect(retryPolicyFor('accountsBalanceGet', 'sandbox')).toBe('transient');
+    expect(retryPolicyFor('accountsGet', 'production')).toBe('transient');
+  });
+
+  it('"never" retries nothing', () => {
+    expect(isRetriable(axiosError(500, plaidBody('API_ERROR', 'INTERNAL_SERVER_ERROR')), 'never')).toBe(false);
+    expect(isRetriable({ isAxiosError: true, code: 'ECONNREFUSED' }, 'never')).toBe(false);
+  });
+
+  it('"unbilled" retries only what Plaid cannot have served: unsent connections, and 429/5xx with a Plaid error body', () => {
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN']) expect(isRetriable({ isAxiosError: true, code }, 'unbilled'), code).toBe(true);
+    for (const code of ['ECONNABORTED', 'ETIMEDOUT', 'ECONNRESET', 'EPIPE', 'ERR_BAD_RESPONSE']) expect(isRetriable({ isAxiosError: true, code }, 'unbilled'), code).toBe(false);
+    expect(isRetriable(axiosError(500, plaidBody('API_ERROR', 'INTERNAL_SERVER_ERROR')), 'unbilled')).toBe(true);
+    expect(isRetriable(axiosError(429, plaidBody('RATE_LIMIT_EXCEEDED', 'BALANCE_LIMIT')), 'unbilled')).toBe(true);
+    expect(isRetriable(axiosError(502, '<html>Bad gateway</html>'), 'unbilled')).toBe(false);
+    expect(isRetriable(axiosError(502, '<html>Bad gateway</html>'), 'transient')).toBe(true);
+  });
+
+  it('a timeout under "unbilled" says it was not retried and why, without "after retries"', () => {
+    const error = toCliError({ isAxiosError: true, code: 'ECONNABORTED' }, { ...ctx, environment: 'production', policy: 'unbilled' }, host);
+    expect(error.message).not.toContain('after retries');
+    expect(error.message).toContain('did not retry it: Plaid may have served it');
+    expect(error.hint).toContain('another billed call');
+  });
+});
+
+describe('error codes Plaid documents as not fixed by waiting or update mode', () => {
+  it.each(['INSTITUTION_NO_LONGER_SUPPORTED', 'UNAUTHORIZED_INSTITUTION', 'INSTITUTION_REGISTRATION_REQUIRED', 'INSTITUTION_NOT_ENABLED_IN_ENVIRONMENT'])(
+    '%s is not retried and never says "later"',
+    (code) => {
+      const error = toCliError(axiosError(400, plaidBody('INSTITUTION_ERROR', code)), ctx, host);
+      expect(isRetriable(axiosError(400, plaidBody('INSTITUTION_ERROR', code)))).toBe(false);
+      expect(error.hint).not.toMatch(/later/i);
+      expect(ERROR_RULES[code]?.permanent).toBe(true);
+    },
+  );
+
+  it.each(['PRODUCTS_NOT_SUPPORTED', 'NO_ACCOUNTS', 'ITEM_NOT_SUPPORTED'])('%s does not send the user to update mode', (code) => {
+    const error = toCliError(axiosError(400, plaidBody('ITEM_ERROR', code)), ctx, host);
+    expect(error.hint).not.toContain('link --update');
+    expect(error.hint).toContain('update mode will not');
+    expect(updateModeFixes({ error_type: 'ITEM_ERROR', error_code: code })).toBe(false);
+  });
+
+  it('ITEM_LOGIN_REQUIRED on a Sandbox item older than 30 days says why', () => {
+    const now = Date.parse('2026-03-01T00:00:00Z');
+    const old = toCliError(axiosError(400, plaidBody('ITEM_ERROR', 'ITEM_LOGIN_REQUIRED')), { ...ctx, linkedAt: '2026-01-20T00:00:00Z', now }, host);
+    expect(old.hint).toContain('30 days after they are created');
+    expect(old.hint).toContain('linked 40 days ago');
+    expect(old.hint).toContain('plaidbal link --update checking');
+    const young = toCliError(axiosError(400, plaidBody('ITEM_ERROR', 'ITEM_LOGIN_REQUIRED')), { ...ctx, linkedAt: '2026-02-20T00:00:00Z', now }, host);
+    expect(young.hint).not.toContain('30 days');
+    const prod = toCliError(axiosError(400, plaidBody('ITEM_ERROR', 'ITEM_LOGIN_REQUIRED')), { ...ctx, environment: 'production', linkedAt: '2026-01-20T00:00:00Z', now }, host);
+    expect(prod.hint).not.toContain('30 days');
+  });
+});
+
+describe("the README's error table is ERROR_RULES", () => {
+  it('every code in ERROR_RULES has a README row with the same exit code and retry answer', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('### Plaid errors, exit codes and retries'), readme.indexOf('## Environment variables'));
+    const rows = new Map<string, { exit: number; retried: boolean }>();
+    for (const line of section.split('\n')) {
+      const cells = line.split('|').map((c) => c.trim());
+      if (cells.length < 5 || !/^\d+$/.test(cells[2] ?? '')) continue;
+      for (const [, code] of cells[1]!.matchAll(/`([A-Z_]+)`/g)) rows.set(code!, { exit: Number(cells[2]), retried: cells[3]!.startsWith('yes') });
+    }
+    for (const [code, rule] of Object.entries(ERROR_RULES)) {
+      expect(rows.get(code), `README row for ${code}`).toEqual({ exit: rule.exitCode, retried: rule.retried });
+    }
   });
 });

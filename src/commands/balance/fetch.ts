@@ -39,7 +39,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
       store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`),
       ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs }),
     ]);
-    const callOptions = { secrets: [accessToken], item: item.alias };
+    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const response =
       opts.source === 'cached'

@@ -46,7 +46,7 @@ Examples:
     .description('remove an item at Plaid (/item/remove), then delete it locally')
     .argument('<item>', 'alias or item_id')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid')
+    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing')
     .action(async (ref: string, opts: ItemsRemoveOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)),
     );

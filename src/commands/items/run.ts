@@ -3,6 +3,8 @@ import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { itemsJson, itemsTable } from '../../format/items.js';
 import { aad } from '../../store/seal.js';
+import type { StoredItem } from '../../store/document.js';
+import { subscriptionProducts } from '../link/products.js';
 import { checkAliasFree } from '../link/save.js';
 import type { ItemsListOptions, ItemsRemoveOptions } from './index.js';
 
@@ -35,9 +37,25 @@ export async function runItemsRename(ctx: Ctx, ref: string, alias: string): Prom
   return 0;
 }
 
+/**
+ * What `--local` leaves behind at Plaid. Plaid bills a subscription product every month until the
+ * item is removed there (plaid.com/docs/account/billing), and only /item/remove (which needs the
+ * access token) or Plaid Support can remove it (support.plaid.com: "How do I stop billing for Plaid
+ * products I'm no longer using?").
+ */
+export function localRemovalWarning(item: StoredItem): string {
+  const subscriptions = subscriptionProducts(item.products);
+  const billing =
+    subscriptions.length > 0 || item.products.length === 0
+      ? `Plaid keeps billing it${subscriptions.length ? ` (${subscriptions.join(', ')}: every month)` : ''} until it is removed there.`
+      : `Its products (${item.products.join(', ')}) were billed once, when it was linked, but it stays at Plaid (a trial plan counts it among its 10 items) until it is removed there.`;
+  return `"${item.alias}" (item_id ${item.item_id}) stays at Plaid after --local: ${billing} While its access token still opens, \`plaidbal items remove ${item.alias}\` without --local removes it at Plaid first; without the token, only Plaid Support can remove it (quote the item_id).`;
+}
+
 export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOptions): Promise<number> {
   const store = await ctx.store();
   const item = store.resolveItem(ref);
+  if (opts.local && item.environment === 'production') ctx.info(ctx.io.err.yellow(`! ${localRemovalWarning(item)}`));
   if (!opts.yes) {
     if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
     const what = opts.local ? 'Delete the local copy of' : 'Remove at Plaid and delete';
@@ -49,7 +67,10 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
   }
   let note = '';
   if (opts.local) {
-    note = ' Only the local copy was deleted: the item still exists at Plaid. Remove it from the Plaid dashboard if it is not used elsewhere.';
+    note =
+      item.environment === 'production'
+        ? ` Only the local copy was deleted: item ${item.item_id} still exists at Plaid (see above).`
+        : ' Only the local copy was deleted: the item still exists at Plaid (in Sandbox that costs nothing).';
   } else {
     // Removing at Plaid cannot be undone: make sure the local copy can be deleted afterwards.
     store.assertWritable('Nothing was removed at Plaid');

@@ -10,7 +10,7 @@ import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { itemStatus, statusJson, statusTable, type ItemCheck, type ItemStatus, type StatusDocument } from '../../format/status.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { exitCodeForPlaidError, plaidErrorJson, redact } from '../../plaid/errors.js';
+import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson, redact } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -75,7 +75,7 @@ function itemErrorJson(error: PlaidError, secrets: string[]): PlaidErrorJson {
 async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string): Promise<Checked> {
   const secrets = [accessToken];
   try {
-    const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias });
+    const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias, linkedAt: item.linked_at });
     const facts = response.item;
     return {
       item,
@@ -169,11 +169,13 @@ function reportOne(ctx: Ctx, checked: Checked, status: ItemStatus, doc: StatusDo
   const { json } = status;
   if (json.status === 'ok') return ExitCode.OK;
   const cause = json.error ? json.error.error_code : status.consent === 'expired' ? 'its consent has expired' : 'its consent expires soon';
+  // What plaidbal says about this error_code (src/plaid/errors.ts ERROR_RULES), e.g. why a Sandbox item expired.
+  const hint = json.error ? hintForPlaidError(json.error, { environment: checked.item.environment, item: checked.item.alias, linkedAt: checked.item.linked_at, now: now.getTime() }) : undefined;
   if (json.status === 'needs_update') {
-    ctx.info(`${e.yellow(`"${json.name}" needs its user`)} (${cause}). ${e.cyan('Fix:')} ${json.fix}`);
+    ctx.info(`${e.yellow(`"${json.name}" needs its user`)} (${cause}). ${e.cyan('Fix:')} ${json.fix}${hint ? `\n${e.cyan('Hint:')} ${hint}` : ''}`);
     return ExitCode.ITEM_NEEDS_USER;
   }
-  // Plaid reports an error on the item that update mode does not fix (an institution error…).
-  ctx.info(`${e.red(`Plaid reports ${cause} on "${json.name}".`)}`);
+  // Plaid reports an error on the item that update mode does not fix (an institution error, NO_ACCOUNTS…).
+  ctx.info(`${e.red(`Plaid reports ${cause} on "${json.name}".`)}${hint ? `\n${e.cyan('Hint:')} ${hint}` : ''}`);
   return json.error ? exitCodeForPlaidError(json.error) : ExitCode.PLAID_FAILURE;
 }

@@ -11,10 +11,11 @@ import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
 import { isPublicTokenFor, type LinkExitError, type LinkExitMetadata, type LinkOutcome } from '../../link/callback.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { exitCodeForPlaidError } from '../../plaid/errors.js';
+import { errorRule, exitCodeForPlaidError, hintForPlaidError } from '../../plaid/errors.js';
 import type { Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import type { LinkOptions } from './index.js';
+import { subscriptionProducts } from './products.js';
 import { checkAliasFree, checkProducts, exchangeAndSave, linkedJson, linkedSummary } from './save.js';
 import { confirmUpdated, resolveUpdateTarget, updatedJson, updatedSummary, type UpdateTarget } from './update.js';
 
@@ -116,6 +117,7 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
     environment = resolveEnvironment(opts.env, ctx.env);
     if (opts.name) checkAliasFree(store, opts.name, environment);
     store.assertWritable();
+    await confirmSubscription(ctx, environment, products, Boolean(opts.yes));
     // Unlock now, so a wrong passphrase or a missing keychain entry shows before the user
     // spends time in Link. A store without a key gets one when the item is saved.
     if (store.doc.key) await store.unlock();
@@ -136,6 +138,30 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
     json: Boolean(opts.json),
     hosted: Boolean(opts.hosted),
   };
+}
+
+/**
+ * In Production, a subscription product (Transactions, Investments, Liabilities) bills the new item
+ * every month until it is removed (plaid.com/docs/account/billing). Say so before Link opens and ask
+ * on a terminal; --yes skips the question; without a terminal, proceed and say so on stderr.
+ */
+async function confirmSubscription(ctx: Ctx, environment: Environment, products: string[], yes: boolean): Promise<void> {
+  const subscriptions = subscriptionProducts(products);
+  if (environment !== 'production' || subscriptions.length === 0) return;
+  const e = ctx.io.err;
+  const plural = subscriptions.length > 1;
+  ctx.info(
+    e.yellow(
+      `! ${subscriptions.join(', ')} ${plural ? 'are subscription products' : 'is a subscription product'}: Plaid bills the new item for ${plural ? 'them' : 'it'} every month, even while the item is in an error state, until it is removed (\`plaidbal items remove <item>\`). --products auth is a one-time fee instead.`,
+    ),
+  );
+  if (yes) return;
+  if (!ctx.io.canPrompt) {
+    ctx.info(e.yellow('! No terminal to ask on: linking with these products anyway (pass --yes to say so and silence this line).'));
+    return;
+  }
+  const ok = await ctx.prompt.confirm(`Link a Production item with ${subscriptions.join(', ')} (billed monthly)?`, { default: false });
+  if (!ok) throw new CliError('Nothing was linked.', { exitCode: ExitCode.LINK_CANCELLED, hint: 'For a one-time fee instead of a subscription, run `plaidbal link --products auth`.' });
 }
 
 /** /link/token/create for the plan; `hosted` adds `hosted_link: {}`. */
@@ -282,8 +308,10 @@ export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: Li
   };
   const exitCode = exitCodeForPlaidError(info);
   const retry = retryCommand(plan);
-  const advice =
-    error.error_type === 'INSTITUTION_ERROR' || error.error_type === 'RATE_LIMIT_EXCEEDED' || error.error_type === 'API_ERROR'
+  // Codes that no retry fixes get their own advice (src/plaid/errors.ts ERROR_RULES), never "try again later".
+  const advice = errorRule(error.error_code)?.permanent
+    ? hintForPlaidError(info, { environment: plan.environment, item: plan.update?.item.alias, now: Date.now() })
+    : error.error_type === 'INSTITUTION_ERROR' || error.error_type === 'RATE_LIMIT_EXCEEDED' || error.error_type === 'API_ERROR'
       ? `The institution or Plaid could not complete the login right now; try \`${retry}\` again later.`
       : error.error_type === 'ITEM_ERROR'
         ? `The login at the bank did not succeed; run \`${retry}\` again and check the credentials or the bank's prompts.`
@@ -341,6 +369,7 @@ export async function finishLink(ctx: Ctx, plan: LinkPlan, outcome: LinkOutcome)
     products: plan.products,
     institutionId: institution?.institution_id ?? null,
     institutionName: institution?.name ?? null,
+    linkSessionId: outcome.metadata.link_session_id ?? null,
   });
   ctx.io.stdout.write(plan.json ? linkedJson(linked) : linkedSummary(ctx, linked));
   return ExitCode.OK;

@@ -18,6 +18,7 @@ export interface LinkOptions {
   redirectUri?: string;
   timeout?: number;
   json?: boolean;
+  yes?: boolean;
 }
 
 export function registerLink(program: Command, runner: Runner): void {
@@ -25,7 +26,7 @@ export function registerLink(program: Command, runner: Runner): void {
     .command('link')
     .description('link a bank account with Plaid Link and save its access token, encrypted')
     .option('--name <alias>', 'alias for the item (default: from the institution name)', parseAlias)
-    .option('--products <list>', 'Plaid products to initialise, comma-separated (default transactions; "balance" is not a Link product)', parseList)
+    .option('--products <list>', 'Plaid products to initialise, comma-separated (default auth: a one-time fee; "balance" is not a Link product)', parseList)
     .option('--env <env>', 'sandbox or production (default: PLAID_ENV, else sandbox)')
     .option('--update <item>', 'update mode: fix an item\'s login (same item, same access token)')
     .option('--hosted', 'use Plaid Hosted Link: print a URL to open on any device, and poll for the result')
@@ -39,6 +40,7 @@ export function registerLink(program: Command, runner: Runner): void {
     .option('--sandbox-username <user>', 'with --sandbox: Sandbox test username (default user_good)')
     .option('--sandbox-password <password>', 'with --sandbox: Sandbox test password, e.g. error_ITEM_LOCKED (a test value, not a secret)')
     .option('--json', 'print the linked item as JSON on stdout')
+    .option('-y, --yes', 'in Production, do not ask before linking with a subscription product')
     .addHelpText(
       'after',
       `
@@ -49,7 +51,16 @@ Examples:
   $ plaidbal link --update checking                 # fix ITEM_LOGIN_REQUIRED on "checking"
   $ plaidbal link --sandbox --name demo             # Sandbox: First Platypus Bank, no browser
   $ plaidbal link --sandbox --institution ins_109511 --products auth,transactions
-  $ plaidbal link --sandbox --sandbox-password error_ITEM_LOCKED   # rehearse an error`,
+  $ plaidbal link --sandbox --sandbox-password error_ITEM_LOCKED   # rehearse an error
+
+Products, and how Plaid bills them (plaid.com/docs/account/billing; your contract sets the prices):
+  auth (default), identity                 one-time fee per item
+  transactions, investments, liabilities   subscription: monthly per item until it is removed
+                                           (plaidbal items remove); in Production, link asks first
+  balance (not a Link product)             per call: every real-time balance call is billed,
+                                           whatever the item's products
+  With auth, Link lists only institutions that support it, and only checking, savings and
+  cash-management accounts; for credit cards, loans or investments use --products transactions.`,
     )
     .action(async (opts: LinkOptions, command: Command) =>
       runner(command, async (ctx) => {

@@ -12,7 +12,16 @@ import { aad } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 
-export const DEFAULT_PRODUCTS = ['transactions'];
+/**
+ * Auth: the cheapest product that serves a balance check. Plaid bills it once per item, where
+ * Transactions (the old default) is a monthly subscription for as long as the item exists
+ * (plaid.com/docs/account/billing). Balance itself is not a Link product and is billed per call
+ * whatever the item's products. The cost of Auth is coverage: Link then lists only institutions
+ * that support Auth and only checking, savings and cash-management accounts
+ * (plaid.com/docs/link/initializing-products; LinkTokenAccountFilters in Plaid's API reference).
+ * Credit cards, loans and investment accounts need `--products transactions` (or another product).
+ */
+export const DEFAULT_PRODUCTS = ['auth'];
 
 /** Plaid does not accept `balance` as a Link product; say so before calling Plaid. */
 export function checkProducts(products: string[] | undefined): string[] {
@@ -20,7 +29,7 @@ export function checkProducts(products: string[] | undefined): string[] {
   if (list.includes('balance')) {
     throw usageError(
       '"balance" is not a Link product: Plaid rejects it in products and initial_products. Balance is available on every Item linked with any other product.',
-      'Use --products transactions (the default), or auth.',
+      'Use --products auth (the default), or transactions.',
     );
   }
   const bad = list.filter((p) => !/^[a-z_]{2,40}$/.test(p));
@@ -65,6 +74,43 @@ export interface SaveRequest {
   products: string[];
   institutionId: string | null;
   institutionName?: string | null;
+  /** Link's link_session_id, quoted when the exchange's outcome is unknown (Plaid support can find the item by it). */
+  linkSessionId?: string | null;
+}
+
+/**
+ * The exchange failed. Plaid's client makes it once (retryPolicyFor: a public token is single-use,
+ * so a retry after a lost answer only gets INVALID_PUBLIC_TOKEN). Two cases:
+ * - Plaid answered with a 4xx error: it refused, issued no access token, and billed nothing
+ *   (plaid.com/docs/account/billing: an Item counts as created once an access_token was generated);
+ * - anything else (timeout, reset connection, 5xx, a proxy's page): Plaid may have issued an access
+ *   token that never arrived. The item may then exist, and bill, at Plaid, and /item/remove needs
+ *   that token, which plaidbal does not have. Say so, exit 5, and say how to find it.
+ */
+export function exchangeFailedError(error: unknown, environment: Environment, req: SaveRequest, at: Date): CliError {
+  const failure = error instanceof CliError ? error : new CliError(String(error), { exitCode: ExitCode.UNEXPECTED });
+  const status = failure.plaid?.status;
+  if (failure.plaid && status !== undefined && status < 500) {
+    return new CliError(`The public-token exchange failed: ${failure.message.replace(/\.$/, '')}. Plaid refused it, so it issued no access token and there is no item to save or remove.`, {
+      exitCode: failure.exitCode,
+      hint: failure.hint,
+      plaid: failure.plaid,
+    });
+  }
+  const where = req.institutionName ?? req.institutionId;
+  const ids = [req.linkSessionId && `link_session_id ${req.linkSessionId}`, failure.plaid?.request_id && `request_id ${failure.plaid.request_id}`].filter(Boolean).join(', ');
+  const cost =
+    environment === 'production'
+      ? `If it exists, Plaid bills it for its products (${req.products.join(', ') || 'none'}) until it is removed.`
+      : 'In Sandbox that costs nothing.';
+  return new CliError(
+    `The public-token exchange failed without a usable answer (${failure.message.replace(/\.$/, '')}). Plaid may have created the item${where ? ` at ${where}` : ''} and issued an access token that never reached plaidbal. Nothing was saved, and plaidbal did not retry: a public token can be exchanged only once.`,
+    {
+      exitCode: ExitCode.PLAID_FAILURE,
+      plaid: failure.plaid,
+      hint: `${cost} plaidbal cannot remove it: /item/remove needs the item's access token, which plaidbal never received. Look for the item in the Plaid Dashboard's activity logs (${environment}, around ${at.toISOString()}${ids ? `, ${ids}` : ''}) and ask Plaid Support to remove it, quoting those. Then run \`plaidbal link\` again to link the account as a new item.`,
+    },
+  );
 }
 
 /** Exchanges the public token and saves the item; if saving fails, removes the item at Plaid so nothing billable is orphaned. */
@@ -77,7 +123,12 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
   // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
   const sealer = await store.sealerForWriting();
   store.assertWritable();
-  const exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken], uninterruptible: true });
+  let exchange;
+  try {
+    exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken], uninterruptible: true });
+  } catch (error) {
+    throw exchangeFailedError(error, environment, req, ctx.now());
+  }
   const accessToken = exchange.access_token;
   const itemId = exchange.item_id;
 
