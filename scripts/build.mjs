@@ -54,6 +54,7 @@ const PLAID_METHODS = [
   'accountsGet',
   'itemGet',
   'itemRemove',
+  'itemAccessTokenInvalidate',
   'itemPublicTokenExchange',
   'institutionsGetById',
   'linkTokenCreate',

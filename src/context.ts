@@ -21,7 +21,8 @@ export interface Ctx {
   signal: AbortSignal;
   store(): Promise<Store>;
   /** A Plaid client for an environment, with credentials resolved (flags, env, stored profile). */
-  plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string }): Promise<PlaidClient>;
+  /** `retries: 0` for a call that must never be repeated (a retry after a lost answer cannot succeed). */
+  plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string; retries?: number }): Promise<PlaidClient>;
   openBrowser(url: string): Promise<boolean>;
   prompt: Prompter;
   /** A line on stderr (notices, progress); never used for results. */
@@ -97,6 +98,7 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
         secret: credentials.secret,
         baseUrl: env.PLAIDBAL_BASE_URL || undefined,
         timeoutMs: opts.timeoutMs,
+        ...(opts.retries !== undefined ? { retries: opts.retries } : {}),
         signal,
         profile: { clientName: credentials.clientName, countryCodes: credentials.countryCodes, language: credentials.language },
         debug: debug ? (line) => info(io.err.dim(`[debug] ${line}`)) : undefined,

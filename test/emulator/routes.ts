@@ -6,6 +6,7 @@
 import type {
   AccountsGetResponse,
   InstitutionsGetByIdResponse,
+  ItemAccessTokenInvalidateResponse,
   ItemGetResponse,
   ItemPublicTokenExchangeResponse,
   ItemRemoveResponse,
@@ -496,6 +497,13 @@ function itemRemove(body: Body, ctx: RouteContext): Reply<ItemRemoveResponse> {
   return {};
 }
 
+/** The old token dies the moment this answers: whoever loses the answer loses the item's token. */
+function itemAccessTokenInvalidate(body: Body, ctx: RouteContext): Reply<ItemAccessTokenInvalidateResponse> {
+  requireFields(body, ['access_token']);
+  const item = ctx.state.itemForAccessToken(nonEmptyString(body, 'access_token'));
+  return { new_access_token: ctx.state.rotateAccessToken(item) };
+}
+
 function productStatus(institution: SandboxInstitution, since: string): Wire<ProductStatus> {
   const success = institution.health === 'HEALTHY' ? 0.99 : institution.health === 'DEGRADED' ? 0.6 : 0;
   return {
@@ -572,5 +580,6 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/accounts/get': { fields: [...CREDENTIALS, 'access_token', 'options'], handle: accountsGet },
   '/item/get': { fields: [...CREDENTIALS, 'access_token'], handle: itemGet },
   '/item/remove': { fields: [...CREDENTIALS, 'access_token', 'reason_code', 'reason_note'], handle: itemRemove },
+  '/item/access_token/invalidate': { fields: [...CREDENTIALS, 'access_token'], handle: itemAccessTokenInvalidate },
   '/institutions/get_by_id': { fields: [...CREDENTIALS, 'institution_id', 'country_codes', 'options'], handle: institutionsGetById },
 };
