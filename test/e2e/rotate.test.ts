@@ -5,7 +5,7 @@
  * and `items rotate --recover` finishes. No token, old or new, is ever printed.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -193,11 +193,14 @@ if (!isRoot) process.stderr.write('\n!!!!! test/e2e/rotate.test.ts: the read-onl
 
 describe.skipIf(!isRoot)('the store cannot be written after Plaid answered', () => {
   const dir = () => world.store.dir;
-  const recoveries = () => [dir(), tmpdir()].flatMap((d) => readdirSync(d).filter((n) => n.startsWith('plaidbal-rotated-')).map((n) => join(d, n)));
+  // This store's recovery files only: other runs' (other stores) may sit in the temp directory.
+  const prefix = () => `plaidbal-rotated-${JSON.parse(readFileSync(world.store.file, 'utf8')).store_id}-`;
+  const recoveries = () => [...new Set([dir(), tmpdir()])].flatMap((d) => readdirSync(d).filter((n) => n.startsWith(prefix())).map((n) => join(d, n)));
   let mounted = false;
 
   afterAll(() => {
     if (mounted) execFileSync('umount', ['-l', dir()]);
+    for (const file of recoveries()) rmSync(file, { force: true });
   });
 
   it('keeps the new token in a sealed 0600 recovery file, says how to finish, and --recover finishes', async () => {
