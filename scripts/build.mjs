@@ -57,6 +57,7 @@ const PLAID_METHODS = [
   'accountsGet',
   'itemGet',
   'itemRemove',
+  'itemAccessTokenInvalidate',
   'itemPublicTokenExchange',
   'institutionsGet',
   'institutionsGetById',

@@ -23,7 +23,8 @@ export interface Ctx {
   store(): Promise<Store>;
   /**
    * A Plaid client for an environment, with credentials resolved (flags, env, stored profile),
-   * or with the `credentials` given (plaidbal doctor). `retries` defaults to the client's 3.
+   * or with the `credentials` given (plaidbal doctor). `retries` defaults to the client's 3;
+   * `retries: 0` for a call that must never be repeated (a retry after a lost answer cannot succeed).
    */
   plaid(environment: Environment, opts?: { timeoutMs?: number; clientId?: string; retries?: number; credentials?: Credentials }): Promise<PlaidClient>;
   openBrowser(url: string): Promise<boolean>;

@@ -12,6 +12,7 @@ import type {
   ItemBalanceJson,
   PlaidErrorJson,
 } from '../types.js';
+import { asOfText, staleBalance } from './age.js';
 import { MISSING, currencyLabel, formatMoney } from './money.js';
 import { NO_ITEMS_MESSAGE } from './items.js';
 
@@ -23,13 +24,15 @@ export interface BalanceTableOptions {
 
 const HEADINGS = ['Account', 'Type', 'Available', 'Current', 'Limit', 'Currency'] as const;
 const ALIGNS = ['left', 'left', 'right', 'right', 'right', 'left'] as const;
+/** Only in a table with a figure that is not real-time (Capital One's credit cards): "as of 3 h ago". */
+const UPDATED_HEADING = 'Updated';
 /** Cell padding cli-table3 counts in a column's width. */
 const PADDING = 2;
 
 export function balanceTable(doc: BalanceDocument, chalk: ChalkInstance, opts: BalanceTableOptions = {}): string {
   if (doc.items.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
   const blocks = doc.items.map((item) => {
-    const body = item.error ? errorLines(item, item.error, chalk) : accountsTable(item.accounts, chalk, opts);
+    const body = item.error ? errorLines(item, item.error, chalk) : accountsTable(item.accounts, doc.fetched_at, chalk, opts);
     return `${itemHeader(item, doc.environment, chalk)}\n${body}`;
   });
   return `${blocks.join('\n\n')}\n`;
@@ -53,15 +56,18 @@ function errorLines(item: ItemBalanceJson, error: PlaidErrorJson, chalk: ChalkIn
   return lines.join('\n');
 }
 
-function accountsTable(accounts: AccountJson[], chalk: ChalkInstance, opts: BalanceTableOptions): string {
+function accountsTable(accounts: AccountJson[], fetchedAt: string, chalk: ChalkInstance, opts: BalanceTableOptions): string {
   if (accounts.length === 0) return 'No accounts.';
+  const ages = accounts.map((account) => staleBalance(account, fetchedAt));
+  const withAge = ages.some((age) => age !== null);
   const money = (value: number | null, balances: AccountBalancesJson): string =>
     value === null
       ? chalk.dim(MISSING)
       : formatMoney(value, balances.iso_currency_code, balances.unofficial_currency_code, { locale: opts.locale });
-  const rows = accounts.map((account) => {
+  const rows = accounts.map((account, i) => {
     const { balances } = account;
-    return [
+    const age = ages[i];
+    const cells = [
       account.mask ? `${account.name} ••${account.mask}` : account.name,
       account.subtype ? `${account.type} / ${account.subtype}` : account.type,
       money(balances.available, balances),
@@ -69,6 +75,9 @@ function accountsTable(accounts: AccountJson[], chalk: ChalkInstance, opts: Bala
       money(balances.limit, balances),
       currencyLabel(balances.iso_currency_code, balances.unofficial_currency_code),
     ];
+    // The figures of this row are the last ones Plaid pulled, not real-time: say how old, beside them.
+    if (withAge) cells.push(age ? chalk.yellow(asOfText(age)) : '');
+    return cells;
   });
 
   const natural = renderTable(rows, chalk, null);
@@ -106,13 +115,14 @@ function renderTable(
   chalk: ChalkInstance,
   wrapWidths: [number, number] | null,
 ): { text: string; colWidths: number[] } {
+  const withAge = (rows[0]?.length ?? 0) > HEADINGS.length;
   const table = new Table({
-    head: HEADINGS.map((heading) => chalk.bold(heading)),
+    head: [...HEADINGS, ...(withAge ? [UPDATED_HEADING] : [])].map((heading) => chalk.bold(heading)),
     // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
     // Compact (no rules between rows) unless rows wrap onto several lines and need telling apart.
     style: { head: [], border: [], compact: wrapWidths === null },
-    colAligns: [...ALIGNS],
-    ...(wrapWidths ? { colWidths: [...wrapWidths, null, null, null, null], wordWrap: true } : {}),
+    colAligns: [...ALIGNS, ...(withAge ? (['left'] as const) : [])],
+    ...(wrapWidths ? { colWidths: [...wrapWidths, null, null, null, null, ...(withAge ? [null] : [])], wordWrap: true } : {}),
   });
   table.push(...rows);
   const text = table.toString();

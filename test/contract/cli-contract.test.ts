@@ -26,7 +26,7 @@ describe.skipIf(!contract)('what plaidbal sends conforms to the Plaid OpenAPI co
   });
   afterAll(async () => world?.close());
 
-  it('a full session: link, balances (real-time, cached, filtered, min-last-updated), doctor, reset-login, remove', async () => {
+  it('a full session: link, balances (real-time, cached, filtered, min-last-updated, Capital One default), doctor, token rotation, reset-login, remove', async () => {
     const ok = async (args: string[]) => {
       const r = await world.run(args);
       expect(r.code, `${args.join(' ')}\n${r.stderr}`).toBe(0);
@@ -40,12 +40,16 @@ describe.skipIf(!contract)('what plaidbal sends conforms to the Plaid OpenAPI co
     await ok(['balance', '--item', 'demo', '--cached', '--json']);
     await ok(['balance', '--item', 'capone', '--json', '--min-last-updated', '2020-01-01T00:00:00Z']);
     await ok(['doctor', '--json']);
+    await ok(['balance', '--item', 'capone', '--json']);
+    await ok(['items', 'rotate', 'demo', '--yes']);
+    await ok(['items', 'rotate', '--all', '--yes', '--json']);
+    await ok(['balance', '--all', '--json']);
     await ok(['sandbox', 'reset-login', 'demo']);
     expect((await world.run(['balance', '--item', 'demo'])).code).toBe(4);
     await ok(['items', 'remove', 'capone', '--yes']);
 
     const paths = new Set(world.emulator.requests.map((q) => q.path));
-    for (const path of ['/sandbox/public_token/create', '/item/public_token/exchange', '/institutions/get', '/institutions/get_by_id', '/accounts/get', '/accounts/balance/get', '/sandbox/item/reset_login', '/item/remove']) {
+    for (const path of ['/sandbox/public_token/create', '/item/public_token/exchange', '/institutions/get', '/institutions/get_by_id', '/accounts/get', '/accounts/balance/get', '/sandbox/item/reset_login', '/item/remove', '/item/access_token/invalidate']) {
       expect(paths, path).toContain(path);
     }
     expect(contractViolations(contract!, world.emulator.requests)).toEqual([]);

@@ -250,6 +250,18 @@ describe.skipIf(!contract)('the emulator honours the Plaid OpenAPI contract', ()
       await expectError('/accounts/balance/get', { access_token, options: { account_ids: ['nope'] } }, 400, 'INVALID_ACCOUNT_ID');
     });
 
+    it('/item/access_token/invalidate: a new token that works, and the old one dead at once', async () => {
+      const { access_token, item_id } = await linkedItem();
+      const rotated = await call('/item/access_token/invalidate', { access_token });
+      const fresh = String(rotated.body.new_access_token);
+      expect(fresh).toMatch(/^access-sandbox-/);
+      expect(fresh).not.toBe(access_token);
+      expect((await call('/item/get', { access_token: fresh })).body.item).toMatchObject({ item_id });
+      await expectError('/item/get', { access_token }, 400, 'INVALID_ACCESS_TOKEN');
+      await expectError('/item/access_token/invalidate', { access_token }, 400, 'INVALID_ACCESS_TOKEN');
+      await expectError('/item/access_token/invalidate', {}, 400, 'MISSING_FIELDS', 'invalid');
+    });
+
     it('item and institution states: login required, institution down, Capital One ranges', async () => {
       const { access_token } = await linkedItem();
       await call('/sandbox/item/reset_login', { access_token });

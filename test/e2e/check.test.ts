@@ -121,7 +121,7 @@ describe('depository accounts', () => {
     expect(json.code).toBe(7);
     expect(json.stderr).toContain('Note:');
     expect(JSON.parse(json.stdout)).toMatchObject({
-      balance_used: { field: 'current', source: 'current', value: 1000 },
+      balance_used: { field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null },
       balances: { available: null, current: 1000, limit: null },
       shortfall: '0.50',
     });
@@ -145,7 +145,7 @@ describe('credit and other account types', () => {
     const json = await demo('3333', '1590.01', '--allow-credit', '--json');
     expect(json.code).toBe(7);
     expect(JSON.parse(json.stdout)).toMatchObject({
-      balance_used: { field: 'available_credit', source: 'limit_minus_current', value: 1590 },
+      balance_used: { field: 'available_credit', source: 'limit_minus_current', value: 1590, realtime: true, last_updated_datetime: null },
       balances: { available: null, current: 410, limit: 2000 },
       shortfall: '0.01',
     });
@@ -158,7 +158,7 @@ describe('credit and other account types', () => {
       expect(r.stdout).toContain("Available credit: $1,500.00 (Plaid's available credit)");
       expect(r.stdout).toContain('short by $0.50');
       const json = await demo('3333', '25', '--allow-credit', '--json');
-      expect(JSON.parse(json.stdout).balance_used).toEqual({ field: 'available_credit', source: 'available', value: 1500 });
+      expect(JSON.parse(json.stdout).balance_used).toEqual({ field: 'available_credit', source: 'available', value: 1500, realtime: true, last_updated_datetime: null });
     });
   });
 
@@ -249,7 +249,7 @@ describe('--json', () => {
       subtype: 'checking',
       amount: '125.50',
       currency: { iso_currency_code: 'USD', unofficial_currency_code: null },
-      balance_used: { field: 'available', source: 'available', value: 100 },
+      balance_used: { field: 'available', source: 'available', value: 100, realtime: true, last_updated_datetime: null },
       balances: { available: 100, current: 110, limit: null },
       sufficient: false,
       shortfall: '25.50',

@@ -7,6 +7,7 @@ import type {
   AccountsGetResponse,
   InstitutionsGetByIdResponse,
   InstitutionsGetResponse,
+  ItemAccessTokenInvalidateResponse,
   ItemGetResponse,
   ItemPublicTokenExchangeResponse,
   ItemRemoveResponse,
@@ -526,6 +527,13 @@ function itemRemove(body: Body, ctx: RouteContext): Reply<ItemRemoveResponse> {
   return {};
 }
 
+/** The old token dies the moment this answers: whoever loses the answer loses the item's token. */
+function itemAccessTokenInvalidate(body: Body, ctx: RouteContext): Reply<ItemAccessTokenInvalidateResponse> {
+  requireFields(body, ['access_token']);
+  const item = ctx.state.itemForAccessToken(nonEmptyString(body, 'access_token'));
+  return { new_access_token: ctx.state.rotateAccessToken(item) };
+}
+
 function productStatus(institution: SandboxInstitution, since: string): Wire<ProductStatus> {
   const success = institution.health === 'HEALTHY' ? 0.99 : institution.health === 'DEGRADED' ? 0.6 : 0;
   return {
@@ -635,6 +643,7 @@ export const ROUTES: Readonly<Record<string, Route>> = {
   '/accounts/get': { fields: [...CREDENTIALS, 'access_token', 'options'], handle: accountsGet },
   '/item/get': { fields: [...CREDENTIALS, 'access_token'], handle: itemGet },
   '/item/remove': { fields: [...CREDENTIALS, 'access_token', 'reason_code', 'reason_note'], handle: itemRemove },
+  '/item/access_token/invalidate': { fields: [...CREDENTIALS, 'access_token'], handle: itemAccessTokenInvalidate },
   '/institutions/get_by_id': { fields: [...CREDENTIALS, 'institution_id', 'country_codes', 'options'], handle: institutionsGetById },
   '/institutions/get': { fields: [...CREDENTIALS, 'count', 'offset', 'country_codes', 'options'], handle: institutionsGet },
 };

@@ -212,6 +212,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     if (fault) record.fault = fault.kind ?? ('error' satisfies FaultKind);
     record.status = reply.status;
     record.response = reply.logged;
+    opts.onAnswered?.(record);
     if (reply.ending === 'hang') opts.onRequest?.(record);
     await sleep(delay);
     send(res, reply);

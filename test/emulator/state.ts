@@ -130,6 +130,18 @@ export class EmulatorState {
     return item;
   }
 
+  /**
+   * /item/access_token/invalidate: a new access token for the item, and the old one dead at once
+   * (spec, /item/access_token/invalidate: "returns a new access_token and immediately invalidates
+   * the previous access_token").
+   */
+  rotateAccessToken(item: ItemState): string {
+    this.itemsByToken.delete(item.access_token);
+    item.access_token = newToken('access', this.environment);
+    this.itemsByToken.set(item.access_token, item);
+    return item.access_token;
+  }
+
   createPublicToken(item: ItemState): PublicTokenState {
     const state: PublicTokenState = { token: newToken('public', this.environment), item_id: item.item_id, expiresAt: this.now() + PUBLIC_TOKEN_LIFETIME_MS, used: false };
     this.publicTokens.set(state.token, state);

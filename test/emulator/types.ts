@@ -35,6 +35,12 @@ export interface EmulatorOptions {
   clock?: () => number;
   /** Called once per API request, after the response went out (or was deliberately withheld). */
   onRequest?: (request: RecordedRequest) => void;
+  /**
+   * Called once per API request after the emulator acted on it (an item created, a token
+   * rotated) and before the answer is sent: a test can change the world at the exact moment
+   * Plaid has acted but the caller does not know it yet (a disk made read-only, for instance).
+   */
+  onAnswered?: (request: RecordedRequest) => void;
 }
 
 export type FaultKind = 'error' | 'malformed-json' | 'truncated' | 'wrong-content-type' | 'hang' | 'reset';

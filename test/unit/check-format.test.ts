@@ -49,6 +49,7 @@ function report(acc: AccountJson, amount: string, allowCredit = false): CheckRep
     account: acc,
     amount: parseAmount(amount),
     decision: decide(acc, amount, allowCredit),
+    age: null,
   };
 }
 
@@ -219,14 +220,14 @@ describe('checkJson', () => {
       subtype: 'checking',
       amount: '125.50',
       currency: { iso_currency_code: 'USD', unofficial_currency_code: null },
-      balance_used: { field: 'available', source: 'available', value: 100 },
+      balance_used: { field: 'available', source: 'available', value: 100, realtime: true, last_updated_datetime: null },
       balances: { available: 100, current: 110, limit: null },
       sufficient: false,
       shortfall: '25.50',
       request_id: 'req000000000001',
       checked_at: '2026-11-23T20:41:07.512Z',
     });
-    expect(Object.keys(doc.balance_used)).toEqual(['field', 'source', 'value']);
+    expect(Object.keys(doc.balance_used)).toEqual(['field', 'source', 'value', 'realtime', 'last_updated_datetime']);
   });
 
   it('the amount is exactly as typed; shortfall is "0.00" when sufficient', () => {
@@ -236,8 +237,8 @@ describe('checkJson', () => {
   });
 
   it('fallback and credit figures', () => {
-    expect(JSON.parse(checkJson(report(cd, '25'))).balance_used).toEqual({ field: 'current', source: 'current', value: 1000 });
-    expect(JSON.parse(checkJson(report(card, '25', true))).balance_used).toEqual({ field: 'available_credit', source: 'limit_minus_current', value: 1590 });
+    expect(JSON.parse(checkJson(report(cd, '25'))).balance_used).toEqual({ field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null });
+    expect(JSON.parse(checkJson(report(card, '25', true))).balance_used).toEqual({ field: 'available_credit', source: 'limit_minus_current', value: 1590, realtime: true, last_updated_datetime: null });
     const awkward = { ...card, balances: { ...card.balances, current: 410.11 } };
     expect(JSON.parse(checkJson(report(awkward, '25', true))).balance_used.value).toBe(1589.89);
   });

@@ -3,7 +3,8 @@
  * sealed token, calls Plaid, and returns either the accounts or the item's error.
  */
 import type { Ctx } from '../../context.js';
-import { CliError, ExitCode } from '../../errors.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
@@ -15,9 +16,66 @@ export interface FetchOptions {
   /** `cached` uses the free /accounts/get; `realtime` the billed /accounts/balance/get. */
   source: 'realtime' | 'cached';
   accountIds?: string[];
-  /** ISO-8601; only for /accounts/balance/get (Plaid honours it for Capital One). */
+  /** ISO-8601 (--min-last-updated); only for /accounts/balance/get. Capital One items get a default when unset. */
   minLastUpdated?: string;
   timeoutMs?: number;
+}
+
+/**
+ * Capital One (ins_128026) has no real-time balance for non-depository accounts (credit
+ * cards): /accounts/balance/get there requires options.min_last_updated_datetime, the oldest
+ * balance the caller accepts, and answers INVALID_REQUEST / INVALID_FIELD without it, or
+ * INVALID_RESULT / LAST_UPDATED_DATETIME_OUT_OF_RANGE when Plaid holds nothing that recent.
+ * Depository accounts there are real-time and the field is ignored for them, as it is at every
+ * other institution. (plaid-openapi 2020-09-14.yml, MinLastUpdatedDatetime;
+ * plaid.com/docs/api/products/balance/#accounts-balance-get-request-options-min-last-updated-datetime)
+ */
+export const CAPITAL_ONE = 'ins_128026';
+
+/**
+ * The default window at Capital One: a day. Plaid refreshes an item's data from the institution
+ * in the background, typically one to four times a day (support.plaid.com, "How do I
+ * troubleshoot Plaid data issues?"), so a day nearly always holds one refresh: a shorter window
+ * would make `balance` fail on most days for a balance that is only hours old, a longer one would
+ * quietly accept figures that a missed refresh left days behind. Every such figure is shown with
+ * its age, and --min-last-updated sets another window.
+ */
+export const CAPITAL_ONE_DEFAULT_WINDOW_MS = 24 * 3_600_000;
+
+/** The min_last_updated_datetime sent for `item`: --min-last-updated, else the default for Capital One, else none. */
+export function minLastUpdatedFor(item: StoredItem, given: string | undefined, now: Date): string | undefined {
+  if (given) return given;
+  if (item.institution_id !== CAPITAL_ONE) return undefined;
+  // Whole seconds, the spec's YYYY-MM-DDTHH:mm:ssZ.
+  return new Date(Math.floor((now.getTime() - CAPITAL_ONE_DEFAULT_WINDOW_MS) / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
+}
+
+/** --min-last-updated, checked and normalised to UTC. */
+export function parseMinLastUpdated(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(ms)) {
+    throw usageError(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${value}").`);
+  }
+  return new Date(ms).toISOString();
+}
+
+/** The timestamp Plaid's LAST_UPDATED_DATETIME_OUT_OF_RANGE message names: the most recent balance it has. */
+export function mostRecentBalanceIn(message: string): string | null {
+  const match = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})/.exec(message);
+  return match && !Number.isNaN(Date.parse(match[0])) ? match[0] : null;
+}
+
+/** LAST_UPDATED_DATETIME_OUT_OF_RANGE, with a hint that says how old the figure Plaid has is and how to accept it. */
+function outOfRange(error: CliError, item: StoredItem, min: string, fromFlag: boolean, now: Date): CliError {
+  const latest = mostRecentBalanceIn(error.plaid?.error_message ?? '');
+  const asked = fromFlag ? `--min-last-updated ${min}` : `plaidbal's default for Capital One, a balance at most ${CAPITAL_ONE_DEFAULT_WINDOW_MS / 3_600_000} h old (${min})`;
+  const hint = latest
+    ? `The newest balance Plaid has for "${item.alias}" is from ${latest} (${ageText(now.getTime() - Date.parse(latest))} old), older than ${asked}. ` +
+      `Capital One has no real-time balance for credit cards; to accept that figure, add --min-last-updated ${latest} (or any earlier time).`
+    : `Plaid has no balance for "${item.alias}" as recent as ${asked}, and did not say how old its newest is. ` +
+      `Capital One has no real-time balance for credit cards; pass an earlier --min-last-updated to accept an older figure.`;
+  return new CliError(error.message, { exitCode: error.exitCode, plaid: error.plaid, hint });
 }
 
 export interface ItemResult {
@@ -41,6 +99,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
     ]);
     const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
+    const minLastUpdated = minLastUpdatedFor(item, opts.minLastUpdated, ctx.now());
     const response =
       opts.source === 'cached'
         ? await plaid.call('accountsGet', { access_token: accessToken, ...(opts.accountIds?.length ? { options: accountIds } : {}) }, callOptions)
@@ -48,10 +107,15 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
             'accountsBalanceGet',
             {
               access_token: accessToken,
-              ...(opts.accountIds?.length || opts.minLastUpdated ? { options: { ...accountIds, ...(opts.minLastUpdated ? { min_last_updated_datetime: opts.minLastUpdated } : {}) } } : {}),
+              ...(opts.accountIds?.length || minLastUpdated ? { options: { ...accountIds, ...(minLastUpdated ? { min_last_updated_datetime: minLastUpdated } : {}) } } : {}),
             },
             callOptions,
-          );
+          ).catch((error: unknown) => {
+            if (minLastUpdated && error instanceof CliError && error.plaid?.error_code === 'LAST_UPDATED_DATETIME_OUT_OF_RANGE') {
+              throw outOfRange(error, item, minLastUpdated, Boolean(opts.minLastUpdated), ctx.now());
+            }
+            throw error;
+          });
     return { json: { ...base, request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
   } catch (error) {
     // Plaid's errors about this item, and network failures or timeouts on its call, belong to the

@@ -8,7 +8,7 @@ import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js'
 import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
-import { fetchItemBalances, type ItemResult } from './fetch.js';
+import { fetchItemBalances, parseMinLastUpdated, type ItemResult } from './fetch.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 import { progress } from '../progress.js';
 
@@ -31,15 +31,6 @@ function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | 
 function pickFormat(opts: BalanceOptions): BalanceFormat {
   if (opts.json && opts.format && opts.format !== 'json') throw usageError(`--json and --format ${opts.format} disagree; pick one.`);
   return opts.json ? 'json' : (opts.format ?? 'table');
-}
-
-function parseMinLastUpdated(value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(ms)) {
-    throw usageError(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${value}").`);
-  }
-  return new Date(ms).toISOString();
 }
 
 export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number> {

@@ -6,6 +6,7 @@ import type { ChalkInstance } from 'chalk';
 import { compareScaled, formatAmount, formatScaled, scaledFromDecimal, subtractScaled, type Amount, type ScaledDecimal } from '../../amount.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { exactDecimal, formatMoney } from '../../format/money.js';
+import { asOfText, type BalanceAge } from '../../format/age.js';
 import type { AccountJson } from '../../types.js';
 
 /** What the balance used means: spendable funds, the fallback to current, or credit left. */
@@ -32,6 +33,8 @@ export interface CheckReport {
   account: AccountJson;
   amount: Amount;
   decision: FundsDecision;
+  /** Set when the figure compared is not real-time (Capital One credit cards): how old it is. */
+  age: BalanceAge | null;
 }
 
 const NOT_FUNDS: Record<string, string> = {
@@ -186,6 +189,7 @@ export function checkText(report: CheckReport, chalk: ChalkInstance): string {
     ['Requested', money(amount)],
     [balanceLabel, `${money(decision.balance)}${balanceNote}${creditNote}`],
   ];
+  if (report.age) rows.push(['As of', `${report.age.at}, ${asOfText(report.age).slice('as of '.length)}: not a real-time balance`]);
   const width = Math.max(...rows.map(([label]) => label.length)) + 2;
   const lines = rows.map(([label, value]) => `${`${label}:`.padEnd(width)}${value}`);
 
@@ -202,6 +206,15 @@ export function fallbackNote(report: CheckReport): string | null {
   return (
     `Note: Plaid reported no available balance for "${accountLabel(report.account)}", so its current balance was used. ` +
     'The current balance can include money that cannot be spent yet (holds, pending debits).'
+  );
+}
+
+/** The stderr note when the figure compared is not real-time (Capital One's credit cards); else null. */
+export function staleNote(report: CheckReport): string | null {
+  if (!report.age) return null;
+  return (
+    `Note: the balance compared for "${accountLabel(report.account)}" is not real-time: Plaid last updated it at ${report.age.at} (${asOfText(report.age)}). ` +
+    'The institution reports no real-time balance for this account; spending since then is not in it.'
   );
 }
 
@@ -222,7 +235,13 @@ export function checkJson(report: CheckReport): string {
     subtype: account.subtype,
     amount: formatAmount(report.amount),
     currency: { iso_currency_code, unofficial_currency_code },
-    balance_used: { field: decision.field, source: decision.source, value: balanceValue(account, decision) },
+    balance_used: {
+      field: decision.field,
+      source: decision.source,
+      value: balanceValue(account, decision),
+      realtime: report.age === null,
+      last_updated_datetime: account.balances.last_updated_datetime,
+    },
     balances: { available, current, limit },
     sufficient: decision.sufficient,
     shortfall: formatScaled(decision.shortfall),

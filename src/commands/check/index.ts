@@ -12,6 +12,7 @@ export interface CheckOptions {
   json?: boolean;
   env?: string;
   timeout?: number;
+  minLastUpdated?: string;
 }
 
 export function registerCheck(program: Command, runner: Runner): void {
@@ -27,6 +28,7 @@ export function registerCheck(program: Command, runner: Runner): void {
     .option('--allow-credit', 'also check credit accounts, against their available credit')
     .option('--json', 'print one JSON document on stdout (fields in the README)')
     .option('--env <env>', 'only consider items linked in this environment')
+    .option('--min-last-updated <iso>', 'the oldest balance accepted where Plaid has no real-time one (Capital One credit cards; default: 24 h)')
     .option('--timeout <seconds>', 'per-attempt timeout (default 60: Plaid can take 30 s or more)', parseSeconds)
     .addHelpText(
       'after',
@@ -41,6 +43,8 @@ Sufficient means available >= amount, compared exactly in decimal. When Plaid re
 available balance for a depository account, the current balance is used and plaidbal says so.
 Credit accounts need --allow-credit and use the available credit (Plaid's, or limit - current);
 loan, investment and other accounts are refused. One billed real-time call per check.
+Capital One (ins_128026) has no real-time balance for credit cards: plaidbal accepts one up to
+24 h old (--min-last-updated changes that) and says how old the figure it compared is.
 
 Exit codes: 0 sufficient, 7 insufficient, 2 bad input or an account that cannot be checked,
 3 store/credentials, 4 the item needs its user (plaidbal link --update), 5 Plaid/network.`,

@@ -5,8 +5,9 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
-import { fetchItemBalances } from '../balance/fetch.js';
-import { checkJson, checkText, decideFunds, fallbackNote, type CheckReport } from './format.js';
+import { fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
+import { staleBalance } from '../../format/age.js';
+import { checkJson, checkText, decideFunds, fallbackNote, staleNote, type CheckReport } from './format.js';
 import type { CheckOptions } from './index.js';
 
 /** The input as a message shows it: quoted, escaped, and cut short. */
@@ -35,6 +36,7 @@ function pickItem(store: Store, ref: string | undefined, environment: Environmen
 /** One real-time balance call for one account, one decision: exit 0 (sufficient) or 7 (insufficient). */
 export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   const amount = amountOption(opts.amount);
+  const minLastUpdated = parseMinLastUpdated(opts.minLastUpdated);
   if (opts.account.trim() === '') throw usageError('--account is empty.', 'Pass an account_id; `plaidbal balance --item <item> --json` lists them.');
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
@@ -43,6 +45,7 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   const result = await fetchItemBalances(ctx, store, item, {
     source: 'realtime',
     accountIds: [opts.account],
+    minLastUpdated,
     timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
   });
   // The item's Plaid error (ITEM_LOGIN_REQUIRED, INVALID_ACCOUNT_ID, …) carries its hint; the top level prints it.
@@ -56,17 +59,18 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   }
 
   const decision = decideFunds(account, amount, { allowCredit: Boolean(opts.allowCredit) });
+  const checkedAt = ctx.now().toISOString();
   const report: CheckReport = {
     item_id: item.item_id,
     name: item.alias,
     request_id: result.json.request_id,
-    checked_at: ctx.now().toISOString(),
+    checked_at: checkedAt,
     account,
     amount,
     decision,
+    age: staleBalance(account, checkedAt),
   };
-  const note = fallbackNote(report);
-  if (note) ctx.info(ctx.io.err.yellow(note));
+  for (const note of [fallbackNote(report), staleNote(report)]) if (note) ctx.info(ctx.io.err.yellow(note));
   ctx.io.stdout.write(opts.json ? checkJson(report) : checkText(report, ctx.io.out));
   return decision.sufficient ? ExitCode.OK : ExitCode.INSUFFICIENT_FUNDS;
 }

@@ -22,7 +22,7 @@ import { environmentChoices, itemChoices, productChoices, type Choice } from './
 export const ITEM_OPTIONS = ['item', 'update'];
 
 /** Commands whose `item` argument is an item (alias or item_id). A new one is one line here. */
-export const ITEM_ARGUMENTS = ['items status', 'items rename', 'items remove', 'sandbox reset-login'];
+export const ITEM_ARGUMENTS = ['items status', 'items rename', 'items remove', 'items rotate', 'sandbox reset-login'];
 
 export function runCompletionScript(name: string, shell: Shell): void {
   new RootCommand().setup(name, name, shell);

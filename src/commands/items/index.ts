@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import type { Runner } from '../../cli.js';
 import { parseAlias, parseConcurrency } from '../options.js';
+import type { ItemsRotateOptions } from './rotate.js';
 import type { ItemsStatusOptions } from './status.js';
 
 export interface ItemsListOptions {
@@ -26,7 +27,8 @@ Examples:
   $ plaidbal items
   $ plaidbal items --json | jq -r '.items[].alias'
   $ plaidbal items rename first-platypus-bank checking
-  $ plaidbal items remove checking --yes`,
+  $ plaidbal items remove checking --yes
+  $ plaidbal items rotate checking --yes`,
     )
     .action(async (opts: ItemsListOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runItemsList(ctx, opts)),
@@ -49,6 +51,37 @@ Examples:
     .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing')
     .action(async (ref: string, opts: ItemsRemoveOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)),
+    );
+
+  items
+    .command('rotate')
+    .description("a new access token for an item (/item/access_token/invalidate); Plaid kills the old one at once")
+    .argument('[item]', 'alias or item_id')
+    .option('--all', 'every item of one environment (--env when items of both are linked)')
+    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--recover [file]', 'finish a rotation whose new token went to a recovery file because the store could not be saved')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plaidbal items rotate checking
+  $ plaidbal items rotate checking --yes
+  $ plaidbal items rotate --all --env production --yes --json | jq -r '.items[] | select(.result != "rotated") | .name'
+  $ plaidbal items rotate --recover
+
+The old token stops working the moment Plaid answers. The new one is sealed and saved at once
+under the store lock; if the store cannot be saved, it is kept sealed in a recovery file
+(plaidbal-rotated-*.json beside the store) and \`plaidbal items rotate --recover\` finishes.
+A crash between Plaid's answer and that write loses the new token (README: Token rotation).
+Tokens are never printed.
+
+Exit codes: 0 rotated; 2 no confirmation without a terminal (--yes) or bad input; 3 store or
+key (nothing rotated, or: rotated and kept in a recovery file); 5 Plaid/network (not rotated);
+--all: 6 when any item was not rotated.`,
+    )
+    .action(async (ref: string | undefined, _opts: ItemsRotateOptions, command: Command) =>
+      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
+      runner(command, async (ctx) => (await import('./rotate.js')).runItemsRotate(ctx, ref, command.optsWithGlobals<ItemsRotateOptions>())),
     );
 
   items

@@ -1,0 +1,112 @@
+/**
+ * The recovery file of a token rotation: where the new access token goes when Plaid has
+ * rotated it (the old one is dead) but the store could not be saved.
+ *
+ * The file holds the new token sealed exactly as the store would hold it (the store's key,
+ * bound to the item's environment and item_id), so it is no more readable than the store
+ * itself, and it is written by the same verified writer, mode 0600. It is tried beside the
+ * store first, then beside the store's directory (a read-only or full store directory), then
+ * in the OS temporary directory. `plaidbal items rotate --recover` finds it there, puts the
+ * token in the store and deletes the file.
+ */
+import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { configError } from '../../errors.js';
+import type { Store } from '../../store/store.js';
+import { WriteFailure, writeFileVerified } from '../../store/write.js';
+import type { Environment } from '../../types.js';
+
+export const RECOVERY_PREFIX = 'plaidbal-rotated-';
+const FORMAT = 'plaidbal-rotation-recovery/1';
+
+export interface RecoveryRecord {
+  format: typeof FORMAT;
+  store_id: string;
+  store_path: string;
+  /** The key check of the store key that sealed `access_token`. */
+  key_check: string;
+  environment: Environment;
+  item_id: string;
+  alias: string;
+  /** The new access token, sealed with the store's key. Never the plaintext. */
+  access_token: string;
+  rotated_at: string;
+  request_id: string;
+}
+
+/** The directories a recovery file is written to, in order; also where --recover looks. */
+export function recoveryDirs(store: Store): string[] {
+  return [...new Set([store.dir, dirname(store.dir), tmpdir()])];
+}
+
+export function recoveryName(store: Store, itemId: string): string {
+  return `${RECOVERY_PREFIX}${store.doc.store_id}-${itemId}.json`;
+}
+
+/** Writes the record to the first directory that takes it; returns its path, or null and why each failed. */
+export function writeRecovery(store: Store, record: RecoveryRecord): { path: string } | { path: null; failures: string[] } {
+  const bytes = Buffer.from(`${JSON.stringify(record, null, 2)}\n`, 'utf8');
+  const failures: string[] = [];
+  for (const dir of recoveryDirs(store)) {
+    const path = join(dir, recoveryName(store, record.item_id));
+    try {
+      writeFileVerified(path, bytes, { mode: 0o600 });
+      return { path };
+    } catch (error) {
+      if (!(error instanceof WriteFailure)) throw error;
+      failures.push(`${dir}: ${error.what}`);
+    }
+  }
+  return { path: null, failures };
+}
+
+function isRecord(value: unknown): value is RecoveryRecord {
+  const v = value as Record<string, unknown> | null;
+  return (
+    typeof v === 'object' && v !== null && v.format === FORMAT &&
+    ['store_id', 'store_path', 'key_check', 'environment', 'item_id', 'alias', 'access_token', 'rotated_at', 'request_id'].every((k) => typeof v[k] === 'string')
+  );
+}
+
+export function readRecovery(path: string): RecoveryRecord {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw configError(`Cannot read the rotation recovery file ${path}: ${code ?? 'it is not valid JSON'}.`, 'Keep the file; it may hold the only copy of an item\'s access token.');
+  }
+  if (!isRecord(raw)) throw configError(`${path} is not a plaidbal rotation recovery file.`);
+  return raw;
+}
+
+/** The recovery files of this store in the usual places. */
+export function findRecoveries(store: Store): string[] {
+  const found: string[] = [];
+  for (const dir of recoveryDirs(store)) {
+    let names: string[];
+    try {
+      names = readdirSync(dir);
+    } catch {
+      continue;
+    }
+    const prefix = `${RECOVERY_PREFIX}${store.doc.store_id}-`;
+    for (const name of names) if (name.startsWith(prefix) && name.endsWith('.json') && !name.includes('.tmp-')) found.push(join(dir, name));
+  }
+  return found;
+}
+
+/** A recovery file waiting for this item, if any. */
+export function pendingRecoveryFor(store: Store, itemId: string): string | null {
+  return findRecoveries(store).find((path) => basename(path) === recoveryName(store, itemId)) ?? null;
+}
+
+export function removeRecovery(path: string): boolean {
+  try {
+    unlinkSync(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

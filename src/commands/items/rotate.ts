@@ -1,0 +1,252 @@
+/**
+ * `plaidbal items rotate`: a new access token for an item through /item/access_token/invalidate.
+ *
+ * Plaid "returns a new access_token and immediately invalidates the previous access_token"
+ * (plaid-openapi 2020-09-14.yml, /item/access_token/invalidate; plaid.com/docs/api/items/
+ * #itemaccess_tokeninvalidate). From the moment Plaid acts, the store's token is dead and the
+ * new one exists only in this process, so:
+ *
+ * 1. Before the call: the store's key is unlocked and the store checked writable (nothing
+ *    happens at Plaid when either fails), and the store lock is taken (Store.update), so no
+ *    other plaidbal process writes in between.
+ * 2. The call is made once: never retried (a retry after a lost answer sends a dead token and
+ *    gets INVALID_ACCESS_TOKEN) and not aborted by Ctrl-C.
+ * 3. Plaid's answer is sealed at once and written, still under the lock, through the verified
+ *    writer (write.ts).
+ * 4. When that write fails, the sealed new token goes to a recovery file (recovery.ts) and the
+ *    message says how to finish: `plaidbal items rotate --recover`.
+ *
+ * The one window left: from the moment Plaid acts until the store (or the recovery file) is on
+ * disk, a crash, a kill -9, a power cut or a lost answer loses the new token. That is one
+ * network round trip plus a few milliseconds of sealing and writing.
+ */
+import type { Ctx } from '../../context.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, configError, usageError } from '../../errors.js';
+import { plaidErrorJson } from '../../plaid/errors.js';
+import type { StoredItem } from '../../store/document.js';
+import { aad } from '../../store/seal.js';
+import { StoreWriteError, type Store } from '../../store/store.js';
+import type { Environment } from '../../types.js';
+import { progress } from '../progress.js';
+import { findRecoveries, pendingRecoveryFor, readRecovery, removeRecovery, writeRecovery, type RecoveryRecord } from './recovery.js';
+import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from './rotate-format.js';
+
+export interface ItemsRotateOptions {
+  yes?: boolean;
+  all?: boolean;
+  env?: string;
+  json?: boolean;
+  /** true: look in the usual places; a string: that file. */
+  recover?: boolean | string;
+}
+
+const finishCommand = 'plaidbal items rotate --recover';
+
+/** A rotation that Plaid made but the store did not take: the error says what is kept where, and how to finish. */
+class RotationNotSaved extends CliError {
+  constructor(
+    readonly item: StoredItem,
+    readonly recoveryFile: string | null,
+    readonly requestId: string,
+    cause: CliError | Error,
+    failures: string[] = [],
+  ) {
+    const why = cause instanceof CliError ? cause.message : `Unexpected error: ${cause.message}`;
+    const hint = cause instanceof CliError && cause.hint ? `${cause.hint} ` : '';
+    super(
+      recoveryFile
+        ? `Plaid rotated the access token of "${item.alias}" (its old token no longer works), but the store could not be saved. ${why} The new token is kept, sealed, in ${recoveryFile}.`
+        : `Plaid rotated the access token of "${item.alias}" (its old token no longer works), but neither the store nor a recovery file could be saved, so the new token is lost. ${why} (${failures.join('; ')})`,
+      {
+        exitCode: ExitCode.CONFIG,
+        hint: recoveryFile
+          ? `${hint}Then finish with: ${finishCommand} (it finds the file, saves the token in the store and deletes the file). Do not delete the file yourself: it holds the only copy of the item's token.`
+          : `The item cannot be used any more: link the institution again (plaidbal link), then delete this copy with: plaidbal items remove --local ${item.alias} --yes. ` +
+            `The item itself stays at Plaid (and billed, for subscription products) until removed there: ask Plaid support, quoting item_id ${item.item_id} and request_id ${requestId}.`,
+      },
+    );
+  }
+}
+
+export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: ItemsRotateOptions): Promise<number> {
+  if (opts.recover !== undefined && opts.recover !== false) {
+    if (ref !== undefined || opts.all) throw usageError('--recover finishes earlier rotations; use it without an item or --all.');
+    return recover(ctx, typeof opts.recover === 'string' ? opts.recover : null);
+  }
+  if (ref !== undefined && opts.all) throw usageError('Use either an item or --all, not both.');
+  const store = await ctx.store();
+  const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  const items = pickItems(store, ref, opts.all, environment);
+  const env = items[0]!.environment;
+
+  for (const item of items) {
+    const pending = pendingRecoveryFor(store, item.item_id);
+    if (pending) {
+      throw usageError(`An earlier rotation of "${item.alias}" is not finished: its new token is in ${pending}. Nothing was rotated.`, `Finish it first with: ${finishCommand}`);
+    }
+  }
+
+  if (!opts.yes) {
+    const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${items[0]!.institution_name ?? items[0]!.item_id}, ${env})` : `the access tokens of ${items.length} ${env} items (${items.map((i) => i.alias).join(', ')})`;
+    if (!ctx.io.canPrompt) throw usageError(`Rotating ${what} needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
+    const ok = await ctx.prompt.confirm(`Rotate ${what}? Each old token stops working at once.`, { default: false });
+    if (!ok) {
+      ctx.info('Nothing was rotated.');
+      return ExitCode.OK;
+    }
+  }
+
+  // Everything that can fail before Plaid acts fails here: the key, the credentials, the disk.
+  const sealer = await store.unlock();
+  store.assertWritable('Nothing was rotated at Plaid');
+  const plaid = await ctx.plaid(env, { retries: 0 });
+
+  const rotateOne = async (item: StoredItem): Promise<RotateResult> => {
+    let made: { sealed: string; requestId: string } | null = null;
+    try {
+      await store.update(async (doc) => {
+        const target = doc.items.find((i) => i.item_id === item.item_id);
+        if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
+        const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
+        const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true });
+        const fresh = (answer as { new_access_token?: unknown }).new_access_token;
+        if (typeof fresh !== 'string' || fresh === '') {
+          throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {
+            exitCode: ExitCode.PLAID_FAILURE,
+            hint: `Check with: plaidbal items status ${target.alias}. If Plaid no longer knows it, link the institution again.`,
+          });
+        }
+        made = { sealed: sealer.seal(fresh, aad.accessToken(target.environment, target.item_id)), requestId: answer.request_id };
+        target.access_token = made.sealed;
+      });
+    } catch (error) {
+      const rotated = made as { sealed: string; requestId: string } | null;
+      if (!rotated) {
+        // Plaid did nothing (or refused): the store is as it was.
+        if (error instanceof CliError && error.plaid?.error_code === 'INVALID_ACCESS_TOKEN') {
+          throw new CliError(error.message, {
+            exitCode: error.exitCode,
+            plaid: error.plaid,
+            hint:
+              `Plaid no longer knows the stored token of "${item.alias}": the item was removed at Plaid, or an earlier rotation was cut off after Plaid acted (a crash, or a lost answer), which loses its new token. ` +
+              `Either way the item cannot be used: link the institution again, then delete this copy with: plaidbal items remove --local ${item.alias} --yes`,
+          });
+        }
+        throw error;
+      }
+      const cause = error instanceof Error ? error : new Error(String(error));
+      const record: RecoveryRecord = {
+        format: 'plaidbal-rotation-recovery/1',
+        store_id: store.doc.store_id,
+        store_path: store.path,
+        key_check: store.doc.key!.check,
+        environment: item.environment,
+        item_id: item.item_id,
+        alias: item.alias,
+        access_token: rotated.sealed,
+        rotated_at: ctx.now().toISOString(),
+        request_id: rotated.requestId,
+      };
+      const written = writeRecovery(store, record);
+      if (error instanceof StoreWriteError && error.committed) {
+        // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
+        ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
+        return { item, result: 'rotated', requestId: rotated.requestId, error: null, message: null, recoveryFile: written.path };
+      }
+      throw new RotationNotSaved(item, written.path, rotated.requestId, cause, 'failures' in written ? written.failures : []);
+    }
+    return { item, result: 'rotated', requestId: (made as { requestId: string } | null)!.requestId, error: null, message: null, recoveryFile: null };
+  };
+
+  if (!opts.all) {
+    const result = await rotateOne(items[0]!);
+    if (opts.json) ctx.io.stdout.write(rotateJson(rotateDocument(env, ctx, [result])));
+    ctx.info(`${ctx.io.err.green('✓')} Rotated the access token of "${result.item.alias}": the old one no longer works at Plaid, the new one is sealed in the store.`);
+    return ExitCode.OK;
+  }
+
+  const results: RotateResult[] = [];
+  const bar = progress(ctx, 'Rotating', items.length);
+  let stopped: string | null = null;
+  try {
+    for (const item of items) {
+      if (stopped || ctx.signal.aborted) {
+        results.push({ item, result: 'skipped', requestId: null, error: null, message: stopped ?? 'interrupted', recoveryFile: null });
+        continue;
+      }
+      try {
+        results.push(await rotateOne(item));
+      } catch (error) {
+        if (error instanceof RotationNotSaved) {
+          results.push({ item, result: error.recoveryFile ? 'recovery_file' : 'lost', requestId: error.requestId, error: null, message: error.message, recoveryFile: error.recoveryFile });
+          // The store cannot be written: every further rotation would end the same way.
+          stopped = 'not attempted: the store could not be saved';
+        } else if (error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE)) {
+          results.push({ item, result: 'failed', requestId: error.plaid?.request_id ?? null, error: plaidErrorJson(error), message: error.message, recoveryFile: null });
+        } else if (error instanceof CliError && error.exitCode === ExitCode.CONFIG) {
+          results.push({ item, result: 'failed', requestId: null, error: null, message: error.message, recoveryFile: null });
+          stopped = 'not attempted: the store could not be used';
+        } else {
+          throw error;
+        }
+      }
+      bar.tick();
+    }
+  } finally {
+    bar.clear();
+  }
+
+  ctx.io.stdout.write(opts.json ? rotateJson(rotateDocument(env, ctx, results)) : await rotateTable(results, ctx.io.out));
+  const failed = results.filter((r) => r.result !== 'rotated');
+  for (const r of failed) if (r.result === 'recovery_file') ctx.info(`${ctx.io.err.yellow('!')} ${r.message}\n  Finish with: ${finishCommand}`);
+  if (failed.length === 0) {
+    ctx.info(`${ctx.io.err.green('✓')} Rotated ${results.length} access token${results.length === 1 ? '' : 's'}.`);
+    return ExitCode.OK;
+  }
+  ctx.info(ctx.io.err.red(`${failed.length} of ${results.length} items were not rotated.`));
+  return ExitCode.PARTIAL_FAILURE;
+}
+
+function rotateDocument(environment: Environment, ctx: Ctx, results: RotateResult[]): RotateDocument {
+  return { environment, rotated_at: ctx.now().toISOString(), results };
+}
+
+function pickItems(store: Store, ref: string | undefined, all: boolean | undefined, environment: Environment | undefined): StoredItem[] {
+  if (!all) {
+    if (ref === undefined) throw usageError('Which item? Name one, or pass --all.', 'plaidbal items rotate <alias|item_id>, or plaidbal items rotate --all --env <env>.');
+    return [store.resolveItem(ref, environment)];
+  }
+  const items = store.items(environment);
+  if (items.length === 0) throw usageError(`No items are linked${environment ? ` in ${environment}` : ''}.`);
+  if (new Set(items.map((i) => i.environment)).size > 1) throw usageError('--all rotates the items of one environment; items of both are linked.', 'Add --env sandbox or --env production.');
+  return items;
+}
+
+/** Puts the sealed tokens of recovery files into the store, then deletes the files. */
+async function recover(ctx: Ctx, file: string | null): Promise<number> {
+  const store = await ctx.store();
+  const files = file ? [file] : findRecoveries(store);
+  if (files.length === 0) {
+    ctx.info('No unfinished rotation: there is no recovery file of this store.');
+    return ExitCode.OK;
+  }
+  let finished = 0;
+  for (const path of files) {
+    const record = readRecovery(path);
+    if (record.store_id !== store.doc.store_id) throw configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`);
+    if (record.key_check !== store.doc.key?.check) throw configError(`${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`);
+    const bound = aad.accessToken(record.environment, record.item_id);
+    // Proves the file was sealed for this item with this store's key before it goes in.
+    await store.open(record.access_token, bound, `access token in ${path}`);
+    await store.update((doc) => {
+      const target = doc.items.find((i) => i.item_id === record.item_id && i.environment === record.environment);
+      if (!target) throw usageError(`The item of ${path} ("${record.alias}", ${record.item_id}) is no longer in the store. Nothing was changed.`, 'Keep the file if you mean to restore the item from a backup.');
+      target.access_token = record.access_token;
+    });
+    removeRecovery(path);
+    finished += 1;
+    ctx.info(`${ctx.io.err.green('✓')} Finished the rotation of "${record.alias}": its new token is in the store, and ${path} was deleted.`);
+  }
+  return finished > 0 ? ExitCode.OK : ExitCode.CONFIG;
+}

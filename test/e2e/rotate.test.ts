@@ -1,0 +1,258 @@
+/**
+ * `plaidbal items rotate`: /item/access_token/invalidate, the new token sealed in the store, the
+ * old one dead at the emulator; --all; confirmation; Plaid errors leave the store byte-identical;
+ * a store that cannot be written after Plaid answered keeps the new token in a recovery file,
+ * and `items rotate --recover` finishes. No token, old or new, is ever printed.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RecordedRequest } from '../emulator/types.js';
+import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
+import { runInTerminal, stripAnsi } from '../helpers/pty.js';
+import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+
+const INVALIDATE = '/item/access_token/invalidate';
+let world: World;
+/** Runs when the emulator has rotated a token but not yet answered. */
+let onAnswered: ((request: RecordedRequest) => void) | null = null;
+
+const tokenOf = (alias: string, itemIds: Map<string, string>) => world.emulator.items().find((i) => i.item_id === itemIds.get(alias))!.access_token;
+const invalidateCalls = () => world.emulator.requests.filter((r) => r.path === INVALIDATE).length;
+const itemIds = new Map<string, string>();
+/** Every token the emulator ever handed out for our items, for the leak checks. */
+const seenTokens = new Set<string>();
+const noteTokens = () => world.emulator.items().forEach((i) => seenTokens.add(i.access_token));
+
+async function emulatorItemGet(accessToken: string) {
+  const res = await fetch(`${world.emulator.url}/item/get`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' },
+    body: JSON.stringify({ access_token: accessToken }),
+  });
+  return (await res.json()) as { error_code?: string; item?: { item_id: string } };
+}
+
+function expectNoToken(text: string) {
+  noteTokens();
+  for (const token of seenTokens) expect(text).not.toContain(token);
+  expect(text).not.toMatch(/access-sandbox-[0-9a-f-]{36}/);
+}
+
+async function link(alias: string) {
+  await world.link(alias);
+  const items = JSON.parse((await world.run(['items', '--json'])).stdout).items as { alias: string; item_id: string }[];
+  itemIds.set(alias, items.find((i) => i.alias === alias)!.item_id);
+  noteTokens();
+}
+
+beforeAll(async () => {
+  world = await createWorld({ onAnswered: (request) => onAnswered?.(request) });
+  expect((await world.init('passphrase')).code).toBe(0);
+  for (const alias of ['demo', 'second', 'third']) await link(alias);
+});
+afterAll(async () => world?.close());
+
+describe('items rotate <item>', () => {
+  it('rotates: the old token is dead at Plaid, the new one is in the store and works; nothing printed holds a token', async () => {
+    const old = tokenOf('demo', itemIds);
+    const calls = invalidateCalls();
+    const r = await world.run(['--debug', 'items', 'rotate', 'demo', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('Rotated the access token of "demo"');
+    expect(r.stdout).toBe('');
+    expect(invalidateCalls()).toBe(calls + 1);
+    const fresh = tokenOf('demo', itemIds);
+    expect(fresh).not.toBe(old);
+    expect((await emulatorItemGet(old)).error_code).toBe('INVALID_ACCESS_TOKEN');
+    const balance = await world.run(['balance', '--item', 'demo', '--json']);
+    expect(balance.code, balance.stderr).toBe(0);
+    // The balance call used the new token.
+    expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
+    expectNoToken(printed(r));
+    expectNoToken(readFileSync(world.store.file, 'utf8'));
+    // The request carried the old token in its body, never in argv or a URL.
+    const call = world.emulator.requests.filter((q) => q.path === INVALIDATE).at(-1)!;
+    expect(call.body).toEqual({ access_token: old });
+  });
+
+  it('--json: one document with the result and request_id, no token', async () => {
+    const r = await world.run(['items', 'rotate', 'second', '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc).toMatchObject({ environment: 'sandbox', items: [{ name: 'second', item_id: itemIds.get('second'), result: 'rotated', error: null, recovery_file: null }] });
+    expect(doc.items[0].request_id).toMatch(/^[A-Za-z0-9]{15}$/);
+    expectNoToken(printed(r));
+  });
+
+  it('without --yes and without a terminal: exit 2, nothing sent, store byte-identical', async () => {
+    const before = await world.store.snapshot();
+    const calls = invalidateCalls();
+    const r = await world.run(['items', 'rotate', 'demo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs confirmation');
+    expect(r.stderr).toContain('--yes');
+    expect(invalidateCalls()).toBe(calls);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('asks on a terminal; "no" rotates nothing', async () => {
+    const tty = { ...world.env };
+    delete tty.CI;
+    const before = await world.store.snapshot();
+    const calls = invalidateCalls();
+    const no = await runInTerminal(['items', 'rotate', 'demo'], tty, [{ expect: /Rotate the access token of "demo"/, send: 'n\r' }]);
+    expect(no.code).toBe(0);
+    expect(stripAnsi(no.screen)).toContain('Nothing was rotated');
+    expect(invalidateCalls()).toBe(calls);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('a Plaid error: exit by its code, one call only (never retried), the store byte-identical, the old token still works', async () => {
+    const before = await world.store.snapshot();
+    const old = tokenOf('demo', itemIds);
+    const calls = invalidateCalls();
+    world.emulator.inject({ path: INVALIDATE, status: 500, error_code: 'INTERNAL_SERVER_ERROR', times: 5 });
+    try {
+      const r = await world.run(['items', 'rotate', 'demo', '--yes']);
+      expect(r.code).toBe(5);
+      expect(r.stderr).toContain('INTERNAL_SERVER_ERROR');
+      expect(invalidateCalls()).toBe(calls + 1);
+      expectNoToken(printed(r));
+    } finally {
+      world.emulator.clearFaults();
+    }
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(tokenOf('demo', itemIds)).toBe(old);
+    expect((await world.run(['balance', '--item', 'demo'])).code).toBe(0);
+  });
+
+  it("a token Plaid no longer knows: INVALID_ACCESS_TOKEN's exit code, the store byte-identical", async () => {
+    await link('gone');
+    // Rotated behind plaidbal's back: the stored token is dead.
+    const res = await fetch(`${world.emulator.url}${INVALIDATE}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET },
+      body: JSON.stringify({ access_token: tokenOf('gone', itemIds) }),
+    });
+    expect(res.status).toBe(200);
+    noteTokens();
+    const before = await world.store.snapshot();
+    const r = await world.run(['items', 'rotate', 'gone', '--yes']);
+    expect(r.code).toBe(exitCodeForPlaidError({ error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN' }));
+    expect(r.stderr).toContain('INVALID_ACCESS_TOKEN');
+    expect(r.stderr).toContain('an earlier rotation');
+    expect(await world.store.snapshot()).toEqual(before);
+    expectNoToken(printed(r));
+    expect((await world.run(['items', 'remove', 'gone', '--yes', '--local'])).code).toBe(0);
+  });
+});
+
+describe('items rotate --all', () => {
+  it('rotates every item of the environment, with per-item results', async () => {
+    const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
+    const calls = invalidateCalls();
+    const r = await world.run(['items', 'rotate', '--all', '--env', 'sandbox', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    for (const alias of ['demo', 'second', 'third']) expect(r.stdout).toMatch(new RegExp(`${alias} .*rotated`));
+    expect(r.stderr).toContain('Rotated 3 access tokens');
+    expect(invalidateCalls()).toBe(calls + 3);
+    for (const old of olds) expect((await emulatorItemGet(old)).error_code).toBe('INVALID_ACCESS_TOKEN');
+    expect((await world.run(['balance', '--all', '--json'])).code).toBe(0);
+    expectNoToken(printed(r));
+  });
+
+  it('one item fails at Plaid: the others are rotated, exit 6, --json says which', async () => {
+    world.emulator.inject({ path: INVALIDATE, status: 500, error_code: 'INTERNAL_SERVER_ERROR', times: 1 });
+    const calls = invalidateCalls();
+    const r = await world.run(['items', 'rotate', '--all', '--yes', '--json']);
+    world.emulator.clearFaults();
+    expect(r.code).toBe(6);
+    const results = JSON.parse(r.stdout).items as { name: string; result: string; error: { error_code: string } | null }[];
+    expect(results.map((x) => x.result)).toEqual(['failed', 'rotated', 'rotated']);
+    expect(results[0]!.error!.error_code).toBe('INTERNAL_SERVER_ERROR');
+    expect(invalidateCalls()).toBe(calls + 3);
+    expect(r.stderr).toContain('1 of 3 items were not rotated');
+    expect((await world.run(['balance', '--all'])).code).toBe(0);
+    expectNoToken(printed(r));
+  });
+
+  it('without --yes and without a terminal: exit 2', async () => {
+    const calls = invalidateCalls();
+    const r = await world.run(['items', 'rotate', '--all']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('the access tokens of 3 sandbox items');
+    expect(invalidateCalls()).toBe(calls);
+  });
+});
+
+const isRoot = process.getuid?.() === 0;
+if (!isRoot) process.stderr.write('\n!!!!! test/e2e/rotate.test.ts: the read-only store test needs root (a read-only bind mount): skipped. CI runs it as root.\n\n');
+
+describe.skipIf(!isRoot)('the store cannot be written after Plaid answered', () => {
+  const dir = () => world.store.dir;
+  // This store's recovery files only: other runs' (other stores) may sit in the temp directory.
+  const prefix = () => `plaidbal-rotated-${JSON.parse(readFileSync(world.store.file, 'utf8')).store_id}-`;
+  const recoveries = () => [...new Set([dir(), tmpdir()])].flatMap((d) => readdirSync(d).filter((n) => n.startsWith(prefix())).map((n) => join(d, n)));
+  let mounted = false;
+
+  afterAll(() => {
+    if (mounted) execFileSync('umount', ['-l', dir()]);
+    for (const file of recoveries()) rmSync(file, { force: true });
+  });
+
+  it('keeps the new token in a sealed 0600 recovery file, says how to finish, and --recover finishes', async () => {
+    execFileSync('mount', ['--bind', dir(), dir()]);
+    mounted = true;
+    const before = await world.store.snapshot();
+    const old = tokenOf('demo', itemIds);
+    // The store directory turns read-only at the moment Plaid has rotated the token but not yet answered.
+    onAnswered = (request) => {
+      if (request.path === INVALIDATE) execFileSync('mount', ['-o', 'remount,bind,ro', dir()]);
+    };
+    let r;
+    try {
+      r = await world.run(['items', 'rotate', 'demo', '--yes']);
+    } finally {
+      onAnswered = null;
+    }
+    const fresh = tokenOf('demo', itemIds);
+    expect(fresh).not.toBe(old);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('Plaid rotated the access token of "demo" (its old token no longer works), but the store could not be saved.');
+    expect(r.stderr).toContain('read-only file system');
+    expect(r.stderr).toContain('Then finish with: plaidbal items rotate --recover');
+    const [file, ...others] = recoveries();
+    expect(others).toEqual([]);
+    expect(r.stderr).toContain(`kept, sealed, in ${file}`);
+    expect(statSync(file!).mode & 0o777).toBe(0o600);
+    const record = JSON.parse(readFileSync(file!, 'utf8'));
+    expect(record).toMatchObject({ item_id: itemIds.get('demo'), alias: 'demo', environment: 'sandbox' });
+    expectNoToken(readFileSync(file!, 'utf8'));
+    expectNoToken(printed(r));
+    // The store itself is untouched: it still holds the old, now dead, token.
+    expect(await world.store.snapshot()).toEqual(before);
+
+    execFileSync('mount', ['-o', 'remount,bind,rw', dir()]);
+    execFileSync('umount', [dir()]);
+    mounted = false;
+
+    // A second rotation of the same item is refused until the first is finished.
+    const again = await world.run(['items', 'rotate', 'demo', '--yes']);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain('An earlier rotation of "demo" is not finished');
+    expect(tokenOf('demo', itemIds)).toBe(fresh);
+
+    const recovered = await world.run(['items', 'rotate', '--recover']);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(recovered.stderr).toContain('Finished the rotation of "demo"');
+    expect(existsSync(file!)).toBe(false);
+    expectNoToken(printed(recovered));
+    const balance = await world.run(['balance', '--item', 'demo', '--json']);
+    expect(balance.code, balance.stderr).toBe(0);
+    expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
+    expect((await world.run(['items', 'rotate', '--recover'])).stderr).toContain('No unfinished rotation');
+  });
+});
