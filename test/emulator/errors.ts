@@ -121,7 +121,8 @@ export const PLAID_ERRORS = {
   /** A trial plan's free API credits used up (PLAID-NOTES: "among 429s … CREDITS_EXHAUSTED"); the message is the emulator's own. */
   CREDITS_EXHAUSTED: define('RATE_LIMIT_EXCEEDED', 429, 'the free API credits of this client have been exhausted. upgrade your plan in the Dashboard to continue'),
   BALANCE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
-  ACCOUNTS_BALANCE_GET_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded for /accounts/balance/get requests from this client. please try again later'),
+  // Plaid's sample answer on plaid.com/docs/errors/rate-limit-exceeded uses the per-item wording even for this per-client limit.
+  ACCOUNTS_BALANCE_GET_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
   ACCOUNTS_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
   INSTITUTION_RATE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded for this institution. please try again later'),
   RATE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded. please try again later'),
