@@ -5,19 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, type World } from '../helpers/world.js';
-import { contractViolations, expectedSpecPath, isCI, loadContract, missingSpecBanner, SPEC_ENV } from './openapi.js';
+import { contractViolations, loadContractOrGuard } from './openapi.js';
 
-const contract = await loadContract();
-if (!contract) {
-  console.warn(missingSpecBanner());
-  if (isCI()) {
-    it('Plaid OpenAPI spec is present on CI', () => {
-      throw new Error(missingSpecBanner());
-    });
-  } else {
-    it.skip(`CONTRACT TEST NOT RUN: Plaid OpenAPI spec not found at ${expectedSpecPath()}; set ${SPEC_ENV}`, () => {});
-  }
-}
+const contract = await loadContractOrGuard();
 
 describe.skipIf(!contract)('what plaidbal sends conforms to the Plaid OpenAPI contract', () => {
   let world: World;

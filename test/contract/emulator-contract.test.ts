@@ -7,20 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PLAID_ERRORS, TEST_CLIENT_ID, TEST_SECRET, startEmulator, type Emulator } from '../emulator/index.js';
 import { readFile } from 'node:fs/promises';
 import { COUNTRY_CODES, LANGUAGES, ROUTES } from '../emulator/routes.js';
-import { contractViolations, expectedSpecPath, isCI, loadContract, missingSpecBanner, specPath, SPEC_ENV } from './openapi.js';
+import { contractViolations, loadContractOrGuard, specPath } from './openapi.js';
 
-const contract = await loadContract();
-if (!contract) console.warn(missingSpecBanner());
-
-if (!contract) {
-  if (isCI()) {
-    it('Plaid OpenAPI spec is present on CI', () => {
-      throw new Error(missingSpecBanner());
-    });
-  } else {
-    it.skip(`CONTRACT TEST NOT RUN: Plaid OpenAPI spec not found at ${expectedSpecPath()}; set ${SPEC_ENV}`, () => {});
-  }
-}
+const contract = await loadContractOrGuard();
 
 type Expect = 'valid' | 'invalid' | 'unchecked';
 interface Call {
