@@ -3,31 +3,19 @@
  * served (and billed) it; a link with a subscription product says so before Link opens (and asks
  * on a terminal); `items remove --local` warns that the item stays, and bills, at Plaid.
  */
-import { spawn } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import type { CliResult } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, hostedLinkInProduction, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 
 /** `plaidbal link --hosted --env production …`, with the emulator playing the user who finishes Hosted Link. */
 async function linkInProduction(alias: string, ...flags: string[]): Promise<{ code: number | null; stderr: string }> {
-  const before = world.emulator.requests.length;
-  const child = spawn(process.execPath, [BIN, 'link', '--hosted', '--env', 'production', '--no-browser', '--name', alias, ...flags], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const started = Date.now();
-  let created;
-  while (!(created = world.emulator.requests.slice(before).find((q) => q.path === '/link/token/create' && q.status === 200)) && Date.now() - started < 15_000) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(created, stderr).toBeDefined();
-  world.emulator.completeLinkSession((created!.response as { link_token: string }).link_token);
-  const code = await done;
+  const { code, stderr, linkToken } = await hostedLinkInProduction(world, alias, ...flags);
+  expect(linkToken, stderr).not.toBeNull();
   return { code, stderr };
 }
 

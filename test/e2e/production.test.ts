@@ -3,31 +3,18 @@
  * by its owner), the cost guard before several billed balance calls, and items never
  * crossing environments.
  */
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, hostedLinkInProduction, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 
 /** `plaidbal link --hosted --env production`, with the emulator playing the user who finishes Hosted Link. */
 async function linkInProduction(alias: string): Promise<void> {
-  const before = world.emulator.requests.length;
-  const child = spawn(process.execPath, [BIN, 'link', '--hosted', '--env', 'production', '--no-browser', '--name', alias], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const started = Date.now();
-  let created;
-  while (!(created = world.emulator.requests.slice(before).find((q) => q.path === '/link/token/create' && q.status === 200)) && Date.now() - started < 15_000) {
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  expect(created, stderr).toBeDefined();
-  const linkToken = (created!.response as { link_token: string }).link_token;
-  expect(linkToken).toMatch(/^link-production-/);
-  expect(world.emulator.completeLinkSession(linkToken)).toMatch(/^public-production-/);
-  expect(await done, stderr).toBe(0);
+  const { code, stderr, linkToken, publicToken } = await hostedLinkInProduction(world, alias);
+  expect(linkToken, stderr).toMatch(/^link-production-/);
+  expect(publicToken).toMatch(/^public-production-/);
+  expect(code, stderr).toBe(0);
 }
 
 describe('production', () => {

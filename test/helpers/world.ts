@@ -3,7 +3,8 @@
  * built CLI pointed at both. Each test file builds its own.
  */
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type EmulatorOptions } from '../emulator/index.js';
-import { baseEnv, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
+import { spawn } from 'node:child_process';
+import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
 
 export type KeySource = 'keychain' | 'passphrase';
 export const PASSPHRASE = 'correct horse battery staple';
@@ -48,3 +49,31 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
 export const printed = (r: CliResult) => `${r.stdout}\n${r.stderr}`;
 
 export { TEST_CLIENT_ID, TEST_SECRET };
+
+/**
+ * `plaidbal link --hosted --env production --no-browser --name <alias> [flags]` against a
+ * production emulator, with the emulator playing the user who finishes Hosted Link as soon as
+ * plaidbal has its link token. Resolves with the exit code, stderr and the link token (null
+ * when plaidbal never created one, for example after a declined question).
+ */
+export async function hostedLinkInProduction(world: World, alias: string, ...flags: string[]): Promise<{ code: number | null; stderr: string; linkToken: string | null; publicToken: string | null }> {
+  const before = world.emulator.requests.length;
+  const child = spawn(process.execPath, [BIN, 'link', '--hosted', '--env', 'production', '--no-browser', '--name', alias, ...flags], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  let exited = false;
+  const done = new Promise<number | null>((resolve) =>
+    child.on('close', (code) => {
+      exited = true;
+      resolve(code);
+    }),
+  );
+  const started = Date.now();
+  let created;
+  while (!(created = world.emulator.requests.slice(before).find((q) => q.path === '/link/token/create' && q.status === 200)) && !exited && Date.now() - started < 15_000) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const linkToken = created ? (created.response as { link_token: string }).link_token : null;
+  const publicToken = (linkToken && world.emulator.completeLinkSession(linkToken)) || null;
+  return { code: await done, stderr, linkToken, publicToken };
+}
