@@ -50,7 +50,8 @@ afterAll(async () => {
 /** The store is as it was, and nothing reached Plaid. */
 async function untouched(): Promise<void> {
   expect(await world.store.snapshot()).toEqual(before);
-  expect(await readdir(world.store.dir)).toEqual(['store.json']);
+  // No lock directory, temporary file or anything else beside the store and its backup.
+  expect((await readdir(world.store.dir)).sort()).toEqual([...before.keys()].sort());
   expect(world.emulator.requests.length).toBe(requestsBefore);
 }
 
@@ -62,6 +63,7 @@ describe('bash (with bash-completion)', () => {
       ['plaidbal', 'items', 'status', ''],
       ['plaidbal', 'items', 'rename', ''],
       ['plaidbal', 'items', 'remove', ''],
+      ['plaidbal', 'items', 'rotate', ''],
       ['plaidbal', 'balance', '--item', ''],
       ['plaidbal', 'check', '-i', ''],
       ['plaidbal', 'link', '--update', ''],
@@ -75,7 +77,7 @@ describe('bash (with bash-completion)', () => {
 
   it('commands, flags and flag values', () => {
     expect(bashComplete(shell, ['plaidbal', 'i'])).toEqual(['items']);
-    expect(bashComplete(shell, ['plaidbal', 'items', ''])).toEqual(['rename', 'remove', 'status']);
+    expect(bashComplete(shell, ['plaidbal', 'items', ''])).toEqual(['rename', 'remove', 'rotate', 'status']);
     expect(bashComplete(shell, ['plaidbal', 'balance', '--f'])).toEqual(['--format']);
     expect(bashComplete(shell, ['plaidbal', 'balance', '--format', ''])).toEqual(['table', 'json', 'ndjson', 'csv']);
     expect(bashComplete(shell, ['plaidbal', 'items', 'status', '--env', ''])).toEqual(['sandbox', 'production']);
