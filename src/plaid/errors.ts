@@ -235,7 +235,7 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     permanent: true,
     exitCode: ExitCode.CONFIG,
     retried: false,
-    hint: () => `Your Plaid client has used up its free API credits: upgrade its plan in the Plaid Dashboard. ${NOT_LATER}`,
+    hint: () => `Your Plaid client has used up its free usage (trial credits): request full Production access in the Plaid Dashboard. ${NOT_LATER}`,
   },
   // plaid.com/docs/errors/api
   INTERNAL_SERVER_ERROR: {

@@ -69,7 +69,7 @@ const ROWS: Array<[string, number, number, RegExp, RegExp | null]> = [
   ['ACCOUNTS_BALANCE_GET_LIMIT', 5, RETRIED, /shared with every application/, null],
   ['INSTITUTION_RATE_LIMIT', 5, RETRIED, /wait a minute/, null],
   ['RATE_LIMIT', 5, ONCE, /general rate limit.*few minutes/, /wait a minute/],
-  ['CREDITS_EXHAUSTED', 3, ONCE, /free API credits.*upgrade/, /later/i],
+  ['CREDITS_EXHAUSTED', 3, ONCE, /free usage.*request full Production access/, /later/i],
   ['INTERNAL_SERVER_ERROR', 5, RETRIED, /internal error even after retries/, null],
   ['PLANNED_MAINTENANCE', 5, RETRIED, /planned maintenance/, null],
 ];

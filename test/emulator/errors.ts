@@ -3,7 +3,11 @@
  *
  * The body is what Plaid's API sends (see plaid.com/docs/errors and real responses quoted in
  * plaid-node issues): error_type, error_code, error_message, display_message, request_id,
- * documentation_url and suggested_action. `status` and `causes` are left out on purpose: the
+ * documentation_url and suggested_action. Every error_message, display_message and HTTP status
+ * below is the sample answer on Plaid's errors pages, word for word (plaid.com/docs/errors/item,
+ * /institution, /invalid-input, /invalid-request, /invalid-result, /rate-limit-exceeded, /api;
+ * checked 2026-12-01). INVALID_FIELD's text is specific to the field, and INSTITUTION_NOT_FOUND
+ * is from an older version of the institution page. `status` and `causes` are left out on purpose: the
  * spec's PlaidError schema says `status` is only sent in webhooks and `causes` only for
  * ASSET_REPORT_ERROR / CHECK_REPORT_ERROR.
  */
@@ -39,7 +43,7 @@ export const PLAID_ERRORS = {
   INVALID_API_KEYS: define('INVALID_INPUT', 400, 'invalid client_id or secret provided'),
   INVALID_ACCESS_TOKEN: define('INVALID_INPUT', 400, 'could not find matching access token'),
   INVALID_PUBLIC_TOKEN: define('INVALID_INPUT', 400, 'could not find matching public token'),
-  INVALID_LINK_TOKEN: define('INVALID_INPUT', 400, 'could not find matching link token'),
+  INVALID_LINK_TOKEN: define('INVALID_INPUT', 400, 'invalid link_token provided'),
   INVALID_ACCOUNT_ID: define('INVALID_INPUT', 400, 'failed to find requested account ID for requested item'),
   INVALID_INSTITUTION: define('INVALID_INPUT', 400, 'invalid institution_id provided'),
   INVALID_PRODUCT: define('INVALID_INPUT', 400, 'client is not authorized to access the following products: {products}'),
@@ -74,7 +78,7 @@ export const PLAID_ERRORS = {
   MFA_NOT_SUPPORTED: define(
     'ITEM_ERROR',
     400,
-    'this account requires a MFA type that we do not currently support for this institution',
+    'this account requires a MFA type that we do not currently support for the institution',
     'The multi-factor security features enabled on this account are not currently supported for this financial institution. We apologize for the inconvenience.',
   ),
   NO_ACCOUNTS: define(
@@ -118,13 +122,16 @@ export const PLAID_ERRORS = {
     'You must register your application with this institution before you can create items for it.',
   ),
   // RATE_LIMIT_EXCEEDED
-  /** A trial plan's free API credits used up (PLAID-NOTES: "among 429s … CREDITS_EXHAUSTED"); the message is the emulator's own. */
-  CREDITS_EXHAUSTED: define('RATE_LIMIT_EXCEEDED', 429, 'the free API credits of this client have been exhausted. upgrade your plan in the Dashboard to continue'),
+  /** A trial plan's free usage used up (PLAID-NOTES: "among 429s … CREDITS_EXHAUSTED"). */
+  CREDITS_EXHAUSTED: define('RATE_LIMIT_EXCEEDED', 429, 'Free usage exhausted, please request full Production access to continue using this product'),
   BALANCE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
-  // Plaid's sample answer on plaid.com/docs/errors/rate-limit-exceeded uses the per-item wording even for this per-client limit.
+  // Plaid's sample answers use the per-item wording even for the per-client limits.
   ACCOUNTS_BALANCE_GET_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
   ACCOUNTS_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
-  INSTITUTION_RATE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded for this institution. please try again later'),
+  ITEM_GET_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, RATE_LIMITED),
+  // Sic: Plaid's sample names "institutions get by id".
+  INSTITUTIONS_GET_BY_ID_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded for attempts to access "institutions get by id". please try again later'),
+  INSTITUTION_RATE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'The institution is currently receiving too many requests. Please try again later.'),
   RATE_LIMIT: define('RATE_LIMIT_EXCEEDED', 429, 'rate limit exceeded. please try again later'),
   // API_ERROR
   INTERNAL_SERVER_ERROR: define('API_ERROR', 500, 'an unexpected error occurred'),
@@ -150,10 +157,14 @@ export function errorCodeForStatus(status: number): PlaidErrorCode {
   return 'INVALID_FIELD';
 }
 
-/** `https://plaid.com/docs/?ref=error#item-errors` and friends, as Plaid links them. */
-export function documentationUrl(errorType: string): string {
-  const slug = errorType.toLowerCase().replace(/_error$/, '').replace(/_/g, '-');
-  return `https://plaid.com/docs/?ref=error#${slug}-errors`;
+/**
+ * `https://plaid.com/docs/errors/item/#item_login_required` and friends: the page of the error
+ * type, anchored at the code, as in an ITEM_LOGIN_REQUIRED answer captured from Sandbox (quoted in
+ * public test fixtures) and as the errors pages are laid out.
+ */
+export function documentationUrl(errorType: string, errorCode: string): string {
+  const page = errorType.toLowerCase().replace(/_error$/, '').replace(/_/g, '-');
+  return `https://plaid.com/docs/errors/${page}/#${errorCode.toLowerCase()}`;
 }
 
 export type PlaidErrorBody = Omit<WirePlaidError, 'request_id'>;
@@ -186,7 +197,7 @@ export function plaidError(code: string, overrides: PlaidErrorOverrides = {}): P
   for (const [key, value] of Object.entries(overrides.params ?? {})) message = message.replaceAll(`{${key}}`, value);
   return new PlaidApiError(overrides.status ?? known?.status ?? 400, {
     display_message: overrides.display_message !== undefined ? overrides.display_message : (known?.display_message ?? null),
-    documentation_url: documentationUrl(errorType),
+    documentation_url: documentationUrl(errorType, code),
     error_code: code,
     error_message: message,
     error_type: errorType,

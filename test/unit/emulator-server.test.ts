@@ -115,7 +115,7 @@ describe('bodies and routes', () => {
   it('sends Plaid error objects with documentation_url and suggested_action, and no webhook-only fields', async () => {
     const res = await callPlaid(plaid.url, '/item/get', { access_token: NO_SUCH_TOKEN });
     expect(Object.keys(res.body).sort()).toEqual(['display_message', 'documentation_url', 'error_code', 'error_message', 'error_type', 'request_id', 'suggested_action']);
-    expect(res.body.documentation_url).toBe('https://plaid.com/docs/?ref=error#invalid-input-errors');
+    expect(res.body.documentation_url).toBe('https://plaid.com/docs/errors/invalid-input/#invalid_access_token');
   });
 
   it("sends a Date header, as Plaid does, from the emulator's clock", async () => {
@@ -194,7 +194,7 @@ describe('error faults', () => {
       error_code: 'ITEM_LOCKED',
       error_message: "the account is locked. prompt the user to visit the institution's site and unlock their account",
       display_message: expect.stringContaining('locked'),
-      documentation_url: 'https://plaid.com/docs/?ref=error#item-errors',
+      documentation_url: 'https://plaid.com/docs/errors/item/#item_locked',
     });
     expect(faulted.body.request_id).toMatch(/^[A-Za-z0-9]{15}$/);
     expect((await get()).status).toBe(200);
