@@ -282,6 +282,19 @@ export function startLinkSession(state: EmulatorState, linkToken: string): strin
   return session.link_session_id;
 }
 
+/**
+ * The accounts Link lets into an item. "By default, Link will provide limited account
+ * filtering: … if `auth` is specified in the `products` array, will also filter out accounts
+ * other than `checking`, `savings`, and `cash management` accounts on the Account Select pane"
+ * (plaid-openapi 2020-09-14.yml, LinkTokenAccountFilters); "If the user selects only excluded
+ * account subtypes, the link attempt will fail". /sandbox/public_token/create skips Link and
+ * its Account Select pane, so it is not filtered.
+ */
+export function linkAccountFilter(products: readonly string[], accounts: WireAccount[]): WireAccount[] {
+  if (!products.includes('auth')) return accounts;
+  return accounts.filter((a) => a.type === 'depository' && ['checking', 'savings', 'cash management'].includes(a.subtype ?? ''));
+}
+
 /** Test helper behind Emulator.completeLinkSession: the user finishing Link (or leaving it). */
 export function completeLinkSession(state: EmulatorState, linkToken: string, opts: CompleteLinkOptions = {}): string | undefined {
   const token = state.linkTokens.get(linkToken);
@@ -338,6 +351,8 @@ export function completeLinkSession(state: EmulatorState, linkToken: string, opt
     if (error instanceof PlaidApiError) return endWithError(error, institution.institution_id);
     throw error;
   }
+  accounts = linkAccountFilter(token.products, accounts);
+  if (accounts.length === 0) return endWithError(plaidError('NO_ACCOUNTS'), institution.institution_id);
   const item = state.createItem({
     institution_id: institution.institution_id,
     institution_name: institution.name,

@@ -249,6 +249,22 @@ describe('/link/token/create and /link/token/get', () => {
     expect(plaid.items()).toEqual([]);
   });
 
+  it("Link with auth lets only checking, savings and cash management accounts into the item; without auth, all; sandbox/public_token/create is not Link", async () => {
+    const subtypes = async (publicToken: string) => {
+      const exchanged = await post('/item/public_token/exchange', { public_token: publicToken });
+      const accounts = (await post('/accounts/get', { access_token: exchanged.body.access_token })).body.accounts as { type: string; subtype: string }[];
+      return accounts.map((a) => `${a.type}/${a.subtype}`);
+    };
+    const auth = await post('/link/token/create', { ...linkTokenBody, products: ['auth'] });
+    expect(await subtypes(plaid.completeLinkSession(auth.body.link_token)!)).toEqual(['depository/checking', 'depository/savings']);
+    const transactions = await post('/link/token/create', linkTokenBody);
+    const all = await subtypes(plaid.completeLinkSession(transactions.body.link_token)!);
+    expect(all).toHaveLength(9);
+    expect(all).toContain('credit/credit card');
+    const created = await post('/sandbox/public_token/create', { institution_id: 'ins_109508', initial_products: ['auth'] });
+    expect(await subtypes(created.body.public_token)).toEqual(all);
+  });
+
   it('completeLinkSession refuses unknown and expired link tokens', async () => {
     expect(() => plaid.completeLinkSession('link-sandbox-00000000-0000-4000-8000-000000000000')).toThrow(/no link token/);
     const { body } = await post('/link/token/create', linkTokenBody);
