@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { realContext, type Ctx } from './context.js';
+import { finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { registerBalance } from './commands/balance/index.js';
@@ -97,8 +98,14 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const controller = new AbortController();
   let exitCode: number = ExitCode.OK;
   const onSigint = () => {
-    if (controller.signal.aborted) process.exit(ExitCode.INTERRUPTED);
-    controller.abort(new CliError('Interrupted.', { exitCode: ExitCode.INTERRUPTED }));
+    const busy = finishing();
+    if (busy) {
+      // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
+      io.stderr.write(`${io.err.yellow(`Ctrl-C: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
+    } else if (controller.signal.aborted) {
+      process.exit(ExitCode.INTERRUPTED);
+    }
+    if (!controller.signal.aborted) controller.abort(new CliError('Interrupted.', { exitCode: ExitCode.INTERRUPTED }));
   };
   process.on('SIGINT', onSigint);
 

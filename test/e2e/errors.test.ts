@@ -325,6 +325,36 @@ describe('exit 130: interrupted', () => {
   });
 });
 
+describe('Ctrl-C after Plaid has acted', () => {
+  it('during the public-token exchange: plaidbal finishes it and saves the item, even on a second Ctrl-C', async () => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    const child = spawn(process.execPath, [BIN, 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
+    expect(stdout).toContain('"demo"');
+    // Exchanged once, and the one item Plaid has is the one in the store.
+    expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
+    const [item] = world.emulator.items();
+    const stored = JSON.parse((await world.run(['items', '--json'])).stdout).items;
+    expect(stored.map((i: { item_id: string; alias: string }) => [i.alias, i.item_id])).toEqual([['demo', item!.item_id]]);
+    world.emulator.setLatency(0, '/item/public_token/exchange');
+    expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
+    for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${stdout}\n${stderr}`).not.toContain(secret);
+  });
+});
+
 describe('removal', () => {
   it('an item Plaid already forgot (INVALID_ACCESS_TOKEN) is still deleted locally', async () => {
     await linked();

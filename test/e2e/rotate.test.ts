@@ -4,13 +4,14 @@
  * a store that cannot be written after Plaid answered keeps the new token in a recovery file,
  * and `items rotate --recover` finishes. No token, old or new, is ever printed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
+import { BIN } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -150,6 +151,61 @@ describe('items rotate <item>', () => {
   });
 });
 
+describe('Ctrl-C while Plaid rotates', () => {
+  /** Starts `items rotate …`, presses Ctrl-C twice while Plaid holds the invalidate call, and waits for the exit. */
+  async function interrupted(args: string[]) {
+    world.emulator.setLatency(1_500, INVALIDATE);
+    const calls = invalidateCalls();
+    const child = spawn(process.execPath, [BIN, 'items', 'rotate', ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    try {
+      const started = Date.now();
+      while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+      expect(invalidateCalls()).toBe(calls + 1);
+      child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 200));
+      child.kill('SIGINT');
+      const code = await closed;
+      return { code, stdout, stderr, calls: invalidateCalls() - calls };
+    } finally {
+      world.emulator.setLatency(0, INVALIDATE);
+    }
+  }
+
+  it('waits for Plaid and saves the new token, even on a second Ctrl-C: the item still works', async () => {
+    const old = tokenOf('demo', itemIds);
+    const r = await interrupted(['demo', '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.calls).toBe(1);
+    expect(r.stderr).toContain('Ctrl-C: still saving the new access token of "demo" (Plaid has rotated it; stopping now would lose it); plaidbal stops as soon as that is safe.');
+    expect(r.stderr).toContain('Rotated the access token of "demo"');
+    const fresh = tokenOf('demo', itemIds);
+    expect(fresh).not.toBe(old);
+    const balance = await world.run(['balance', '--item', 'demo', '--json']);
+    expect(balance.code, balance.stderr).toBe(0);
+    expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
+    expectNoToken(`${r.stdout}\n${r.stderr}`);
+  });
+
+  it('--all: the item in flight is finished and saved, the rest are not started; exit 6', async () => {
+    const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
+    const r = await interrupted(['--all', '--yes', '--json']);
+    expect(r.code, r.stderr).toBe(6);
+    expect(r.calls).toBe(1);
+    const results = JSON.parse(r.stdout).items as { name: string; result: string }[];
+    expect(results.map((x) => x.result)).toEqual(['rotated', 'skipped', 'skipped']);
+    expect(tokenOf('demo', itemIds)).not.toBe(olds[0]);
+    expect([tokenOf('second', itemIds), tokenOf('third', itemIds)]).toEqual(olds.slice(1));
+    const balance = await world.run(['balance', '--all', '--json']);
+    expect(balance.code, balance.stderr).toBe(0);
+    expectNoToken(`${r.stdout}\n${r.stderr}`);
+  });
+});
+
 describe('items rotate --all', () => {
   it('rotates every item of the environment, with per-item results', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
@@ -238,6 +294,14 @@ describe.skipIf(!isRoot)('the store cannot be written after Plaid answered', () 
     execFileSync('mount', ['-o', 'remount,bind,rw', dir()]);
     execFileSync('umount', [dir()]);
     mounted = false;
+
+    // Until it is finished, commands that use the item's token say where the new one is.
+    for (const args of [['balance', '--item', 'demo'], ['items', 'status', 'demo']]) {
+      const stale = await world.run(args);
+      expect(stale.code, stale.stderr).toBe(3);
+      expect(stale.stderr).toContain('INVALID_ACCESS_TOKEN');
+      expect(stale.stderr).toContain(`"demo" was rotated, but the rotation was not finished: the store still holds the old token, which Plaid no longer accepts, and the new one is kept in ${file}. Finish with: plaidbal items rotate --recover`);
+    }
 
     // A second rotation of the same item is refused until the first is finished.
     const again = await world.run(['items', 'rotate', 'demo', '--yes']);

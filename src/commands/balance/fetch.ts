@@ -7,6 +7,7 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
+import { withUnfinishedRotation } from '../items/recovery.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -122,6 +123,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
     // item: the other items of a run go on. Store, credential and interrupt errors stop the run.
     const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
     if (!itemLevel) throw error;
-    return { json: { ...base, request_id: error.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(error) }, error };
+    const failure = withUnfinishedRotation(error, store, item);
+    return { json: { ...base, request_id: failure.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(failure) }, error: failure };
   }
 }

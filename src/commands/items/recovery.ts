@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { configError } from '../../errors.js';
+import { CliError, configError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { WriteFailure, writeFileVerified } from '../../store/write.js';
 import type { Environment } from '../../types.js';
@@ -55,6 +55,9 @@ export function writeRecovery(store: Store, record: RecoveryRecord): { path: str
       return { path };
     } catch (error) {
       if (!(error instanceof WriteFailure)) throw error;
+      // In place, only the directory's fsync failed: the file is there to be found, and a
+      // second copy elsewhere would only leave one behind after --recover.
+      if (error.committed) return { path };
       failures.push(`${dir}: ${error.what}`);
     }
   }
@@ -109,4 +112,19 @@ export function removeRecovery(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * The hint for INVALID_ACCESS_TOKEN on an item whose rotation is unfinished: the stored token
+ * is the old, dead one, and the new one waits in a recovery file. Null when there is none.
+ */
+export function withUnfinishedRotation(error: CliError, store: Store, item: { item_id: string; alias: string }): CliError {
+  if (error.plaid?.error_code !== 'INVALID_ACCESS_TOKEN') return error;
+  const pending = pendingRecoveryFor(store, item.item_id);
+  if (!pending) return error;
+  return new CliError(error.message, {
+    exitCode: error.exitCode,
+    plaid: error.plaid,
+    hint: `"${item.alias}" was rotated, but the rotation was not finished: the store still holds the old token, which Plaid no longer accepts, and the new one is kept in ${pending}. Finish with: plaidbal items rotate --recover`,
+  });
 }

@@ -21,6 +21,7 @@
  * network round trip plus a few milliseconds of sealing and writing.
  */
 import type { Ctx } from '../../context.js';
+import { enterCritical } from '../../critical.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
@@ -104,59 +105,70 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
 
   const rotateOne = async (item: StoredItem): Promise<RotateResult> => {
     let made: { sealed: string; requestId: string } | null = null;
+    // From the call until the new token is in the store or a recovery file, Ctrl-C waits (critical.ts).
+    let leave = () => {};
     try {
-      await store.update(async (doc) => {
-        const target = doc.items.find((i) => i.item_id === item.item_id);
-        if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
-        const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
-        const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true });
-        const fresh = (answer as { new_access_token?: unknown }).new_access_token;
-        if (typeof fresh !== 'string' || fresh === '') {
-          throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {
-            exitCode: ExitCode.PLAID_FAILURE,
-            hint: `Check with: plaidbal items status ${target.alias}. If Plaid no longer knows it, link the institution again.`,
-          });
-        }
-        made = { sealed: sealer.seal(fresh, aad.accessToken(target.environment, target.item_id)), requestId: answer.request_id };
-        target.access_token = made.sealed;
-      });
-    } catch (error) {
-      const rotated = made as { sealed: string; requestId: string } | null;
-      if (!rotated) {
-        // Plaid did nothing (or refused): the store is as it was.
-        if (error instanceof CliError && error.plaid?.error_code === 'INVALID_ACCESS_TOKEN') {
-          throw new CliError(error.message, {
-            exitCode: error.exitCode,
-            plaid: error.plaid,
-            hint:
-              `Plaid no longer knows the stored token of "${item.alias}": the item was removed at Plaid, or an earlier rotation was cut off after Plaid acted (a crash, or a lost answer), which loses its new token. ` +
-              `Either way the item cannot be used: link the institution again, then delete this copy with: plaidbal items remove --local ${item.alias} --yes`,
-          });
-        }
-        throw error;
-      }
-      const cause = error instanceof Error ? error : new Error(String(error));
-      const record: RecoveryRecord = {
-        format: 'plaidbal-rotation-recovery/1',
-        store_id: store.doc.store_id,
-        store_path: store.path,
-        key_check: store.doc.key!.check,
-        environment: item.environment,
-        item_id: item.item_id,
-        alias: item.alias,
-        access_token: rotated.sealed,
-        rotated_at: ctx.now().toISOString(),
-        request_id: rotated.requestId,
-      };
-      const written = writeRecovery(store, record);
-      if (error instanceof StoreWriteError && error.committed) {
-        // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
-        ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
-        return { item, result: 'rotated', requestId: rotated.requestId, error: null, message: null, recoveryFile: written.path };
-      }
-      throw new RotationNotSaved(item, written.path, rotated.requestId, cause, 'failures' in written ? written.failures : []);
+      return await saveRotation();
+    } finally {
+      leave();
     }
-    return { item, result: 'rotated', requestId: (made as { requestId: string } | null)!.requestId, error: null, message: null, recoveryFile: null };
+
+    async function saveRotation(): Promise<RotateResult> {
+      try {
+        await store.update(async (doc) => {
+          const target = doc.items.find((i) => i.item_id === item.item_id);
+          if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
+          const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
+          leave = enterCritical(`saving the new access token of "${target.alias}" (Plaid has rotated it; stopping now would lose it)`);
+          const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true });
+          const fresh = (answer as { new_access_token?: unknown }).new_access_token;
+          if (typeof fresh !== 'string' || fresh === '') {
+            throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {
+              exitCode: ExitCode.PLAID_FAILURE,
+              hint: `Check with: plaidbal items status ${target.alias}. If Plaid no longer knows it, link the institution again.`,
+            });
+          }
+          made = { sealed: sealer.seal(fresh, aad.accessToken(target.environment, target.item_id)), requestId: answer.request_id };
+          target.access_token = made.sealed;
+        });
+      } catch (error) {
+        const rotated = made as { sealed: string; requestId: string } | null;
+        if (!rotated) {
+          // Plaid did nothing (or refused): the store is as it was.
+          if (error instanceof CliError && error.plaid?.error_code === 'INVALID_ACCESS_TOKEN') {
+            throw new CliError(error.message, {
+              exitCode: error.exitCode,
+              plaid: error.plaid,
+              hint:
+                `Plaid no longer knows the stored token of "${item.alias}": the item was removed at Plaid, or an earlier rotation was cut off after Plaid acted (a crash, or a lost answer), which loses its new token. ` +
+                `Either way the item cannot be used: link the institution again, then delete this copy with: plaidbal items remove --local ${item.alias} --yes`,
+            });
+          }
+          throw error;
+        }
+        const cause = error instanceof Error ? error : new Error(String(error));
+        const record: RecoveryRecord = {
+          format: 'plaidbal-rotation-recovery/1',
+          store_id: store.doc.store_id,
+          store_path: store.path,
+          key_check: store.doc.key!.check,
+          environment: item.environment,
+          item_id: item.item_id,
+          alias: item.alias,
+          access_token: rotated.sealed,
+          rotated_at: ctx.now().toISOString(),
+          request_id: rotated.requestId,
+        };
+        const written = writeRecovery(store, record);
+        if (error instanceof StoreWriteError && error.committed) {
+          // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
+          ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
+          return { item, result: 'rotated', requestId: rotated.requestId, error: null, message: null, recoveryFile: written.path };
+        }
+        throw new RotationNotSaved(item, written.path, rotated.requestId, cause, 'failures' in written ? written.failures : []);
+      }
+      return { item, result: 'rotated', requestId: (made as { requestId: string } | null)!.requestId, error: null, message: null, recoveryFile: null };
+    }
   };
 
   if (!opts.all) {

@@ -16,6 +16,7 @@ import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import { ENVIRONMENTS, type Environment, type PlaidErrorJson } from '../../types.js';
 import { progress } from '../progress.js';
+import { withUnfinishedRotation } from './recovery.js';
 
 export interface ItemsStatusOptions {
   all?: boolean;
@@ -72,7 +73,7 @@ function itemErrorJson(error: PlaidError, secrets: string[]): PlaidErrorJson {
   };
 }
 
-async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string): Promise<Checked> {
+async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string, store: Store): Promise<Checked> {
   const secrets = [accessToken];
   try {
     const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias, linkedAt: item.linked_at });
@@ -96,7 +97,8 @@ async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: stri
     // item, so the other items of an --all run are still checked. Anything else stops the run.
     const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
     if (!itemLevel) throw error;
-    return { item, check: { ok: false, error: plaidErrorJson(error), hint: error.hint ?? null }, failure: error };
+    const failure = withUnfinishedRotation(error, store, item);
+    return { item, check: { ok: false, error: plaidErrorJson(failure), hint: failure.hint ?? null }, failure };
   }
 }
 
@@ -121,7 +123,7 @@ export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: It
     checked = await Promise.all(
       items.map((item) =>
         limit(async () => {
-          const result = await checkItem(clients.get(item.environment)!, item, tokens.get(item.item_id)!);
+          const result = await checkItem(clients.get(item.environment)!, item, tokens.get(item.item_id)!, store);
           bar.tick();
           return result;
         }),

@@ -5,10 +5,11 @@
  */
 import type { AccountBase } from 'plaid';
 import type { Ctx } from '../../context.js';
+import { enterCritical } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
 import type { StoredItem } from '../../store/document.js';
-import { aad } from '../../store/seal.js';
+import { aad, type Sealer } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 
@@ -123,6 +124,18 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
   // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
   const sealer = await store.sealerForWriting();
   store.assertWritable();
+  // From the exchange until the item is saved (or removed again), Ctrl-C waits: stopping in
+  // between leaves a billed item at Plaid whose token nobody has (critical.ts).
+  const leave = enterCritical('exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token)');
+  try {
+    return await exchangeAndSaveCritical(ctx, store, plaid, req, sealer, leave);
+  } finally {
+    leave();
+  }
+}
+
+async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClient, req: SaveRequest, sealer: Sealer, leave: () => void): Promise<LinkedItem> {
+  const environment = plaid.environment;
   let exchange;
   try {
     exchange = await plaid.call('itemPublicTokenExchange', { public_token: req.publicToken }, { secrets: [req.publicToken], uninterruptible: true });
@@ -172,6 +185,7 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
     }
     throw error;
   }
+  leave(); // saved: listing the accounts can be interrupted
 
   let accounts: AccountBase[] = [];
   let accountsError: CliError | null = null;

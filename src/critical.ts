@@ -1,0 +1,33 @@
+/**
+ * Critical sections: stretches where stopping would lose something Plaid already did. From the
+ * moment Plaid exchanges a public token or rotates an access token until the result is on disk,
+ * the new token lives only in this process; exiting then leaves a billed item at Plaid with no
+ * token (link) or an item whose only working token is gone (items rotate).
+ *
+ * While one is open, Ctrl-C does not stop the process: the first press is remembered (the
+ * command's signal is aborted, so whatever comes after the section stops), and every press says
+ * what is being finished. Outside a section, the second Ctrl-C exits at once (cli.ts). kill -9
+ * still ends the process; the README names this as the one window a crash can lose the token.
+ */
+
+const open: string[] = [];
+
+/**
+ * Opens a critical section; `what` completes "Ctrl-C: still …", e.g. `saving the new access
+ * token of "demo"`. Returns the function that closes it (call it exactly once, in a finally).
+ */
+export function enterCritical(what: string): () => void {
+  const entry = what;
+  open.push(entry);
+  let closed = false;
+  return () => {
+    if (closed) return;
+    closed = true;
+    open.splice(open.lastIndexOf(entry), 1);
+  };
+}
+
+/** What the innermost open critical section is finishing, or null when none is open. */
+export function finishing(): string | null {
+  return open.at(-1) ?? null;
+}
