@@ -15,6 +15,7 @@ import { documentProblem, emptyDocument, type KeyConfig, type KeySource, type St
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
 import { aad, SealError, type Sealer } from './seal.js';
 
+import { appendLastBalance, compactLastBalance, lastBalanceAt, lastBalancePath, readLastBalance, type LastBalance } from './last-balance.js';
 import { backupPath, STORE_FILE, storeDir } from './paths.js';
 import { describeFsFailure, isTemporaryOf, WriteFailure, writeFileVerified } from './write.js';
 
@@ -163,6 +164,32 @@ export class Store {
 
   items(environment?: Environment): StoredItem[] {
     return this.doc.items.filter((item) => environment === undefined || item.environment === environment);
+  }
+
+  /**
+   * Records when these items' balances were fetched: one append to last-balance.ndjson, never a
+   * rewrite of the store (last-balance.ts). Throws a CliError (exit 3) saying why it could not.
+   */
+  recordLastBalance(entries: LastBalance[]): void {
+    try {
+      appendLastBalance(this.dir, entries);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      const { what, fix } = describeFsFailure(code, this.dir);
+      throw configError(`Could not write ${lastBalancePath(this.dir)}: ${what}.`, fix);
+    }
+    this.lastBalance = null;
+    const stored = new Set(this.doc.items.map((i) => `${i.environment} ${i.item_id}`));
+    compactLastBalance(this.dir, (e) => stored.has(`${e.environment} ${e.item_id}`));
+  }
+
+  private lastBalance: Map<string, LastBalance> | null = null;
+
+  /** The items with `last_balance_at` as last recorded (the store's field or the log, whichever is later). */
+  withLastBalance<T extends StoredItem | Omit<StoredItem, 'access_token'>>(items: T[]): T[] {
+    this.lastBalance ??= readLastBalance(this.dir).latest;
+    const latest = this.lastBalance;
+    return items.map((item) => ({ ...item, last_balance_at: lastBalanceAt(latest, item) }));
   }
 
   /** An item by alias or item_id. Exit 2 when there is none. */

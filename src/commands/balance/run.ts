@@ -84,7 +84,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   ctx.io.stdout.write(await render(doc, format, ctx));
-  if (source === 'realtime') await recordLastBalance(ctx, store, results, fetchedAt);
+  if (source === 'realtime') await recordLastBalance(ctx, store, results, fetchedAt, environment);
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
@@ -100,13 +100,12 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
  * a store that cannot be written (read-only, full disk, busy) costs a warning, never the
  * result the user already has, nor its exit code.
  */
-async function recordLastBalance(ctx: Ctx, store: Store, results: ItemResult[], fetchedAt: string): Promise<void> {
-  const succeeded = new Set(results.filter((r) => !r.error).map((r) => r.json.item_id));
-  if (succeeded.size === 0) return;
+async function recordLastBalance(ctx: Ctx, store: Store, results: ItemResult[], fetchedAt: string, environment: Environment): Promise<void> {
+  const succeeded = results.filter((r) => !r.error).map((r) => ({ item_id: r.json.item_id, environment, at: fetchedAt }));
+  if (succeeded.length === 0) return;
   try {
-    await store.update((doc) => {
-      for (const i of doc.items) if (succeeded.has(i.item_id)) i.last_balance_at = fetchedAt;
-    });
+    // An append to last-balance.ndjson, not a rewrite of the store (store/last-balance.ts).
+    store.recordLastBalance(succeeded);
   } catch (error) {
     if (!(error instanceof CliError)) throw error;
     ctx.info(ctx.io.err.yellow(`! The balances were fetched, but the store could not record when (last_balance_at): ${error.message}`));

@@ -12,7 +12,7 @@ export async function runItemsList(ctx: Ctx, opts: ItemsListOptions): Promise<nu
   const store = await ctx.store();
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   // Metadata only: listing never unlocks the store.
-  const items = store.items(environment).map(({ access_token: _sealed, ...meta }) => meta);
+  const items = store.withLastBalance(store.items(environment).map(({ access_token: _sealed, ...meta }) => meta));
   ctx.io.stdout.write(opts.json ? itemsJson(items) : itemsTable(items, ctx.io.out, ctx.now()));
   return 0;
 }

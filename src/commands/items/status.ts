@@ -105,7 +105,7 @@ async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: stri
 export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: ItemsStatusOptions): Promise<number> {
   const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
-  const items = pickItems(store, ref, opts, envFilter);
+  const items = store.withLastBalance(pickItems(store, ref, opts, envFilter));
 
   // Opened one after another: the store unlocks once (one passphrase prompt, one scrypt), and a
   // token that does not verify stops the run before any call.
