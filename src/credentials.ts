@@ -48,7 +48,7 @@ export const DEFAULT_LANGUAGE = 'en';
 
 export async function resolveCredentials(store: Store, environment: Environment, env: NodeJS.ProcessEnv, flags: { clientId?: string } = {}): Promise<Credentials> {
   const fromEnv = envCredentialsEnvironment(env) === environment;
-  const profile = store.doc.profiles[environment];
+  const profile = store.meta.profiles[environment];
   const clientId = flags.clientId || (fromEnv ? env.PLAID_CLIENT_ID : undefined) || profile?.client_id;
   let secret = fromEnv ? env.PLAID_SECRET || undefined : undefined;
   if (!secret && profile?.secret) secret = await store.open(profile.secret, aad.secret(environment), `${environment} Plaid secret`);

@@ -94,20 +94,88 @@ export function documentProblem(value: unknown): string | null {
   }
   if (!Array.isArray(value.items)) return 'items is not a list';
   for (const [i, item] of value.items.entries()) {
-    if (
-      !isObject(item) ||
-      !isString(item.item_id) ||
-      !isString(item.alias) ||
-      !isEnvironment(item.environment) ||
-      !isNullableString(item.institution_id) ||
-      !isNullableString(item.institution_name) ||
-      !isStringArray(item.products) ||
-      !isString(item.linked_at) ||
-      !isString(item.access_token) ||
-      !(item.last_balance_at === undefined || isNullableString(item.last_balance_at))
-    ) {
-      return `item #${i + 1} is malformed`;
-    }
+    if (!isStoredItem(item)) return `item #${i + 1} is malformed`;
   }
   return null;
+}
+
+/** Whether one entry of `items` has the shape plaidbal writes. */
+export function isStoredItem(item: unknown): item is StoredItem {
+  return (
+    isObject(item) &&
+    isString(item.item_id) &&
+    isString(item.alias) &&
+    isEnvironment(item.environment) &&
+    isNullableString(item.institution_id) &&
+    isNullableString(item.institution_name) &&
+    isStringArray(item.products) &&
+    isString(item.linked_at) &&
+    isString(item.access_token) &&
+    (item.last_balance_at === undefined || isNullableString(item.last_balance_at))
+  );
+}
+
+/**
+ * The store as plaidbal writes it: the header indented with tabs (as conf writes), and each item
+ * on a line of its own, so a command about one item can read that line alone (store.ts). Still
+ * one JSON document. Any other layout is read whole.
+ */
+export const ITEMS_START = '\n\t"items": [\n';
+export const ITEMS_END = '\n\t]\n}';
+const ITEM_INDENT = '\t\t';
+
+export function serializeDocument(doc: StoreDocument): string {
+  const head = JSON.stringify({ ...doc, items: [] }, undefined, '\t');
+  const empty = '\n\t"items": []\n}';
+  // `items` last, as every store plaidbal writes has it; anything else is written the plain way.
+  if (doc.items.length === 0 || !head.endsWith(empty)) return JSON.stringify(doc, undefined, '\t');
+  return `${head.slice(0, -empty.length)}${ITEMS_START}${doc.items.map((item) => `${ITEM_INDENT}${JSON.stringify(item)}`).join(',\n')}${ITEMS_END}`;
+}
+
+/**
+ * The header (the document with no items, as text) and the bytes of the item lines of a store in
+ * plaidbal's layout, or null. Nothing is decoded or parsed beyond the header: the lines are
+ * searched as bytes (itemLinesNaming) and parsed only when needed.
+ */
+export function splitDocument(bytes: Buffer): { header: string; body: Buffer } | null {
+  const start = bytes.indexOf(ITEMS_START_BYTES);
+  if (start < 0 || bytes.length < ITEMS_END_BYTES.length || !bytes.subarray(bytes.length - ITEMS_END_BYTES.length).equals(ITEMS_END_BYTES)) return null;
+  // An item per line starts `\t\t{"`; conf's layout (`\t\t{` then a line per field) is read whole.
+  if (!bytes.subarray(start + ITEMS_START_BYTES.length, start + ITEMS_START_BYTES.length + FIRST_ITEM_BYTES.length).equals(FIRST_ITEM_BYTES)) return null;
+  if (bytes.indexOf(DEEPER_BYTES, start) >= 0) return null;
+  return { header: `${bytes.subarray(0, start).toString('utf8')}\n\t"items": []\n}`, body: bytes.subarray(start + ITEMS_START_BYTES.length, bytes.length - ITEMS_END_BYTES.length) };
+}
+
+const ITEMS_START_BYTES = Buffer.from(ITEMS_START);
+const FIRST_ITEM_BYTES = Buffer.from(`${ITEM_INDENT}{"`);
+const DEEPER_BYTES = Buffer.from(`\n${ITEM_INDENT}\t`);
+const ITEMS_END_BYTES = Buffer.from(ITEMS_END);
+
+/** Every item line of `body`. JSON.stringify never puts a raw newline inside an item, so each line is one item. */
+export function itemLines(body: Buffer): string[] {
+  return body.toString('utf8').split('\n');
+}
+
+/** The lines of `body` that contain one of `needles`, each once. */
+export function itemLinesNaming(body: Buffer, needles: string[]): string[] {
+  const starts = new Set<number>();
+  for (const needle of needles) {
+    const bytes = Buffer.from(needle, 'utf8');
+    for (let at = body.indexOf(bytes); at >= 0; at = body.indexOf(bytes, at + bytes.length)) starts.add(body.lastIndexOf(0x0a, at) + 1);
+  }
+  return [...starts].sort((a, b) => a - b).map((start) => {
+    const end = body.indexOf(0x0a, start);
+    return body.subarray(start, end < 0 ? body.length : end).toString('utf8');
+  });
+}
+
+/** One item line of splitDocument, parsed and checked; null when it is not a well-formed item. */
+export function parseItemLine(line: string): StoredItem | null {
+  const json = line.endsWith(',') ? line.slice(ITEM_INDENT.length, -1) : line.slice(ITEM_INDENT.length);
+  try {
+    const item: unknown = JSON.parse(json);
+    return isStoredItem(item) ? item : null;
+  } catch {
+    return null;
+  }
 }

@@ -26,7 +26,7 @@ function keychainFailure(action: string, error: unknown): CliError {
 }
 
 /** Opens the store's key. Throws CliError (exit 3) on a wrong passphrase or a missing or wrong keychain entry. */
-export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: string, aliases: string[] = []): Promise<Sealer> {
+export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: string, itemAliases: () => string[] = () => []): Promise<Sealer> {
   if (config.source === 'keychain') {
     let encoded: string | null;
     try {
@@ -35,7 +35,8 @@ export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: str
       throw keychainFailure('reading the store key', error);
     }
     if (encoded === null) {
-      const lost = aliases.length ? `These items can no longer be opened: ${aliases.join(', ')}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
+      const aliases = itemAliases();
+      const lost = aliases.length ? `These items can no longer be opened: ${aliases.slice(0, 10).join(', ')}${aliases.length > 10 ? ` and ${aliases.length - 10} more` : ''}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
       throw configError(
         `The OS keychain has no plaidbal key for the store at ${storePath} (a new machine, or a wiped keychain?). ${lost}`,
         `Without the key they cannot be recovered (update mode needs the lost token). Start a new store and link them again: mv "${storePath}" "${storePath}.lost", then \`plaidbal config init\` and \`plaidbal link\`.`,

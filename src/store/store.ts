@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
 import type { Environment } from '../types.js';
-import { documentProblem, emptyDocument, type KeyConfig, type KeySource, type StoreDocument, type StoredItem } from './document.js';
+import { documentProblem, emptyDocument, itemLines, itemLinesNaming, parseItemLine, serializeDocument, splitDocument, type KeyConfig, type KeySource, type StoreDocument, type StoredItem } from './document.js';
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
 import { aad, SealError, type Sealer } from './seal.js';
 
@@ -41,7 +41,9 @@ function corrupt(path: string, what: string): CliError {
   const found = describeBackup(backup);
   const moveAside = process.platform === 'win32' ? `Move-Item "${path}" "${path}.broken"` : `mv "${path}" "${path}.broken"`;
   if (found.usable) {
-    const items = found.items.length ? `${found.items.length} item${found.items.length === 1 ? '' : 's'}: ${found.items.join(', ')}` : 'no items';
+    const shown = found.items.slice(0, 10).join(', ');
+    const more = found.items.length > 10 ? ` and ${found.items.length - 10} more` : '';
+    const items = found.items.length ? `${found.items.length} item${found.items.length === 1 ? '' : 's'}: ${shown}${more}` : 'no items';
     return configError(
       `The store at ${path} cannot be read: ${what}. It was left exactly as it is.`,
       `Its backup ${backup} is intact (written by plaidbal at ${found.savedAt}; ${items}). Keep the damaged file and restore the backup with:\n  ${moveAside} && ${restoreCommand(backup, path)}`,
@@ -76,6 +78,42 @@ function openConf(dir: string): Conf<Record<string, unknown>> {
     accessPropertiesByDotNotation: false,
     clearInvalidConfig: false,
   });
+}
+
+/**
+ * What Store.open reads: the whole document, or, for a store in plaidbal's layout (one item per
+ * line, document.ts), only its header, checked, with the item lines left unparsed until a
+ * command needs them. A command about one item then parses that item's line alone, so its cost
+ * does not grow with the store (a store of 10,000 items is about 4 MB of JSON).
+ */
+type Loaded = { doc: StoreDocument } | { header: StoreDocument; body: Buffer } | null;
+
+function readStore(dir: string, path: string): Loaded {
+  if (!existsSync(path)) {
+    const missing = missingWithBackup(path);
+    if (missing) throw missing;
+    return null;
+  }
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') throw configError(`The store at ${path} is not readable by this user.`, 'Check its owner and permissions (it should be 0600, owned by you).');
+    if (code === 'EISDIR') throw corrupt(path, 'it is a directory');
+    throw corrupt(path, error instanceof Error ? error.message : String(error));
+  }
+  const split = splitDocument(bytes);
+  if (split) {
+    try {
+      const header: unknown = JSON.parse(split.header);
+      if (documentProblem(header) === null) return { header: header as StoreDocument, body: split.body };
+    } catch {
+      // read whole below, which names the problem
+    }
+  }
+  const doc = readDocument(dir, path);
+  return doc && { doc };
 }
 
 function readDocument(dir: string, path: string): StoreDocument | null {
@@ -138,10 +176,14 @@ export class Store {
   private readonly keyDeps: KeyDeps;
   private readonly env: NodeJS.ProcessEnv;
 
-  private constructor(dir: string, path: string, doc: StoreDocument | null, keyDeps: KeyDeps, env: NodeJS.ProcessEnv) {
+  /** The header and unparsed item lines of a store read in plaidbal's layout, until `doc` parses them. */
+  private lazy: { header: StoreDocument; body: Buffer } | null;
+
+  private constructor(dir: string, path: string, loaded: Loaded, keyDeps: KeyDeps, env: NodeJS.ProcessEnv) {
     this.dir = dir;
     this.path = path;
-    this.current = doc;
+    this.current = loaded && 'doc' in loaded ? loaded.doc : null;
+    this.lazy = loaded && 'body' in loaded ? loaded : null;
     this.keyDeps = keyDeps;
     this.env = env;
   }
@@ -150,16 +192,51 @@ export class Store {
   static open({ env, keyDeps }: StoreOptions): Store {
     const dir = storeDir(env);
     const path = join(dir, STORE_FILE);
-    return new Store(dir, path, readDocument(dir, path), keyDeps, env);
+    return new Store(dir, path, readStore(dir, path), keyDeps, env);
   }
 
   get exists(): boolean {
-    return this.current !== null;
+    return this.current !== null || this.lazy !== null;
   }
 
   /** A snapshot of the document as last read or written. */
   get doc(): StoreDocument {
+    if (this.lazy) {
+      const { header, body } = this.lazy;
+      const lines = itemLines(body);
+      const items: StoredItem[] = [];
+      for (const line of lines) {
+        const item = parseItemLine(line);
+        if (!item) break;
+        items.push(item);
+      }
+      // A line that does not parse: the whole file is read the usual way, which names the problem.
+      this.current = items.length === lines.length ? { ...header, items } : readDocument(this.dir, this.path);
+      this.lazy = null;
+    }
     return this.current ?? emptyDocument('');
+  }
+
+  /** Everything but the items (key, profiles, store_id): never parses the items. */
+  get meta(): Omit<StoreDocument, 'items'> {
+    return this.lazy?.header ?? this.current ?? emptyDocument('');
+  }
+
+  /**
+   * The items of a lazily read store whose line names `ref` as item_id or alias, parsed; null
+   * when the store is not lazy or a line does not parse (then the whole document is read and
+   * names the problem). JSON.stringify escapes every quote inside a string, so `"alias":"x"`
+   * can only be the alias field itself.
+   */
+  private linesNaming(ref: string): StoredItem[] | null {
+    if (!this.lazy) return null;
+    const found: StoredItem[] = [];
+    for (const line of itemLinesNaming(this.lazy.body, [`"item_id":${JSON.stringify(ref)}`, `"alias":${JSON.stringify(ref)}`])) {
+      const item = parseItemLine(line);
+      if (!item) return null;
+      found.push(item);
+    }
+    return found;
   }
 
   items(environment?: Environment): StoredItem[] {
@@ -179,8 +256,8 @@ export class Store {
       throw configError(`Could not write ${lastBalancePath(this.dir)}: ${what}.`, fix);
     }
     this.lastBalance = null;
-    const stored = new Set(this.doc.items.map((i) => `${i.environment} ${i.item_id}`));
-    compactLastBalance(this.dir, (e) => stored.has(`${e.environment} ${e.item_id}`));
+    let stored: Set<string> | null = null;
+    compactLastBalance(this.dir, (e) => (stored ??= new Set(this.doc.items.map((i) => `${i.environment} ${i.item_id}`))).has(`${e.environment} ${e.item_id}`));
   }
 
   private lastBalance: Map<string, LastBalance> | null = null;
@@ -194,7 +271,9 @@ export class Store {
 
   /** An item by alias or item_id. Exit 2 when there is none. */
   resolveItem(ref: string, environment?: Environment): StoredItem {
-    const candidates = this.items(environment);
+    const named = this.linesNaming(ref)?.filter((item) => environment === undefined || item.environment === environment);
+    // Found by its line alone; otherwise (no match, a bad line) the whole store answers, with its message.
+    const candidates = named?.length ? named : this.items(environment);
     const match = candidates.find((item) => item.item_id === ref) ?? candidates.filter((item) => item.alias === ref);
     if (!Array.isArray(match)) return match;
     if (match.length === 1) return match[0]!;
@@ -204,7 +283,7 @@ export class Store {
     const known = candidates.map((item) => item.alias);
     throw usageError(
       `No linked item is called "${ref}"${environment ? ` in ${environment}` : ''}.`,
-      known.length ? `Known items: ${known.join(', ')}. Run \`plaidbal items\` to list them.` : 'Link one first with `plaidbal link` (or `plaidbal link --sandbox`).',
+      known.length ? `Known items: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ` and ${known.length - 10} more` : ''}. Run \`plaidbal items\` to list them.` : 'Link one first with `plaidbal link` (or `plaidbal link --sandbox`).',
     );
   }
 
@@ -250,9 +329,9 @@ export class Store {
     if (this.unlocked) return this.unlocked;
     // Concurrent callers (balance fetches items in parallel) share one keychain call, scrypt or prompt.
     this.unlocking ??= (async () => {
-      const key = this.doc.key;
+      const key = this.meta.key;
       if (!key) throw configError('The store has no key yet, so it holds no secrets.', 'Run `plaidbal config init` or link an item first.');
-      const sealer = await unlockKey(key, this.keyDeps, this.path, this.doc.items.map((i) => i.alias));
+      const sealer = await unlockKey(key, this.keyDeps, this.path, () => this.doc.items.map((i) => i.alias));
       this.unlocked = sealer;
       this.unlockedCheck = key.check;
       return sealer;
@@ -282,8 +361,8 @@ export class Store {
    * (`keySource` chooses how; `auto` prefers the OS keychain).
    */
   async sealerForWriting(keySource: KeySource | 'auto' = 'auto'): Promise<Sealer> {
-    if (this.doc.key) return this.unlock();
-    const storeId = this.current?.store_id || newStoreId();
+    if (this.meta.key) return this.unlock();
+    const storeId = this.meta.store_id || newStoreId();
     const created = await createKey(keySource, this.keyDeps, storeId);
     this.pendingKey = { storeId, config: created.config };
     this.unlocked = created.sealer;
@@ -303,7 +382,7 @@ export class Store {
       const fresh = readDocument(this.dir, this.path) ?? emptyDocument(this.pendingKey?.storeId ?? newStoreId());
       const changedUnderUs = (what: string) =>
         new CliError(`The store at ${this.path} ${what} while plaidbal was running, so nothing was written.`, { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
-      if (this.current && fresh.store_id !== this.current.store_id) throw changedUnderUs('was replaced');
+      if (this.exists && fresh.store_id !== this.meta.store_id) throw changedUnderUs('was replaced');
       if (this.pendingKey) {
         if (fresh.key && fresh.key.check !== this.pendingKey.config.check) throw changedUnderUs('got a key from another plaidbal process');
         fresh.key ??= this.pendingKey.config;
@@ -322,6 +401,7 @@ export class Store {
         throw error;
       }
       this.current = fresh;
+      this.lazy = null;
       if (this.pendingKey) this.unlockedCheck = this.pendingKey.config.check;
       this.pendingKey = null;
       return fresh;
@@ -364,6 +444,7 @@ export class Store {
         fresh.key = created.config;
         this.commit(fresh);
         this.current = fresh;
+        this.lazy = null;
       });
     } catch (error) {
       await dropNewEntry();
@@ -385,8 +466,8 @@ export class Store {
   private commit(doc: StoreDocument): void {
     const backup = backupPath(this.path);
     this.removeLeftovers(backup);
-    // The same serialisation conf uses, so stores written before and after read alike.
-    const bytes = Buffer.from(JSON.stringify(doc, undefined, '\t'), 'utf8');
+    // conf's tab indentation, with one item per line (document.ts), so one item can be read alone.
+    const bytes = Buffer.from(serializeDocument(doc), 'utf8');
     try {
       writeFileVerified(this.path, bytes);
     } catch (error) {

@@ -41,7 +41,7 @@ export function recoveryDirs(store: Store): string[] {
 }
 
 export function recoveryName(store: Store, itemId: string): string {
-  return `${RECOVERY_PREFIX}${store.doc.store_id}-${itemId}.json`;
+  return `${RECOVERY_PREFIX}${store.meta.store_id}-${itemId}.json`;
 }
 
 /** Writes the record to the first directory that takes it; returns its path, or null and why each failed. */
@@ -94,7 +94,7 @@ export function findRecoveries(store: Store): string[] {
     } catch {
       continue;
     }
-    const prefix = `${RECOVERY_PREFIX}${store.doc.store_id}-`;
+    const prefix = `${RECOVERY_PREFIX}${store.meta.store_id}-`;
     for (const name of names) if (name.startsWith(prefix) && name.endsWith('.json') && !name.includes('.tmp-')) found.push(join(dir, name));
   }
   return found;

@@ -149,9 +149,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
         const cause = error instanceof Error ? error : new Error(String(error));
         const record: RecoveryRecord = {
           format: 'plaidbal-rotation-recovery/1',
-          store_id: store.doc.store_id,
+          store_id: store.meta.store_id,
           store_path: store.path,
-          key_check: store.doc.key!.check,
+          key_check: store.meta.key!.check,
           environment: item.environment,
           item_id: item.item_id,
           alias: item.alias,
@@ -246,8 +246,8 @@ async function recover(ctx: Ctx, file: string | null): Promise<number> {
   let finished = 0;
   for (const path of files) {
     const record = readRecovery(path);
-    if (record.store_id !== store.doc.store_id) throw configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`);
-    if (record.key_check !== store.doc.key?.check) throw configError(`${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`);
+    if (record.store_id !== store.meta.store_id) throw configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`);
+    if (record.key_check !== store.meta.key?.check) throw configError(`${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`);
     const bound = aad.accessToken(record.environment, record.item_id);
     // Proves the file was sealed for this item with this store's key before it goes in.
     await store.open(record.access_token, bound, `access token in ${path}`);

@@ -120,7 +120,7 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
     await confirmSubscription(ctx, environment, products, Boolean(opts.yes));
     // Unlock now, so a wrong passphrase or a missing keychain entry shows before the user
     // spends time in Link. A store without a key gets one when the item is saved.
-    if (store.doc.key) await store.unlock();
+    if (store.meta.key) await store.unlock();
   }
 
   const plaid = await ctx.plaid(environment);
@@ -170,7 +170,7 @@ export async function createLinkToken(plan: LinkPlan, extra: { hosted?: boolean 
     client_name: plan.plaid.profile.clientName,
     language: plan.language,
     country_codes: plan.countryCodes as never,
-    user: { client_user_id: clientUserId(plan.store.doc.store_id) },
+    user: { client_user_id: clientUserId(plan.store.meta.store_id) },
     // Update mode: the access token, and no products (Plaid: omit them).
     ...(plan.update ? { access_token: plan.update.accessToken } : { products: plan.products as never }),
     ...(plan.redirectUri ? { redirect_uri: plan.redirectUri } : {}),
