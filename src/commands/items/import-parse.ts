@@ -63,7 +63,7 @@ class Problems {
 
 /** The usage error (exit 2) that names every problem found, by line. */
 export function inputError(problems: { list: InputProblem[]; count: number }, format: ImportFormat): Error {
-  const lines = problems.list.map((p) => `  line ${p.line}: ${p.what}`);
+  const lines = [...problems.list].sort((a, b) => a.line - b.line).map((p) => `  line ${p.line}: ${p.what}`);
   if (problems.count > problems.list.length) lines.push(`  … and ${problems.count - problems.list.length} more.`);
   const example =
     format === 'ndjson'
