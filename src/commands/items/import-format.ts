@@ -25,6 +25,12 @@ export interface ImportRowJson {
   error: PlaidErrorJson | null;
 }
 
+/** A row with its keys in the documented order, whatever order its fields were gathered in. */
+export function importRowJson(row: ImportRowJson): ImportRowJson {
+  const { line, alias, item_id, institution_id, institution_name, status, item_error, message, error } = row;
+  return { line, alias, item_id, institution_id, institution_name, status, item_error, message, error };
+}
+
 export interface ImportDocument {
   environment: Environment;
   imported_at: string;

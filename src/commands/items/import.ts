@@ -30,7 +30,7 @@ import type { Store } from '../../store/store.js';
 import type { Environment, PlaidErrorJson } from '../../types.js';
 import { defaultAlias } from '../link/save.js';
 import { progress } from '../progress.js';
-import { importJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
+import { importJson, importRowJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
 import { assertStdinNotTerminal, inputError, readImportInput, type ImportFormat, type ImportRow, type InputProblem } from './import-parse.js';
 
 export interface ItemsImportOptions {
@@ -309,7 +309,7 @@ class BatchWriter {
     }
     this.lastWrite = Date.now();
     for (const row of decided) {
-      this.results.push(row);
+      this.results.push(importRowJson(row));
       if (row.status === 'imported' || row.status === 'updated') this.savedCount += 1;
     }
   }
