@@ -9,11 +9,24 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, createSandboxItem } from '../emulator/index.js';
 import { BIN, baseEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+
+const ajv = new Ajv2020({ allErrors: true, strict: true });
+addFormats.default(ajv);
+const validateImport = ajv.compile(JSON.parse(readFileSync(new URL('../../docs/schema/import.schema.json', import.meta.url), 'utf8')));
+const validateBalance = ajv.compile(JSON.parse(readFileSync(new URL('../../docs/schema/balance.schema.json', import.meta.url), 'utf8')));
+/** Parses an --json document and checks it against its schema in docs/schema. */
+const importDoc = (stdout: string) => {
+  const doc = JSON.parse(stdout);
+  expect(validateImport(doc), JSON.stringify(validateImport.errors)).toBe(true);
+  return doc;
+};
 
 let world: World;
 const ITEM_GET = '/item/get';
@@ -132,7 +145,7 @@ describe('items import: happy paths', () => {
     const byId = calls(BY_ID);
     const r = await importRun(['--format', 'ndjson', '--json'], `${JSON.stringify({ access_token: a, extra: 'ignored' })}\n\n${JSON.stringify({ access_token: b, name: null })}\n${JSON.stringify({ access_token: c, name: 'gingham' })}\n`);
     expect(r.code, r.stderr).toBe(0);
-    const doc = JSON.parse(r.stdout);
+    const doc = importDoc(r.stdout);
     expect(Object.keys(doc)).toEqual(['environment', 'imported_at', 'summary', 'rows']);
     expect(doc.summary).toEqual({ imported: 3, updated: 0, unchanged: 0, failed: 0 });
     // Derived aliases as link makes them: the institution's name, then -2, -3… (demo is First Platypus Bank too, but named).
@@ -149,7 +162,7 @@ describe('items import: happy paths', () => {
     const [d, e] = [await mint(), await mint()];
     const csv = await importRun(['--format', 'csv', '--json'], `\uFEFFname,access_token,note\r\n"pay,roll",${d},"multi\r\nline"\r\n,"${e}",x\r\n`);
     expect(csv.code, csv.stderr).toBe(0);
-    expect(JSON.parse(csv.stdout).rows.map((row: { line: number; alias: string; status: string }) => [row.line, row.alias, row.status])).toEqual([
+    expect(importDoc(csv.stdout).rows.map((row: { line: number; alias: string; status: string }) => [row.line, row.alias, row.status])).toEqual([
       [2, 'pay,roll', 'imported'],
       [4, 'first-platypus-bank-3', 'imported'],
     ]);
@@ -180,7 +193,7 @@ describe('items import: happy paths', () => {
     );
     expect(r.code, r.stderr).toBe(6);
     expect(r.stderr).toContain('2 imported, 1 updated, 1 unchanged, 2 failed (sandbox).');
-    const rows = JSON.parse(r.stdout).rows as { line: number; alias: string | null; status: string; item_error: string | null; message: string | null; error: { error_code: string } | null }[];
+    const rows = importDoc(r.stdout).rows as { line: number; alias: string | null; status: string; item_error: string | null; message: string | null; error: { error_code: string } | null }[];
     expect(rows.map((row) => [row.line, row.alias, row.status, row.error?.error_code ?? row.item_error])).toEqual([
       [1, 'acme-42', 'unchanged', null],
       [2, 'gingham', 'updated', null],
@@ -257,7 +270,7 @@ describe('items import: interrupted, then run again', () => {
       const gets = calls(ITEM_GET);
       const again = await importRun(['--format', 'ndjson', '--json'], input);
       expect(again.code, again.stderr).toBe(0);
-      expect(JSON.parse(again.stdout).summary).toEqual({ imported: 40 - saved, updated: 0, unchanged: saved, failed: 0 });
+      expect(importDoc(again.stdout).summary).toEqual({ imported: 40 - saved, updated: 0, unchanged: saved, failed: 0 });
       expect(calls(ITEM_GET)).toBe(gets + 40 - saved);
       expect(countMine()).toBe(40);
       expectNoToken(stdout + stderr + printed(again));
@@ -290,6 +303,7 @@ describe('balance --access-token-stdin: no store at all', () => {
     const json = await oneShot(['--json'], `${token}\n`);
     expect(json.code, json.stderr).toBe(0);
     const doc = JSON.parse(json.stdout);
+    expect(validateBalance(doc), JSON.stringify(validateBalance.errors)).toBe(true);
     expect(doc).toMatchObject({ environment: 'sandbox', items: [{ item_id: itemId, name: itemId, institution_id: 'ins_109511', institution_name: 'Tartan Bank', balance_source: 'realtime', error: null }] });
     expect(doc.items[0].accounts.length).toBeGreaterThan(0);
     const ndjsonOut = await oneShot(['--format', 'ndjson'], token);
