@@ -6,7 +6,7 @@
  * byte-identical; no token ever reaches stdout, stderr or argv.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -319,6 +319,14 @@ describe('balance --access-token-stdin: no store at all', () => {
     // Real-time for json, ndjson and the table; --cached is the free /accounts/get.
     expect(calls(BALANCE)).toBe(balances + 3);
     expect(existsSync(join(home, 'no-store-here'))).toBe(false);
+    // Not even opened: a store that every other command refuses (not JSON) does not matter here.
+    const broken = mkdtempSync(join(tmpdir(), 'plaidbal-oneshot-broken-'));
+    writeFileSync(join(broken, 'store.json'), 'not json', { mode: 0o600 });
+    const despite = await oneShot(['--json'], token, { PLAIDBAL_CONFIG_DIR: broken });
+    expect(despite.code, despite.stderr).toBe(0);
+    expect(readdirSync(broken)).toEqual(['store.json']);
+    expect(readFileSync(join(broken, 'store.json'), 'utf8')).toBe('not json');
+    rmSync(broken, { recursive: true, force: true });
     expect(readdirSync(home)).toEqual([]);
     for (const r of [json, ndjsonOut, csv, table]) expectNoToken(printed(r));
   });
