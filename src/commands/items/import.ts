@@ -119,15 +119,11 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
             writer.add(verified);
           } catch (error) {
             if (stop.signal.aborted && !(error instanceof CliError && error.plaid)) return;
-            if (!(error instanceof CliError)) throw error;
-            if (error.plaid && CREDENTIAL_ERRORS.has(error.plaid.error_code)) {
-              fatal ??= error;
-              stop.abort();
-              return;
-            }
-            const itemLevel = error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE;
+            // Credential errors, and anything that is not about this token, stop the run; what was
+            // verified so far is still written below.
+            const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE) && !CREDENTIAL_ERRORS.has(error.plaid?.error_code ?? '');
             if (!itemLevel) {
-              fatal ??= error;
+              fatal ??= asCliError(error);
               stop.abort();
               return;
             }
