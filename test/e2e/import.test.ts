@@ -218,6 +218,30 @@ describe('items import: happy paths', () => {
     expectNoToken(printed(r) + printed(again) + readFileSync(world.store.file, 'utf8'));
   });
 
+  it('into a fresh store: a token link --sandbox made for another store, and one minted elsewhere; the first import creates the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plaidbal-import-fresh-'));
+    const store = join(dir, 'store');
+    const demoId = storeItems().find((i) => i.alias === 'demo')!.item_id;
+    const demoToken = world.emulator.items().find((i) => i.item_id === demoId)!.access_token;
+    const env = { PLAIDBAL_CONFIG_DIR: store, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET };
+    try {
+      const r = await importRun(['--format', 'csv', '--json'], `access_token,name\n${demoToken},theirs\n${await mint()},\n`, env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(importDoc(r.stdout).rows.map((row: { alias: string; item_id: string; status: string }) => [row.alias, row.status])).toEqual([
+        ['theirs', 'imported'],
+        ['first-platypus-bank', 'imported'],
+      ]);
+      expect(importDoc(r.stdout).rows[0].item_id).toBe(demoId);
+      const balance = await world.run(['balance', '--item', 'theirs', '--json'], { extraEnv: env });
+      expect(balance.code, balance.stderr).toBe(0);
+      expect(JSON.parse(balance.stdout).items[0].item_id).toBe(demoId);
+      expect(readdirSync(store).sort()).toEqual(['store.json', 'store.json.bak']);
+      expectNoToken(printed(r) + printed(balance) + readFileSync(join(store, 'store.json'), 'utf8'));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bad credentials stop the whole run: exit 3, nothing written', async () => {
     const token = await mint();
     const before = await world.store.snapshot();
