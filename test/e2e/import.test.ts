@@ -242,6 +242,30 @@ describe('items import: happy paths', () => {
     }
   });
 
+  it('on a terminal: progress on stderr, while the tokens still come from a pipe', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'plaidbal-import-tty-'));
+    const file = join(dir, 'tokens.ndjson');
+    writeFileSync(file, ndjson([{ access_token: await mint(), name: 'tty-1' }, { access_token: await mint(), name: 'tty-2' }, { access_token: await mint(), name: 'tty-3' }]));
+    const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+    world.emulator.setLatency(300, ITEM_GET);
+    try {
+      const screen = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+        const child = spawn('script', ['-qfec', `${quote(process.execPath)} ${quote(BIN)} items import --format ndjson < ${quote(file)}`, '/dev/null'], { env: { TERM: 'xterm-256color', COLUMNS: '160', ...world.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let text = '';
+        child.stdout!.on('data', (d: Buffer) => (text += d.toString('utf8')));
+        child.on('error', reject);
+        child.on('close', (code) => resolve({ code, text }));
+      });
+      expect(screen.code, screen.text).toBe(0);
+      expect(stripAnsi(screen.text)).toMatch(/Verifying tokens \d\/3/);
+      expect(stripAnsi(screen.text)).toContain('3 imported, 0 updated, 0 unchanged, 0 failed (sandbox).');
+      expectNoToken(screen.text);
+    } finally {
+      world.emulator.setLatency(0, ITEM_GET);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('bad credentials stop the whole run: exit 3, nothing written', async () => {
     const token = await mint();
     const before = await world.store.snapshot();
