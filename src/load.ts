@@ -22,6 +22,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Script } from 'node:vm';
@@ -80,9 +81,32 @@ export function unitLoader(dir: string): (unit: string) => Record<string, unknow
     loaded.set(unit, module.exports);
     const run = script.runInThisContext() as (...args: unknown[]) => void;
     const vendor = (from: string, name: string) => load(from)[name];
+    const before = unit === 'conf' ? signalListeners() : null;
     run.call(module.exports, module.exports, createRequire(file), module, file, dir, pathToFileURL(file).href, vendor);
+    if (before) dropNewSignalListeners(before);
     loaded.set(unit, module.exports);
     return module.exports;
   };
   return load;
+}
+
+const SIGNALS = Object.keys(constants.signals) as NodeJS.Signals[];
+
+function signalListeners(): Map<NodeJS.Signals, Set<Function>> {
+  return new Map(SIGNALS.map((signal) => [signal, new Set(process.rawListeners(signal))]));
+}
+
+/**
+ * conf's writer, atomically, pulls in when-exit, which on loading hooks SIGINT, SIGTERM, SIGHUP and
+ * a dozen more, and on the first one re-sends that signal to the process. plaidbal never writes
+ * through atomically (src/store/write.ts has its own verified writer), so those hooks have nothing
+ * to clean up; what they do is turn one Ctrl-C into two, and the second one makes cli.ts exit at
+ * once, before a command can write what it has and say so (items import keeps every verified
+ * token on Ctrl-C). So the signal listeners conf's unit adds are removed again.
+ */
+function dropNewSignalListeners(before: Map<NodeJS.Signals, Set<Function>>): void {
+  for (const signal of SIGNALS) {
+    const known = before.get(signal)!;
+    for (const listener of process.rawListeners(signal)) if (!known.has(listener)) process.removeListener(signal, listener as (...args: unknown[]) => void);
+  }
 }

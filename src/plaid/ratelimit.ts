@@ -14,7 +14,7 @@ export interface Limits {
 const MINUTE = 60_000;
 
 /** Plaid's limits per environment (PLAID-NOTES.md). */
-export const PLAID_LIMITS: Record<'accountsBalanceGet' | 'accountsGet', Record<Environment, Limits>> = {
+export const PLAID_LIMITS: Record<'accountsBalanceGet' | 'accountsGet' | 'itemGet' | 'institutionsGetById', Record<Environment, Limits>> = {
   accountsBalanceGet: {
     production: { perItem: 5, perClient: 1_200, windowMs: MINUTE },
     sandbox: { perItem: 25, perClient: 100, windowMs: MINUTE },
@@ -22,6 +22,21 @@ export const PLAID_LIMITS: Record<'accountsBalanceGet' | 'accountsGet', Record<E
   accountsGet: {
     production: { perItem: 15, perClient: 15_000, windowMs: MINUTE },
     sandbox: { perItem: 100, perClient: 15_000, windowMs: MINUTE },
+  },
+  // Production: 15 per item and 5,000 per client per minute for /item/get, 400 per client for
+  // /institutions/get_by_id (plaid.com/docs/errors/rate-limit-exceeded/, "Production rate limits",
+  // ITEM_GET_LIMIT and INSTITUTIONS_GET_BY_ID_LIMIT). Plaid documents no Sandbox figures for
+  // either endpoint, so Sandbox uses conservative ones: the production per-item limit, and 500
+  // calls per client, the lowest Sandbox per-client limit Plaid documents for a free data
+  // endpoint (/auth/get), for /item/get; 100 (as low as the billed balance call's) for
+  // /institutions/get_by_id, which import calls once per institution.
+  itemGet: {
+    production: { perItem: 15, perClient: 5_000, windowMs: MINUTE },
+    sandbox: { perItem: 15, perClient: 500, windowMs: MINUTE },
+  },
+  institutionsGetById: {
+    production: { perItem: Number.POSITIVE_INFINITY, perClient: 400, windowMs: MINUTE },
+    sandbox: { perItem: Number.POSITIVE_INFINITY, perClient: 100, windowMs: MINUTE },
   },
 };
 

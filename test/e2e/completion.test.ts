@@ -77,7 +77,9 @@ describe('bash (with bash-completion)', () => {
 
   it('commands, flags and flag values', () => {
     expect(bashComplete(shell, ['plaidbal', 'i'])).toEqual(['items']);
-    expect(bashComplete(shell, ['plaidbal', 'items', ''])).toEqual(['rename', 'remove', 'rotate', 'status']);
+    expect(bashComplete(shell, ['plaidbal', 'items', ''])).toEqual(['rename', 'remove', 'rotate', 'import', 'status']);
+    expect(bashComplete(shell, ['plaidbal', 'items', 'import', '--format', ''])).toEqual(['token', 'ndjson', 'csv']);
+    expect(bashComplete(shell, ['plaidbal', 'balance', '--access'])).toEqual(['--access-token-stdin']);
     expect(bashComplete(shell, ['plaidbal', 'balance', '--f'])).toEqual(['--format']);
     expect(bashComplete(shell, ['plaidbal', 'balance', '--format', ''])).toEqual(['table', 'json', 'ndjson', 'csv']);
     expect(bashComplete(shell, ['plaidbal', 'items', 'status', '--env', ''])).toEqual(['sandbox', 'production']);

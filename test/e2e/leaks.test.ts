@@ -21,7 +21,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
+import { callPlaid, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
 import { BIN, baseEnv, runCli } from '../helpers/cli.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -321,6 +321,14 @@ async function successChain(profile: (typeof PROFILES)[number], debug: boolean, 
     await step({ args: ['check', '--item', 'demo', '--account', account, '--amount', '999999999', '--json'], expected: 7 });
   }
   if (HAS_STATUS) await step({ args: ['items', 'status', 'demo'], expected: 0 });
+  // Tokens linked elsewhere (by "the application", straight at the emulator) come in on stdin only.
+  const elsewhere = async () => {
+    const headers = { 'PLAID-SECRET': profile.secret };
+    const created = await callPlaid(emulator.url, '/sandbox/public_token/create', { institution_id: 'ins_109511', initial_products: ['auth'] }, { headers });
+    return (await callPlaid(emulator.url, '/item/public_token/exchange', { public_token: created.body.public_token }, { headers })).body.access_token as string;
+  };
+  await step({ args: ['items', 'import', '--format', 'ndjson'], stdin: `${JSON.stringify({ access_token: await elsewhere(), name: 'imported' })}\n`, expected: 0 });
+  await step({ args: ['balance', '--access-token-stdin', '--json'], stdin: await elsewhere(), env: { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: profile.secret }, expected: 0, anyKey: true });
   // Listing and renaming never unlock the store.
   for (const args of [['items'], ['items', '--json'], ['items', 'rename', 'other', 'other2']]) await step({ args, expected: 0, anyKey: true });
   await step({ args: ['items', 'remove', profile.keySource === 'keychain' ? 'other2' : 'other', '--yes'], expected: 0 });
@@ -476,9 +484,10 @@ afterAll(async () => {
 describe('secret hygiene of every command', () => {
   it('ran every command, on success and on each failure, with and without --debug, with both key sources', () => {
     const ran = (mode: string, prefix: string[], filter: (r: Run) => boolean = () => true) => runs.some((r) => r.mode === mode && filter(r) && prefix.every((a, i) => r.args[i] === a));
-    const every = [['config', 'init'], ['config', 'show'], ['config', 'path'], ['config', 'rekey'], ['link', '--sandbox'], ['balance'], ['items'], ['items', 'rename'], ['items', 'remove'], ['sandbox', 'reset-login'], ['doctor'], ['doctor', '--json'], ...(HAS_CHECK ? [['check']] : []), ...(HAS_STATUS ? [['items', 'status']] : [])];
+    const every = [['config', 'init'], ['config', 'show'], ['config', 'path'], ['config', 'rekey'], ['link', '--sandbox'], ['balance'], ['items'], ['items', 'rename'], ['items', 'remove'], ['sandbox', 'reset-login'], ['doctor'], ['doctor', '--json'], ...(HAS_CHECK ? [['check']] : []), ...(HAS_STATUS ? [['items', 'status']] : []), ['items', 'import'], ['balance', '--access-token-stdin']];
     // Where the key source matters (the store is opened or its key changed): both key sources.
-    const keyed = every.filter((c) => !['config path', 'items', 'items rename'].includes(c.join(' ')));
+    // balance --access-token-stdin opens no store at all.
+    const keyed = every.filter((c) => !['config path', 'items', 'items rename', 'balance --access-token-stdin'].includes(c.join(' ')));
     for (const keySource of ['keychain', 'passphrase'] as const) {
       for (const debug of [false, true]) {
         const mine = (r: Run) => r.keySource === keySource && r.debug === debug;
@@ -545,7 +554,7 @@ describe('secret hygiene of every command', () => {
       expect(r.stderr).toContain("unknown option '--secret'");
       expect(r.stderr).not.toContain('not-a-secret-but-would-be');
     }
-    const helps = [[], ['config', 'init'], ['config', 'rekey'], ['link'], ['balance'], ['items'], ['items', 'remove'], ['sandbox', 'reset-login'], ['doctor'], ...(HAS_CHECK ? [['check']] : []), ...(HAS_STATUS ? [['items', 'status']] : [])];
+    const helps = [[], ['config', 'init'], ['config', 'rekey'], ['link'], ['balance'], ['items'], ['items', 'remove'], ['sandbox', 'reset-login'], ['doctor'], ...(HAS_CHECK ? [['check']] : []), ...(HAS_STATUS ? [['items', 'status']] : []), ['items', 'import'], ['balance', '--access-token-stdin']];
     for (const command of helps) {
       const help = await runCli([...command, '--help']);
       expect(help.code).toBe(0);

@@ -11,7 +11,8 @@ import { withUnfinishedRotation } from '../items/recovery.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
-import type { ItemBalanceJson } from '../../types.js';
+import type { PlaidClient } from '../../plaid/client.js';
+import type { ItemBalanceJson, ItemRecord } from '../../types.js';
 
 export interface FetchOptions {
   /** `cached` uses the free /accounts/get; `realtime` the billed /accounts/balance/get. */
@@ -44,7 +45,7 @@ export const CAPITAL_ONE = 'ins_128026';
 export const CAPITAL_ONE_DEFAULT_WINDOW_MS = 24 * 3_600_000;
 
 /** The min_last_updated_datetime sent for `item`: --min-last-updated, else the default for Capital One, else none. */
-export function minLastUpdatedFor(item: StoredItem, given: string | undefined, now: Date): string | undefined {
+export function minLastUpdatedFor(item: Pick<ItemRecord, 'institution_id'>, given: string | undefined, now: Date): string | undefined {
   if (given) return given;
   if (item.institution_id !== CAPITAL_ONE) return undefined;
   // Whole seconds, the spec's YYYY-MM-DDTHH:mm:ssZ.
@@ -68,7 +69,7 @@ export function mostRecentBalanceIn(message: string): string | null {
 }
 
 /** LAST_UPDATED_DATETIME_OUT_OF_RANGE, with a hint that says how old the figure Plaid has is and how to accept it. */
-function outOfRange(error: CliError, item: StoredItem, min: string, fromFlag: boolean, now: Date): CliError {
+function outOfRange(error: CliError, item: Pick<ItemRecord, 'alias'>, min: string, fromFlag: boolean, now: Date): CliError {
   const latest = mostRecentBalanceIn(error.plaid?.error_message ?? '');
   const asked = fromFlag ? `--min-last-updated ${min}` : `plaidbal's default for Capital One, a balance at most ${CAPITAL_ONE_DEFAULT_WINDOW_MS / 3_600_000} h old (${min})`;
   const hint = latest
@@ -85,20 +86,30 @@ export interface ItemResult {
 }
 
 export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem, opts: FetchOptions): Promise<ItemResult> {
-  const base = {
-    item_id: item.item_id,
-    name: item.alias,
-    institution_id: item.institution_id,
-    institution_name: item.institution_name,
-    balance_source: opts.source,
-  };
+  let result: ItemResult;
   try {
     // At once: unlocking the store (the OS keychain answers from a helper process) and loading the Plaid client here.
     const [accessToken, plaid] = await Promise.all([
       store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`),
       ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs }),
     ]);
-    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at };
+    result = await fetchBalancesWithToken(ctx, plaid, item, accessToken, opts);
+  } catch (error) {
+    result = itemFailure(item, opts, error);
+  }
+  if (!result.error) return result;
+  // A token Plaid no longer knows may be the old one of an unfinished rotation: say where the new one is.
+  const failure = withUnfinishedRotation(result.error, store, item);
+  return failure === result.error ? result : { json: { ...result.json, error: plaidErrorJson(failure) }, error: failure };
+}
+
+/**
+ * The same for an access token the caller holds (`balance --access-token-stdin`, which never
+ * opens a store): `item` says how to name the item in the output and in hints.
+ */
+export async function fetchBalancesWithToken(ctx: Ctx, plaid: PlaidClient, item: ItemRecord, accessToken: string, opts: FetchOptions): Promise<ItemResult> {
+  try {
+    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at || undefined };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const minLastUpdated = minLastUpdatedFor(item, opts.minLastUpdated, ctx.now());
     const response =
@@ -117,13 +128,28 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
             }
             throw error;
           });
-    return { json: { ...base, request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
+    return { json: { ...itemBase(item, opts), request_id: response.request_id, accounts: response.accounts.map(toAccountJson), error: null }, error: null };
   } catch (error) {
-    // Plaid's errors about this item, and network failures or timeouts on its call, belong to the
-    // item: the other items of a run go on. Store, credential and interrupt errors stop the run.
-    const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
-    if (!itemLevel) throw error;
-    const failure = withUnfinishedRotation(error, store, item);
-    return { json: { ...base, request_id: failure.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(failure) }, error: failure };
+    return itemFailure(item, opts, error);
   }
+}
+
+function itemBase(item: ItemRecord, opts: FetchOptions) {
+  return {
+    item_id: item.item_id,
+    name: item.alias,
+    institution_id: item.institution_id,
+    institution_name: item.institution_name,
+    balance_source: opts.source,
+  };
+}
+
+/**
+ * Plaid's errors about this item, and network failures or timeouts on its call, belong to the
+ * item: the other items of a run go on. Store, credential and interrupt errors stop the run.
+ */
+function itemFailure(item: ItemRecord, opts: FetchOptions, error: unknown): ItemResult {
+  const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
+  if (!itemLevel) throw error;
+  return { json: { ...itemBase(item, opts), request_id: error.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(error) }, error };
 }

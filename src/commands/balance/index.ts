@@ -16,6 +16,7 @@ export interface BalanceOptions {
   yes?: boolean;
   env?: string;
   timeout?: number;
+  accessTokenStdin?: boolean;
 }
 
 export const DEFAULT_CONCURRENCY = 8;
@@ -35,6 +36,7 @@ export function registerBalance(program: Command, runner: Runner): void {
     .option('-y, --yes', 'do not ask before several billed calls in production')
     .option('--env <env>', 'only consider items linked in this environment')
     .option('--timeout <seconds>', 'per-attempt timeout (default 60: Plaid can take 30 s or more)', parseSeconds)
+    .option('--access-token-stdin', 'check the one access token on stdin instead of stored items: no store, keychain or passphrase; credentials from PLAID_CLIENT_ID/PLAID_SECRET/PLAID_ENV')
     .addHelpText(
       'after',
       `
@@ -44,9 +46,12 @@ Examples:
   $ plaidbal balance --item checking --json | jq '.items[0].accounts[] | {name, available: .balances.available}'
   $ plaidbal balance --all --env production --yes --format csv > balances.csv
   $ plaidbal balance --all --cached --format ndjson | jq -c 'select(.available < 100)'
+  $ vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json
 
 In production each real-time call is billed: on a terminal, plaidbal asks before making more
-than one (--yes skips the question); without a terminal it proceeds, so scripts work.`,
+than one (--yes skips the question); without a terminal it proceeds, so scripts work.
+--access-token-stdin makes one billed call in production too (plus the free /item/get and
+/institutions/get_by_id); it writes nothing anywhere, and names the item by its item_id.`,
     )
     .action(async (opts: BalanceOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runBalance(ctx, opts)),

@@ -34,6 +34,8 @@ function pickFormat(opts: BalanceOptions): BalanceFormat {
 }
 
 export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number> {
+  // One token from stdin, no store at all: its own module.
+  if (opts.accessTokenStdin) return (await import('./one-shot.js')).runBalanceOneShot(ctx, opts);
   const format = pickFormat(opts);
   const minLastUpdated = parseMinLastUpdated(opts.minLastUpdated);
   if (opts.cached && minLastUpdated) throw usageError('--min-last-updated applies to real-time balances; drop --cached.');

@@ -1,6 +1,7 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
 import { parseAlias, parseConcurrency } from '../options.js';
+import type { ItemsImportOptions } from './import.js';
 import type { ItemsRotateOptions } from './rotate.js';
 import type { ItemsStatusOptions } from './status.js';
 
@@ -28,7 +29,8 @@ Examples:
   $ plaidbal items --json | jq -r '.items[].alias'
   $ plaidbal items rename first-platypus-bank checking
   $ plaidbal items remove checking --yes
-  $ plaidbal items rotate checking --yes`,
+  $ plaidbal items rotate checking --yes
+  $ printf '%s' "$TOKEN" | plaidbal items import --name acme-42`,
     )
     .action(async (opts: ItemsListOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runItemsList(ctx, opts)),
@@ -82,6 +84,36 @@ key (nothing rotated, or: rotated and kept in a recovery file); 5 Plaid/network 
     .action(async (ref: string | undefined, _opts: ItemsRotateOptions, command: Command) =>
       // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
       runner(command, async (ctx) => (await import('./rotate.js')).runItemsRotate(ctx, ref, command.optsWithGlobals<ItemsRotateOptions>())),
+    );
+
+  items
+    .command('import')
+    .description("bring in access tokens linked elsewhere, from stdin only; each is checked with Plaid's free /item/get")
+    .addOption(new Option('--format <format>', 'what stdin holds: one bare token, NDJSON lines, or CSV with a header').choices(['token', 'ndjson', 'csv']).default('token'))
+    .option('--name <alias>', 'the alias for the one token of --format token (default: from the institution name)', parseAlias)
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ printf '%s' "$TOKEN" | plaidbal items import --name acme-42
+  $ plaidbal items import --format ndjson < tokens.ndjson     # {"access_token": "access-…", "name": "acme-42"} per line
+  $ plaidbal items import --format csv < tokens.csv           # header: access_token,name
+  $ plaidbal items import --format ndjson --json < tokens.ndjson | jq -r '.rows[] | select(.status == "failed") | .line'
+
+Tokens come in on stdin only (never as an argument) and are never printed: rows are named by
+line number and alias. The environment comes from each token's prefix (access-sandbox-,
+access-production-); --env must agree. The whole input is checked before anything happens: a
+bad line, a repeated token or name, or a token of another environment exits 2 and changes
+nothing. Each new token is checked with the free /item/get (no billed call). A token already
+stored is unchanged; a new token for a stored item replaces the old one (updated).
+
+Exit codes: 0 every row imported, updated or unchanged; 6 some rows failed (the others are
+imported); 2 bad input; 3 store or credentials; 130 interrupted (rows already saved stay;
+run the same import again to finish).`,
+    )
+    .action(async (_opts: ItemsImportOptions, command: Command) =>
+      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
+      runner(command, async (ctx) => (await import('./import.js')).runItemsImport(ctx, command.optsWithGlobals<ItemsImportOptions>())),
     );
 
   items

@@ -1,0 +1,135 @@
+/**
+ * `plaidbal balance --access-token-stdin`: the balances of one access token read from stdin,
+ * for scripts that keep tokens in a secrets manager. It never creates, opens or unlocks a store
+ * (no keychain, no passphrase) and writes nothing anywhere: credentials come from
+ * PLAID_CLIENT_ID / PLAID_SECRET (for the environment PLAID_ENV names), the item is named by its
+ * item_id, and its institution comes from the free /item/get and /institutions/get_by_id.
+ */
+import type { Ctx } from '../../context.js';
+import { DEFAULT_CLIENT_NAME, DEFAULT_COUNTRY_CODES, DEFAULT_LANGUAGE, envCredentialsEnvironment, resolveEnvironment, type Credentials } from '../../credentials.js';
+import { CliError, configError, ExitCode, usageError } from '../../errors.js';
+import { balanceJson } from '../../format/json.js';
+import { balanceCsv, balanceNdjson } from '../../format/rows.js';
+import type { BalanceDocument, Environment, ItemRecord } from '../../types.js';
+import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.js';
+import { fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
+import type { BalanceFormat, BalanceOptions } from './index.js';
+
+const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
+/** An access token is short; more than this on stdin is not one token. */
+const MAX_INPUT = 16 * 1024;
+
+async function readToken(stdin: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += buffer.length;
+    if (size > MAX_INPUT) throw usageError(`More than ${MAX_INPUT / 1024} KiB on stdin: --access-token-stdin reads one access token.`, `For example: ${EXAMPLE}`);
+    chunks.push(buffer);
+  }
+  const token = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').trim();
+  if (token === '') throw usageError('No access token on stdin.', `Pipe one in, e.g. ${EXAMPLE}`);
+  if (/\s/.test(token)) throw usageError('stdin holds more than one word or line: --access-token-stdin reads exactly one access token.', `For example: ${EXAMPLE}`);
+  return token;
+}
+
+/** PLAID_CLIENT_ID / PLAID_SECRET, when they are for `environment`: never the store's profile. */
+function credentialsFromEnv(env: NodeJS.ProcessEnv, environment: Environment): Credentials {
+  const credEnv = envCredentialsEnvironment(env);
+  const clientId = env.PLAID_CLIENT_ID;
+  const secret = env.PLAID_SECRET;
+  const where = '--access-token-stdin never opens the store, so it takes credentials only from PLAID_CLIENT_ID and PLAID_SECRET';
+  if (credEnv !== environment) {
+    throw configError(
+      `The token is a ${environment} token, but PLAID_CLIENT_ID and PLAID_SECRET are for ${credEnv} (${env.PLAID_ENV ? 'PLAID_ENV' : 'PLAID_ENV is not set'}). Nothing was sent to Plaid.`,
+      `Set PLAID_ENV=${environment} with that environment's PLAID_CLIENT_ID and PLAID_SECRET (${where}).`,
+    );
+  }
+  if (!clientId || !secret) {
+    const missing = [!clientId && 'PLAID_CLIENT_ID', !secret && 'PLAID_SECRET'].filter(Boolean).join(' and ');
+    throw configError(`No ${missing} in the environment for ${environment}. Nothing was sent to Plaid.`, `Set them (${where}; \`plaidbal config init\` credentials are not used here).`);
+  }
+  return { environment, clientId, secret, clientName: DEFAULT_CLIENT_NAME, countryCodes: DEFAULT_COUNTRY_CODES, language: DEFAULT_LANGUAGE };
+}
+
+/** What hints call the item: hints that name a store command for it are replaced (oneShotError). */
+const UNSTORED = '<the token on stdin>';
+
+/**
+ * Plaid's hints name plaidbal commands for a stored item (`plaidbal link --update <item>`,
+ * `items remove <item>`); this token is in no store, so such a hint says what holds here instead.
+ */
+function oneShotError(error: CliError): CliError {
+  if (!error.hint?.includes(UNSTORED)) return error;
+  const p = error.plaid;
+  const hint =
+    p?.error_code === 'INVALID_ACCESS_TOKEN'
+      ? 'Plaid does not know this token: it was removed or rotated, or it belongs to another client_id (check PLAID_CLIENT_ID and PLAID_ENV).'
+      : p?.error_type === 'ITEM_ERROR'
+        ? "The item needs attention in the application that owns this token (Link's update mode fixes ITEM_LOGIN_REQUIRED); or import it with `plaidbal items import` and run `plaidbal link --update <alias>`."
+        : error.hint.replaceAll(`"${UNSTORED}"`, 'this item').replaceAll(UNSTORED, 'this item');
+  return new CliError(error.message, { exitCode: error.exitCode, plaid: error.plaid, hint });
+}
+
+export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise<number> {
+  if (opts.item?.length || opts.all) throw usageError('--access-token-stdin checks the one token on stdin; it cannot be combined with --item or --all.', 'Drop --item/--all, or drop --access-token-stdin to check stored items.');
+  if (opts.json && opts.format && opts.format !== 'json') throw usageError(`--json and --format ${opts.format} disagree; pick one.`);
+  const format: BalanceFormat = opts.json ? 'json' : (opts.format ?? 'table');
+  const minLastUpdated = parseMinLastUpdated(opts.minLastUpdated);
+  if (opts.cached && minLastUpdated) throw usageError('--min-last-updated applies to real-time balances; drop --cached.');
+  const flagEnv = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  assertStdinNotTerminal(ctx.io.stdin, 'plaidbal balance --access-token-stdin', EXAMPLE);
+
+  const token = await readToken(ctx.io.stdin);
+  const environment = tokenEnvironment(token);
+  if (environment !== 'sandbox' && environment !== 'production') throw usageError(`The input on stdin is ${environment}. Nothing was sent to Plaid.`, `For example: ${EXAMPLE}`);
+  if (flagEnv && flagEnv !== environment) throw usageError(`The token is a ${environment} token, but --env is ${flagEnv}. Nothing was sent to Plaid.`);
+  const credentials = credentialsFromEnv(ctx.env, environment);
+  const timeoutMs = opts.timeout ? opts.timeout * 1000 : undefined;
+  const plaid = await ctx.plaid(environment, { credentials, timeoutMs });
+  const secrets = [token];
+
+  // Free: which item this is and where (the Capital One default needs the institution). A token
+  // Plaid does not know fails here, before the billed balance call.
+  const { item } = await plaid.call('itemGet', { access_token: token }, { secrets, item: UNSTORED }).catch((error: unknown) => {
+    throw error instanceof CliError ? oneShotError(error) : error;
+  });
+  const institutionId = item.institution_id ?? null;
+  let institutionName: string | null = null;
+  if (institutionId) {
+    try {
+      institutionName = (await plaid.call('institutionsGetById', { institution_id: institutionId, country_codes: plaid.profile.countryCodes as never })).institution.name;
+    } catch (error) {
+      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? error.message : 'error'}); showing its id.`));
+    }
+  }
+  const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: institutionName, products: [], linked_at: '' };
+  const result = await fetchBalancesWithToken(ctx, plaid, record, token, { source: opts.cached ? 'cached' : 'realtime', accountIds: opts.account, minLastUpdated, timeoutMs });
+
+  // The item is named by its item_id: it has no alias.
+  const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [{ ...result.json, name: item.item_id }] };
+  const failure = result.error ? oneShotError(result.error) : null;
+  if (failure && format === 'table') throw failure;
+  ctx.io.stdout.write(await render(doc, format, ctx));
+  if (!failure) return ExitCode.OK;
+  const { message, hint, exitCode } = failure;
+  ctx.info(`${ctx.io.err.red('Error:')} ${message}${hint ? `\n${ctx.io.err.cyan('Hint:')} ${hint}` : ''}`);
+  return exitCode;
+}
+
+async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
+  switch (format) {
+    case 'json':
+      return balanceJson(doc);
+    case 'ndjson':
+      return balanceNdjson(doc);
+    case 'csv':
+      return balanceCsv(doc);
+    case 'table': {
+      const [{ balanceTable }, { currencyTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
+      const totals = totalsTable(currencyTotals(doc), ctx.io.out);
+      return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
+    }
+  }
+}

@@ -1,0 +1,359 @@
+/**
+ * `plaidbal items import`: access tokens linked elsewhere (an application's backend, a secrets
+ * manager) brought into the store, from stdin only.
+ *
+ * 1. The whole input is read and checked first (import-parse.ts): any problem exits 2, naming
+ *    its lines, before any Plaid call or store write.
+ * 2. Credentials, the store's key and a writable store are checked next (exit 3), still before
+ *    any call.
+ * 3. A token already in the store, for its item, is unchanged without a call. Every other token
+ *    is verified with Plaid's free /item/get (item_id, institution, products, item error), and its
+ *    institution's name comes from /institutions/get_by_id, once per institution. Both are paced
+ *    to Plaid's documented limits (ratelimit.ts).
+ * 4. Verified rows are written in batches, under the store lock, through the verified write
+ *    (Store.update), every BATCH_ROWS rows or BATCH_MS, and at the end. Ctrl-C or SIGTERM stops
+ *    new calls and writes what was verified; running the same import again finishes the rest
+ *    (rows already saved come out unchanged), so import is idempotent.
+ *
+ * Rows are named by line number and alias; no token is ever printed.
+ */
+import pLimit from 'p-limit';
+import type { Ctx } from '../../context.js';
+import { resolveEnvironment } from '../../credentials.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
+import type { PlaidClient } from '../../plaid/client.js';
+import { plaidErrorJson } from '../../plaid/errors.js';
+import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
+import type { StoredItem, StoreDocument } from '../../store/document.js';
+import { aad, type Sealer } from '../../store/seal.js';
+import type { Store } from '../../store/store.js';
+import type { Environment, PlaidErrorJson } from '../../types.js';
+import { defaultAlias } from '../link/save.js';
+import { progress } from '../progress.js';
+import { importJson, importRowJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
+import { assertStdinNotTerminal, inputError, readImportInput, type ImportFormat, type ImportRow, type InputProblem } from './import-parse.js';
+
+export interface ItemsImportOptions {
+  format?: ImportFormat;
+  name?: string;
+  env?: string;
+  json?: boolean;
+}
+
+/** A batch is written after this many verified rows, or this long after the last write, whichever comes first. */
+export const BATCH_ROWS = 500;
+export const BATCH_MS = 2_000;
+/** /item/get calls in flight at once; the rate limiter keeps the pace within Plaid's limits. */
+const CONCURRENCY = 8;
+
+/**
+ * Credential errors say nothing about one token: every row of the run would fail the same way,
+ * so the run stops (exit 3) instead of reporting each row as failed.
+ */
+const CREDENTIAL_ERRORS = new Set(['INVALID_API_KEYS', 'UNAUTHORIZED_ENVIRONMENT', 'CREDITS_EXHAUSTED']);
+
+/** What /item/get said about a row's token. */
+interface Verified {
+  row: ImportRow;
+  itemId: string;
+  institutionId: string | null;
+  institutionName: string | null;
+  products: string[];
+  itemError: string | null;
+}
+
+const ownError = (code: string, message: string): PlaidErrorJson => ({ error_type: 'PLAIDBAL_ERROR', error_code: code, error_message: message, display_message: null, request_id: null });
+
+export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promise<number> {
+  const format = opts.format ?? 'token';
+  if (opts.name !== undefined && format !== 'token') throw usageError(`--name is for one token (--format token); with --format ${format}, give each row its name in the input.`);
+  const flagEnv = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
+  assertStdinNotTerminal(ctx.io.stdin, 'plaidbal items import', `printf '%s' "$TOKEN" | plaidbal items import --name acme-42, or plaidbal items import --format ndjson < tokens.ndjson`);
+
+  // 1. The whole input, checked.
+  const rows = await readImportInput(ctx.io.stdin, { format, name: opts.name, environment: flagEnv });
+  const environment = rows[0]!.environment;
+
+  // 2. Credentials, key, disk: every failure here costs nothing at Plaid and leaves the store as it was.
+  const store = await ctx.store();
+  const plaid = await ctx.plaid(environment);
+  const sealer = await store.sealerForWriting();
+  store.assertWritable('Nothing was imported');
+
+  // A token already stored is that item's: unchanged, without a call.
+  const byToken = new Map<string, StoredItem>();
+  for (const item of store.items(environment)) {
+    byToken.set(await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`), item);
+  }
+  const itemIds = new Set(store.items().map((i) => i.item_id));
+  const problems: InputProblem[] = rows.filter((r) => r.name !== null && itemIds.has(r.name)).map((r) => ({ line: r.line, what: `the name "${r.name}" is a stored item's item_id, and cannot be an alias` }));
+  if (problems.length) throw inputError({ list: problems, count: problems.length }, format);
+
+  const results: ImportRowJson[] = [];
+  const toVerify: ImportRow[] = [];
+  for (const row of rows) {
+    const known = byToken.get(row.token);
+    if (known) results.push(unchangedRow(row, known));
+    else toVerify.push(row);
+  }
+
+  // 3 and 4: verify, and write in batches.
+  const stop = new AbortController();
+  const onAbort = () => stop.abort();
+  ctx.signal.addEventListener('abort', onAbort, { once: true });
+  const onTerm = () => stop.abort();
+  process.on('SIGTERM', onTerm);
+  const writer = new BatchWriter(ctx, store, sealer, environment, results);
+  let fatal: CliError | null = null;
+  const bar = progress(ctx, 'Verifying tokens', toVerify.length);
+  try {
+    const verify = verifier(ctx, plaid, environment, stop.signal);
+    const limit = pLimit(CONCURRENCY);
+    await Promise.all(
+      toVerify.map((row) =>
+        limit(async () => {
+          if (stop.signal.aborted) return;
+          try {
+            const verified = await verify(row);
+            if (verified === null) return; // stopped before or during its call: left for the re-run
+            writer.add(verified);
+          } catch (error) {
+            if (stop.signal.aborted && !(error instanceof CliError && error.plaid)) return;
+            // Credential errors, and anything that is not about this token, stop the run; what was
+            // verified so far is still written below.
+            const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE) && !CREDENTIAL_ERRORS.has(error.plaid?.error_code ?? '');
+            if (!itemLevel) {
+              fatal ??= asCliError(error);
+              stop.abort();
+              return;
+            }
+            results.push(failedRow(row, plaidErrorJson(error)));
+          }
+          bar.tick();
+          if (writer.due()) await writer.flush().catch((error: unknown) => {
+            fatal ??= asCliError(error);
+            stop.abort();
+          });
+        }),
+      ),
+    );
+  } finally {
+    bar.clear();
+    ctx.signal.removeEventListener('abort', onAbort);
+    process.off('SIGTERM', onTerm);
+  }
+  // Whatever was verified is written, interrupted or not: a verified token is never dropped.
+  try {
+    await writer.flush();
+  } catch (error) {
+    fatal ??= asCliError(error);
+  }
+
+  const saved = writer.savedCount;
+  const left = rows.length - results.length;
+  if (fatal) {
+    throw new CliError(`${fatal.message}${stoppedNote(saved, left)}`, { exitCode: fatal.exitCode === ExitCode.OK ? ExitCode.CONFIG : fatal.exitCode, hint: fatal.hint, plaid: fatal.plaid });
+  }
+  if (stop.signal.aborted && results.length < rows.length) {
+    throw new CliError(`Interrupted.${stoppedNote(saved, left)}`, { exitCode: ExitCode.INTERRUPTED });
+  }
+
+  const doc: ImportDocument = { environment, imported_at: ctx.now().toISOString(), summary: { imported: 0, updated: 0, unchanged: 0, failed: 0 }, rows: results.sort((a, b) => a.line - b.line) };
+  doc.summary = importSummary(doc.rows);
+  ctx.io.stdout.write(opts.json ? importJson(doc) : importTable(doc, ctx.io.out));
+  const line = importSummaryLine(doc);
+  ctx.info(doc.summary.failed ? ctx.io.err.red(line) : line);
+  return doc.summary.failed ? ExitCode.PARTIAL_FAILURE : ExitCode.OK;
+}
+
+function stoppedNote(saved: number, left: number): string {
+  return ` ${saved} row${saved === 1 ? ' was' : 's were'} saved in the store before it stopped; ${left} ${left === 1 ? 'was' : 'were'} not imported. Run the same import again to finish: rows already saved come out unchanged.`;
+}
+
+function asCliError(error: unknown): CliError {
+  return error instanceof CliError ? error : new CliError(`Unexpected error: ${error instanceof Error ? error.message : String(error)}`, { exitCode: ExitCode.UNEXPECTED });
+}
+
+function unchangedRow(row: ImportRow, item: StoredItem): ImportRowJson {
+  return {
+    line: row.line,
+    alias: item.alias,
+    item_id: item.item_id,
+    institution_id: item.institution_id,
+    institution_name: item.institution_name,
+    status: 'unchanged',
+    item_error: null,
+    message: row.name !== null && row.name !== item.alias ? aliasKeptNote(item.alias, row.name) : null,
+    error: null,
+  };
+}
+
+function failedRow(row: ImportRow, error: PlaidErrorJson, verified?: Verified): ImportRowJson {
+  return {
+    line: row.line,
+    alias: row.name,
+    item_id: verified?.itemId ?? null,
+    institution_id: verified?.institutionId ?? null,
+    institution_name: verified?.institutionName ?? null,
+    status: 'failed',
+    item_error: null,
+    message: null,
+    error,
+  };
+}
+
+const aliasKeptNote = (kept: string, asked: string) => `already stored as "${kept}"; kept that alias (the input names it "${asked}"; rename with plaidbal items rename ${kept} ${asked})`;
+
+/** Verifies one row's token: /item/get, then the institution's name (once per institution). Null when stopped first. */
+function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal: AbortSignal) {
+  const onWait = (ms: number, reason: 'item' | 'client') => {
+    if (ms >= 1000) ctx.info(ctx.io.err.dim(`Pacing for Plaid's ${reason === 'item' ? 'per-item' : 'per-client'} rate limit in ${environment}: waiting ${Math.ceil(ms / 1000)} s…`));
+  };
+  const itemLimiter = new RateLimiter(PLAID_LIMITS.itemGet[environment], { ...realTimers, onWait });
+  const institutionLimiter = new RateLimiter(PLAID_LIMITS.institutionsGetById[environment], { ...realTimers, onWait });
+  const names = new Map<string, Promise<string | null>>();
+  let warned = false;
+  const institutionName = (id: string) => {
+    let name = names.get(id);
+    if (!name) {
+      name = (async () => {
+        try {
+          await institutionLimiter.acquire('institutions', signal);
+          const answer = await plaid.call('institutionsGetById', { institution_id: id, country_codes: plaid.profile.countryCodes as never });
+          return answer.institution.name;
+        } catch (error) {
+          if (signal.aborted) return null;
+          if (!warned) ctx.info(ctx.io.err.yellow(`! Could not look up the name of institution ${id} (${error instanceof Error ? error.message : 'error'}); importing without it.`));
+          warned = true;
+          return null;
+        }
+      })();
+      names.set(id, name);
+    }
+    return name;
+  };
+
+  return async (row: ImportRow): Promise<Verified | null> => {
+    try {
+      // Each row is its own item as far as pacing knows (its item_id is what /item/get tells).
+      await itemLimiter.acquire(`line:${row.line}`, signal);
+    } catch {
+      return null;
+    }
+    if (signal.aborted) return null;
+    const answer = await plaid.call('itemGet', { access_token: row.token }, { secrets: [row.token], item: row.name ?? `line ${row.line}` });
+    const item = answer.item;
+    const institutionId = item.institution_id ?? null;
+    return {
+      row,
+      itemId: item.item_id,
+      institutionId,
+      institutionName: institutionId ? await institutionName(institutionId) : null,
+      products: (item.products ?? []).map(String),
+      itemError: item.error?.error_code ?? null,
+    };
+  };
+}
+
+/**
+ * Writes verified rows into the store in batches, each one read-modify-write under the store lock
+ * (Store.update). A row's status is decided inside the write, against the store as it is on disk,
+ * and reported only once that write succeeded: nothing is claimed before it is saved.
+ */
+class BatchWriter {
+  private pending: Verified[] = [];
+  private lastWrite = Date.now();
+  private chain: Promise<void> = Promise.resolve();
+  savedCount = 0;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly store: Store,
+    private readonly sealer: Sealer,
+    private readonly environment: Environment,
+    private readonly results: ImportRowJson[],
+  ) {}
+
+  add(verified: Verified): void {
+    this.pending.push(verified);
+  }
+
+  due(): boolean {
+    return this.pending.length >= BATCH_ROWS || (this.pending.length > 0 && Date.now() - this.lastWrite >= BATCH_MS);
+  }
+
+  /** Writes what is pending; concurrent calls queue behind each other. */
+  flush(): Promise<void> {
+    const run = this.chain.then(() => this.write());
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  private async write(): Promise<void> {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    let decided: ImportRowJson[] = [];
+    try {
+      await this.store.update((doc) => {
+        decided = batch.map((v) => this.apply(doc, v));
+      });
+    } catch (error) {
+      // Not written: keep the rows pending, so the error message counts them as not imported.
+      this.pending = batch.concat(this.pending);
+      throw error;
+    }
+    this.lastWrite = Date.now();
+    for (const row of decided) {
+      this.results.push(importRowJson(row));
+      if (row.status === 'imported' || row.status === 'updated') this.savedCount += 1;
+    }
+  }
+
+  /** One verified row applied to the document about to be written; returns its row of output. */
+  private apply(doc: StoreDocument, v: Verified): ImportRowJson {
+    const { row } = v;
+    const base = { line: row.line, item_id: v.itemId, institution_id: v.institutionId, institution_name: v.institutionName };
+    const env = this.environment;
+    const fix = (alias: string) => (v.itemError ? `Plaid reports ${v.itemError} on this item: plaidbal items status ${alias}; plaidbal link --update ${alias} fixes an ITEM_ERROR such as ITEM_LOGIN_REQUIRED.` : null);
+    const existing = doc.items.find((i) => i.item_id === v.itemId);
+    if (existing) {
+      if (existing.environment !== env) return failedRow(row, ownError('ENVIRONMENT_MISMATCH', `item ${v.itemId} is stored as a ${existing.environment} item`), v);
+      let same = false;
+      try {
+        same = this.sealer.open(existing.access_token, aad.accessToken(env, existing.item_id)) === row.token;
+      } catch {
+        same = false; // a stored token that does not open is replaced by the verified one
+      }
+      const notes = [row.name !== null && row.name !== existing.alias ? aliasKeptNote(existing.alias, row.name) : null, fix(existing.alias)];
+      if (same) return { ...base, alias: existing.alias, status: 'unchanged', item_error: v.itemError, message: notes.filter(Boolean).join(' ') || null, error: null };
+      existing.access_token = this.sealer.seal(row.token, aad.accessToken(env, existing.item_id));
+      const replaced = 'the stored access token was replaced by this one (rotated elsewhere?); the old one is no longer used';
+      return { ...base, alias: existing.alias, status: 'updated', item_error: v.itemError, message: [replaced, ...notes].filter(Boolean).join('; '), error: null };
+    }
+    const inEnv = doc.items.filter((i) => i.environment === env);
+    const aliases = new Set(inEnv.map((i) => i.alias));
+    if (row.name !== null && aliases.has(row.name)) {
+      const holder = inEnv.find((i) => i.alias === row.name)!;
+      return failedRow(
+        row,
+        ownError('ALIAS_TAKEN', `the name "${row.name}" is already the alias of another item (${holder.item_id}); this token is item ${v.itemId}. Give the row another name, or none.`),
+        v,
+      );
+    }
+    if (row.name !== null && doc.items.some((i) => i.item_id === row.name)) return failedRow(row, ownError('ALIAS_TAKEN', `the name "${row.name}" is a stored item's item_id`), v);
+    const alias = row.name ?? defaultAlias(aliases, v.institutionName);
+    doc.items.push({
+      item_id: v.itemId,
+      alias,
+      environment: env,
+      institution_id: v.institutionId,
+      institution_name: v.institutionName,
+      products: v.products,
+      linked_at: this.ctx.now().toISOString(),
+      last_balance_at: null,
+      access_token: this.sealer.seal(row.token, aad.accessToken(env, v.itemId)),
+    });
+    return { ...base, alias, status: 'imported', item_error: v.itemError, message: fix(alias), error: null };
+  }
+}
