@@ -89,21 +89,9 @@ function openConf(dir: string): Conf<Record<string, unknown>> {
 type Loaded = { doc: StoreDocument } | { header: StoreDocument; body: Buffer } | null;
 
 function readStore(dir: string, path: string): Loaded {
-  if (!existsSync(path)) {
-    const missing = missingWithBackup(path);
-    if (missing) throw missing;
-    return null;
-  }
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EACCES' || code === 'EPERM') throw configError(`The store at ${path} is not readable by this user.`, 'Check its owner and permissions (it should be 0600, owned by you).');
-    if (code === 'EISDIR') throw corrupt(path, 'it is a directory');
-    throw corrupt(path, error instanceof Error ? error.message : String(error));
-  }
-  const split = splitDocument(bytes);
+  const read = reading(path, () => readFileSync(path));
+  if (read === null) return null;
+  const split = splitDocument(read.value);
   if (split) {
     try {
       const header: unknown = JSON.parse(split.header);
@@ -116,15 +104,15 @@ function readStore(dir: string, path: string): Loaded {
   return doc && { doc };
 }
 
-function readDocument(dir: string, path: string): StoreDocument | null {
+/** Runs `read` on the store file: `{ value }`, or null when there is none (and no backup); its errors as plaidbal's. */
+function reading<T>(path: string, read: () => T): { value: T } | null {
   if (!existsSync(path)) {
     const missing = missingWithBackup(path);
     if (missing) throw missing;
     return null;
   }
-  let raw: unknown;
   try {
-    raw = openConf(dir).store;
+    return { value: read() };
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (error instanceof SyntaxError) throw corrupt(path, 'it is not valid JSON');
@@ -132,6 +120,12 @@ function readDocument(dir: string, path: string): StoreDocument | null {
     if (code === 'EISDIR') throw corrupt(path, 'it is a directory');
     throw corrupt(path, error instanceof Error ? error.message : String(error));
   }
+}
+
+function readDocument(dir: string, path: string): StoreDocument | null {
+  const read = reading(path, (): unknown => openConf(dir).store);
+  if (read === null) return null;
+  const raw = read.value;
   const problem = documentProblem(raw);
   if (problem) throw corrupt(path, problem);
   return raw as StoreDocument;
