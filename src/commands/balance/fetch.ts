@@ -7,6 +7,7 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
+import type { PaceGate } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -19,6 +20,8 @@ export interface FetchOptions {
   /** ISO-8601 (--min-last-updated); only for /accounts/balance/get. Capital One items get a default when unset. */
   minLastUpdated?: string;
   timeoutMs?: number;
+  /** A fan-out's pacing for this item's calls (Pacer.gate). */
+  pace?: PaceGate;
 }
 
 /**
@@ -97,7 +100,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
       store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`),
       ctx.plaid(item.environment, { timeoutMs: opts.timeoutMs }),
     ]);
-    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at };
+    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at, pace: opts.pace };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const minLastUpdated = minLastUpdatedFor(item, opts.minLastUpdated, ctx.now());
     const response =
