@@ -308,10 +308,10 @@ export class Pacer {
         if (startedAt >= this.lastDecreaseAt) {
           this.rate = Math.max(MIN_RATE, Math.min(this.budget, this.rate * DECREASE_FACTOR));
           this.lastDecreaseAt = now;
-          // Spacing restarts from now at the lower rate, with no burst saved up.
-          this.tat = now + this.intervalMs * this.burst;
         }
         this.pausedUntil = Math.max(this.pausedUntil, now + CLIENT_429_PAUSE_MS);
+        // Spacing restarts after the pause at the current rate, with no burst saved up.
+        this.tat = Math.max(this.tat, this.pausedUntil + (this.burst - 1) * this.intervalMs);
         return;
       case 'item-limit':
         this.rateLimited += 1;
