@@ -212,6 +212,12 @@ export class Pacer {
   private latencyNext = 0;
   /** Rolling log of attempt start times, for the observed rate. */
   private readonly recent: number[] = [];
+  /**
+   * Slow start: a run begins with MIN_IN_FLIGHT calls in flight and may add one for each call
+   * that succeeds (doubling every round trip), so a run that starts while another user of the
+   * client has filled Plaid's window collects a handful of 429s, not a burst's worth.
+   */
+  private slowStart = MIN_IN_FLIGHT;
 
   constructor(
     opts: PacerOptions,
@@ -235,12 +241,13 @@ export class Pacer {
   /**
    * Calls in flight the fan-out should allow (Little's law: L = λ·W): the current rate times a
    * high percentile of the observed latency (90th, times 1.5 for slack), so that slow calls do
-   * not hold the next ones back; at least MIN_IN_FLIGHT, at most maxInFlight.
+   * not hold the next ones back; at least MIN_IN_FLIGHT, at most maxInFlight, and during the
+   * slow start at most MIN_IN_FLIGHT plus the calls that succeeded so far.
    */
   inFlightTarget(): number {
     const latency = this.latencyPercentile(0.9) ?? INITIAL_LATENCY_MS;
     const little = Math.ceil((this.rate / MINUTE) * latency * 1.5);
-    return Math.min(this.maxInFlight, Math.max(MIN_IN_FLIGHT, little));
+    return Math.min(this.maxInFlight, this.slowStart, Math.max(MIN_IN_FLIGHT, little));
   }
 
   /** The p-th percentile of the last 256 latencies, or null before any. */
@@ -299,6 +306,7 @@ export class Pacer {
     switch (outcome) {
       case 'ok':
         this.recordLatency(latencyMs);
+        if (this.slowStart < MAX_IN_FLIGHT) this.slowStart += 1;
         this.rate = Math.min(this.budget, this.rate + INCREASE_PER_SUCCESS);
         return;
       case 'client-limit':

@@ -277,10 +277,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       const item = state.createItem({ institution_id: institution.institution_id, institution_name: institution.name, products: ['auth'], webhook: null, accounts: userGoodAccounts(), username: 'user_good' });
       return state.snapshot(item);
     },
-    compete({ perMinute }) {
+    compete({ perMinute, backfill = true }) {
       // The same window key as the route's (routes.ts, accountsBalanceGet).
       const key = `balance:client:${clientId}`;
       const result: Competition = { served: 0, rateLimited: 0 };
+      const every = 60_000 / perMinute;
+      if (backfill) {
+        // As if it had been running for a whole window already: its calls spread over the window.
+        const now = state.clock();
+        for (let at = now - every; at > now - rateLimits.windowMs; at -= every) state.consume(key, at);
+      }
       const timer = setInterval(() => {
         if (state.allows(key, rateLimits.perClient, rateLimits.windowMs)) {
           state.consume(key);
@@ -288,7 +294,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         } else {
           result.rateLimited += 1;
         }
-      }, 60_000 / perMinute);
+      }, every);
       timers.add(timer as unknown as NodeJS.Timeout);
       return {
         stop() {

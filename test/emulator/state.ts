@@ -231,9 +231,10 @@ export class EmulatorState {
     return hits.length < limit;
   }
 
-  consume(key: string): void {
+  consume(key: string, at = this.now()): void {
     const hits = this.windows.get(key) ?? [];
-    hits.push(this.now());
+    hits.push(at);
+    if (hits.length > 1 && hits[hits.length - 2]! > at) hits.sort((a, b) => a - b);
     this.windows.set(key, hits);
   }
 

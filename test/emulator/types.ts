@@ -147,9 +147,11 @@ export interface Emulator {
   /**
    * Another user of the same client_id making `perMinute` /accounts/balance/get calls a minute,
    * evenly, from inside the emulator: each takes a slot of the client's window when there is one,
-   * and is refused (as a 429 would be) when there is not. stop() ends it and says what it got.
+   * and is refused (as a 429 would be) when there is not. With `backfill` (the default) the
+   * window starts as if it had been running for a whole window already. stop() ends it and says
+   * what it got.
    */
-  compete(opts: { perMinute: number }): { stop(): Competition };
+  compete(opts: { perMinute: number; backfill?: boolean }): { stop(): Competition };
   clearFaults(): void;
   /** Copies of the current items, removed ones included. */
   items(): EmulatedItem[];

@@ -142,8 +142,10 @@ describe('Pacer', () => {
   it('sizes calls in flight by Little\'s law from the rate and observed latency, within its bounds', () => {
     const clock = fakeClock();
     const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
-    // Before any answer: Plaid's median, 3 s: 10/s x 3 s x 1.5.
-    expect(pacer.inFlightTarget()).toBe(45);
+    // Slow start: MIN_IN_FLIGHT at first, one more per success.
+    expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT);
+    pacer.settle('a', 'ok', 0, 3_000);
+    expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT + 1);
     for (let i = 0; i < 100; i++) pacer.settle('a', 'ok', 0, 2_000);
     expect(pacer.inFlightTarget()).toBe(30); // 10/s x 2 s x 1.5
     // The 90th percentile of the last 256: a few slow calls out of many do not raise it.
@@ -151,6 +153,9 @@ describe('Pacer', () => {
     expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT);
     for (let i = 0; i < 256; i++) pacer.settle('a', 'ok', 0, 30_000);
     expect(pacer.inFlightTarget()).toBe(MAX_IN_FLIGHT);
+    const fresh = new Pacer({ limits, budget: 600 }, clock.deps);
+    for (let i = 0; i < 40; i++) fresh.settle('a', 'ok', 0, 3_000);
+    expect(fresh.inFlightTarget()).toBe(45); // 10/s x 3 s x 1.5
     const bounded = new Pacer({ limits, budget: 600, maxInFlight: 4 }, clock.deps);
     expect(bounded.inFlightTarget()).toBe(4);
   });
