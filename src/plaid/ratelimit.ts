@@ -135,8 +135,12 @@ export const DECREASE_FACTOR = 0.5;
 export const INCREASE_PER_SUCCESS = 1;
 /** The lowest the rate goes after 429s: one call every 10 s. */
 export const MIN_RATE = 6;
-/** After a per-client 429, no new call starts for this long: Plaid's window needs a moment to drain. */
+/**
+ * After a per-client 429, no new call starts for this long: Plaid's window needs a moment to
+ * drain. Each further 429 before a success doubles the pause, up to MAX_429_PAUSE_MS.
+ */
 export const CLIENT_429_PAUSE_MS = 1_000;
+export const MAX_429_PAUSE_MS = 16_000;
 
 /** The budget a run uses: `--rate`, checked against Plaid's documented limit, or half that limit. */
 export function budgetFor(endpoint: LimitedEndpoint, environment: Environment, rate: number | undefined): { budget: number; limits: Limits } | { error: string } {
@@ -207,7 +211,10 @@ export class Pacer {
   /** An item that got a per-item 429 waits until this time. */
   private readonly itemBlockedUntil = new Map<string, number>();
   private pausedUntil = -Infinity;
-  private lastDecreaseAt = -Infinity;
+  private lastReactionAt = -Infinity;
+  /** Between a per-client 429 and the next success. */
+  private episode = false;
+  private pauseMs = CLIENT_429_PAUSE_MS;
   private readonly latencies: number[] = [];
   private latencyNext = 0;
   /** Rolling log of attempt start times, for the observed rate. */
@@ -305,19 +312,27 @@ export class Pacer {
     const now = this.deps.now();
     switch (outcome) {
       case 'ok':
+        if (startedAt >= this.lastReactionAt) this.episode = false;
         this.recordLatency(latencyMs);
         if (this.slowStart < MAX_IN_FLIGHT) this.slowStart += 1;
         this.rate = Math.min(this.budget, this.rate + INCREASE_PER_SUCCESS);
         return;
       case 'client-limit':
         this.rateLimited += 1;
-        // One cut per round: calls that were already under way when the rate was cut tell
-        // nothing new, and cutting again for each would collapse the rate.
-        if (startedAt >= this.lastDecreaseAt) {
+        // Calls that were already under way when plaidbal last reacted tell nothing new.
+        if (startedAt < this.lastReactionAt) return;
+        if (!this.episode) {
+          // Multiplicative decrease, once per episode (429s until a call succeeds again): while
+          // Plaid's window is full every call is refused whatever the rate, and halving for each
+          // would collapse it. Waiting is what helps then: the pause doubles instead.
           this.rate = Math.max(MIN_RATE, Math.min(this.budget, this.rate * DECREASE_FACTOR));
-          this.lastDecreaseAt = now;
+          this.episode = true;
+          this.pauseMs = CLIENT_429_PAUSE_MS;
+        } else {
+          this.pauseMs = Math.min(MAX_429_PAUSE_MS, this.pauseMs * 2);
         }
-        this.pausedUntil = Math.max(this.pausedUntil, now + CLIENT_429_PAUSE_MS);
+        this.lastReactionAt = now;
+        this.pausedUntil = Math.max(this.pausedUntil, now + this.pauseMs);
         // Spacing restarts after the pause at the current rate, with no burst saved up.
         this.tat = Math.max(this.tat, this.pausedUntil + (this.burst - 1) * this.intervalMs);
         return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFor, CLIENT_429_PAUSE_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
+import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
 
 function fakeClock() {
   let now = 0;
@@ -99,21 +99,43 @@ describe('Pacer', () => {
     expect(granted[5]).toBe(60_000);
   });
 
-  it('AIMD: halves the rate on a per-client 429 (once per round), then adds one call per minute per success', () => {
+  it('AIMD: halves the rate on a per-client 429, once per episode, then adds one call per minute per success', () => {
     const clock = fakeClock();
     const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
     pacer.settle('a', 'client-limit', 0, 100);
     expect(pacer.rate).toBe(300);
-    // A 429 on a call that started before the cut says nothing new.
+    // A 429 on a call that started before the reaction says nothing new.
     pacer.settle('b', 'client-limit', -1, 100);
     expect(pacer.rate).toBe(300);
-    for (let i = 0; i < 50; i++) pacer.settle('c', 'ok', 0, 100);
+    // Another 429 before any success: the window is still full; waiting longer helps, not a lower rate.
+    pacer.settle('b', 'client-limit', 5, 100);
+    expect(pacer.rate).toBe(300);
+    for (let i = 0; i < 50; i++) pacer.settle('c', 'ok', 10, 100);
     expect(pacer.rate).toBe(350);
-    for (let i = 0; i < 1000; i++) pacer.settle('c', 'ok', 0, 100);
+    // A new episode halves again.
+    pacer.settle('d', 'client-limit', 20, 100);
+    expect(pacer.rate).toBe(175);
+    for (let i = 0; i < 1000; i++) pacer.settle('c', 'ok', 30, 100);
     expect(pacer.rate).toBe(600); // never above the budget
-    // Repeated 429s never stop the run: the rate has a floor.
-    for (let i = 0; i < 20; i++) pacer.settle('d', 'client-limit', clock.deps.now() + i, 100);
-    expect(pacer.rate).toBe(MIN_RATE);
+    // Repeated episodes never stop the run: the rate has a floor.
+    for (let i = 0; i < 20; i++) {
+      pacer.settle('d', 'client-limit', 40 + 2 * i, 100);
+      pacer.settle('d', 'ok', 41 + 2 * i, 100);
+    }
+    expect(pacer.rate).toBe(MIN_RATE + 1);
+  });
+
+  it('doubles the pause for each further 429 of an episode, up to its cap', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    const pauses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const before = clock.deps.now();
+      pacer.settle(`item-${i}`, 'client-limit', before, 10);
+      await pacer.acquire(`item-${i}`);
+      pauses.push(clock.deps.now() - before);
+    }
+    expect(pauses).toEqual([1000, 2000, 4000, 8000, 16000, MAX_429_PAUSE_MS, MAX_429_PAUSE_MS]);
   });
 
   it('after a per-client 429, pauses new calls briefly and spaces them at the lower rate', async () => {

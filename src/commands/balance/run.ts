@@ -66,6 +66,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
       {
         pacer,
         onDone: (index, result) => {
+          // After Ctrl-C, calls end as cancelled: not the item's failure, and nothing more is written.
+          if (ctx.signal.aborted) throw ctx.signal.reason;
           if (streaming) {
             const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [result.json] };
             const lines = format === 'ndjson' ? balanceNdjson(doc) : `${header}${balanceCsvRows(doc)}`;
