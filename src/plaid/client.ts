@@ -192,17 +192,20 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
           }
         : invokeOnce;
       const retries = policy === 'never' ? 0 : (opts.retries ?? DEFAULT_RETRIES);
+      const maxRetries = pace && retries > 0 ? Math.max(retries, PACED_RATE_LIMIT_RETRIES) : retries;
+      const willRetry = (error: unknown, attemptNumber: number) =>
+        attemptNumber <= maxRetries && isRetriable(error, policy) && (attemptNumber <= retries || outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit');
       try {
         const response = await pRetry(attempt, {
-          retries: pace && retries > 0 ? Math.max(retries, PACED_RATE_LIMIT_RETRIES) : retries,
+          retries: maxRetries,
           factor: 2,
           minTimeout: 250,
           maxTimeout: 4_000,
           randomize: true,
           signal,
-          shouldRetry: ({ error, attemptNumber }) => isRetriable(error, policy) && (attemptNumber <= retries || outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit'),
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (opts.debug && retriesLeft > 0 && isRetriable(error, policy)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
+          shouldRetry: ({ error, attemptNumber }) => willRetry(error, attemptNumber),
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            if (opts.debug && willRetry(error, attemptNumber)) opts.debug(`attempt ${attemptNumber} failed; retrying`);
           },
         });
         // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):

@@ -62,7 +62,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   try {
     await fanOut(
       items.length,
-      (index) => fetchItemBalances(ctx, store, items[index]!, { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) }),
+      // One item is one call, made (and retried) as before; pacing is for fan-outs.
+      (index) => fetchItemBalances(ctx, store, items[index]!, items.length > 1 ? { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) } : fetchOptions),
       {
         pacer,
         onDone: (index, result) => {

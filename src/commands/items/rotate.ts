@@ -114,7 +114,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
         const target = doc.items.find((i) => i.item_id === item.item_id);
         if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
         const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
-        const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: pacer.gate(target.item_id) });
+        const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: opts.all ? pacer.gate(target.item_id) : undefined });
         const fresh = (answer as { new_access_token?: unknown }).new_access_token;
         if (typeof fresh !== 'string' || fresh === '') {
           throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {

@@ -127,7 +127,7 @@ export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: It
         indexes.length,
         (n) => {
           const item = items[indexes[n]!]!;
-          return checkItem(clients.get(environment)!, item, tokens.get(item.item_id)!, pacer.gate(item.item_id));
+          return checkItem(clients.get(environment)!, item, tokens.get(item.item_id)!, items.length > 1 ? pacer.gate(item.item_id) : undefined);
         },
         {
           pacer,
