@@ -1,8 +1,8 @@
 /**
  * Thousands of items in a store, without Link: the emulator creates them (Emulator.createItem)
  * and plaidbal's own Store API seals their tokens and writes them in one commit, as `link` would
- * one at a time. For fan-out tests and benchmarks. The store must exist (config init) and use a
- * passphrase (PLAIDBAL_PASSPHRASE in `env`).
+ * one at a time. For fan-out tests and benchmarks. The store must exist (config init): with
+ * PLAIDBAL_PASSPHRASE in `env` for a passphrase store, else its key is read from the OS keychain.
  */
 import type { Emulator } from '../emulator/index.js';
 import { aad } from '../../src/store/seal.js';
@@ -17,10 +17,12 @@ export interface BulkItem {
 }
 
 export async function addItems(emulator: Emulator, env: NodeJS.ProcessEnv, environment: Environment, count: number, prefix = 'item-'): Promise<BulkItem[]> {
-  const noKeychain = new Proxy({}, { get: () => () => Promise.reject(new Error('bulk stores use a passphrase')) }) as unknown as Keychain;
+  const keychain = env.PLAIDBAL_PASSPHRASE
+    ? (new Proxy({}, { get: () => () => Promise.reject(new Error('a passphrase store')) }) as unknown as Keychain)
+    : (await import('../../src/store/keychain.js')).osKeychain();
   const store = Store.open({
     env,
-    keyDeps: { keychain: noKeychain, passphrase: async () => env.PLAIDBAL_PASSPHRASE ?? '', notice: () => {}, now: () => new Date() },
+    keyDeps: { keychain, passphrase: async () => env.PLAIDBAL_PASSPHRASE ?? '', notice: () => {}, now: () => new Date() },
   });
   const sealer = await store.unlock();
   const width = String(count).length;
