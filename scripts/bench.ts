@@ -471,14 +471,28 @@ async function makeBulkStore(emulator: Emulator, items: number, keySource: 'keyc
 // ------------------------------------------------------------------------------------------------
 // Paced fan-out against the Plaid-like emulator (issue 11)
 
-const FANOUT_START = '<!-- fanout:start -->';
-const FANOUT_END = '<!-- fanout:end -->';
+/** Sections of docs/benchmarks.md that their own scenarios write, each between its markers. */
+const SECTIONS = ['fanout', 'rss'] as const;
+const marker = (name: string, end: boolean) => `<!-- ${name}:${end ? 'end' : 'start'} -->`;
 
-/** The fan-out section of an existing docs/benchmarks.md (markers included), or ''. */
+/** One marked section of an existing docs/benchmarks.md (markers included), or ''. */
+function sectionOf(doc: string, name: string): string {
+  const start = doc.indexOf(marker(name, false));
+  const end = doc.indexOf(marker(name, true));
+  return start >= 0 && end > start ? doc.slice(start, end + marker(name, true).length) : '';
+}
+
+/** Every marked section of an existing docs/benchmarks.md, for the start-up run to keep. */
 function fanoutSection(doc: string): string {
-  const start = doc.indexOf(FANOUT_START);
-  const end = doc.indexOf(FANOUT_END);
-  return start >= 0 && end > start ? `\n${doc.slice(start, end + FANOUT_END.length)}\n` : '';
+  return SECTIONS.map((name) => sectionOf(doc, name)).filter(Boolean).map((section) => `\n${section}\n`).join('');
+}
+
+/** Replaces (or appends) one marked section of docs/benchmarks.md. */
+function writeSection(name: string, body: string): void {
+  const section = `${marker(name, false)}\n${body.trim()}\n${marker(name, true)}`;
+  const existing = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
+  const old = sectionOf(existing, name);
+  writeFileSync(DOC, old ? existing.replace(old, section) : `${existing.trimEnd()}\n\n${section}\n`);
 }
 
 interface StreamRun {
@@ -541,6 +555,9 @@ async function fanoutBench(opts: Options): Promise<void> {
   const rows: string[][] = [];
   const verdicts: Verdict[] = [];
   const notes: string[] = [];
+  const rssRows: string[][] = [];
+  const rssVerdicts: Verdict[] = [];
+  const rssNotes: string[] = [];
   const stores: BenchStore[] = [];
   const emulators: Emulator[] = [];
   const BALANCE = '/accounts/balance/get';
@@ -619,7 +636,7 @@ async function fanoutBench(opts: Options): Promise<void> {
       try {
         store = await makeBulkStore(emulator, n, 'keychain');
       } catch (error) {
-        notes.push(`The peak-RSS run used a passphrase store, whose scrypt alone peaks near 180 MiB: the OS keychain was not available (${(error as Error).message.split('\n')[0]}).`);
+        rssNotes.push(`The peak-RSS run used a passphrase store, whose scrypt alone peaks near 180 MiB: the OS keychain was not available (${(error as Error).message.split('\n')[0]}).`);
         store = await makeBulkStore(emulator, n, 'passphrase');
       }
       stores.push(store);
@@ -627,40 +644,46 @@ async function fanoutBench(opts: Options): Promise<void> {
       const r = await runStreaming(plaidbal('balance', '--all', '--yes', '--format', 'ndjson', '--rate', '1200'), store.env);
       const ok = [...r.answered.values()].filter(Boolean).length;
       const rss = r.rssKiB === null ? null : r.rssKiB / 1024;
-      rows.push([`balance --all --format ndjson --rate 1200 (${n} items, latency ×0.01)`, ms(r.ms), '', '', '', `${ok}/${n}`, mib(rss)]);
-      verdicts.push({ target: `Peak RSS ≤ ${TARGETS_11.rssMiB} MiB for \`balance --all --format ndjson\` over ${n} items`, measured: mib(rss), result: rss === null ? 'NOT RUN' : rss <= TARGETS_11.rssMiB && ok === n ? 'PASS' : 'FAIL' });
+      rssRows.push([`balance --all --format ndjson --rate 1200 (${n} items, latency ×0.01)`, ms(r.ms), '', '', '', `${ok}/${n}`, mib(rss)]);
+      rssVerdicts.push({ target: `Peak RSS ≤ ${TARGETS_11.rssMiB} MiB for \`balance --all --format ndjson\` over ${n} items`, measured: mib(rss), result: rss === null ? 'NOT RUN' : rss <= TARGETS_11.rssMiB && ok === n ? 'PASS' : 'FAIL' });
     }
   } finally {
     for (const e of emulators) await e.close();
     for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
   }
 
-  const rowTable = table(['Run', 'Wall', 'Ideal', 'vs ideal', '429s', 'Answered', 'Peak RSS'], rows);
-  const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], verdicts.map((v) => [v.target, v.measured, v.result]));
-  process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${notes.map((n) => `Note: ${n}\n`).join('')}`);
-  if (!opts.write) return;
   const commit = git(['rev-parse', '--short', 'HEAD']);
-  const section = `${FANOUT_START}
-## Paced fan-out (issue 11)
-
-Measured by \`scripts/bench.ts\`:
-
-\`\`\`sh
-npm run bench -- --only ${[...opts.only].filter((o) => o === 'fanout' || o === 'rss').join(',')}${opts.fanoutItems !== 2_000 ? ` --items ${opts.fanoutItems}` : ''}${opts.rssItems !== 10_000 ? ` --rss-items ${opts.rssItems}` : ''}
-\`\`\`
-
-- **When:** ${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores
-- **Setup:** the Plaid-like emulator (\`plaidLike()\` in test/emulator/plaid-like.ts) in the bench process: log-normal \`/accounts/balance/get\` latency (median 3 s, 95th percentile 11 s, at most 30 s; seeded), Plaid's Production limits (1,200 per client and 5 per item per rolling minute) answered with Plaid's 429s. Production passphrase stores made in bulk (test/helpers/bulk.ts). Each run starts on an empty window (the bench waits a minute between runs). "Slowest" is the slowest call the emulator served in that run. The competing user is \`Emulator.compete()\`: ${COMPETITOR_PER_MINUTE} calls a minute of the same client, evenly, its window filled as if it had run for a minute already. The peak-RSS run uses latency ×0.01 (memory does not depend on it) and the highest budget allowed, \`--rate 1200\`.
-- One run each: these take minutes.
-
-${rowTable}
-
-${verdictTable}
-${notes.map((n) => `\n${n}\n`).join('')}${FANOUT_END}`;
-  const existing = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
-  const old = fanoutSection(existing).trim();
-  writeFileSync(DOC, old ? existing.replace(old, section) : `${existing.trimEnd()}\n\n${section}\n`);
-  log(`wrote the fan-out section of ${DOC}`);
+  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
+  const write = (name: string, title: string, command: string, setup: string, r: string[][], v: Verdict[], n: string[]) => {
+    const rowTable = table(['Run', 'Wall', 'Ideal', 'vs ideal', '429s', 'Answered', 'Peak RSS'], r);
+    const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], v.map((x) => [x.target, x.measured, x.result]));
+    process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `Note: ${x}\n`).join('')}`);
+    if (!opts.write) return;
+    writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `\n${x}\n`).join('')}`);
+    log(`wrote the ${name} section of ${DOC}`);
+  };
+  if (opts.only.has('fanout')) {
+    write(
+      'fanout',
+      'Paced fan-out (issue 11)',
+      `npm run bench -- --only fanout${opts.fanoutItems !== 2_000 ? ` --items ${opts.fanoutItems}` : ''}`,
+      `the Plaid-like emulator (\`plaidLike()\` in test/emulator/plaid-like.ts) in the bench process: log-normal \`/accounts/balance/get\` latency (median 3 s, 95th percentile 11 s, at most 30 s; seeded), Plaid's Production limits (1,200 per client and 5 per item per rolling minute) answered with Plaid's 429s. A Production passphrase store made in bulk (test/helpers/bulk.ts). Each run starts on an empty window (the bench waits out the minute between runs). "Slowest" is the slowest call the emulator served in that run. The competing user is \`Emulator.compete()\`: ${COMPETITOR_PER_MINUTE} calls a minute of the same client, evenly, its window filled as if it had run for a minute already. One run each: these take minutes.`,
+      rows,
+      verdicts,
+      notes,
+    );
+  }
+  if (opts.only.has('rss')) {
+    write(
+      'rss',
+      'Peak memory over 10,000 items (issue 11)',
+      `npm run bench -- --only rss${opts.rssItems !== 10_000 ? ` --rss-items ${opts.rssItems}` : ''}`,
+      'the Plaid-like emulator with latency ×0.01 (memory does not depend on it) and Plaid\'s Production limits; an OS-keychain Production store made in bulk; the highest budget allowed, `--rate 1200`. Peak RSS from GNU time.',
+      rssRows,
+      rssVerdicts,
+      rssNotes,
+    );
+  }
 }
 
 async function main(): Promise<number> {

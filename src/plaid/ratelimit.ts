@@ -123,6 +123,13 @@ function prune(times: number[], cutoff: number): void {
   if (n) times.splice(0, n);
 }
 
+/**
+ * The pacer's minute is this much longer than Plaid's: plaidbal counts a call when it sends it,
+ * Plaid when it arrives, and a call that takes longer to leave than the one a minute before it
+ * would otherwise land in Plaid's window with it.
+ */
+export const WINDOW_MARGIN_MS = 1_000;
+
 /** The most calls in flight at once, whatever the budget and latency (--concurrency lowers it). */
 export const MAX_IN_FLIGHT = 128;
 /** The fewest calls in flight a fan-out allows, so small runs are not serialised by a low budget. */
@@ -233,7 +240,7 @@ export class Pacer {
     this.limits = opts.limits;
     this.budget = Math.min(opts.budget, opts.limits.perClient);
     this.rate = this.budget;
-    this.windowMs = opts.limits.windowMs;
+    this.windowMs = opts.limits.windowMs + WINDOW_MARGIN_MS;
     this.maxInFlight = Math.max(1, Math.min(MAX_IN_FLIGHT, opts.maxInFlight ?? MAX_IN_FLIGHT));
     // Up to a fifth of the budget may go at once (a 10-item Sandbox run does not wait for pacing); the
     // rolling window below still holds every minute to the budget.
@@ -339,7 +346,7 @@ export class Pacer {
       case 'item-limit':
         this.rateLimited += 1;
         // Someone else used this item's allowance: its next call waits for one slot of its window.
-        this.itemBlockedUntil.set(itemId, now + this.windowMs / this.limits.perItem);
+        this.itemBlockedUntil.set(itemId, now + this.limits.windowMs / this.limits.perItem);
         return;
       case 'failed':
         return;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
+import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
 
 function fakeClock() {
   let now = 0;
@@ -96,7 +96,7 @@ describe('Pacer', () => {
       granted.push(clock.deps.now());
     }
     expect(granted.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
-    expect(granted[5]).toBe(60_000);
+    expect(granted[5]).toBe(60_000 + WINDOW_MARGIN_MS);
   });
 
   it('AIMD: halves the rate on a per-client 429, once per episode, then adds one call per minute per success', () => {

@@ -52,6 +52,18 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     }
   }
 
+  // One Plaid client for the run (fetchItemBalances asks for one per item): thousands of items
+  // then cost no more credentials, axios instances or garbage than one.
+  const clients = new Map<string, ReturnType<Ctx['plaid']>>();
+  const shared: Ctx = {
+    ...ctx,
+    plaid: (env, o = {}) => {
+      const key = JSON.stringify([env, o]);
+      let client = clients.get(key);
+      if (!client) clients.set(key, (client = ctx.plaid(env, o)));
+      return client;
+    },
+  };
   const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined } as const;
   const bar = progress(ctx, 'Fetching balances', items.length, { rate: () => pacer.observedRate() });
   // ndjson and csv stream: each item's lines go out, in one write, as soon as that item is
@@ -63,7 +75,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     await fanOut(
       items.length,
       // One item is one call, made (and retried) as before; pacing is for fan-outs.
-      (index) => fetchItemBalances(ctx, store, items[index]!, items.length > 1 ? { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) } : fetchOptions),
+      (index) => fetchItemBalances(shared, store, items[index]!, items.length > 1 ? { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) } : fetchOptions),
       {
         pacer,
         onDone: (index, result) => {
