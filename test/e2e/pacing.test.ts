@@ -206,6 +206,8 @@ describe('sharing the client with a competing user (Plaid-like emulator)', () =>
     // It slowed down (AIMD), so 429s stay a small share of its calls…
     expect(limited.length / calls.length).toBeLessThan(0.1);
     expect(r.stderr).toMatch(/pacing: budget 1200\/min, \d+ attempts, \d+ answered 429/);
+    // The multiplicative decrease: its rate was cut below the budget and had not grown back by the end.
+    expect(Number(/rate at the end (\d+)\/min/.exec(r.stderr)![1])).toBeLessThan(1000);
     // …and the other user kept most of its share.
     expect(got.served).toBeGreaterThan(got.rateLimited * 4);
   }, 90_000);
