@@ -5,6 +5,13 @@
  *   npm run bench                              # build, measure, print, write docs/benchmarks.md
  *   npm run bench -- --runs 30 --all-runs 5    # more samples
  *   npm run bench -- --no-write                # print only
+ *   npm run bench -- --only fanout,rss         # only the paced fan-out runs (minutes)
+ *
+ * Scenarios (--only): startup (--version, --help, balance --item X), all (balance --all over 40
+ * items with 400 ms of latency), fanout (balance --all --format ndjson over 2,000 Production items
+ * against the Plaid-like emulator: default budget, --rate 1200, a competing user, streaming) and
+ * rss (peak RSS over 10,000 items). fanout and rss write their own section of docs/benchmarks.md
+ * and leave the rest of it as it was; startup and all rewrite the rest and keep that section.
  *
  * Machines are noisy, so commands are measured side by side: every round runs each command
  * once, in a fresh random order, and figures are medians and 90th percentiles over the rounds.
@@ -24,7 +31,8 @@ import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
-import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../test/emulator/index.js';
+import { plaidLike, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../test/emulator/index.js';
+import { addItems } from '../test/helpers/bulk.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(SELF));
@@ -48,14 +56,23 @@ const TARGETS = {
   allVsSequential: 6,
 };
 
+const SCENARIOS = ['startup', 'all', 'fanout', 'rss'] as const;
+type Scenario = (typeof SCENARIOS)[number];
+
 interface Options {
   runs: number;
   allRuns: number;
   write: boolean;
+  /** --only a,b: just these scenarios (default: all of them; fanout and rss take minutes). */
+  only: Set<Scenario>;
+  /** --items N: items of the fan-out runs (default 2,000). */
+  fanoutItems: number;
+  /** --rss-items N: items of the peak-RSS run (default 10,000). */
+  rssItems: number;
 }
 
 function parseArgs(argv: string[]): Options {
-  const opts: Options = { runs: 20, allRuns: 3, write: true };
+  const opts: Options = { runs: 20, allRuns: 3, write: true, only: new Set(SCENARIOS), fanoutItems: 2_000, rssItems: 10_000 };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const count = (name: string) => {
@@ -66,7 +83,14 @@ function parseArgs(argv: string[]): Options {
     if (arg === '--runs') opts.runs = count(arg);
     else if (arg === '--all-runs') opts.allRuns = count(arg);
     else if (arg === '--no-write') opts.write = false;
-    else throw new Error(`unknown argument ${arg} (known: --runs N, --all-runs N, --no-write)`);
+    else if (arg === '--items') opts.fanoutItems = count(arg);
+    else if (arg === '--rss-items') opts.rssItems = count(arg);
+    else if (arg === '--only') {
+      const names = (argv[++i] ?? '').split(',').filter(Boolean);
+      const bad = names.filter((n) => !(SCENARIOS as readonly string[]).includes(n));
+      if (names.length === 0 || bad.length) throw new Error(`--only takes a comma-separated list of ${SCENARIOS.join(', ')} (got ${argv[i]})`);
+      opts.only = new Set(names as Scenario[]);
+    } else throw new Error(`unknown argument ${arg} (known: --runs N, --all-runs N, --only ${SCENARIOS.join(',')}, --items N, --rss-items N, --no-write)`);
   }
   return opts;
 }
@@ -288,6 +312,12 @@ function git(args: string[]): string {
 
 async function bench(opts: Options, keychainProblem: string | undefined): Promise<void> {
   if (!existsSync(join(ROOT, 'dist', 'units.json'))) throw new Error('dist/units.json is missing: run `npm run build` (npm run bench does).');
+  if (opts.only.has('startup') || opts.only.has('all')) await mainBench(opts, keychainProblem);
+  if (opts.only.has('fanout') || opts.only.has('rss')) await fanoutBench(opts);
+}
+
+async function mainBench(opts: Options, keychainProblem: string | undefined): Promise<void> {
+  if (!existsSync(join(ROOT, 'dist', 'units.json'))) throw new Error('dist/units.json is missing: run `npm run build` (npm run bench does).');
   const started = new Date();
   const loadBefore = loadavg()[0]!;
   log(`node ${process.version}, ${cpus().length} cores, ${opts.runs} rounds (+2 warm-up), ${opts.allRuns} rounds for --all${haveGnuTime ? '' : '; no GNU time, so no peak memory (apt-get install -y time)'}`);
@@ -297,6 +327,7 @@ async function bench(opts: Options, keychainProblem: string | undefined): Promis
   const rows: Row[] = [];
   const verdicts: Verdict[] = [];
   const notes: string[] = [];
+  const closers: (() => Promise<void>)[] = [];
   try {
     // 1 and 2: start-up, one item.
     log('making stores (plaidbal config init, link --sandbox)…');
@@ -312,67 +343,76 @@ async function bench(opts: Options, keychainProblem: string | undefined): Promis
     const passphraseStore = await makeStore(emulator, 'passphrase', 1);
     stores.push(passphraseStore);
 
-    const baseline: Case = { label: 'node -e 0', argv: [process.execPath, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [] };
-    const version: Case = { label: 'plaidbal --version', argv: plaidbal('--version'), env: cliEnv({}), check: expectOk, samples: [] };
-    const help: Case = { label: 'plaidbal --help', argv: plaidbal('--help'), env: cliEnv({}), check: expectOk, samples: [] };
-    const balanceKeychain: Case | undefined = keychainStore && { label: 'plaidbal balance --item X --json (OS keychain)', argv: plaidbal('balance', '--item', 'X', '--json'), env: keychainStore.env, check: expectBalance(1), samples: [] };
-    const balancePassphrase: Case = { label: 'plaidbal balance --item X --json (passphrase, scrypt)', argv: plaidbal('balance', '--item', 'X', '--json'), env: passphraseStore.env, check: expectBalance(1), samples: [] };
-    const cases = [baseline, version, help, ...(balanceKeychain ? [balanceKeychain] : []), balancePassphrase];
-    log(`start-up: ${cases.length} commands, interleaved…`);
-    await interleaved(cases, opts.runs, 2);
+    if (opts.only.has('startup')) {
+      const baseline: Case = { label: 'node -e 0', argv: [process.execPath, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [] };
+      const version: Case = { label: 'plaidbal --version', argv: plaidbal('--version'), env: cliEnv({}), check: expectOk, samples: [] };
+      const help: Case = { label: 'plaidbal --help', argv: plaidbal('--help'), env: cliEnv({}), check: expectOk, samples: [] };
+      const balanceKeychain: Case | undefined = keychainStore && { label: 'plaidbal balance --item X --json (OS keychain)', argv: plaidbal('balance', '--item', 'X', '--json'), env: keychainStore.env, check: expectBalance(1), samples: [] };
+      const balancePassphrase: Case = { label: 'plaidbal balance --item X --json (passphrase, scrypt)', argv: plaidbal('balance', '--item', 'X', '--json'), env: passphraseStore.env, check: expectBalance(1), samples: [] };
+      const cases = [baseline, version, help, ...(balanceKeychain ? [balanceKeychain] : []), balancePassphrase];
+      log(`start-up: ${cases.length} commands, interleaved…`);
+      await interleaved(cases, opts.runs, 2);
 
-    const base = stats(baseline.samples);
-    const ratioOf = (c: Case) => stats(c.samples).median / base.median;
-    for (const c of cases) {
-      const s = stats(c.samples);
-      rows.push({ what: c.label, median: ms(s.median), p90: ms(s.p90), ratio: c === baseline ? '1.00×' : `${ratioOf(c).toFixed(2)}×`, rss: mib(s.rssMiB) });
-    }
-    const versionRatio = ratioOf(version);
-    verdicts.push({ target: `(1) \`--version\` ≤ ${TARGETS.versionRatio}× \`node -e 0\``, measured: `${versionRatio.toFixed(2)}×`, result: versionRatio <= TARGETS.versionRatio ? 'PASS' : 'FAIL' });
-    if (balanceKeychain) {
-      const s = stats(balanceKeychain.samples);
-      const r = ratioOf(balanceKeychain);
-      verdicts.push({ target: `(2) \`balance --item X --json\`, keychain, ≤ ${TARGETS.balanceRatio}× \`node -e 0\``, measured: `${r.toFixed(2)}×`, result: r <= TARGETS.balanceRatio ? 'PASS' : 'FAIL' });
-      verdicts.push({
-        target: `(2) … and ≤ ${TARGETS.balanceRssMiB} MiB peak RSS`,
-        measured: mib(s.rssMiB),
-        result: s.rssMiB === null ? 'NOT RUN' : s.rssMiB <= TARGETS.balanceRssMiB ? 'PASS' : 'FAIL',
-      });
-    } else {
-      verdicts.push({ target: `(2) \`balance --item X --json\` with the OS keychain`, measured: `not run: ${keychainProblem}`, result: 'NOT RUN' });
+      const base = stats(baseline.samples);
+      const ratioOf = (c: Case) => stats(c.samples).median / base.median;
+      for (const c of cases) {
+        const s = stats(c.samples);
+        rows.push({ what: c.label, median: ms(s.median), p90: ms(s.p90), ratio: c === baseline ? '1.00×' : `${ratioOf(c).toFixed(2)}×`, rss: mib(s.rssMiB) });
+      }
+      const versionRatio = ratioOf(version);
+      verdicts.push({ target: `(1) \`--version\` ≤ ${TARGETS.versionRatio}× \`node -e 0\``, measured: `${versionRatio.toFixed(2)}×`, result: versionRatio <= TARGETS.versionRatio ? 'PASS' : 'FAIL' });
+      if (balanceKeychain) {
+        const s = stats(balanceKeychain.samples);
+        const r = ratioOf(balanceKeychain);
+        verdicts.push({ target: `(2) \`balance --item X --json\`, keychain, ≤ ${TARGETS.balanceRatio}× \`node -e 0\``, measured: `${r.toFixed(2)}×`, result: r <= TARGETS.balanceRatio ? 'PASS' : 'FAIL' });
+        verdicts.push({
+          target: `(2) … and ≤ ${TARGETS.balanceRssMiB} MiB peak RSS`,
+          measured: mib(s.rssMiB),
+          result: s.rssMiB === null ? 'NOT RUN' : s.rssMiB <= TARGETS.balanceRssMiB ? 'PASS' : 'FAIL',
+        });
+      } else {
+        verdicts.push({ target: `(2) \`balance --item X --json\` with the OS keychain`, measured: `not run: ${keychainProblem}`, result: 'NOT RUN' });
+      }
     }
 
-    // 3: balance --all over 40 items with 400 ms of latency on /accounts/balance/get.
-    log(`balance --all: linking ${MANY_ITEMS} items one at a time…`);
-    const many = keychainStore ? await makeStore(emulator, 'keychain', MANY_ITEMS) : await makeStore(emulator, 'passphrase', MANY_ITEMS);
-    stores.push(many);
-    if (!keychainStore) notes.push('`balance --all` used a passphrase store (no OS keychain), so each run includes scrypt (~0.4 s).');
-    emulator.setLatency(MANY_LATENCY_MS, '/accounts/balance/get');
-    const probe = await runOnce(plaidbal('balance', '--all', '--concurrency', '1', '--json', '--cached'), many.env);
-    const pending = probe.code === 2 && /unknown option/i.test(probe.stderr);
-    if (!pending && probe.code !== 0) throw new Error(`plaidbal balance --all --cached exited ${probe.code}: ${probe.stderr.trim()}`);
-    const ideal = Math.ceil(MANY_ITEMS / DEFAULT_CONCURRENCY) * MANY_LATENCY_MS;
-    if (pending) {
-      const why = probe.stderr.trim().split('\n')[0]!;
-      notes.push(`\`balance --all\` / \`--concurrency\` are not in this build yet (${why}), so target (3) is pending.`);
-      verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms): ≤ ${TARGETS.allVsIdeal}× ideal and ≥ ${TARGETS.allVsSequential}× faster than --concurrency 1`, measured: 'pending: not implemented yet', result: 'PENDING' });
-    } else {
-      const all: Case = { label: `plaidbal balance --all --json (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms latency)`, argv: plaidbal('balance', '--all', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
-      const sequential: Case = { label: `plaidbal balance --all --concurrency 1 --json`, argv: plaidbal('balance', '--all', '--concurrency', '1', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
-      log(`balance --all: ${opts.allRuns} rounds (the sequential run takes ${((MANY_ITEMS * MANY_LATENCY_MS) / 1000).toFixed(0)} s or more)…`);
-      await interleaved([all, sequential], opts.allRuns, 0);
-      const a = stats(all.samples);
-      const s = stats(sequential.samples);
-      rows.push({ what: `ideal: ceil(${MANY_ITEMS}/${DEFAULT_CONCURRENCY}) × ${MANY_LATENCY_MS} ms`, median: ms(ideal), p90: '', ratio: '', rss: '' });
-      rows.push({ what: all.label, median: ms(a.median), p90: ms(a.p90), ratio: `${(a.median / ideal).toFixed(2)}× ideal`, rss: mib(a.rssMiB) });
-      rows.push({ what: sequential.label, median: ms(s.median), p90: ms(s.p90), ratio: `${(s.median / a.median).toFixed(1)}× --all`, rss: mib(s.rssMiB) });
-      const vsIdeal = a.median / ideal;
-      const speedup = s.median / a.median;
-      verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms) within ${TARGETS.allVsIdeal}× of the ideal ${ms(ideal)}`, measured: `${vsIdeal.toFixed(2)}×`, result: vsIdeal <= TARGETS.allVsIdeal ? 'PASS' : 'FAIL' });
-      verdicts.push({ target: `(3) … and ≥ ${TARGETS.allVsSequential}× faster than \`--concurrency 1\``, measured: `${speedup.toFixed(1)}×`, result: speedup >= TARGETS.allVsSequential ? 'PASS' : 'FAIL' });
+    if (opts.only.has('all')) {
+      // 3: balance --all over 40 items with 400 ms of latency on /accounts/balance/get.
+      // In Production: Sandbox's budget (half of 100 calls a minute) would pace 40 items over most
+      // of a minute, which is Plaid's limit at work, not the fan-out's speed.
+      log(`balance --all: ${MANY_ITEMS} Production items…`);
+      const production = await startEmulator({ environment: 'production', rateLimits: { perItem: 1e9, perClient: 1e9 } });
+      closers.push(() => production.close());
+      const many = await makeBulkStore(production, MANY_ITEMS);
+      stores.push(many);
+      notes.push('`balance --all` (3) runs on a Production passphrase store made in bulk (tests/helpers/bulk.ts), so each run includes scrypt (~0.4 s). Its ideal is that of the fixed pool of 8 the target was set for; the pool is now sized from the call budget and latency (issue 11).');
+      production.setLatency(MANY_LATENCY_MS, '/accounts/balance/get');
+      const probe = await runOnce(plaidbal('balance', '--all', '--yes', '--concurrency', '1', '--json', '--cached'), many.env);
+      const pending = probe.code === 2 && /unknown option/i.test(probe.stderr);
+      if (!pending && probe.code !== 0) throw new Error(`plaidbal balance --all --cached exited ${probe.code}: ${probe.stderr.trim()}`);
+      const ideal = Math.ceil(MANY_ITEMS / DEFAULT_CONCURRENCY) * MANY_LATENCY_MS;
+      if (pending) {
+        const why = probe.stderr.trim().split('\n')[0]!;
+        notes.push(`\`balance --all\` / \`--concurrency\` are not in this build yet (${why}), so target (3) is pending.`);
+        verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms): ≤ ${TARGETS.allVsIdeal}× ideal and ≥ ${TARGETS.allVsSequential}× faster than --concurrency 1`, measured: 'pending: not implemented yet', result: 'PENDING' });
+      } else {
+        const all: Case = { label: `plaidbal balance --all --json (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms latency)`, argv: plaidbal('balance', '--all', '--yes', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
+        const sequential: Case = { label: `plaidbal balance --all --concurrency 1 --json`, argv: plaidbal('balance', '--all', '--yes', '--concurrency', '1', '--json'), env: many.env, check: expectBalance(MANY_ITEMS), samples: [] };
+        log(`balance --all: ${opts.allRuns} rounds (the sequential run takes ${((MANY_ITEMS * MANY_LATENCY_MS) / 1000).toFixed(0)} s or more)…`);
+        await interleaved([all, sequential], opts.allRuns, 0);
+        const a = stats(all.samples);
+        const s = stats(sequential.samples);
+        rows.push({ what: `ideal: ceil(${MANY_ITEMS}/${DEFAULT_CONCURRENCY}) × ${MANY_LATENCY_MS} ms`, median: ms(ideal), p90: '', ratio: '', rss: '' });
+        rows.push({ what: all.label, median: ms(a.median), p90: ms(a.p90), ratio: `${(a.median / ideal).toFixed(2)}× ideal`, rss: mib(a.rssMiB) });
+        rows.push({ what: sequential.label, median: ms(s.median), p90: ms(s.p90), ratio: `${(s.median / a.median).toFixed(1)}× --all`, rss: mib(s.rssMiB) });
+        const vsIdeal = a.median / ideal;
+        const speedup = s.median / a.median;
+        verdicts.push({ target: `(3) \`balance --all\` (${MANY_ITEMS} items, ${MANY_LATENCY_MS} ms) within ${TARGETS.allVsIdeal}× of the ideal ${ms(ideal)}`, measured: `${vsIdeal.toFixed(2)}×`, result: vsIdeal <= TARGETS.allVsIdeal ? 'PASS' : 'FAIL' });
+        verdicts.push({ target: `(3) … and ≥ ${TARGETS.allVsSequential}× faster than \`--concurrency 1\``, measured: `${speedup.toFixed(1)}×`, result: speedup >= TARGETS.allVsSequential ? 'PASS' : 'FAIL' });
+      }
     }
   } finally {
     await emulator.close();
+    for (const close of closers) await close();
     for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
   }
 
@@ -414,8 +454,235 @@ ${verdictTable}
 
 ${summary}
 ${notes.map((n) => `\n${n}\n`).join('')}`;
-    writeFileSync(DOC, doc);
+    writeFileSync(DOC, `${doc}${fanoutSection(existsSync(DOC) ? readFileSync(DOC, 'utf8') : '')}`);
     log(`wrote ${DOC}`);
+  }
+}
+
+/** A Production passphrase store holding `items` items the emulator made directly (test/helpers/bulk.ts). */
+async function makeBulkStore(emulator: Emulator, items: number, keySource: 'keychain' | 'passphrase' = 'passphrase'): Promise<BenchStore> {
+  const dir = mkdtempSync(join(tmpdir(), 'plaidbal-bench-bulk-'));
+  const env = cliEnv({ PLAIDBAL_CONFIG_DIR: dir, PLAIDBAL_BASE_URL: emulator.url, PLAID_ENV: 'production', ...(keySource === 'passphrase' ? { PLAIDBAL_PASSPHRASE: PASSPHRASE } : {}) });
+  await cli(env, ['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], TEST_SECRET);
+  await addItems(emulator, env, 'production', items);
+  return { dir, env };
+}
+
+// ------------------------------------------------------------------------------------------------
+// Paced fan-out against the Plaid-like emulator (issue 11)
+
+/** Sections of docs/benchmarks.md that their own scenarios write, each between its markers. */
+const SECTIONS = ['fanout', 'rss'] as const;
+const marker = (name: string, end: boolean) => `<!-- ${name}:${end ? 'end' : 'start'} -->`;
+
+/** One marked section of an existing docs/benchmarks.md (markers included), or ''. */
+function sectionOf(doc: string, name: string): string {
+  const start = doc.indexOf(marker(name, false));
+  const end = doc.indexOf(marker(name, true));
+  return start >= 0 && end > start ? doc.slice(start, end + marker(name, true).length) : '';
+}
+
+/** Every marked section of an existing docs/benchmarks.md, for the start-up run to keep. */
+function fanoutSection(doc: string): string {
+  return SECTIONS.map((name) => sectionOf(doc, name)).filter(Boolean).map((section) => `\n${section}\n`).join('');
+}
+
+/** Replaces (or appends) one marked section of docs/benchmarks.md. */
+function writeSection(name: string, body: string): void {
+  const section = `${marker(name, false)}\n${body.trim()}\n${marker(name, true)}`;
+  const existing = existsSync(DOC) ? readFileSync(DOC, 'utf8') : '# Benchmarks\n';
+  const old = sectionOf(existing, name);
+  writeFileSync(DOC, old ? existing.replace(old, section) : `${existing.trimEnd()}\n\n${section}\n`);
+}
+
+interface StreamRun {
+  ms: number;
+  firstLineMs: number | null;
+  rssKiB: number | null;
+  code: number | null;
+  /** item_id → whether its line(s) carried no error. */
+  answered: Map<string, boolean>;
+  lines: number;
+  stderr: string;
+}
+
+/** Runs argv (under GNU time when there is one), parsing ndjson as it streams. */
+function runStreaming(argv: string[], env: NodeJS.ProcessEnv, onStart?: () => void): Promise<StreamRun> {
+  const rssFile = haveGnuTime ? join(tmpdir(), `plaidbal-bench-rss-${process.pid}`) : null;
+  const [command, args] = rssFile ? [GNU_TIME, ['-f', '%M', '-o', rssFile, ...argv]] : [argv[0]!, argv.slice(1)];
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    onStart?.();
+    const child = spawn(command, args, { env, cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let firstLineMs: number | null = null;
+    let rest = '';
+    let lines = 0;
+    let stderr = '';
+    const answered = new Map<string, boolean>();
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      firstLineMs ??= Date.now() - started;
+      const parts = (rest + d).split('\n');
+      rest = parts.pop()!;
+      for (const line of parts) {
+        lines += 1;
+        const row = JSON.parse(line) as { item_id: string; error: unknown };
+        answered.set(row.item_id, (answered.get(row.item_id) ?? true) && row.error === null);
+      }
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let rssKiB: number | null = null;
+      if (rssFile) {
+        try {
+          rssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+          if (!Number.isFinite(rssKiB)) rssKiB = null;
+        } catch {
+          rssKiB = null;
+        }
+        rmSync(rssFile, { force: true });
+      }
+      resolve({ ms: Date.now() - started, firstLineMs, rssKiB, code, answered, lines, stderr });
+    });
+  });
+}
+
+const TARGETS_11 = { vsIdeal: 1.1, max429Share: 0.02, firstLineSlackMs: 1_000, rssMiB: 120 };
+const COMPETITOR_PER_MINUTE = 700;
+
+async function fanoutBench(opts: Options): Promise<void> {
+  const started = new Date();
+  const rows: string[][] = [];
+  const verdicts: Verdict[] = [];
+  const notes: string[] = [];
+  const rssRows: string[][] = [];
+  const rssVerdicts: Verdict[] = [];
+  const rssNotes: string[] = [];
+  const stores: BenchStore[] = [];
+  const emulators: Emulator[] = [];
+  const BALANCE = '/accounts/balance/get';
+  try {
+    if (opts.only.has('fanout')) {
+      // Real time: Plaid's latency (log-normal, median 3 s, p95 11 s, cap 30 s) and Production limits.
+      const latencies: { at: number; ms: number }[] = [];
+      const emulator = await startEmulator({
+        ...plaidLike({ timeScale: 1, seed: 11 }),
+        onRequest: (r) => {
+          if (r.path === BALANCE && r.status === 200) latencies.push({ at: r.at, ms: Date.now() - r.at });
+        },
+      });
+      emulators.push(emulator);
+      const n = opts.fanoutItems;
+      log(`fan-out: making a Production store of ${n} items…`);
+      const store = await makeBulkStore(emulator, n);
+      stores.push(store);
+      notes.push('The fan-out runs use a passphrase store: each includes its scrypt (about 0.4 s, and about 180 MiB of peak memory).');
+
+      const run = async (label: string, rate: number | null, competitor: boolean) => {
+        // Plaid's per-client window is a rolling minute: start each run on an empty one.
+        const last = emulator.requests.findLast((q) => q.path === BALANCE);
+        if (last && Date.now() - last.at < 61_000) {
+          log(`fan-out: ${label}: waiting for the emulator's window to empty…`);
+          await new Promise((r) => setTimeout(r, 61_000 - (Date.now() - last.at)));
+        }
+        const from = emulator.requests.length;
+        latencies.length = 0;
+        let spawnedAt = 0;
+        const other = competitor ? emulator.compete({ perMinute: COMPETITOR_PER_MINUTE }) : null;
+        log(`fan-out: ${label}…`);
+        const argv = plaidbal('balance', '--all', '--yes', '--format', 'ndjson', ...(rate ? ['--rate', String(rate)] : []));
+        const r = await runStreaming(argv, store.env, () => (spawnedAt = Date.now()));
+        const got = other?.stop();
+        const calls = emulator.requests.slice(from).filter((q) => q.path === BALANCE);
+        const limited = calls.filter((q) => q.status === 429).length;
+        const slowest = Math.max(...latencies.map((l) => l.ms));
+        const first = latencies.length ? latencies.reduce((a, b) => (a.at + a.ms <= b.at + b.ms ? a : b)) : null;
+        const ok = [...r.answered.values()].filter(Boolean).length;
+        if (r.code !== 0) notes.push(`${label}: exit ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+        return { r, calls: calls.length, limited, slowest, first, firstSince: first ? first.at - spawnedAt : null, ok, got };
+      };
+
+      for (const [label, rate] of [[`default budget (600/min)`, null], ['--rate 1200', 1200]] as const) {
+        const m = await run(`balance --all --format ndjson, ${n} items, ${label}`, rate, false);
+        const budget = rate ?? 600;
+        const ideal = (n / budget) * 60_000 + m.slowest;
+        rows.push([`balance --all --format ndjson (${n} items, ${label})`, ms(m.r.ms), `${ms(ideal)} (${n}/${budget} min + slowest ${ms(m.slowest)})`, `${(m.r.ms / ideal).toFixed(2)}×`, `${m.limited} of ${m.calls}`, `${m.ok}/${n}`, mib(m.r.rssKiB === null ? null : m.r.rssKiB / 1024)]);
+        verdicts.push({ target: `\`balance --all --format ndjson\`, ${n} items, ${label}: within ${TARGETS_11.vsIdeal}× of ${n} ÷ budget + slowest call`, measured: `${(m.r.ms / ideal).toFixed(2)}× (${ms(m.r.ms)} vs ${ms(ideal)})`, result: m.r.ms <= ideal * TARGETS_11.vsIdeal ? 'PASS' : 'FAIL' });
+        verdicts.push({ target: `… with zero 429s`, measured: `${m.limited} 429s of ${m.calls} calls`, result: m.limited === 0 ? 'PASS' : 'FAIL' });
+        if (rate === null && m.first && m.r.firstLineMs !== null) {
+          // The first item answered: its latency, and when it was answered since plaidbal was started.
+          const bound = m.firstSince! + m.first.ms + TARGETS_11.firstLineSlackMs;
+          rows.push([`  streaming: first NDJSON line`, ms(m.r.firstLineMs), `first answer ${ms(m.firstSince! + m.first.ms)} after start (latency ${ms(m.first.ms)})`, '', '', '', '']);
+          verdicts.push({ target: `Streaming: first NDJSON line ≤ the first item's answer + ${TARGETS_11.firstLineSlackMs / 1000} s`, measured: `${ms(m.r.firstLineMs)} (first item answered at ${ms(m.firstSince! + m.first.ms)}, its latency ${ms(m.first.ms)})`, result: m.r.firstLineMs <= bound ? 'PASS' : 'FAIL' });
+        }
+      }
+
+      const m = await run(`balance --all --format ndjson, ${n} items, default budget, a competing user at ${COMPETITOR_PER_MINUTE}/min`, null, true);
+      const share = m.limited / m.calls;
+      rows.push([`balance --all --format ndjson (${n} items, default budget, competitor ${COMPETITOR_PER_MINUTE}/min)`, ms(m.r.ms), '', '', `${m.limited} of ${m.calls} (${(share * 100).toFixed(2)}%)`, `${m.ok}/${n}`, mib(m.r.rssKiB === null ? null : m.r.rssKiB / 1024)]);
+      verdicts.push({ target: `Competing user at ${COMPETITOR_PER_MINUTE}/min: every item answered`, measured: `${m.ok}/${n}`, result: m.ok === n ? 'PASS' : 'FAIL' });
+      verdicts.push({ target: `… 429s ≤ ${TARGETS_11.max429Share * 100}% of calls`, measured: `${(share * 100).toFixed(2)}% (${m.limited} of ${m.calls}); the competitor was served ${m.got!.served}, refused ${m.got!.rateLimited}`, result: share <= TARGETS_11.max429Share ? 'PASS' : 'FAIL' });
+    }
+
+    if (opts.only.has('rss')) {
+      // Peak memory does not depend on Plaid's latency: a fast emulator, Plaid's limits, the most the CLI allows.
+      const emulator = await startEmulator({ ...plaidLike({ timeScale: 0.01, seed: 12 }), rateLimits: { perItem: 5, perClient: 1_200, windowMs: 60_000 } });
+      emulators.push(emulator);
+      const n = opts.rssItems;
+      log(`rss: making a Production store of ${n} items…`);
+      // The OS keychain, as a support desk would use: a passphrase store's scrypt alone peaks
+      // near 180 MiB (see the start-up table), whatever the number of items.
+      let store: BenchStore;
+      try {
+        store = await makeBulkStore(emulator, n, 'keychain');
+      } catch (error) {
+        rssNotes.push(`The peak-RSS run used a passphrase store, whose scrypt alone peaks near 180 MiB: the OS keychain was not available (${(error as Error).message.split('\n')[0]}).`);
+        store = await makeBulkStore(emulator, n, 'passphrase');
+      }
+      stores.push(store);
+      log(`rss: balance --all --format ndjson --rate 1200 over ${n} items (${Math.ceil(n / 1200)} min or so)…`);
+      const r = await runStreaming(plaidbal('balance', '--all', '--yes', '--format', 'ndjson', '--rate', '1200'), store.env);
+      const ok = [...r.answered.values()].filter(Boolean).length;
+      const rss = r.rssKiB === null ? null : r.rssKiB / 1024;
+      rssRows.push([`balance --all --format ndjson --rate 1200 (${n} items, latency ×0.01)`, ms(r.ms), '', '', '', `${ok}/${n}`, mib(rss)]);
+      rssVerdicts.push({ target: `Peak RSS ≤ ${TARGETS_11.rssMiB} MiB for \`balance --all --format ndjson\` over ${n} items`, measured: mib(rss), result: rss === null ? 'NOT RUN' : rss <= TARGETS_11.rssMiB && ok === n ? 'PASS' : 'FAIL' });
+    }
+  } finally {
+    for (const e of emulators) await e.close();
+    for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
+  }
+
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
+  const write = (name: string, title: string, command: string, setup: string, r: string[][], v: Verdict[], n: string[]) => {
+    const rowTable = table(['Run', 'Wall', 'Ideal', 'vs ideal', '429s', 'Answered', 'Peak RSS'], r);
+    const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], v.map((x) => [x.target, x.measured, x.result]));
+    process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `Note: ${x}\n`).join('')}`);
+    if (!opts.write) return;
+    writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `\n${x}\n`).join('')}`);
+    log(`wrote the ${name} section of ${DOC}`);
+  };
+  if (opts.only.has('fanout')) {
+    write(
+      'fanout',
+      'Paced fan-out (issue 11)',
+      `npm run bench -- --only fanout${opts.fanoutItems !== 2_000 ? ` --items ${opts.fanoutItems}` : ''}`,
+      `the Plaid-like emulator (\`plaidLike()\` in test/emulator/plaid-like.ts) in the bench process: log-normal \`/accounts/balance/get\` latency (median 3 s, 95th percentile 11 s, at most 30 s; seeded), Plaid's Production limits (1,200 per client and 5 per item per rolling minute) answered with Plaid's 429s. A Production passphrase store made in bulk (test/helpers/bulk.ts). Each run starts on an empty window (the bench waits out the minute between runs). "Slowest" is the slowest call the emulator served in that run. The competing user is \`Emulator.compete()\`: ${COMPETITOR_PER_MINUTE} calls a minute of the same client, evenly, its window filled as if it had run for a minute already. One run each: these take minutes.`,
+      rows,
+      verdicts,
+      notes,
+    );
+  }
+  if (opts.only.has('rss')) {
+    write(
+      'rss',
+      'Peak memory over 10,000 items (issue 11)',
+      `npm run bench -- --only rss${opts.rssItems !== 10_000 ? ` --rss-items ${opts.rssItems}` : ''}`,
+      'the Plaid-like emulator with latency ×0.01 (memory does not depend on it) and Plaid\'s Production limits; an OS-keychain Production store made in bulk; the highest budget allowed, `--rate 1200`. Peak RSS from GNU time.',
+      rssRows,
+      rssVerdicts,
+      rssNotes,
+    );
   }
 }
 

@@ -38,8 +38,21 @@ export function parseAlias(value: string): string {
   return value;
 }
 
+/** --concurrency: an upper bound on calls in flight, 1 to MAX_IN_FLIGHT (src/plaid/ratelimit.ts; not imported, so --help stays light). */
+export const CONCURRENCY_MAX = 128;
+
 export function parseConcurrency(value: string): number {
   const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > 64) throw new InvalidArgumentError('expected a whole number from 1 to 64');
+  if (!/^\d+$/.test(value) || n < 1 || n > CONCURRENCY_MAX) throw new InvalidArgumentError(`expected a whole number from 1 to ${CONCURRENCY_MAX}`);
   return n;
 }
+
+/** --rate: calls per minute, a whole number of at least 1 (the upper bound, Plaid's documented limit, depends on the endpoint and environment). */
+export function parseRate(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1) throw new InvalidArgumentError('expected calls per minute, a whole number of at least 1, e.g. 300');
+  return n;
+}
+
+export const RATE_HELP = 'calls per minute (default: half of Plaid\'s documented per-client limit for the endpoint; at most that limit)';
+export const CONCURRENCY_HELP = `upper bound on calls in flight, 1-${CONCURRENCY_MAX} (default ${CONCURRENCY_MAX}; the number follows from --rate and Plaid's latency)`;

@@ -74,14 +74,21 @@ export function csvField(value: string | number | null): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
-export function balanceCsv(doc: BalanceDocument): string {
-  const header = [...ROW_COLUMNS, 'error_code', 'error_message'];
-  const lines = [header.join(',')];
+/** The CSV header row, CRLF-terminated: written once, before any item's rows. */
+export const CSV_HEADER = `${[...ROW_COLUMNS, 'error_code', 'error_message'].join(',')}\r\n`;
+
+/** The CSV rows of `doc`'s items, without the header (streamed output writes each item's rows as it arrives). */
+export function balanceCsvRows(doc: BalanceDocument): string {
+  let out = '';
   for (const row of balanceRows(doc)) {
     // String(number) is the shortest round-trip form: Plaid's number, unchanged.
     const cells: (string | number | null)[] = ROW_COLUMNS.map((column) => row[column]);
     cells.push(row.error?.error_code ?? null, row.error?.error_message ?? null);
-    lines.push(cells.map(csvField).join(','));
+    out += `${cells.map(csvField).join(',')}\r\n`;
   }
-  return `${lines.join('\r\n')}\r\n`;
+  return out;
+}
+
+export function balanceCsv(doc: BalanceDocument): string {
+  return CSV_HEADER + balanceCsvRows(doc);
 }

@@ -9,6 +9,7 @@ import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
 import { CliError, ExitCode } from '../errors.js';
 import type { Environment } from '../types.js';
 import { isRetriable, toCliError, type RetryPolicy } from './errors.js';
+import { rateLimitScope, type Outcome, type PaceGate } from './ratelimit.js';
 
 export const DEFAULT_TIMEOUT_MS = 15_000;
 export const BALANCE_TIMEOUT_MS = 60_000;
@@ -59,7 +60,21 @@ export interface CallOptions {
    * Only facts about the response are passed, never a header or body of the request.
    */
   observe?: (exchange: Exchange) => void;
+  /**
+   * A fan-out's pacing for this call's item (src/plaid/ratelimit.ts): every attempt, retries
+   * included, waits for it, and tells it how it ended, so a 429 slows the whole run down.
+   */
+  pace?: PaceGate;
 }
+
+/**
+ * Attempts per call: 1 + DEFAULT_RETRIES. A paced call (CallOptions.pace) may take up to
+ * 1 + PACED_RATE_LIMIT_RETRIES attempts when the failures are Plaid's 429s (a 429 is never
+ * billed, and the pacer has slowed the run down before each of them); every other failure keeps
+ * the first bound. The fan-outs themselves never retry: this is the only retry layer.
+ */
+export const DEFAULT_RETRIES = 3;
+export const PACED_RATE_LIMIT_RETRIES = 5;
 
 /** What one attempt's HTTP exchange showed. */
 export interface Exchange {
@@ -149,7 +164,8 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const signal = callOptions.uninterruptible ? undefined : opts.signal;
       const policy = retryPolicyFor(method, opts.environment);
       const observe = callOptions.observe;
-      const attempt = observe
+      const pace = callOptions.pace;
+      const invokeOnce = observe
         ? async () => {
             try {
               const response = await invoke.call(api, request, { timeout, signal });
@@ -161,17 +177,35 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
             }
           }
         : () => invoke.call(api, request, { timeout, signal });
+      const attempt = pace
+        ? async () => {
+            await pace.acquire(signal);
+            const started = Date.now();
+            try {
+              const response = await invokeOnce();
+              pace.settle('ok', Date.now() - started);
+              return response;
+            } catch (error) {
+              pace.settle(outcomeOf(error), Date.now() - started);
+              throw error;
+            }
+          }
+        : invokeOnce;
+      const retries = policy === 'never' ? 0 : (opts.retries ?? DEFAULT_RETRIES);
+      const maxRetries = pace && retries > 0 ? Math.max(retries, PACED_RATE_LIMIT_RETRIES) : retries;
+      const willRetry = (error: unknown, attemptNumber: number) =>
+        attemptNumber <= maxRetries && isRetriable(error, policy) && (attemptNumber <= retries || outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit');
       try {
         const response = await pRetry(attempt, {
-          retries: policy === 'never' ? 0 : (opts.retries ?? 3),
+          retries: maxRetries,
           factor: 2,
           minTimeout: 250,
           maxTimeout: 4_000,
           randomize: true,
           signal,
-          shouldRetry: ({ error }) => isRetriable(error, policy),
-          onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-            if (opts.debug && retriesLeft > 0 && isRetriable(error, policy)) opts.debug(`attempt ${attemptNumber} failed; retrying (${retriesLeft} left)`);
+          shouldRetry: ({ error, attemptNumber }) => willRetry(error, attemptNumber),
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            if (opts.debug && willRetry(error, attemptNumber)) opts.debug(`attempt ${attemptNumber} failed; retrying`);
           },
         });
         // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):
@@ -192,6 +226,15 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       }
     },
   };
+}
+
+/** How a failed attempt ended, for the pacer: Plaid's 429s by scope, anything else 'failed'. */
+function outcomeOf(error: unknown): Outcome {
+  const response = (error as { response?: { status?: number; data?: unknown } } | null)?.response;
+  if (response?.status !== 429 || typeof response.data !== 'object' || response.data === null) return 'failed';
+  const { error_type, error_code } = response.data as { error_type?: unknown; error_code?: unknown };
+  const scope = rateLimitScope(typeof error_type === 'string' ? error_type : undefined, typeof error_code === 'string' ? error_code : undefined);
+  return scope === 'item' ? 'item-limit' : scope === 'client' ? 'client-limit' : 'failed';
 }
 
 /** The facts of one exchange: the response's status, Date header and TLS protocol, or the network error's code. */

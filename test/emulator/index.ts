@@ -8,12 +8,15 @@
  *   await plaid.close();
  */
 export { startEmulator, TEST_CLIENT_ID, TEST_SECRET, PLAID_VERSION, SANDBOX_RATE_LIMITS } from './server.js';
+export { plaidLike, PLAID_BALANCE_LATENCY, PLAID_PRODUCTION_BALANCE_LIMITS, logNormalSampler } from './plaid-like.js';
 export { PLAID_ERRORS, type PlaidErrorCode, type PlaidErrorDefinition } from './errors.js';
 export { SANDBOX_INSTITUTIONS, CAPITAL_ONE, DEFAULT_INSTITUTION, userGoodAccounts, type SandboxInstitution } from './fixtures.js';
 export type {
   CompleteLinkExit,
   CompleteLinkOptions,
   CompleteLinkSuccess,
+  Competition,
+  LatencyModel,
   EmulatedItem,
   Emulator,
   EmulatorOptions,

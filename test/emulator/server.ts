@@ -9,7 +9,9 @@ import { hostedLinkPage, isHostedLinkPath } from './hosted-link.js';
 import { newRequestId } from './ids.js';
 import { ROUTES, completeLinkSession, startLinkSession, type RouteContext } from './routes.js';
 import { EmulatorState } from './state.js';
-import type { Emulator, EmulatorOptions, Fault, FaultKind, RateLimits, RecordedRequest } from './types.js';
+import { userGoodAccounts, DEFAULT_INSTITUTION, SANDBOX_INSTITUTIONS } from './fixtures.js';
+import { logNormalSampler } from './plaid-like.js';
+import type { Competition, Emulator, EmulatorOptions, Fault, FaultKind, LatencyModel, RateLimits, RecordedRequest } from './types.js';
 import type { PlaidErrorTypeName } from './wire.js';
 
 export const TEST_CLIENT_ID = 'test_client_id';
@@ -106,6 +108,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const timers = new Set<NodeJS.Timeout>();
   const warnedVersions = new Set<string>();
   let latencyMs = opts.latencyMs ?? 0;
+  const itemLatency = new Map<string, number>();
+  let model: { paths: Set<string>; sample: () => number } | null = null;
+  const setModel = (m: LatencyModel | null | undefined) => {
+    model = m ? { paths: new Set(m.paths ?? ['/accounts/balance/get']), sample: logNormalSampler(m) } : null;
+  };
+  setModel(opts.latencyModel);
   let origin = '';
 
   const sleep = (ms: number) =>
@@ -207,7 +215,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     requests.push(record);
 
     const fault = takeFault(path);
-    const delay = latencyMs + (pathLatency.get(path) ?? 0) + (fault?.latencyMs ?? 0);
+    const token = typeof parsed === 'object' && parsed !== null ? (parsed as { access_token?: unknown }).access_token : undefined;
+    const itemId = typeof token === 'string' && itemLatency.size > 0 ? state.itemIdForToken(token) : undefined;
+    const delay =
+      latencyMs +
+      (pathLatency.get(path) ?? 0) +
+      (fault?.latencyMs ?? 0) +
+      (itemId ? (itemLatency.get(itemId) ?? 0) : 0) +
+      (model?.paths.has(path) ? model.sample() : 0);
     const reply = fault ? faultReply(fault) : answer(req, path, raw, typeof parsed === 'string' ? undefined : parsed);
     if (fault) record.fault = fault.kind ?? ('error' satisfies FaultKind);
     record.status = reply.status;
@@ -249,6 +264,44 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setLatency(ms: number, path?: string): void {
       if (path === undefined) latencyMs = ms;
       else pathLatency.set(path, ms);
+    },
+    setItemLatency(itemIdOrAccessToken: string, ms: number): void {
+      const itemId = state.findItem(itemIdOrAccessToken).item_id;
+      if (ms > 0) itemLatency.set(itemId, ms);
+      else itemLatency.delete(itemId);
+    },
+    setLatencyModel: setModel,
+    createItem(init = {}) {
+      const institution = SANDBOX_INSTITUTIONS.get(init.institution_id ?? DEFAULT_INSTITUTION);
+      if (!institution) throw new Error(`Plaid emulator: no institution ${init.institution_id}`);
+      const item = state.createItem({ institution_id: institution.institution_id, institution_name: institution.name, products: ['auth'], webhook: null, accounts: userGoodAccounts(), username: 'user_good' });
+      return state.snapshot(item);
+    },
+    compete({ perMinute, backfill = true }) {
+      // The same window key as the route's (routes.ts, accountsBalanceGet).
+      const key = `balance:client:${clientId}`;
+      const result: Competition = { served: 0, rateLimited: 0 };
+      const every = 60_000 / perMinute;
+      if (backfill) {
+        // As if it had been running for a whole window already: its calls spread over the window.
+        const now = state.clock();
+        for (let at = now - every; at > now - rateLimits.windowMs; at -= every) state.consume(key, at);
+      }
+      const timer = setInterval(() => {
+        if (state.allows(key, rateLimits.perClient, rateLimits.windowMs)) {
+          state.consume(key);
+          result.served += 1;
+        } else {
+          result.rateLimited += 1;
+        }
+      }, every);
+      timers.add(timer as unknown as NodeJS.Timeout);
+      return {
+        stop() {
+          clearInterval(timer);
+          return { ...result };
+        },
+      };
     },
     clearFaults(): void {
       faults.length = 0;

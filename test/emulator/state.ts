@@ -195,6 +195,11 @@ export class EmulatorState {
     return item.login_required || (this.environment === 'sandbox' && this.now() - item.loginAt >= SANDBOX_ITEM_LIFETIME_MS);
   }
 
+  /** The item_id an access token opens, if any (latency per item). */
+  itemIdForToken(token: string): string | undefined {
+    return this.itemsByToken.get(token)?.item_id;
+  }
+
   /** Looks an item up by item_id or access token, for the test helpers. */
   findItem(itemIdOrAccessToken: string): ItemState {
     const item = this.items.get(itemIdOrAccessToken) ?? this.itemsByToken.get(itemIdOrAccessToken);
@@ -226,9 +231,10 @@ export class EmulatorState {
     return hits.length < limit;
   }
 
-  consume(key: string): void {
+  consume(key: string, at = this.now()): void {
     const hits = this.windows.get(key) ?? [];
-    hits.push(this.now());
+    hits.push(at);
+    if (hits.length > 1 && hits[hits.length - 2]! > at) hits.sort((a, b) => a - b);
     this.windows.set(key, hits);
   }
 

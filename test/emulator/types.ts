@@ -13,6 +13,30 @@ export interface RateLimits {
   windowMs: number;
 }
 
+/**
+ * Plaid's latency, as a log-normal distribution: PLAID-NOTES.md ("Balance latency": median about
+ * 3 s, 95th percentile about 11 s, sometimes 30 s or more), capped at maxMs. Each request to one
+ * of `paths` waits a fresh sample, on top of any fixed latency.
+ */
+export interface LatencyModel {
+  medianMs: number;
+  p95Ms: number;
+  /** No sample is longer than this. */
+  maxMs: number;
+  /** Default ['/accounts/balance/get']. */
+  paths?: string[];
+  /** Seed of the emulator's own random numbers, so a run can be repeated. Default 1. */
+  seed?: number;
+}
+
+/** What a competing user of the same client_id did (Emulator.compete). */
+export interface Competition {
+  /** Its calls Plaid served (counted in the client's window). */
+  served: number;
+  /** Its calls Plaid answered 429 (not counted, as Plaid counts only served calls here). */
+  rateLimited: number;
+}
+
 export interface EmulatorOptions {
   /** Default `TEST_CLIENT_ID`. */
   clientId?: string;
@@ -26,6 +50,8 @@ export interface EmulatorOptions {
   latencyMs?: number;
   /** Default Plaid Sandbox's: 25 per item, 100 per client, per rolling minute. */
   rateLimits?: Partial<RateLimits>;
+  /** Default none: a log-normal latency per request (see plaidLike() for Plaid's). */
+  latencyModel?: LatencyModel;
   /**
    * Redirect URIs "registered in the dashboard". When set, /link/token/create rejects any other
    * `redirect_uri`; when not, any https URI (or http on localhost) is accepted.
@@ -109,6 +135,23 @@ export interface Emulator {
   inject(fault: Fault): void;
   /** Latency for every path, or for one path (added to the global one). */
   setLatency(ms: number, path?: string): void;
+  /** Extra latency for every request about one item (by item_id or access token); 0 removes it. */
+  setItemLatency(itemIdOrAccessToken: string, ms: number): void;
+  /** Replaces the latency model (null: none). */
+  setLatencyModel(model: LatencyModel | null): void;
+  /**
+   * Creates an item directly, as if linked earlier (user_good's accounts at First Platypus Bank by
+   * default): how tests and benchmarks get thousands of items in any environment without Link.
+   */
+  createItem(init?: { institution_id?: string }): EmulatedItem;
+  /**
+   * Another user of the same client_id making `perMinute` /accounts/balance/get calls a minute,
+   * evenly, from inside the emulator: each takes a slot of the client's window when there is one,
+   * and is refused (as a 429 would be) when there is not. With `backfill` (the default) the
+   * window starts as if it had been running for a whole window already. stop() ends it and says
+   * what it got.
+   */
+  compete(opts: { perMinute: number; backfill?: boolean }): { stop(): Competition };
   clearFaults(): void;
   /** Copies of the current items, removed ones included. */
   items(): EmulatedItem[];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
+import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
 
 function fakeClock() {
   let now = 0;
@@ -54,5 +54,164 @@ describe('RateLimiter', () => {
     for (const t of granted) expect(granted.filter((u) => u >= t && u < t + 1000).length).toBeLessThanOrEqual(5);
     expect(Math.max(...granted)).toBeGreaterThanOrEqual(2000);
     expect(granted).toHaveLength(12);
+  });
+});
+
+describe('Pacer', () => {
+  const limits = { perItem: 5, perClient: 1200, windowMs: 60_000 };
+
+  it('defaults the budget to half of Plaid\'s documented per-client limit, and refuses --rate above the limit', () => {
+    expect(budgetFor('accountsBalanceGet', 'production', undefined)).toMatchObject({ budget: 600 });
+    expect(budgetFor('accountsBalanceGet', 'sandbox', undefined)).toMatchObject({ budget: 50 });
+    expect(budgetFor('itemGet', 'production', undefined)).toMatchObject({ budget: 2500 });
+    expect(budgetFor('accountsBalanceGet', 'production', 1200)).toMatchObject({ budget: 1200 });
+    expect(budgetFor('accountsBalanceGet', 'production', 1201)).toEqual({ error: expect.stringContaining('1200 calls per minute per client') });
+  });
+
+  it('after a burst of a fifth of the budget, spaces calls evenly at the budget, and never exceeds it in any minute', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    const granted: number[] = [];
+    for (let i = 0; i < 1500; i++) {
+      await pacer.acquire(`item-${i}`);
+      granted.push(clock.deps.now());
+    }
+    expect(granted.slice(0, 120).every((t) => t === 0)).toBe(true);
+    expect(granted[120]! - granted[119]!).toBe(100); // 600/min: one every 100 ms
+    for (let i = 0; i < granted.length; i++) {
+      const inWindow = granted.filter((u) => u >= granted[i]! && u < granted[i]! + 60_000).length;
+      expect(inWindow).toBeLessThanOrEqual(600);
+    }
+    // 1,500 calls at 600 per minute: a little under 2.5 minutes (the burst is ahead of the schedule).
+    expect(granted.at(-1)!).toBeGreaterThan(120_000);
+    expect(granted.at(-1)!).toBeLessThanOrEqual(150_000);
+  });
+
+  it('keeps Plaid\'s per-item limit whatever the budget', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 1200 }, clock.deps);
+    const granted: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      await pacer.acquire('same');
+      granted.push(clock.deps.now());
+    }
+    expect(granted.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
+    expect(granted[5]).toBe(60_000 + WINDOW_MARGIN_MS);
+  });
+
+  it('AIMD: halves the rate on a per-client 429, once per episode, then adds one call per minute per success', () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    pacer.settle('a', 'client-limit', 0, 100);
+    expect(pacer.rate).toBe(300);
+    // A 429 on a call that started before the reaction says nothing new.
+    pacer.settle('b', 'client-limit', -1, 100);
+    expect(pacer.rate).toBe(300);
+    // Another 429 before any success: the window is still full; waiting longer helps, not a lower rate.
+    pacer.settle('b', 'client-limit', 5, 100);
+    expect(pacer.rate).toBe(300);
+    for (let i = 0; i < 50; i++) pacer.settle('c', 'ok', 10, 100);
+    expect(pacer.rate).toBe(350);
+    // A new episode halves again.
+    pacer.settle('d', 'client-limit', 20, 100);
+    expect(pacer.rate).toBe(175);
+    for (let i = 0; i < 1000; i++) pacer.settle('c', 'ok', 30, 100);
+    expect(pacer.rate).toBe(600); // never above the budget
+    // Repeated episodes never stop the run: the rate has a floor.
+    for (let i = 0; i < 20; i++) {
+      pacer.settle('d', 'client-limit', 40 + 2 * i, 100);
+      pacer.settle('d', 'ok', 41 + 2 * i, 100);
+    }
+    expect(pacer.rate).toBe(MIN_RATE + 1);
+  });
+
+  it('doubles the pause for each further 429 of an episode, up to its cap', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    const pauses: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const before = clock.deps.now();
+      pacer.settle(`item-${i}`, 'client-limit', before, 10);
+      await pacer.acquire(`item-${i}`);
+      pauses.push(clock.deps.now() - before);
+    }
+    expect(pauses).toEqual([1000, 2000, 4000, 8000, 16000, MAX_429_PAUSE_MS, MAX_429_PAUSE_MS]);
+  });
+
+  it('after a per-client 429, pauses new calls briefly and spaces them at the lower rate', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    await pacer.acquire('a');
+    pacer.settle('a', 'client-limit', 0, 50);
+    await pacer.acquire('b');
+    const first = clock.deps.now();
+    expect(first).toBeGreaterThanOrEqual(CLIENT_429_PAUSE_MS);
+    await pacer.acquire('c');
+    expect(clock.deps.now() - first).toBe(200); // 300/min
+  });
+
+  it('a per-item 429 holds that item for one slot of its window, not the others', async () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    pacer.settle('busy', 'item-limit', 0, 50);
+    await pacer.acquire('other');
+    expect(clock.deps.now()).toBe(0);
+    await pacer.acquire('busy');
+    expect(clock.deps.now()).toBe(12_000); // 60 s / 5 per item
+    expect(pacer.rate).toBe(600); // not the client's problem
+  });
+
+  it('sizes calls in flight by Little\'s law from the rate and observed latency, within its bounds', () => {
+    const clock = fakeClock();
+    const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
+    // Slow start: MIN_IN_FLIGHT at first, one more per success.
+    expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT);
+    pacer.settle('a', 'ok', 0, 3_000);
+    expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT + 1);
+    for (let i = 0; i < 100; i++) pacer.settle('a', 'ok', 0, 2_000);
+    expect(pacer.inFlightTarget()).toBe(30); // 10/s x 2 s x 1.5
+    // The 90th percentile of the last 256: a few slow calls out of many do not raise it.
+    for (let i = 0; i < 240; i++) pacer.settle('a', 'ok', 0, 30);
+    expect(pacer.inFlightTarget()).toBe(MIN_IN_FLIGHT);
+    for (let i = 0; i < 256; i++) pacer.settle('a', 'ok', 0, 30_000);
+    expect(pacer.inFlightTarget()).toBe(MAX_IN_FLIGHT);
+    const fresh = new Pacer({ limits, budget: 600 }, clock.deps);
+    for (let i = 0; i < 40; i++) fresh.settle('a', 'ok', 0, 3_000);
+    expect(fresh.inFlightTarget()).toBe(45); // 10/s x 3 s x 1.5
+    const bounded = new Pacer({ limits, budget: 600, maxInFlight: 4 }, clock.deps);
+    expect(bounded.inFlightTarget()).toBe(4);
+  });
+});
+
+describe('fanOut', () => {
+  it('starts the next item as soon as one finishes: a slow item never holds the others', async () => {
+    const pacer = new Pacer({ limits: { perItem: 100, perClient: 100_000, windowMs: 60_000 }, budget: 100_000, maxInFlight: 3 });
+    const order: number[] = [];
+    const started: number[] = [];
+    await fanOut(
+      8,
+      async (i) => {
+        started.push(i);
+        await new Promise((r) => setTimeout(r, i === 0 ? 200 : 10));
+        return i;
+      },
+      { pacer, onDone: (_, result) => order.push(result) },
+    );
+    expect(order).toHaveLength(8);
+    // Item 0 is the slow one: every other item finished before it.
+    expect(order.at(-1)).toBe(0);
+    expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('stops at the first error that stops the run', async () => {
+    const pacer = new Pacer({ limits: { perItem: 100, perClient: 100_000, windowMs: 60_000 }, budget: 100_000, maxInFlight: 2 });
+    const done: number[] = [];
+    await expect(
+      fanOut(10, async (i) => {
+        if (i === 3) throw new Error('store gone');
+        return i;
+      }, { pacer, onDone: (i) => done.push(i) }),
+    ).rejects.toThrow('store gone');
+    expect(done.length).toBeLessThan(10);
   });
 });

@@ -7,6 +7,7 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
+import type { PaceGate } from '../../plaid/ratelimit.js';
 import { withUnfinishedRotation } from '../items/recovery.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
@@ -21,6 +22,8 @@ export interface FetchOptions {
   /** ISO-8601 (--min-last-updated); only for /accounts/balance/get. Capital One items get a default when unset. */
   minLastUpdated?: string;
   timeoutMs?: number;
+  /** A fan-out's pacing for this item's calls (Pacer.gate). */
+  pace?: PaceGate;
 }
 
 /**
@@ -109,7 +112,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
  */
 export async function fetchBalancesWithToken(ctx: Ctx, plaid: PlaidClient, item: ItemRecord, accessToken: string, opts: FetchOptions): Promise<ItemResult> {
   try {
-    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at || undefined };
+    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at || undefined, pace: opts.pace };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const minLastUpdated = minLastUpdatedFor(item, opts.minLastUpdated, ctx.now());
     const response =

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
-import { collect, parseConcurrency, parseSeconds } from '../options.js';
+import { collect, CONCURRENCY_HELP, parseConcurrency, parseRate, parseSeconds, RATE_HELP } from '../options.js';
 
 export type BalanceFormat = 'table' | 'json' | 'ndjson' | 'csv';
 
@@ -11,15 +11,16 @@ export interface BalanceOptions {
   json?: boolean;
   format?: BalanceFormat;
   cached?: boolean;
-  concurrency: number;
+  /** Upper bound on calls in flight; default MAX_IN_FLIGHT. */
+  concurrency?: number;
+  /** The call budget, calls per minute. */
+  rate?: number;
   minLastUpdated?: string;
   yes?: boolean;
   env?: string;
   timeout?: number;
   accessTokenStdin?: boolean;
 }
-
-export const DEFAULT_CONCURRENCY = 8;
 
 export function registerBalance(program: Command, runner: Runner): void {
   program
@@ -31,7 +32,8 @@ export function registerBalance(program: Command, runner: Runner): void {
     .option('--json', 'print one JSON document on stdout (same as --format json; schema in the README)')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'ndjson', 'csv']))
     .option('--cached', 'use the free /accounts/get instead: cached balances, possibly stale')
-    .option('--concurrency <n>', 'items fetched at once (1-64)', parseConcurrency, DEFAULT_CONCURRENCY)
+    .option('--rate <calls-per-minute>', RATE_HELP, parseRate)
+    .option('--concurrency <n>', CONCURRENCY_HELP, parseConcurrency)
     .option('--min-last-updated <iso>', 'options.min_last_updated_datetime: the oldest balance accepted (Plaid applies it to Capital One, ins_128026)')
     .option('-y, --yes', 'do not ask before several billed calls in production')
     .option('--env <env>', 'only consider items linked in this environment')
@@ -45,13 +47,16 @@ Examples:
   $ plaidbal balance --item checking --account BxBXxLj1m4HMXBm9WZZmCWVbPjX16EHwv99vp
   $ plaidbal balance --item checking --json | jq '.items[0].accounts[] | {name, available: .balances.available}'
   $ plaidbal balance --all --env production --yes --format csv > balances.csv
+  $ plaidbal balance --all --env production --yes --rate 300 --format ndjson > balances.ndjson
   $ plaidbal balance --all --cached --format ndjson | jq -c 'select(.available < 100)'
   $ vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json
 
 In production each real-time call is billed: on a terminal, plaidbal asks before making more
 than one (--yes skips the question); without a terminal it proceeds, so scripts work.
 --access-token-stdin makes one billed call in production too (plus the free /item/get and
-/institutions/get_by_id); it writes nothing anywhere, and names the item by its item_id.`,
+/institutions/get_by_id); it writes nothing anywhere, and names the item by its item_id.
+Calls are paced to a budget (--rate; by default half of Plaid's per-client limit, which is shared
+with every application using your client_id) and slow down when Plaid answers 429.`,
     )
     .action(async (opts: BalanceOptions, command: Command) =>
       runner(command, async (ctx) => (await import('./run.js')).runBalance(ctx, opts)),

@@ -1,10 +1,9 @@
-import pLimit from 'p-limit';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { balanceJson } from '../../format/json.js';
-import { balanceCsv, balanceNdjson } from '../../format/rows.js';
-import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
+import { CSV_HEADER, balanceCsvRows, balanceNdjson } from '../../format/rows.js';
+import { fanOut, pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
@@ -45,6 +44,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   if (opts.account?.length && items.length !== 1) throw usageError('--account picks accounts of one item; use it with a single --item.');
   const environment = items[0]!.environment;
   const source = opts.cached ? 'cached' : 'realtime';
+  const pacer = pacerFor(source === 'cached' ? 'accountsGet' : 'accountsBalanceGet', environment, opts);
 
   if (environment === 'production' && source === 'realtime' && items.length > 1 && !opts.yes && ctx.io.canPrompt) {
     const ok = await ctx.prompt.confirm(`This makes ${items.length} real-time balance calls in production, each billed by Plaid. Continue?`, { default: false });
@@ -54,30 +54,53 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     }
   }
 
-  const limiter = new RateLimiter(PLAID_LIMITS[source === 'cached' ? 'accountsGet' : 'accountsBalanceGet'][environment], {
-    ...realTimers,
-    onWait: (ms, reason) => {
-      if (ms >= 1000) ctx.info(ctx.io.err.dim(`Pacing for Plaid's ${reason === 'item' ? 'per-item' : 'per-client'} rate limit in ${environment}: waiting ${Math.ceil(ms / 1000)} s…`));
+  // One Plaid client for the run (fetchItemBalances asks for one per item): thousands of items
+  // then cost no more credentials, axios instances or garbage than one.
+  const clients = new Map<string, ReturnType<Ctx['plaid']>>();
+  const shared: Ctx = {
+    ...ctx,
+    plaid: (env, o = {}) => {
+      const key = JSON.stringify([env, o]);
+      let client = clients.get(key);
+      if (!client) clients.set(key, (client = ctx.plaid(env, o)));
+      return client;
     },
-  });
-  const limit = pLimit(opts.concurrency);
-  const bar = progress(ctx, 'Fetching balances', items.length);
+  };
   const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined } as const;
-  let results: ItemResult[];
+  const bar = progress(ctx, 'Fetching balances', items.length, { rate: () => pacer.observedRate() });
+  // ndjson and csv stream: each item's lines go out, in one write, as soon as that item is
+  // answered, so Ctrl-C leaves only whole lines. JSON (one document) and the table wait for all.
+  const streaming = format === 'ndjson' || format === 'csv';
+  const results: ItemResult[] = new Array(items.length);
+  let header = format === 'csv' ? CSV_HEADER : '';
   try {
-    results = await Promise.all(
-      items.map((item) =>
-        limit(async () => {
-          await limiter.acquire(item.item_id, ctx.signal);
-          const result = await fetchItemBalances(ctx, store, item, fetchOptions);
-          bar.tick();
-          return result;
-        }),
-      ),
+    await fanOut(
+      items.length,
+      // One item is one call, made (and retried) as before; pacing is for fan-outs.
+      (index) => fetchItemBalances(shared, store, items[index]!, items.length > 1 ? { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) } : fetchOptions),
+      {
+        pacer,
+        onDone: (index, result) => {
+          // After Ctrl-C, calls end as cancelled: not the item's failure, and nothing more is written.
+          if (ctx.signal.aborted) throw ctx.signal.reason;
+          if (streaming) {
+            const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [result.json] };
+            const lines = format === 'ndjson' ? balanceNdjson(doc) : `${header}${balanceCsvRows(doc)}`;
+            header = '';
+            bar.above(() => ctx.io.stdout.write(lines));
+            // Only what the bookkeeping and the exit code need is kept: memory stays flat over 10,000 items.
+            results[index] = { json: { ...result.json, accounts: [] }, error: result.error };
+          } else {
+            results[index] = result;
+          }
+          bar.tick(result.error !== null);
+        },
+      },
     );
   } finally {
     bar.clear();
   }
+  if (ctx.debug) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
 
   const fetchedAt = ctx.now().toISOString();
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: results.map((r) => r.json) };
@@ -85,7 +108,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   // One item that failed: its error is the command's error, printed with its hint by the top level.
   if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
-  ctx.io.stdout.write(await render(doc, format, ctx));
+  if (!streaming) ctx.io.stdout.write(await render(doc, format, ctx));
   if (source === 'realtime') await recordLastBalance(ctx, store, results, fetchedAt, environment);
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
@@ -121,7 +144,7 @@ async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Pr
     case 'ndjson':
       return balanceNdjson(doc);
     case 'csv':
-      return balanceCsv(doc);
+      return CSV_HEADER + balanceCsvRows(doc);
     case 'table': {
       // cli-table3 is loaded only for tables: JSON, ndjson and csv (scripts) never pay for it.
       const [{ balanceTable }, { currencyTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { Runner } from '../../cli.js';
-import { parseAlias, parseConcurrency } from '../options.js';
+import { CONCURRENCY_HELP, parseAlias, parseConcurrency, parseRate, RATE_HELP } from '../options.js';
 import type { ItemsImportOptions } from './import.js';
 import type { ItemsRotateOptions } from './rotate.js';
 import type { ItemsStatusOptions } from './status.js';
@@ -61,6 +61,7 @@ Examples:
     .argument('[item]', 'alias or item_id')
     .option('--all', 'every item of one environment (--env when items of both are linked)')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('--rate <calls-per-minute>', "with --all: calls per minute (default: half of the per-client limit plaidbal assumes for /item/access_token/invalidate; at most that limit)", parseRate)
     .option('--recover [file]', 'finish a rotation whose new token went to a recovery file because the store could not be saved')
     .addHelpText(
       'after',
@@ -121,7 +122,8 @@ run the same import again to finish).`,
     .description("health of linked items, from Plaid's free /item/get: errors, consent expiry, products, last balance")
     .argument('[item]', 'alias or item_id (optional when only one item is linked)')
     .option('--all', 'every linked item, of both environments unless --env')
-    .option('--concurrency <n>', 'items checked at once (1-64)', parseConcurrency, 4)
+    .option('--rate <calls-per-minute>', RATE_HELP, parseRate)
+    .option('--concurrency <n>', CONCURRENCY_HELP, parseConcurrency)
     .addHelpText(
       'after',
       `

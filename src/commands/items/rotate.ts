@@ -25,6 +25,7 @@ import { enterCritical } from '../../critical.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
+import { pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
@@ -40,6 +41,8 @@ export interface ItemsRotateOptions {
   json?: boolean;
   /** true: look in the usual places; a string: that file. */
   recover?: boolean | string;
+  /** The /item/access_token/invalidate budget for --all, calls per minute. */
+  rate?: number;
 }
 
 const finishCommand = 'plaidbal items rotate --recover';
@@ -80,6 +83,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const items = pickItems(store, ref, opts.all, environment);
   const env = items[0]!.environment;
+  // Rotations run one at a time (each is saved under the store's lock before the next), paced to the budget.
+  const pacer = pacerFor('itemAccessTokenInvalidate', env, { rate: opts.rate, concurrency: 1 });
 
   for (const item of items) {
     const pending = pendingRecoveryFor(store, item.item_id);
@@ -120,7 +125,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
           const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
           leave = enterCritical(`saving the new access token of "${target.alias}" (Plaid has rotated it; stopping now would lose it)`);
-          const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true });
+          const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: opts.all ? pacer.gate(target.item_id) : undefined });
           const fresh = (answer as { new_access_token?: unknown }).new_access_token;
           if (typeof fresh !== 'string' || fresh === '') {
             throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {
@@ -179,7 +184,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   }
 
   const results: RotateResult[] = [];
-  const bar = progress(ctx, 'Rotating', items.length);
+  const bar = progress(ctx, 'Rotating', items.length, { rate: () => pacer.observedRate() });
   let stopped: string | null = null;
   try {
     for (const item of items) {
@@ -203,7 +208,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           throw error;
         }
       }
-      bar.tick();
+      bar.tick(results.at(-1)!.result !== 'rotated');
     }
   } finally {
     bar.clear();

@@ -3,7 +3,6 @@
  * /item/get (its error, consent expiration and products) and the store's last balance time.
  * Read-only: it opens tokens but never writes the store, and it never makes a billed call.
  */
-import pLimit from 'p-limit';
 import type { PlaidError } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
@@ -14,6 +13,7 @@ import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson, redact } from
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
+import { fanOut, pacerFor, type PaceGate } from '../../plaid/ratelimit.js';
 import { ENVIRONMENTS, type Environment, type PlaidErrorJson } from '../../types.js';
 import { progress } from '../progress.js';
 import { withUnfinishedRotation } from './recovery.js';
@@ -22,11 +22,11 @@ export interface ItemsStatusOptions {
   all?: boolean;
   json?: boolean;
   env?: string;
-  concurrency: number;
+  /** Upper bound on calls in flight. */
+  concurrency?: number;
+  /** The /item/get budget, calls per minute. */
+  rate?: number;
 }
-
-/** /item/get is free, but a small pool is kind to Plaid's per-client limits. */
-export const DEFAULT_STATUS_CONCURRENCY = 4;
 
 interface Checked {
   item: StoredItem;
@@ -73,10 +73,10 @@ function itemErrorJson(error: PlaidError, secrets: string[]): PlaidErrorJson {
   };
 }
 
-async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string, store: Store): Promise<Checked> {
+async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string, store: Store, pace?: PaceGate): Promise<Checked> {
   const secrets = [accessToken];
   try {
-    const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias, linkedAt: item.linked_at });
+    const response = await plaid.call('itemGet', { access_token: accessToken }, { secrets, item: item.alias, linkedAt: item.linked_at, pace });
     const facts = response.item;
     return {
       item,
@@ -116,19 +116,30 @@ export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: It
   const environments = ENVIRONMENTS.filter((e) => items.some((i) => i.environment === e));
   const clients = await clientsFor(ctx, environments);
 
-  const limit = pLimit(opts.concurrency);
-  const bar = progress(ctx, 'Checking items', items.length);
-  let checked: Checked[];
+  // One pacer per environment (Plaid's limits are per client, and each environment has its own
+  // client), each at its budget for /item/get; the environments one after the other.
+  const pacers = new Map(environments.map((e) => [e, pacerFor('itemGet', e, opts)]));
+  const bar = progress(ctx, 'Checking items', items.length, { rate: () => [...pacers.values()].reduce((sum, p) => sum + p.observedRate(), 0) });
+  const checked: Checked[] = new Array(items.length);
   try {
-    checked = await Promise.all(
-      items.map((item) =>
-        limit(async () => {
-          const result = await checkItem(clients.get(item.environment)!, item, tokens.get(item.item_id)!, store);
-          bar.tick();
-          return result;
-        }),
-      ),
-    );
+    for (const environment of environments) {
+      const indexes = items.flatMap((item, index) => (item.environment === environment ? [index] : []));
+      const pacer = pacers.get(environment)!;
+      await fanOut(
+        indexes.length,
+        (n) => {
+          const item = items[indexes[n]!]!;
+          return checkItem(clients.get(environment)!, item, tokens.get(item.item_id)!, store, items.length > 1 ? pacer.gate(item.item_id) : undefined);
+        },
+        {
+          pacer,
+          onDone: (n, result) => {
+            checked[indexes[n]!] = result;
+            bar.tick(result.failure !== null);
+          },
+        },
+      );
+    }
   } finally {
     bar.clear();
   }
