@@ -93,6 +93,7 @@ describe('items import: bad input exits 2, names the lines, calls nothing, chang
       { name: 'nothing on stdin', args: ['--format', 'ndjson'], stdin: '\n\n', expect: ['No access token on stdin'] },
       { name: '--name with a batch format', args: ['--format', 'csv', '--name', 'x'], stdin: `access_token\n${good}\n`, expect: ['--name is for one token'] },
       { name: 'an unknown format', args: ['--format', 'xml'], stdin: good, expect: [/argument 'xml' is invalid/] },
+      { name: '--rate above /item/get\'s limit', args: ['--rate', '5001'], stdin: good, expect: [/5,?000/, /\/item\/get/] },
     ];
     const before = await world.store.snapshot();
     const requests = calls();
@@ -101,7 +102,7 @@ describe('items import: bad input exits 2, names the lines, calls nothing, chang
       expect(r.code, `${c.name}\n${r.stderr}`).toBe(2);
       expect(r.stdout, c.name).toBe('');
       for (const text of c.expect) expect(r.stderr, c.name).toMatch(typeof text === 'string' ? new RegExp(text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')) : text);
-      if (c.expect[0] !== 'No access token on stdin' && !c.args.includes('xml') && !c.args.includes('--name')) expect(r.stderr, c.name).toMatch(/nothing was imported and the store was not changed/);
+      if (c.expect[0] !== 'No access token on stdin' && !c.args.includes('xml') && !c.args.includes('--name') && !c.args.includes('--rate')) expect(r.stderr, c.name).toMatch(/nothing was imported and the store was not changed/);
       expectNoToken(printed(r));
       expect(await world.store.snapshot(), c.name).toEqual(before);
     }
@@ -289,7 +290,8 @@ describe('items import: interrupted, then run again', () => {
       const countMine = () => (existsSync(world.store.file) ? storeItems().filter((i) => i.alias.startsWith(`${signal.toLowerCase()}-`)).length : 0);
       world.emulator.setLatency(1000, ITEM_GET);
       const firstRun = world.emulator.requests.length;
-      const child = spawn(process.execPath, [BIN, 'items', 'import', '--format', 'ndjson', '--json'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] });
+      // --rate 60: a burst of 12 calls, then one a second, so the run is still going when the signal lands.
+      const child = spawn(process.execPath, [BIN, 'items', 'import', '--format', 'ndjson', '--json', '--rate', '60'], { env: world.env, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));

@@ -17,13 +17,12 @@
  *
  * Rows are named by line number and alias; no token is ever printed.
  */
-import pLimit from 'p-limit';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
-import { PLAID_LIMITS, RateLimiter, realTimers } from '../../plaid/ratelimit.js';
+import { fanOut, pacerFor, PLAID_LIMITS, RateLimiter, realTimers, type Pacer } from '../../plaid/ratelimit.js';
 import type { StoredItem, StoreDocument } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -38,13 +37,15 @@ export interface ItemsImportOptions {
   name?: string;
   env?: string;
   json?: boolean;
+  /** The /item/get budget, calls per minute (--rate). */
+  rate?: number;
+  /** An upper bound on calls in flight (--concurrency). */
+  concurrency?: number;
 }
 
 /** A batch is written after this many verified rows, or this long after the last write, whichever comes first. */
 export const BATCH_ROWS = 500;
 export const BATCH_MS = 2_000;
-/** /item/get calls in flight at once; the rate limiter keeps the pace within Plaid's limits. */
-const CONCURRENCY = 8;
 
 /**
  * Credential errors say nothing about one token: every row of the run would fail the same way,
@@ -73,6 +74,9 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   // 1. The whole input, checked.
   const rows = await readImportInput(ctx.io.stdin, { format, name: opts.name, environment: flagEnv });
   const environment = rows[0]!.environment;
+
+  // The call budget for /item/get (--rate above Plaid's limit is exit 2, before anything else).
+  const pacer = pacerFor('itemGet', environment, { rate: opts.rate, concurrency: opts.concurrency });
 
   // 2. Credentials, key, disk: every failure here costs nothing at Plaid and leaves the store as it was.
   const store = await ctx.store();
@@ -105,13 +109,14 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   process.on('SIGTERM', onTerm);
   const writer = new BatchWriter(ctx, store, sealer, environment, results);
   let fatal: CliError | null = null;
-  const bar = progress(ctx, 'Verifying tokens', toVerify.length);
+  const bar = progress(ctx, 'Verifying tokens', toVerify.length, { rate: () => pacer.observedRate() });
   try {
-    const verify = verifier(ctx, plaid, environment, stop.signal);
-    const limit = pLimit(CONCURRENCY);
-    await Promise.all(
-      toVerify.map((row) =>
-        limit(async () => {
+    const verify = verifier(ctx, plaid, environment, stop.signal, pacer);
+    // As many calls in flight as the budget and Plaid's latency need (ratelimit.ts, fanOut).
+    await fanOut(
+      toVerify.length,
+      async (n) => {
+          const row = toVerify[n]!;
           if (stop.signal.aborted) return;
           try {
             const verified = await verify(row);
@@ -128,14 +133,16 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
               return;
             }
             results.push(failedRow(row, plaidErrorJson(error)));
+            bar.tick(true);
+            return;
           }
           bar.tick();
           if (writer.due()) await writer.flush().catch((error: unknown) => {
             fatal ??= asCliError(error);
             stop.abort();
           });
-        }),
-      ),
+      },
+      { pacer },
     );
   } finally {
     bar.clear();
@@ -205,12 +212,8 @@ function failedRow(row: ImportRow, error: PlaidErrorJson, verified?: Verified): 
 const aliasKeptNote = (kept: string, asked: string) => `already stored as "${kept}"; kept that alias (the input names it "${asked}"; rename with plaidbal items rename ${kept} ${asked})`;
 
 /** Verifies one row's token: /item/get, then the institution's name (once per institution). Null when stopped first. */
-function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal: AbortSignal) {
-  const onWait = (ms: number, reason: 'item' | 'client') => {
-    if (ms >= 1000) ctx.info(ctx.io.err.dim(`Pacing for Plaid's ${reason === 'item' ? 'per-item' : 'per-client'} rate limit in ${environment}: waiting ${Math.ceil(ms / 1000)} s…`));
-  };
-  const itemLimiter = new RateLimiter(PLAID_LIMITS.itemGet[environment], { ...realTimers, onWait });
-  const institutionLimiter = new RateLimiter(PLAID_LIMITS.institutionsGetById[environment], { ...realTimers, onWait });
+function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal: AbortSignal, pacer: Pacer) {
+  const institutionLimiter = new RateLimiter(PLAID_LIMITS.institutionsGetById[environment], realTimers);
   const names = new Map<string, Promise<string | null>>();
   let warned = false;
   const institutionName = (id: string) => {
@@ -234,14 +237,9 @@ function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal
   };
 
   return async (row: ImportRow): Promise<Verified | null> => {
-    try {
-      // Each row is its own item as far as pacing knows (its item_id is what /item/get tells).
-      await itemLimiter.acquire(`line:${row.line}`, signal);
-    } catch {
-      return null;
-    }
     if (signal.aborted) return null;
-    const answer = await plaid.call('itemGet', { access_token: row.token }, { secrets: [row.token], item: row.name ?? `line ${row.line}` });
+    // Each row is its own item as far as pacing knows (its item_id is what /item/get tells).
+    const answer = await plaid.call('itemGet', { access_token: row.token }, { secrets: [row.token], item: row.name ?? `line ${row.line}`, pace: pacer.gate(`line:${row.line}`) });
     const item = answer.item;
     const institutionId = item.institution_id ?? null;
     return {

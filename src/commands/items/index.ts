@@ -92,6 +92,8 @@ key (nothing rotated, or: rotated and kept in a recovery file); 5 Plaid/network 
     .description("bring in access tokens linked elsewhere, from stdin only; each is checked with Plaid's free /item/get")
     .addOption(new Option('--format <format>', 'what stdin holds: one bare token, NDJSON lines, or CSV with a header').choices(['token', 'ndjson', 'csv']).default('token'))
     .option('--name <alias>', 'the alias for the one token of --format token (default: from the institution name)', parseAlias)
+    .option('--rate <calls-per-minute>', RATE_HELP, parseRate)
+    .option('--concurrency <n>', CONCURRENCY_HELP, parseConcurrency)
     .addHelpText(
       'after',
       `
