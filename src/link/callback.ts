@@ -13,6 +13,7 @@
  * is an immediate, named error rather than a silent wait.
  */
 import type { Environment } from '../types.js';
+import { hasControls } from '../text.js';
 
 export interface LinkInstitution {
   name: string;
@@ -67,8 +68,6 @@ const MAX_MESSAGE = 4096;
 
 // Strings from the page end up in the terminal; control characters could drive it.
 // Free-text error messages may keep tabs and newlines, nothing else may.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_EXCEPT_TAB_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const ID_CHARS = /^[\x21-\x7e]+$/; // printable ASCII, no spaces
 
 class Invalid extends Error {}
@@ -109,7 +108,7 @@ function text(value: unknown, path: string, rule: TextRule): string {
   if (rule.id && value.length > 0 && !ID_CHARS.test(value)) {
     throw new Invalid(`${path} has characters that are not allowed`);
   }
-  if ((rule.multiline ? CONTROL_EXCEPT_TAB_NEWLINE : CONTROL).test(value)) {
+  if (hasControls(value, { allowTabNewline: rule.multiline })) {
     throw new Invalid(`${path} contains control characters`);
   }
   return value;
