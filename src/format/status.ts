@@ -6,7 +6,7 @@
 import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, ItemRecord, PlaidErrorJson } from '../types.js';
-import { updateModeFixes } from '../plaid/errors.js';
+import { plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
 import { MISSING } from './money.js';
 
@@ -149,7 +149,7 @@ export function statusJson(doc: StatusDocument): string {
       institution_name: i.institution_name,
       environment: i.environment,
       status: i.status,
-      error: i.error === null ? null : errorJson(i.error),
+      error: i.error === null ? null : plaidErrorJson(i.error),
       consent_expiration_time: i.consent_expiration_time,
       products: i.products === null ? null : [...i.products],
       billed_products: i.billed_products === null ? null : [...i.billed_products],
@@ -159,11 +159,6 @@ export function statusJson(doc: StatusDocument): string {
     })),
   };
   return `${JSON.stringify(ordered, null, 2)}\n`;
-}
-
-/** Plaid's error object cut to the five fields plaidbal documents (no `causes`, no `status`). */
-function errorJson(e: PlaidErrorJson): PlaidErrorJson {
-  return { error_type: e.error_type, error_code: e.error_code, error_message: e.error_message, display_message: e.display_message, request_id: e.request_id };
 }
 
 const HEADINGS = ['Alias', 'Environment', 'Institution', 'Status', 'Consent expires', 'Products', 'Billed', 'Last balance', 'Fix'] as const;

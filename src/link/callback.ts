@@ -12,7 +12,7 @@
  * `link_session_id`. A refusal ends the session (server.ts), so a shape we did not expect
  * is an immediate, named error rather than a silent wait.
  */
-import type { Environment } from '../types.js';
+import type { Environment, PlaidErrorJson } from '../types.js';
 import { hasControls } from '../text.js';
 
 export interface LinkInstitution {
@@ -35,12 +35,8 @@ export interface LinkSuccessMetadata {
   link_session_id: string;
 }
 
-export interface LinkExitError {
-  error_type: string;
-  error_code: string;
-  error_message: string;
-  display_message: string | null;
-}
+/** Link's onExit error: Plaid's error object without the request_id (that is in the metadata). */
+export type LinkExitError = Omit<PlaidErrorJson, 'request_id'>;
 
 export interface LinkExitMetadata {
   institution: LinkInstitution | null;
