@@ -3,11 +3,11 @@
  * (ok / needs_update / error) and rendered as a table for people or one JSON document for
  * programs. Pure: data in, string out; `now` comes in so "expires in 3 days" is testable.
  */
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, ItemRecord, PlaidErrorJson } from '../types.js';
 import { plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
+import { plainTable } from './table.js';
 import { MISSING } from './money.js';
 
 /** Consent that ends within this many days (or has ended) needs the user, through update mode. */
@@ -170,11 +170,7 @@ const HEADINGS = ['Alias', 'Environment', 'Institution', 'Status', 'Consent expi
  */
 export function statusTable(statuses: ItemStatus[], chalk: ChalkInstance, now: Date): string {
   if (statuses.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
-  const table = new Table({
-    head: HEADINGS.map((heading) => chalk.bold(heading)),
-    // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
-    style: { head: [], border: [], compact: true },
-  });
+  const table = plainTable(HEADINGS, chalk);
   for (const s of statuses) {
     const i = s.json;
     const unknown = s.consent === 'unknown';
