@@ -8,6 +8,7 @@ import { realContext, type Ctx } from './context.js';
 import { finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
+import { escapeControls } from './text.js';
 import { registerBalance } from './commands/balance/index.js';
 import { registerCheck } from './commands/check/index.js';
 import { registerCompletion } from './commands/completion/index.js';
@@ -65,27 +66,17 @@ export function buildProgram(runner: Runner): Command {
   return program;
 }
 
-// C0 and C1 control characters other than tab and newline: echoed raw from an argument or a
-// Plaid message they could move the cursor, rewrite the screen or set the terminal's title.
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
-
-/** Text safe to write to a terminal: control characters shown as \uXXXX escapes. */
-export function printable(text: string): string {
-  return text.replace(CONTROL, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
 function printError(io: IO, error: CliError): void {
   const e = io.err;
-  const lines = [`${e.red.bold('Error:')} ${printable(error.message)}`];
+  const lines = [`${e.red.bold('Error:')} ${escapeControls(error.message)}`];
   const p = error.plaid;
   if (p) {
-    lines.push(`  error_type:      ${printable(p.error_type)}`, `  error_code:      ${printable(p.error_code)}`);
-    if (p.error_message) lines.push(`  error_message:   ${printable(p.error_message)}`);
-    if (p.display_message) lines.push(`  display_message: ${printable(p.display_message)}`);
-    lines.push(`  request_id:      ${printable(p.request_id ?? '—')}`);
+    lines.push(`  error_type:      ${escapeControls(p.error_type)}`, `  error_code:      ${escapeControls(p.error_code)}`);
+    if (p.error_message) lines.push(`  error_message:   ${escapeControls(p.error_message)}`);
+    if (p.display_message) lines.push(`  display_message: ${escapeControls(p.display_message)}`);
+    lines.push(`  request_id:      ${escapeControls(p.request_id ?? '—')}`);
   }
-  if (error.hint) lines.push(`${e.cyan('Hint:')} ${printable(error.hint)}`);
+  if (error.hint) lines.push(`${e.cyan('Hint:')} ${escapeControls(error.hint)}`);
   io.stderr.write(`${lines.join('\n')}\n`);
 }
 
@@ -121,7 +112,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   program.configureOutput({
     writeOut: (s) => io.stdout.write(s),
     writeErr: (s) => io.stderr.write(s),
-    outputError: (s, write) => write(io.err.red(printable(s))),
+    outputError: (s, write) => write(io.err.red(escapeControls(s))),
   });
   for (const sub of program.commands) propagate(sub, program);
 

@@ -17,13 +17,10 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** The fields of a Plaid error object that are safe to show and to put in JSON. */
-export interface PlaidErrorInfo {
-  error_type: string;
-  error_code: string;
-  error_message: string;
-  display_message: string | null;
-  request_id: string | null;
+import type { PlaidErrorJson } from './types.js';
+
+/** The fields of a Plaid error object that are safe to show; the five of PlaidErrorJson go in JSON. */
+export interface PlaidErrorInfo extends PlaidErrorJson {
   documentation_url?: string;
   suggested_action?: string | null;
   /** HTTP status, when the error came over HTTP. Not part of Plaid's JSON error object. */

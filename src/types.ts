@@ -15,7 +15,11 @@ export interface ItemRecord {
   last_balance_at?: string | null; // ISO-8601 of the last successful balance call
 }
 
-/** Plaid's error object, as it appears in plaidbal's JSON output. */
+/**
+ * Plaid's error object cut to the five fields plaidbal documents (no `causes`, `status`,
+ * `documentation_url`…), as it appears in plaidbal's JSON output. plaidErrorJson in
+ * src/plaid/errors.ts is the one place that makes it.
+ */
 export interface PlaidErrorJson {
   error_type: string;
   error_code: string;

@@ -1,5 +1,6 @@
 /** Flag parsers shared by commands. They throw commander's InvalidArgumentError (exit 2). */
 import { InvalidArgumentError } from 'commander';
+import { hasControls } from '../text.js';
 
 export function parseSeconds(value: string): number {
   const n = Number(value);
@@ -26,8 +27,7 @@ export function aliasProblem(alias: string): string | null {
   if (alias.length === 0) return 'an alias cannot be empty';
   if ([...alias].length > ALIAS_MAX) return `an alias is at most ${ALIAS_MAX} characters`;
   if (alias.startsWith('-')) return 'an alias cannot start with "-"';
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f-\u009f\s]/u.test(alias)) return 'an alias cannot contain spaces or control characters';
+  if (hasControls(alias) || /\s/u.test(alias)) return 'an alias cannot contain spaces or control characters';
   if (/^[A-Za-z0-9]{37}$/.test(alias)) return 'an alias cannot look like a Plaid item_id (37 letters and digits)';
   return null;
 }

@@ -2,7 +2,7 @@
  * Output of `plaidbal balance`: a table for people and one JSON document for programs.
  * Pure: data in, string out; the caller picks one and writes it.
  */
-import Table from 'cli-table3';
+import { plainTable } from './table.js';
 import type { ChalkInstance } from 'chalk';
 import type { AccountBase } from 'plaid';
 import type {
@@ -116,11 +116,9 @@ function renderTable(
   wrapWidths: [number, number] | null,
 ): { text: string; colWidths: number[] } {
   const withAge = (rows[0]?.length ?? 0) > HEADINGS.length;
-  const table = new Table({
-    head: [...HEADINGS, ...(withAge ? [UPDATED_HEADING] : [])].map((heading) => chalk.bold(heading)),
-    // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
+  const table = plainTable([...HEADINGS, ...(withAge ? [UPDATED_HEADING] : [])], chalk, {
     // Compact (no rules between rows) unless rows wrap onto several lines and need telling apart.
-    style: { head: [], border: [], compact: wrapWidths === null },
+    compact: wrapWidths === null,
     colAligns: [...ALIGNS, ...(withAge ? (['left'] as const) : [])],
     ...(wrapWidths ? { colWidths: [...wrapWidths, null, null, null, null, ...(withAge ? [null] : [])], wordWrap: true } : {}),
   });

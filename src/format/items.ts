@@ -2,7 +2,7 @@
  * Output of `plaidbal items`: a table for people and one JSON document for programs.
  * Pure: data in, string out; `now` comes in so "3 days ago" is testable.
  */
-import Table from 'cli-table3';
+import { plainTable } from './table.js';
 import type { ChalkInstance } from 'chalk';
 import type { ItemRecord } from '../types.js';
 import { MISSING } from './money.js';
@@ -14,12 +14,7 @@ const HEADINGS = ['Alias', 'Item ID', 'Institution', 'Environment', 'Linked', 'L
 
 export function itemsTable(items: ItemRecord[], chalk: ChalkInstance, now: Date): string {
   if (items.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
-  const table = new Table({
-    head: HEADINGS.map((heading) => chalk.bold(heading)),
-    // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
-    // compact: one rule under the heading, none between rows.
-    style: { head: [], border: [], compact: true },
-  });
+  const table = plainTable(HEADINGS, chalk);
   for (const item of items) {
     table.push([
       chalk.bold(item.alias),

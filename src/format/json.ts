@@ -3,7 +3,8 @@
  * from the table code so that JSON, ndjson and csv output never load cli-table3.
  */
 import type { AccountBase } from 'plaid';
-import type { AccountBalancesJson, AccountJson, BalanceDocument, ItemBalanceJson, PlaidErrorJson } from '../types.js';
+import { plaidErrorJson } from '../plaid/errors.js';
+import type { AccountBalancesJson, AccountJson, BalanceDocument, ItemBalanceJson } from '../types.js';
 
 /**
  * `JSON.stringify(doc, null, 2)` with the documented key order whatever order the input has, and
@@ -27,7 +28,7 @@ function orderItem(item: ItemBalanceJson): ItemBalanceJson {
     request_id: item.request_id ?? null,
     balance_source: item.balance_source,
     accounts: (item.accounts ?? []).map(orderAccount),
-    error: item.error ? orderError(item.error) : null,
+    error: item.error ? plaidErrorJson(item.error) : null,
   };
 }
 
@@ -59,16 +60,6 @@ function orderBalances(balances: Partial<AccountBalancesJson> | undefined): Acco
     iso_currency_code: balances?.iso_currency_code ?? null,
     unofficial_currency_code: balances?.unofficial_currency_code ?? null,
     last_updated_datetime: balances?.last_updated_datetime ?? null,
-  };
-}
-
-function orderError(error: PlaidErrorJson): PlaidErrorJson {
-  return {
-    error_type: error.error_type,
-    error_code: error.error_code,
-    error_message: error.error_message,
-    display_message: error.display_message ?? null,
-    request_id: error.request_id ?? null,
   };
 }
 

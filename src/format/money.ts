@@ -47,15 +47,29 @@ export function formatMoneyDecimal(decimal: string, iso: string | null, unoffici
   const fractionLength = fractionOf(decimal).length;
 
   if (isoCode !== null && isKnownCurrency(isoCode)) {
-    const standard = formatter(locale, isoCode, null).resolvedOptions().maximumFractionDigits ?? 2;
-    return formatDecimal(decimal, Math.max(standard, fractionLength), locale, isoCode);
+    return formatDecimal(decimal, Math.max(standardDigits(isoCode, locale), fractionLength), locale, isoCode);
   }
   return withCode(formatDecimal(decimal, fractionLength, locale, null), code);
+}
+
+/** The currency's standard decimals (2 for USD, 0 for JPY, 3 for KWD); 2 when the code is unofficial or unknown. */
+export function minorDigits(iso: string | null): number {
+  const isoCode = cleanCode(iso);
+  return isoCode !== null && isKnownCurrency(isoCode) ? standardDigits(isoCode, DEFAULT_LOCALE) : 2;
 }
 
 /** The code for the Currency column: ISO first (Plaid nulls it when the code is unofficial). */
 export function currencyLabel(iso: string | null, unofficial: string | null): string {
   return cleanCode(iso) ?? cleanCode(unofficial) ?? MISSING;
+}
+
+/** The currency in words: `USD`; `BTC (unofficial currency code)`; `unknown currency (…)`. */
+export function currencyText(iso: string | null, unofficial: string | null): string {
+  const isoCode = cleanCode(iso);
+  if (isoCode !== null) return isoCode;
+  const unofficialCode = cleanCode(unofficial);
+  if (unofficialCode !== null) return `${unofficialCode} (unofficial currency code)`;
+  return 'unknown currency (Plaid sent no currency code)';
 }
 
 /**
@@ -110,6 +124,11 @@ function formatter(locale: string, currency: string | null, digits: number | nul
     formatters.set(key, cached);
   }
   return cached;
+}
+
+/** `code` must pass isKnownCurrency: Intl throws a RangeError on anything it cannot take. */
+function standardDigits(code: string, locale: string): number {
+  return formatter(locale, code, null).resolvedOptions().maximumFractionDigits ?? 2;
 }
 
 function localiseDigits(asciiDigits: string, locale: string): string {

@@ -3,11 +3,11 @@
  * (ok / needs_update / error) and rendered as a table for people or one JSON document for
  * programs. Pure: data in, string out; `now` comes in so "expires in 3 days" is testable.
  */
-import Table from 'cli-table3';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, ItemRecord, PlaidErrorJson } from '../types.js';
-import { updateModeFixes } from '../plaid/errors.js';
+import { plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
+import { plainTable } from './table.js';
 import { MISSING } from './money.js';
 
 /** Consent that ends within this many days (or has ended) needs the user, through update mode. */
@@ -149,7 +149,7 @@ export function statusJson(doc: StatusDocument): string {
       institution_name: i.institution_name,
       environment: i.environment,
       status: i.status,
-      error: i.error === null ? null : errorJson(i.error),
+      error: i.error === null ? null : plaidErrorJson(i.error),
       consent_expiration_time: i.consent_expiration_time,
       products: i.products === null ? null : [...i.products],
       billed_products: i.billed_products === null ? null : [...i.billed_products],
@@ -161,11 +161,6 @@ export function statusJson(doc: StatusDocument): string {
   return `${JSON.stringify(ordered, null, 2)}\n`;
 }
 
-/** Plaid's error object cut to the five fields plaidbal documents (no `causes`, no `status`). */
-function errorJson(e: PlaidErrorJson): PlaidErrorJson {
-  return { error_type: e.error_type, error_code: e.error_code, error_message: e.error_message, display_message: e.display_message, request_id: e.request_id };
-}
-
 const HEADINGS = ['Alias', 'Environment', 'Institution', 'Status', 'Consent expires', 'Products', 'Billed', 'Last balance', 'Fix'] as const;
 
 /**
@@ -175,11 +170,7 @@ const HEADINGS = ['Alias', 'Environment', 'Institution', 'Status', 'Consent expi
  */
 export function statusTable(statuses: ItemStatus[], chalk: ChalkInstance, now: Date): string {
   if (statuses.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
-  const table = new Table({
-    head: HEADINGS.map((heading) => chalk.bold(heading)),
-    // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
-    style: { head: [], border: [], compact: true },
-  });
+  const table = plainTable(HEADINGS, chalk);
   for (const s of statuses) {
     const i = s.json;
     const unknown = s.consent === 'unknown';

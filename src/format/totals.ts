@@ -13,7 +13,7 @@
  *
  * Pure: data in, string out. Loaded only for the table format (it pulls in cli-table3).
  */
-import Table from 'cli-table3';
+import { plainTable } from './table.js';
 import type { ChalkInstance } from 'chalk';
 import { addScaled, subtractScaled, type ScaledDecimal } from '../amount.js';
 import type { AccountJson, BalanceDocument } from '../types.js';
@@ -248,12 +248,7 @@ export function totalsTable(totals: CurrencyTotals[], chalk: ChalkInstance): str
   const tables: string[] = [];
   for (let start = 0; start < totals.length; start += CURRENCIES_PER_TABLE) {
     const chunk = totals.slice(start, start + CURRENCIES_PER_TABLE);
-    const table = new Table({
-      head: ['Totals', ...chunk.map((t) => t.currency)].map((h) => chalk.bold(h)),
-      colAligns: ['left', ...chunk.map(() => 'right' as const)],
-      // cli-table3 colours heads and borders itself unless told not to, which would leak ANSI at level 0.
-      style: { head: [], border: [], compact: true },
-    });
+    const table = plainTable(['Totals', ...chunk.map((t) => t.currency)], chalk, { colAligns: ['left', ...chunk.map(() => 'right' as const)] });
     for (const [label, key] of rows) {
       table.push([label, ...chunk.map((t) => money(key === 'net' ? t.net : t[key].total, t, chalk))]);
     }

@@ -12,7 +12,8 @@
  * `link_session_id`. A refusal ends the session (server.ts), so a shape we did not expect
  * is an immediate, named error rather than a silent wait.
  */
-import type { Environment } from '../types.js';
+import type { Environment, PlaidErrorJson } from '../types.js';
+import { hasControls } from '../text.js';
 
 export interface LinkInstitution {
   name: string;
@@ -34,12 +35,8 @@ export interface LinkSuccessMetadata {
   link_session_id: string;
 }
 
-export interface LinkExitError {
-  error_type: string;
-  error_code: string;
-  error_message: string;
-  display_message: string | null;
-}
+/** Link's onExit error: Plaid's error object without the request_id (that is in the metadata). */
+export type LinkExitError = Omit<PlaidErrorJson, 'request_id'>;
 
 export interface LinkExitMetadata {
   institution: LinkInstitution | null;
@@ -67,8 +64,6 @@ const MAX_MESSAGE = 4096;
 
 // Strings from the page end up in the terminal; control characters could drive it.
 // Free-text error messages may keep tabs and newlines, nothing else may.
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-const CONTROL_EXCEPT_TAB_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 const ID_CHARS = /^[\x21-\x7e]+$/; // printable ASCII, no spaces
 
 class Invalid extends Error {}
@@ -109,7 +104,7 @@ function text(value: unknown, path: string, rule: TextRule): string {
   if (rule.id && value.length > 0 && !ID_CHARS.test(value)) {
     throw new Invalid(`${path} has characters that are not allowed`);
   }
-  if ((rule.multiline ? CONTROL_EXCEPT_TAB_NEWLINE : CONTROL).test(value)) {
+  if (hasControls(value, { allowTabNewline: rule.multiline })) {
     throw new Invalid(`${path} contains control characters`);
   }
   return value;

@@ -331,20 +331,43 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
   return new CliError(`Unexpected error while calling Plaid: ${clean(error instanceof Error ? error.message : String(error))}`, { exitCode: ExitCode.UNEXPECTED });
 }
 
-/** Plaid's error object as plaidbal's JSON output carries it. */
-export function plaidErrorJson(error: CliError): PlaidErrorJson {
-  if (error.plaid) {
-    const { error_type, error_code, error_message, display_message, request_id } = error.plaid;
-    return { error_type, error_code, error_message, display_message, request_id };
+/**
+ * A Plaid error object as Plaid or plaidbal hands it on: CliError.plaid, item.error from
+ * /item/get, or a PlaidErrorJson already cut. The optional fields may be missing or null.
+ */
+export interface PlaidErrorFields {
+  error_type: string;
+  error_code: string;
+  error_message?: string | null;
+  display_message?: string | null;
+  request_id?: string | null;
+}
+
+/**
+ * Plaid's error object as plaidbal's JSON output carries it: the five documented fields, in
+ * their documented order, and nothing else (no `causes`, `status`, `documentation_url`…).
+ * A CliError without a Plaid error object (network failure, timeout…) gets the same shape with
+ * plaidbal's own codes. `secrets` (e.g. the access token the call used) are redacted from the
+ * messages, which may echo what was sent.
+ */
+export function plaidErrorJson(error: CliError | PlaidErrorFields, secrets: readonly string[] = []): PlaidErrorJson {
+  if (error instanceof CliError) {
+    if (error.plaid) return plaidErrorJson(error.plaid, secrets);
+    const network = error.exitCode === ExitCode.PLAID_FAILURE;
+    return {
+      error_type: network ? 'PLAIDBAL_NETWORK_ERROR' : 'PLAIDBAL_ERROR',
+      error_code: network ? 'NETWORK_FAILURE' : 'UNEXPECTED',
+      error_message: redact(error.message, secrets),
+      display_message: null,
+      request_id: null,
+    };
   }
-  // Not a Plaid error object (network failure, timeout…): same shape, plaidbal's own codes.
-  const network = error.exitCode === ExitCode.PLAID_FAILURE;
   return {
-    error_type: network ? 'PLAIDBAL_NETWORK_ERROR' : 'PLAIDBAL_ERROR',
-    error_code: network ? 'NETWORK_FAILURE' : 'UNEXPECTED',
-    error_message: error.message,
-    display_message: null,
-    request_id: null,
+    error_type: String(error.error_type),
+    error_code: error.error_code,
+    error_message: redact(error.error_message ?? '', secrets),
+    display_message: error.display_message == null ? null : redact(error.display_message, secrets),
+    request_id: error.request_id ?? null,
   };
 }
 

@@ -59,9 +59,9 @@ const demo = (mask: string, amount: string, ...flags: string[]) => check(['--ite
 const custom = (mask: string, amount: string, ...flags: string[]) => check(['--item', 'custom', '--account', id(mask), '--amount', amount, ...flags]);
 
 /** Sets an account's bank-side balances for one test, then puts the old ones back. */
-async function withBalances(itemId: string, mask: string, balances: Record<string, number | null>, body: () => Promise<void>): Promise<void> {
+async function withBalances(itemId: string, mask: string, balances: Record<string, number | string | null>, body: () => Promise<void>): Promise<void> {
   const account = world.emulator.items().find((i) => i.item_id === itemId)!.accounts.find((a) => a.mask === mask)!;
-  const old = Object.fromEntries(Object.keys(balances).map((k) => [k, (account.balances as unknown as Record<string, number | null>)[k] ?? null]));
+  const old = Object.fromEntries(Object.keys(balances).map((k) => [k, (account.balances as unknown as Record<string, number | string | null>)[k] ?? null]));
   world.emulator.setBalances(itemId, account.account_id, balances);
   try {
     await body();
@@ -196,6 +196,24 @@ describe('currencies and exact decimals', () => {
     expect(r.code).toBe(7);
     expect(JSON.parse(r.stdout)).toMatchObject({ amount: '200000', shortfall: '50000' });
     expect((await custom('2002', '200000')).stdout).toContain('short by ¥50,000\n');
+  });
+
+  // check once had its own copy of the money code: 'ıls' crashed it (a RangeError, exit 1) and
+  // ' USD ' kept its spaces. It now prints them as balance does (src/format/money.ts).
+  it("a code Intl rejects ('ıls') is shown as sent; ' USD ' is USD", async () => {
+    await withBalances(demoItemId, '0000', { iso_currency_code: 'ıls' }, async () => {
+      const r = await demo('0000', '25');
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toContain('Currency:  ıls\n');
+      expect(r.stdout).toContain('Sufficient: 100 ıls available ≥ 25 ıls requested');
+    });
+    await withBalances(demoItemId, '0000', { iso_currency_code: ' USD ' }, async () => {
+      const r = await demo('0000', '125');
+      expect(r.code).toBe(7);
+      expect(r.stdout).toContain('Currency:  USD\n');
+      expect(r.stdout).toContain('Insufficient: $100.00 available < $125.00 requested, short by $25.00');
+    });
   });
 
   it('no currency code at all: "unknown currency", still compared', async () => {

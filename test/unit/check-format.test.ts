@@ -1,19 +1,11 @@
 import { Chalk } from 'chalk';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { parseAmount, scaledFromDecimal } from '../../src/amount.js';
-import {
-  checkJson,
-  checkText,
-  currencyText,
-  decideFunds,
-  fallbackNote,
-  formatDecimalMoney,
-  minorDigits,
-  type CheckReport,
-} from '../../src/commands/check/format.js';
+import { formatScaled, parseAmount, scaledFromDecimal } from '../../src/amount.js';
+import { checkJson, checkText, fallbackNote, type CheckReport } from '../../src/commands/check/format.js';
+import { decideFunds } from '../../src/commands/check/funds.js';
 import { CliError, ExitCode } from '../../src/errors.js';
-import { exactDecimal, formatMoney } from '../../src/format/money.js';
+import { exactDecimal, formatMoney, formatMoneyDecimal } from '../../src/format/money.js';
 import type { AccountBalancesJson, AccountJson } from '../../src/types.js';
 
 const plain = new Chalk({ level: 0 });
@@ -251,7 +243,9 @@ describe('checkJson', () => {
 });
 
 describe('money for exact decimals', () => {
-  it('matches formatMoney for Plaid numbers', () => {
+  const money = (decimal: string, iso: string | null, unofficial: string | null) => formatMoneyDecimal(formatScaled(parseAmount(decimal)), iso, unofficial);
+
+  it('an exact decimal of a Plaid number prints as formatMoney prints the number', () => {
     for (const [value, iso, unofficial] of [
       [100, 'USD', null],
       [23631.9805, 'USD', null],
@@ -264,20 +258,43 @@ describe('money for exact decimals', () => {
       [1.2345678901234567e-10, 'USD', null],
       [5e-324, 'GBP', null],
     ] as const) {
-      expect(formatDecimalMoney(scaledFromDecimal(exactDecimal(value)), iso, unofficial)).toBe(formatMoney(value, iso, unofficial));
+      expect(formatMoneyDecimal(formatScaled(scaledFromDecimal(exactDecimal(value))), iso, unofficial)).toBe(formatMoney(value, iso, unofficial));
     }
   });
 
   it('keeps trailing zeros and every digit of a typed amount', () => {
-    expect(formatDecimalMoney(parseAmount('999999999999999.99999999'), 'USD', null)).toBe('$999,999,999,999,999.99999999');
-    expect(formatDecimalMoney(parseAmount('0.10000000'), null, 'BTC')).toBe('0.10000000 BTC');
+    expect(money('999999999999999.99999999', 'USD', null)).toBe('$999,999,999,999,999.99999999');
+    expect(money('0.10000000', null, 'BTC')).toBe('0.10000000 BTC');
+  });
+});
+
+// These two codes printed differently when check had its own copy of the money code: 'ıls'
+// (dotless i: its upper case is "ILS", yet Intl rejects it) threw a RangeError, and ' USD '
+// printed as "12.50  USD " instead of "$12.50". check now prints them as format/money.ts does.
+describe('currency codes that are not clean ISO codes', () => {
+  const odd = (iso: string) => ({ ...checking, balances: { ...checking.balances, available: 12.5, current: 12.5, iso_currency_code: iso } });
+
+  it("'ıls' is not styled as a currency: the figure and the code", () => {
+    const r = report(odd('ıls'), '20');
+    expect(r.decision).toMatchObject({ sufficient: false, shortfall: { units: 750n, scale: 2 } });
+    const text = checkText(r, plain);
+    expect(text).toContain('Currency:  ıls\n');
+    expect(text).toContain('Insufficient: 12.5 ıls available < 20 ıls requested, short by 7.50 ıls\n');
+    expect(JSON.parse(checkJson(r))).toMatchObject({ currency: { iso_currency_code: 'ıls' }, shortfall: '7.50' });
   });
 
-  it('minor digits and currency text', () => {
-    expect(minorDigits('USD')).toBe(2);
-    expect(minorDigits('JPY')).toBe(0);
-    expect(minorDigits('KWD')).toBe(3);
-    expect(minorDigits(null)).toBe(2);
-    expect(currencyText('USD', null)).toBe('USD');
+  it("' USD ' is USD, with the spaces around it dropped", () => {
+    const r = report(odd(' USD '), '20');
+    const text = checkText(r, plain);
+    expect(text).toContain('Currency:  USD\n');
+    expect(text).toContain('Insufficient: $12.50 available < $20.00 requested, short by $7.50\n');
+    // --json keeps the code as Plaid sent it.
+    expect(JSON.parse(checkJson(r))).toMatchObject({ currency: { iso_currency_code: ' USD ' }, shortfall: '7.50' });
+  });
+
+  it("' JPY ' has JPY's minor digits (none) in the shortfall", () => {
+    const r = report({ ...checking, balances: { ...checking.balances, available: 100, iso_currency_code: ' JPY ' } }, '250');
+    expect(checkJson(r)).toContain('"shortfall": "150"');
+    expect(checkText(r, plain)).toContain('short by ¥150\n');
   });
 });

@@ -5,7 +5,8 @@
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { parseAmount } from '../../src/amount.js';
-import { checkJson, checkText, decideFunds, staleNote, type CheckReport } from '../../src/commands/check/format.js';
+import { checkJson, checkText, staleNote, type CheckReport } from '../../src/commands/check/format.js';
+import { decideFunds } from '../../src/commands/check/funds.js';
 import { ageText, asOfText, staleBalance } from '../../src/format/age.js';
 import { balanceTable } from '../../src/format/balance.js';
 import type { AccountJson, BalanceDocument } from '../../src/types.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { currencyLabel, exactDecimal, formatMoney } from '../../src/format/money.js';
+import { currencyLabel, currencyText, exactDecimal, formatMoney, formatMoneyDecimal, minorDigits } from '../../src/format/money.js';
 
 describe('formatMoney', () => {
   it('shows null as a dash, never as zero', () => {
@@ -87,6 +87,47 @@ describe('formatMoney', () => {
   it('honours a locale and survives one Intl rejects', () => {
     expect(formatMoney(23631.9805, 'EUR', null, { locale: 'de-DE' })).toBe('23.631,9805\u00a0€');
     expect(formatMoney(1234.5, 'USD', null, { locale: 'en_US.UTF-8' })).toBe('$1,234.50');
+  });
+});
+
+// Codes that are not clean ISO codes. check had its own copy of this module that printed them
+// differently ('ıls' threw a RangeError, ' USD ' kept its spaces): the one module pins them.
+describe('codes that are not clean ISO codes', () => {
+  it("'ıls' is not a currency Intl takes (its upper case is ILS, yet it is not ASCII): the number and the code", () => {
+    expect(formatMoney(12.5, 'ıls', null)).toBe('12.5 ıls');
+    expect(formatMoneyDecimal('12.50', 'ıls', null)).toBe('12.50 ıls');
+    expect(minorDigits('ıls')).toBe(2);
+    expect(currencyText('ıls', null)).toBe('ıls');
+  });
+
+  it("' USD ' is USD: spaces around a code are dropped", () => {
+    expect(formatMoney(12.5, ' USD ', null)).toBe('$12.50');
+    expect(formatMoneyDecimal('12.50', ' USD ', null)).toBe('$12.50');
+    expect(formatMoneyDecimal('12.5', null, ' BTC ')).toBe('12.5 BTC');
+    expect(minorDigits(' JPY ')).toBe(0);
+    expect(currencyText(' USD ', null)).toBe('USD');
+    expect(currencyText('  ', ' BTC ')).toBe('BTC (unofficial currency code)');
+    expect(currencyLabel(' USD ', null)).toBe('USD');
+  });
+});
+
+describe('minorDigits', () => {
+  it("is the currency's standard decimals, and 2 for anything else", () => {
+    expect(minorDigits('USD')).toBe(2);
+    expect(minorDigits('usd')).toBe(2);
+    expect(minorDigits('JPY')).toBe(0);
+    expect(minorDigits('KWD')).toBe(3);
+    expect(minorDigits('XYZ')).toBe(2);
+    expect(minorDigits(null)).toBe(2);
+  });
+});
+
+describe('currencyText', () => {
+  it('names the ISO code, else the unofficial one as such, else says there is none', () => {
+    expect(currencyText('USD', null)).toBe('USD');
+    expect(currencyText(null, 'BTC')).toBe('BTC (unofficial currency code)');
+    expect(currencyText(null, null)).toBe('unknown currency (Plaid sent no currency code)');
+    expect(currencyText('', '')).toBe('unknown currency (Plaid sent no currency code)');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ExitCode } from '../../src/errors.js';
+import { CliError, ExitCode } from '../../src/errors.js';
 import { ERROR_RULES, exitCodeForPlaidError, isRetriable, plaidErrorJson, redact, toCliError, updateModeFixes } from '../../src/plaid/errors.js';
 import { retryPolicyFor } from '../../src/plaid/client.js';
 
@@ -84,6 +84,39 @@ describe('Plaid error mapping', () => {
     expect(isRetriable(axiosError(400, plaidBody('INVALID_INPUT', 'INVALID_API_KEYS')))).toBe(false);
     expect(isRetriable(axiosError(400, plaidBody('INSTITUTION_ERROR', 'INSTITUTION_DOWN')))).toBe(false);
     expect(isRetriable({ isAxiosError: true, code: 'ERR_CANCELED' })).toBe(false);
+  });
+});
+
+describe('plaidErrorJson: the one cut of Plaid\'s error object to five fields', () => {
+  const KEYS = ['error_type', 'error_code', 'error_message', 'display_message', 'request_id'];
+
+  it("cuts a CliError's Plaid error to the five documented fields, in order", () => {
+    const error = toCliError(axiosError(400, plaidBody('ITEM_ERROR', 'ITEM_LOGIN_REQUIRED', { display_message: 'Please log in again', documentation_url: 'https://plaid.com/docs', suggested_action: null, causes: [] })), ctx, host);
+    const json = plaidErrorJson(error);
+    expect(Object.keys(json)).toEqual(KEYS);
+    expect(json).toEqual({ error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED', error_message: error.plaid!.error_message, display_message: 'Please log in again', request_id: 'Abc123Def456Ghi' });
+  });
+
+  it("cuts Plaid's item.error (extra fields, request_id missing) the same way, nulls for what is missing", () => {
+    const itemError = { error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED', error_code_reason: null, error_message: 'the login details of this item have changed', display_message: null, status: 400, causes: [], documentation_url: 'https://plaid.com/docs', suggested_action: null };
+    const json = plaidErrorJson(itemError);
+    expect(Object.keys(json)).toEqual(KEYS);
+    expect(json).toEqual({ error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED', error_message: 'the login details of this item have changed', display_message: null, request_id: null });
+    expect(JSON.stringify(plaidErrorJson({ error_type: 'X', error_code: 'Y' }))).toBe('{"error_type":"X","error_code":"Y","error_message":"","display_message":null,"request_id":null}');
+  });
+
+  it('redacts the secrets it is given from both messages', () => {
+    const json = plaidErrorJson({ error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN', error_message: 'bad token access-sandbox-abcdef', display_message: 'token access-sandbox-abcdef', request_id: 'r1' }, ['access-sandbox-abcdef']);
+    expect(json).toEqual({ error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN', error_message: 'bad token [redacted]', display_message: 'token [redacted]', request_id: 'r1' });
+  });
+
+  it('is the identity on its own output (formatters may cut again)', () => {
+    const json = plaidErrorJson({ error_type: 'API_ERROR', error_code: 'INTERNAL_SERVER_ERROR', error_message: 'oops', display_message: 'Try later', request_id: 'r2' });
+    expect(JSON.stringify(plaidErrorJson(json))).toBe(JSON.stringify(json));
+  });
+
+  it('gives a CliError without a Plaid error object plaidbal\'s own codes', () => {
+    expect(plaidErrorJson(new CliError('boom', { exitCode: ExitCode.UNEXPECTED }))).toEqual({ error_type: 'PLAIDBAL_ERROR', error_code: 'UNEXPECTED', error_message: 'boom', display_message: null, request_id: null });
   });
 });
 

@@ -1,28 +1,13 @@
 /**
- * `plaidbal check`: the decision (is there enough money?) and its output. Pure: data in, a
- * decision or a string out; run.ts fetches, picks an output and writes it.
+ * `plaidbal check`'s output: the decision of funds.ts as text for people or as the JSON document.
+ * Pure: data in, a string out; run.ts fetches, decides, picks an output and writes it.
  */
 import type { ChalkInstance } from 'chalk';
-import { compareScaled, formatAmount, formatScaled, scaledFromDecimal, subtractScaled, type Amount, type ScaledDecimal } from '../../amount.js';
-import { CliError, ExitCode, usageError } from '../../errors.js';
-import { exactDecimal, formatMoney } from '../../format/money.js';
+import { formatAmount, formatScaled, type Amount, type ScaledDecimal } from '../../amount.js';
+import { currencyText, formatMoney, formatMoneyDecimal } from '../../format/money.js';
 import { asOfText, type BalanceAge } from '../../format/age.js';
 import type { AccountJson } from '../../types.js';
-
-/** What the balance used means: spendable funds, the fallback to current, or credit left. */
-export type BalanceField = 'available' | 'current' | 'available_credit';
-/** Where the figure came from: one of Plaid's fields, or the limit minus the current balance. */
-export type BalanceSource = 'available' | 'current' | 'limit_minus_current';
-
-export interface FundsDecision {
-  field: BalanceField;
-  source: BalanceSource;
-  /** The balance used, exactly. */
-  balance: ScaledDecimal;
-  sufficient: boolean;
-  /** amount − balance when insufficient, else zero; at least the currency's minor digits. */
-  shortfall: ScaledDecimal;
-}
+import { accountLabel, typeLabel, type BalanceField, type FundsDecision } from './funds.js';
 
 export interface CheckReport {
   item_id: string;
@@ -37,131 +22,6 @@ export interface CheckReport {
   age: BalanceAge | null;
 }
 
-const NOT_FUNDS: Record<string, string> = {
-  loan: 'its balance is an amount owed',
-  investment: 'its balances are holdings, not spendable funds',
-  brokerage: 'its balances are holdings, not spendable funds',
-};
-
-function kindOf(account: AccountJson): string {
-  if (account.type === 'other' || !/^[a-z]+$/i.test(account.type)) return `an account of type "${account.type}"`;
-  return `${/^[aeiou]/i.test(account.type) ? 'an' : 'a'} ${account.type} account`;
-}
-
-/** `Plaid Checking ••0000` */
-export function accountLabel(account: AccountJson): string {
-  return account.mask ? `${account.name} ••${account.mask}` : account.name;
-}
-
-function typeLabel(account: AccountJson): string {
-  return account.subtype ? `${account.type} / ${account.subtype}` : account.type;
-}
-
-const decimalOf = (value: number): ScaledDecimal => scaledFromDecimal(exactDecimal(value));
-const usable = (value: number | null): value is number => value !== null && Number.isFinite(value);
-
-/**
- * Picks the balance to compare and compares it. Throws CliError when the account cannot be
- * checked: credit without `allowCredit`, and loan, investment and other accounts (exit 2); no
- * usable balance from Plaid (exit 5).
- */
-export function decideFunds(account: AccountJson, amount: Amount, opts: { allowCredit: boolean }): FundsDecision {
-  const { available, current, limit } = account.balances;
-  const label = `"${accountLabel(account)}"`;
-  let picked: { field: BalanceField; source: BalanceSource; balance: ScaledDecimal };
-
-  if (account.type === 'depository') {
-    if (usable(available)) picked = { field: 'available', source: 'available', balance: decimalOf(available) };
-    else if (usable(current)) picked = { field: 'current', source: 'current', balance: decimalOf(current) };
-    else throw noBalance(`Plaid reported neither an available nor a current balance for ${label}.`);
-  } else if (account.type === 'credit') {
-    if (!opts.allowCredit) {
-      throw usageError(
-        `${label} is a credit account (${typeLabel(account)}): what it has available is credit, not funds.`,
-        'Pass --allow-credit to check the amount against its available credit.',
-      );
-    }
-    if (usable(available)) picked = { field: 'available_credit', source: 'available', balance: decimalOf(available) };
-    else if (usable(limit) && usable(current)) picked = { field: 'available_credit', source: 'limit_minus_current', balance: subtractScaled(decimalOf(limit), decimalOf(current)) };
-    else throw noBalance(`Plaid reported no available credit for ${label}, and no limit and current balance to work it out from.`);
-  } else {
-    const why = NOT_FUNDS[account.type] ?? 'Plaid does not say that its balances are spendable funds';
-    throw usageError(
-      `${label} is ${kindOf(account)} (${typeLabel(account)}): ${why}, so plaidbal does not check funds against it.`,
-      '`plaidbal check` works on depository accounts (checking, savings, …), and on credit accounts with --allow-credit; --allow-credit does not cover other types.',
-    );
-  }
-
-  const sufficient = compareScaled(picked.balance, amount) >= 0;
-  // As many decimals as the amount and the currency use; an insufficient balance with more
-  // decimals (0.30000000000000004) brings its own into the difference, which is exact.
-  const minScale = Math.max(minorDigits(account.balances.iso_currency_code), amount.scale);
-  const shortfall = sufficient ? { units: 0n, scale: minScale } : padScale(subtractScaled(amount, picked.balance), minScale);
-  return { ...picked, sufficient, shortfall };
-}
-
-function noBalance(message: string): CliError {
-  return new CliError(message, {
-    exitCode: ExitCode.PLAID_FAILURE,
-    hint: 'The institution may not report it right now; see every balance with `plaidbal balance`, or try again later.',
-  });
-}
-
-function padScale(value: ScaledDecimal, scale: number): ScaledDecimal {
-  return value.scale >= scale ? value : { units: value.units * 10n ** BigInt(scale - value.scale), scale };
-}
-
-let knownCurrencies: ReadonlySet<string> | undefined;
-
-function isKnownCurrency(code: string | null): code is string {
-  knownCurrencies ??= new Set(Intl.supportedValuesOf('currency'));
-  return code !== null && knownCurrencies.has(code.toUpperCase());
-}
-
-/** The currency's standard decimals (2 for USD, 0 for JPY); 2 when the currency is unofficial or unknown. */
-export function minorDigits(iso: string | null): number {
-  if (!isKnownCurrency(iso)) return 2;
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: iso }).resolvedOptions().maximumFractionDigits ?? 2;
-}
-
-/** Intl on Node 20 takes at most 20 fraction digits; longer fractions are spliced back in. */
-const INTL_MAX_FRACTION_DIGITS = 20;
-
-/**
- * An exact decimal as money, the way formatMoney shows Plaid's numbers: currency styling for ISO
- * codes Intl knows, else the number and the code; never rounded.
- */
-export function formatDecimalMoney(value: ScaledDecimal, iso: string | null, unofficial: string | null): string {
-  const text = formatScaled(value);
-  const fraction = value.scale;
-  const styled = isKnownCurrency(iso);
-  const digits = styled ? Math.max(minorDigits(iso), fraction) : fraction;
-  const options: Intl.NumberFormatOptions = styled ? { style: 'currency', currency: iso } : {};
-  const shown = Math.min(digits, INTL_MAX_FRACTION_DIGITS);
-  const format = new Intl.NumberFormat('en-US', { ...options, minimumFractionDigits: shown, maximumFractionDigits: shown });
-  let out: string;
-  if (digits <= INTL_MAX_FRACTION_DIGITS) {
-    out = format.format(text as Intl.StringNumericLiteral);
-  } else {
-    // Cut (not round) to what Intl takes, then put the whole fraction back.
-    const cut = text.slice(0, text.indexOf('.') + 1 + INTL_MAX_FRACTION_DIGITS);
-    const full = text.slice(text.indexOf('.') + 1);
-    out = format
-      .formatToParts(cut as Intl.StringNumericLiteral)
-      .map((part) => (part.type === 'fraction' ? full : part.value))
-      .join('');
-  }
-  const code = styled ? null : (iso ?? unofficial);
-  return code ? `${out} ${code}` : out;
-}
-
-/** `USD`; `BTC (unofficial currency code)`; `unknown currency`. */
-export function currencyText(iso: string | null, unofficial: string | null): string {
-  if (iso) return iso;
-  if (unofficial) return `${unofficial} (unofficial currency code)`;
-  return 'unknown currency (Plaid sent no currency code)';
-}
-
 const FIELD_WORDS: Record<BalanceField, string> = {
   available: 'available',
   current: 'current',
@@ -172,7 +32,7 @@ const FIELD_WORDS: Record<BalanceField, string> = {
 export function checkText(report: CheckReport, chalk: ChalkInstance): string {
   const { account, amount, decision } = report;
   const { iso_currency_code: iso, unofficial_currency_code: unofficial, limit, current } = account.balances;
-  const money = (value: ScaledDecimal) => formatDecimalMoney(value, iso, unofficial);
+  const money = (value: ScaledDecimal) => formatMoneyDecimal(formatScaled(value), iso, unofficial);
   const plaidMoney = (value: number | null) => formatMoney(value, iso, unofficial);
 
   const balanceLabel = { available: 'Available', current: 'Current', available_credit: 'Available credit' }[decision.field];

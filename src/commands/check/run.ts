@@ -7,7 +7,8 @@ import type { Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import { fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
 import { staleBalance } from '../../format/age.js';
-import { checkJson, checkText, decideFunds, fallbackNote, staleNote, type CheckReport } from './format.js';
+import { checkJson, checkText, fallbackNote, staleNote, type CheckReport } from './format.js';
+import { decideFunds } from './funds.js';
 import type { CheckOptions } from './index.js';
 
 /** The input as a message shows it: quoted, escaped, and cut short. */

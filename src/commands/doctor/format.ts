@@ -3,7 +3,7 @@
  * one JSON document for programs. Pure: data in, string out.
  */
 import type { ChalkInstance } from 'chalk';
-import { printable } from '../../cli.js';
+import { escapeControls } from '../../text.js';
 import type { Check, CheckStatus } from './checks.js';
 
 /** The one JSON document `plaidbal doctor --json` prints. Key order is part of the contract. */
@@ -48,10 +48,10 @@ export function doctorReport(doc: DoctorDocument, c: ChalkInstance): string {
   const width = Math.max(...doc.checks.map((check) => check.title.length));
   const lines = [c.bold(`plaidbal doctor ${doc.plaidbal_version}`), ''];
   for (const check of doc.checks) {
-    const found = printable(check.found);
+    const found = escapeControls(check.found);
     lines.push(`${symbol(check.status, c)} ${c.bold(check.title.padEnd(width))}  ${check.status === 'skipped' ? c.dim(found) : found}`);
-    if (check.fix && check.status !== 'ok' && check.status !== 'skipped') lines.push(`  ${' '.repeat(width)}  ${c.cyan('Fix:')} ${printable(check.fix)}`);
-    else if (check.fix && check.status === 'skipped') lines.push(`  ${' '.repeat(width)}  ${c.dim(`To check it: ${printable(check.fix)}`)}`);
+    if (check.fix && check.status !== 'ok' && check.status !== 'skipped') lines.push(`  ${' '.repeat(width)}  ${c.cyan('Fix:')} ${escapeControls(check.fix)}`);
+    else if (check.fix && check.status === 'skipped') lines.push(`  ${' '.repeat(width)}  ${c.dim(`To check it: ${escapeControls(check.fix)}`)}`);
   }
   lines.push('');
   const failed = doc.checks.filter((check) => check.status === 'fail');

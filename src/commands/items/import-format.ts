@@ -2,7 +2,7 @@
  * Output of `plaidbal items import`: one row per input row, named by its line number and alias,
  * never by its token. Pure: data in, string out.
  */
-import Table from 'cli-table3';
+import { plainTable } from '../../format/table.js';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, PlaidErrorJson } from '../../types.js';
 
@@ -55,10 +55,7 @@ export function importSummaryLine(doc: ImportDocument): string {
 }
 
 export function importTable(doc: ImportDocument, chalk: ChalkInstance): string {
-  const table = new Table({
-    head: ['Line', 'Alias', 'Item ID', 'Institution', 'Status', 'Note'].map((h) => chalk.bold(h)),
-    style: { head: [], border: [], compact: true },
-  });
+  const table = plainTable(['Line', 'Alias', 'Item ID', 'Institution', 'Status', 'Note'], chalk);
   const colour: Record<ImportStatus, (s: string) => string> = { imported: chalk.green, updated: chalk.yellow, unchanged: chalk.dim, failed: chalk.red };
   for (const row of doc.rows) {
     const note = row.error ? `${row.error.error_code}: ${row.error.error_message}` : row.item_error ? `${row.item_error}. ${row.message ?? ''}`.trim() : (row.message ?? '');

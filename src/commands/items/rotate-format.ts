@@ -59,8 +59,9 @@ const WORDS: Record<RotateOutcome, string> = {
 };
 
 export async function rotateTable(results: RotateResult[], chalk: ChalkInstance): Promise<string> {
-  const { default: Table } = await import('cli-table3');
-  const table = new Table({ head: ['Item', 'Institution', 'Result', 'Detail'].map((h) => chalk.bold(h)), style: { head: [], border: [], compact: true } });
+  // Loaded here, not at the top, so that --json does not load cli-table3.
+  const { plainTable } = await import('../../format/table.js');
+  const table = plainTable(['Item', 'Institution', 'Result', 'Detail'], chalk);
   for (const r of results) {
     const colour = r.result === 'rotated' ? chalk.green : r.result === 'skipped' ? chalk.dim : chalk.red;
     const detail = r.result === 'failed' ? (r.error ? `${r.error.error_code}${r.requestId ? ` (request_id ${r.requestId})` : ''}` : (r.message ?? '')) : r.result === 'recovery_file' ? (r.recoveryFile ?? '') : r.result === 'skipped' ? (r.message ?? '') : (r.requestId ? `request_id ${r.requestId}` : '');

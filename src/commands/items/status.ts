@@ -3,18 +3,17 @@
  * /item/get (its error, consent expiration and products) and the store's last balance time.
  * Read-only: it opens tokens but never writes the store, and it never makes a billed call.
  */
-import type { PlaidError } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { itemStatus, statusJson, statusTable, type ItemCheck, type ItemStatus, type StatusDocument } from '../../format/status.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson, redact } from '../../plaid/errors.js';
+import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import { fanOut, pacerFor, type PaceGate } from '../../plaid/ratelimit.js';
-import { ENVIRONMENTS, type Environment, type PlaidErrorJson } from '../../types.js';
+import { ENVIRONMENTS, type Environment } from '../../types.js';
 import { progress } from '../progress.js';
 import { withUnfinishedRotation } from './recovery.js';
 
@@ -62,17 +61,6 @@ async function clientsFor(ctx: Ctx, environments: Environment[]): Promise<Map<En
   return clients;
 }
 
-/** Plaid's item.error, cut to the documented fields, with the access token redacted from anything echoed. */
-function itemErrorJson(error: PlaidError, secrets: string[]): PlaidErrorJson {
-  return {
-    error_type: String(error.error_type),
-    error_code: error.error_code,
-    error_message: redact(error.error_message ?? '', secrets),
-    display_message: error.display_message == null ? null : redact(error.display_message, secrets),
-    request_id: error.request_id ?? null,
-  };
-}
-
 async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: string, store: Store, pace?: PaceGate): Promise<Checked> {
   const secrets = [accessToken];
   try {
@@ -84,7 +72,7 @@ async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: stri
         ok: true,
         request_id: response.request_id,
         item: {
-          error: facts.error ? itemErrorJson(facts.error, secrets) : null,
+          error: facts.error ? plaidErrorJson(facts.error, secrets) : null,
           consent_expiration_time: facts.consent_expiration_time ?? null,
           products: (facts.products ?? []).map(String),
           billed_products: (facts.billed_products ?? []).map(String),

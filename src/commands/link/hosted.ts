@@ -8,6 +8,7 @@ import type { LinkTokenGetSessionsResponse } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { CliError, ExitCode, isCliError } from '../../errors.js';
 import type { LinkOutcome } from '../../link/callback.js';
+import { stripControls } from '../../text.js';
 import type { LinkOptions } from './index.js';
 import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, mayOpenBrowser, pause, planLink, waitEnded, waitingLine } from './flow.js';
 
@@ -18,13 +19,12 @@ import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, m
 export const HOSTED_POLL_INTERVAL_MS = 2_000;
 
 // Text from Plaid ends up on the terminal: no control characters.
-// eslint-disable-next-line no-control-regex
-const printable = (value: unknown): string => (typeof value === 'string' ? value.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, '') : '');
-const nullablePrintable = (value: unknown): string | null => (typeof value === 'string' ? printable(value) : null);
+const strippedText = (value: unknown): string => (typeof value === 'string' ? stripControls(value) : '');
+const nullableStrippedText = (value: unknown): string | null => (typeof value === 'string' ? stripControls(value) : null);
 
 function institutionOf(value: { name?: string | null; institution_id?: string | null } | null | undefined) {
   return value && typeof value.name === 'string' && typeof value.institution_id === 'string'
-    ? { name: printable(value.name), institution_id: printable(value.institution_id) }
+    ? { name: strippedText(value.name), institution_id: strippedText(value.institution_id) }
     : null;
 }
 
@@ -49,7 +49,7 @@ export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[],
         metadata: {
           institution: institutionOf(added?.institution ?? session.on_success?.metadata?.institution),
           accounts: [],
-          link_session_id: printable(session.link_session_id),
+          link_session_id: strippedText(session.link_session_id),
         },
       };
     }
@@ -60,7 +60,7 @@ export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[],
       return {
         kind: 'success',
         public_token: null,
-        metadata: { institution: null, accounts: [], link_session_id: printable(finished.link_session_id) },
+        metadata: { institution: null, accounts: [], link_session_id: strippedText(finished.link_session_id) },
       };
     }
   }
@@ -72,17 +72,17 @@ export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[],
       kind: 'exit',
       error: error
         ? {
-            error_type: printable(error.error_type),
-            error_code: printable(error.error_code),
-            error_message: printable(error.error_message),
-            display_message: nullablePrintable(error.display_message),
+            error_type: strippedText(error.error_type),
+            error_code: strippedText(error.error_code),
+            error_message: strippedText(error.error_message),
+            display_message: nullableStrippedText(error.display_message),
           }
         : null,
       metadata: {
         institution: institutionOf(exit.metadata?.institution),
-        status: nullablePrintable(exit.metadata?.status),
-        link_session_id: nullablePrintable(exit.metadata?.link_session_id ?? session.link_session_id),
-        request_id: nullablePrintable(exit.metadata?.request_id ?? error?.request_id),
+        status: nullableStrippedText(exit.metadata?.status),
+        link_session_id: nullableStrippedText(exit.metadata?.link_session_id ?? session.link_session_id),
+        request_id: nullableStrippedText(exit.metadata?.request_id ?? error?.request_id),
       },
     };
   }

@@ -6,9 +6,9 @@
 import type { ItemWithConsentFields as Item } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { parseEnvironment } from '../../credentials.js';
-import { CliError, ExitCode, usageError, type PlaidErrorInfo } from '../../errors.js';
+import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { exitCodeForPlaidError } from '../../plaid/errors.js';
+import { exitCodeForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -42,16 +42,6 @@ export async function resolveUpdateTarget(store: Store, ref: string, envFlag: st
   return { item, accessToken };
 }
 
-function itemErrorInfo(error: NonNullable<Item['error']>): PlaidErrorInfo {
-  return {
-    error_type: String(error.error_type),
-    error_code: error.error_code,
-    error_message: error.error_message ?? '',
-    display_message: error.display_message ?? null,
-    request_id: error.request_id ?? null,
-  };
-}
-
 /** /item/get after Link's success: the same item, and Plaid no longer reports an error on it. */
 export async function confirmUpdated(plaid: PlaidClient, target: UpdateTarget): Promise<Item> {
   const { item } = await plaid.call('itemGet', { access_token: target.accessToken }, { secrets: [target.accessToken], item: target.item.alias });
@@ -59,7 +49,8 @@ export async function confirmUpdated(plaid: PlaidClient, target: UpdateTarget): 
     throw new CliError(`Plaid answered for item ${item.item_id}, not ${target.item.item_id}. Nothing was changed.`, { exitCode: ExitCode.UNEXPECTED });
   }
   if (item.error) {
-    const info = itemErrorInfo(item.error);
+    // As items status does: the token the call used is redacted from anything Plaid echoes.
+    const info = plaidErrorJson(item.error, [target.accessToken]);
     throw new CliError(`Link finished, but Plaid still reports ${info.error_code} on "${target.item.alias}". Nothing was changed.`, {
       exitCode: exitCodeForPlaidError(info),
       plaid: info,

@@ -1,0 +1,34 @@
+/**
+ * Control characters in text that reaches the terminal. Echoed raw from an argument, a Plaid
+ * message or the Link page, C0 and C1 control characters could move the cursor, rewrite the
+ * screen or set the terminal's title. Two ways to make such text safe, and a test for it:
+ *
+ * - escapeControls: shows each one as a `\uXXXX` escape, for messages where what was sent matters;
+ * - stripControls: drops them, for names and fields plaidbal keeps and shows again;
+ * - hasControls: whether there is one, for input that is refused rather than cleaned.
+ *
+ * Tabs and newlines are kept by the first two: they lay text out and cannot drive the terminal.
+ */
+
+// C0 (U+0000–U+001F), DEL and C1 (U+007F–U+009F).
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+// The same, less tab (U+0009) and newline (U+000A).
+// eslint-disable-next-line no-control-regex
+const CONTROL_BUT_TAB_NEWLINE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
+const EVERY_CONTROL_BUT_TAB_NEWLINE = new RegExp(CONTROL_BUT_TAB_NEWLINE.source, 'g');
+
+/** `text` with each control character but tab and newline shown as a `\uXXXX` escape. */
+export function escapeControls(text: string): string {
+  return text.replace(EVERY_CONTROL_BUT_TAB_NEWLINE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
+/** `text` without its control characters, tab and newline excepted. */
+export function stripControls(text: string): string {
+  return text.replace(EVERY_CONTROL_BUT_TAB_NEWLINE, '');
+}
+
+/** Whether `text` has a control character; with `allowTabNewline`, tab and newline do not count. */
+export function hasControls(text: string, opts: { allowTabNewline?: boolean } = {}): boolean {
+  return (opts.allowTabNewline ? CONTROL_BUT_TAB_NEWLINE : CONTROL).test(text);
+}

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { escapeControls, hasControls, stripControls } from '../../src/text.js';
+
+// Every C0 and C1 control character, DEL included, and the two kept for layout.
+const C0 = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i));
+const C1 = Array.from({ length: 0x21 }, (_, i) => String.fromCharCode(0x7f + i));
+const LAYOUT = ['\t', '\n'];
+const DRIVING = [...C0, ...C1].filter((c) => !LAYOUT.includes(c));
+
+describe('escapeControls', () => {
+  it('shows each control character as a \\uXXXX escape', () => {
+    expect(escapeControls('red \u001b[31mtext\u0007')).toBe('red \\u001b[31mtext\\u0007');
+    expect(escapeControls('\r\u0000\u007f\u009b\u0085')).toBe('\\u000d\\u0000\\u007f\\u009b\\u0085');
+    for (const c of DRIVING) expect(escapeControls(`a${c}b`)).toBe(`a\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}b`);
+  });
+
+  it('keeps tabs, newlines and everything printable as they are', () => {
+    const text = 'Plaid said:\n\tno — “quotes”, ¥, é, 😀, \u00a0 and \u00a0';
+    expect(escapeControls(text)).toBe(text);
+  });
+
+  it('escapes every one in a long string, not only the first', () => {
+    expect(escapeControls('\u001b'.repeat(3))).toBe('\\u001b'.repeat(3));
+  });
+});
+
+describe('stripControls', () => {
+  it('drops each control character but tab and newline', () => {
+    expect(stripControls('red \u001b[31mtext\u0007')).toBe('red [31mtext');
+    expect(stripControls(DRIVING.join(''))).toBe('');
+    expect(stripControls(`a\tb\nc${DRIVING.join('')}d`)).toBe('a\tb\nc' + 'd');
+  });
+
+  it('keeps printable text as it is', () => {
+    expect(stripControls('First Platypus Bank ¥ 😀')).toBe('First Platypus Bank ¥ 😀');
+  });
+});
+
+describe('hasControls', () => {
+  it('finds any control character, tab and newline included', () => {
+    for (const c of [...C0, ...C1]) expect(hasControls(`a${c}b`)).toBe(true);
+    expect(hasControls('plain text, ¥ and 😀')).toBe(false);
+    expect(hasControls('')).toBe(false);
+  });
+
+  it('with allowTabNewline, lets tab and newline through and nothing else', () => {
+    expect(hasControls('line one\n\tline two', { allowTabNewline: true })).toBe(false);
+    for (const c of DRIVING) expect(hasControls(`a${c}b`, { allowTabNewline: true })).toBe(true);
+  });
+
+  it('gives the same answer on every call (no regex state carried over)', () => {
+    for (let i = 0; i < 3; i++) expect(hasControls('\u001b\u001b', { allowTabNewline: true })).toBe(true);
+  });
+
+  it('does not count characters just outside the ranges', () => {
+    expect(hasControls('\u0020\u007e\u00a0')).toBe(false);
+  });
+});
