@@ -10,7 +10,9 @@
  * Scenarios (--only): startup (--version, --help, balance --item X), all (balance --all over 40
  * items with 400 ms of latency), fanout (balance --all --format ndjson over 2,000 Production items
  * against the Plaid-like emulator: default budget, --rate 1200, a competing user, streaming) and
- * rss (peak RSS over 10,000 items). fanout and rss write their own section of docs/benchmarks.md
+ * rss (peak RSS over 10,000 items), store (balance --item X on a 10,001-item store against a
+ * one-item one), import (items import of 10,000 tokens). fanout, rss, store and import write their
+ * own section of docs/benchmarks.md
  * and leave the rest of it as it was; startup and all rewrite the rest and keep that section.
  *
  * Machines are noisy, so commands are measured side by side: every round runs each command
@@ -33,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 import { plaidLike, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../test/emulator/index.js';
 import { addItems } from '../test/helpers/bulk.js';
+import { serializeDocument, type StoreDocument } from '../src/store/document.js';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(SELF));
@@ -56,7 +59,7 @@ const TARGETS = {
   allVsSequential: 6,
 };
 
-const SCENARIOS = ['startup', 'all', 'fanout', 'rss'] as const;
+const SCENARIOS = ['startup', 'all', 'fanout', 'rss', 'store', 'import'] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 interface Options {
@@ -314,6 +317,7 @@ async function bench(opts: Options, keychainProblem: string | undefined): Promis
   if (!existsSync(join(ROOT, 'dist', 'units.json'))) throw new Error('dist/units.json is missing: run `npm run build` (npm run bench does).');
   if (opts.only.has('startup') || opts.only.has('all')) await mainBench(opts, keychainProblem);
   if (opts.only.has('fanout') || opts.only.has('rss')) await fanoutBench(opts);
+  if (opts.only.has('store') || opts.only.has('import')) await scaleBench(opts);
 }
 
 async function mainBench(opts: Options, keychainProblem: string | undefined): Promise<void> {
@@ -472,7 +476,7 @@ async function makeBulkStore(emulator: Emulator, items: number, keySource: 'keyc
 // Paced fan-out against the Plaid-like emulator (issue 11)
 
 /** Sections of docs/benchmarks.md that their own scenarios write, each between its markers. */
-const SECTIONS = ['fanout', 'rss'] as const;
+const SECTIONS = ['fanout', 'rss', 'store', 'import'] as const;
 const marker = (name: string, end: boolean) => `<!-- ${name}:${end ? 'end' : 'start'} -->`;
 
 /** One marked section of an existing docs/benchmarks.md (markers included), or ''. */
@@ -684,6 +688,152 @@ async function fanoutBench(opts: Options): Promise<void> {
       rssNotes,
     );
   }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Large stores and items import (issue 11, §4 and §1)
+
+const TARGETS_SCALE = { storeAddedMs: 20, importRssMiB: 150, importVsBound: 1.1 };
+const STORE_ITEMS = 10_000;
+const IMPORT_TOKENS = 10_000;
+
+/** `count` items appended to the store in `dir` as plaidbal writes them (one per line), with tokens nobody opens. */
+function padStore(dir: string, count: number): void {
+  const file = join(dir, 'store.json');
+  const doc = JSON.parse(readFileSync(file, 'utf8')) as StoreDocument;
+  const model = doc.items[0]!;
+  for (let i = 0; i < count; i++) doc.items.push({ ...model, item_id: `padding${String(i).padStart(30, '0')}`, alias: `item-${i}`, last_balance_at: '2026-11-30T10:00:00.000Z' });
+  const bytes = serializeDocument(doc);
+  writeFileSync(file, bytes, { mode: 0o600 });
+  writeFileSync(`${file}.bak`, bytes, { mode: 0o600 });
+}
+
+async function scaleBench(opts: Options): Promise<void> {
+  const started = new Date();
+  const stores: BenchStore[] = [];
+  const emulators: Emulator[] = [];
+  const storeRows: string[][] = [];
+  const storeVerdicts: Verdict[] = [];
+  const importRows: string[][] = [];
+  const importVerdicts: Verdict[] = [];
+  const importNotes: string[] = [];
+  try {
+    if (opts.only.has('store')) {
+      // Zero latency, and limits out of the way: this measures what plaidbal does with the store.
+      const emulator = await startEmulator({ rateLimits: { perItem: 1_000_000, perClient: 1_000_000, windowMs: 60_000 } });
+      emulators.push(emulator);
+      const small = await makeStore(emulator, 'keychain', 1);
+      stores.push(small);
+      const big = await makeStore(emulator, 'keychain', 1);
+      stores.push(big);
+      padStore(big.dir, STORE_ITEMS);
+      const size = readFileSync(join(big.dir, 'store.json')).length;
+      log(`store: ${STORE_ITEMS + 1} items (${(size / 1e6).toFixed(1)} MB) against one, interleaved…`);
+      const baseline: Case = { label: 'node -e 0', argv: [process.execPath, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [] };
+      const one: Case = { label: 'balance --item X --json, a store of 1 item', argv: plaidbal('balance', '--item', 'X', '--json'), env: small.env, check: expectBalance(1), samples: [] };
+      const many: Case = { label: `balance --item X --json, a store of ${STORE_ITEMS + 1} items (${(size / 1e6).toFixed(1)} MB)`, argv: plaidbal('balance', '--item', 'X', '--json'), env: big.env, check: expectBalance(1), samples: [] };
+      await interleaved([baseline, one, many], opts.runs, 2);
+      const base = stats(baseline.samples);
+      for (const c of [baseline, one, many]) {
+        const st = stats(c.samples);
+        storeRows.push([c.label, ms(st.median), ms(st.p90), c === baseline ? '' : `+${(st.median - base.median).toFixed(0)} ms`, mib(st.rssMiB)]);
+      }
+      const extra = stats(many.samples).median - stats(one.samples).median;
+      storeVerdicts.push({ target: `\`balance --item X --json\` on a ${STORE_ITEMS}-item store: at most ${TARGETS_SCALE.storeAddedMs} ms more than on a one-item store`, measured: `${extra >= 0 ? '+' : ''}${extra.toFixed(0)} ms (medians of ${opts.runs} interleaved rounds)`, result: extra <= TARGETS_SCALE.storeAddedMs ? 'PASS' : 'FAIL' });
+      const rssExtra = (stats(many.samples).rssMiB ?? 0) - (stats(one.samples).rssMiB ?? 0);
+      storeRows.push(['peak RSS, 10,001 items over 1 item', '', '', '', `+${rssExtra.toFixed(1)} MiB`]);
+    }
+
+    if (opts.only.has('import')) {
+      // Production: Plaid's /item/get limit (5,000 per client a minute) is what bounds an import.
+      const emulator = await startEmulator({ environment: 'production' });
+      emulators.push(emulator);
+      const tokens = Array.from({ length: IMPORT_TOKENS }, () => emulator.createItem().access_token);
+      const dir = mkdtempSync(join(tmpdir(), 'plaidbal-bench-import-'));
+      const env = cliEnv({ PLAIDBAL_CONFIG_DIR: dir, PLAIDBAL_BASE_URL: emulator.url, PLAID_ENV: 'production' });
+      stores.push({ dir, env });
+      await cli(env, ['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'keychain'], TEST_SECRET);
+      const input = tokens.map((access_token, i) => JSON.stringify({ access_token, name: `acct-${i + 1}` })).join('\n') + '\n';
+      const budget = 2_500;
+      const bound = (IMPORT_TOKENS / budget) * 60_000;
+      log(`import: ${IMPORT_TOKENS} tokens at the default budget (${budget}/min, ${ms(bound)} or so)…`);
+      const r = await runWithStdin(plaidbal('items', 'import', '--format', 'ndjson', '--json'), env, input);
+      const gets = emulator.requests.filter((q) => q.path === '/item/get');
+      const doc = r.code === 0 ? (JSON.parse(r.stdout) as { summary: Record<string, number> }) : null;
+      if (r.code !== 0) importNotes.push(`items import exited ${r.code}: ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+      const rss = r.rssKiB === null ? null : r.rssKiB / 1024;
+      importRows.push([`items import --format ndjson, ${IMPORT_TOKENS} Production tokens, default budget`, ms(r.ms), `${ms(bound)} (${IMPORT_TOKENS}/${budget} min)`, `${(r.ms / bound).toFixed(2)}×`, `${gets.length} /item/get, ${gets.filter((q) => q.status === 429).length} 429s`, mib(rss)]);
+      importVerdicts.push({ target: `\`items import\` of ${IMPORT_TOKENS} tokens: wall time close to the /item/get rate bound (within ${TARGETS_SCALE.importVsBound}×)`, measured: `${(r.ms / bound).toFixed(2)}× (${ms(r.ms)} vs ${ms(bound)}); ${doc ? `${doc.summary.imported} imported` : 'failed'}`, result: doc?.summary.imported === IMPORT_TOKENS && r.ms <= bound * TARGETS_SCALE.importVsBound ? 'PASS' : 'FAIL' });
+      importVerdicts.push({ target: `… peak RSS ≤ ${TARGETS_SCALE.importRssMiB} MiB`, measured: mib(rss), result: rss === null ? 'NOT RUN' : rss <= TARGETS_SCALE.importRssMiB ? 'PASS' : 'FAIL' });
+    }
+  } finally {
+    for (const e of emulators) await e.close();
+    for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
+  }
+
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
+  const write = (name: string, title: string, command: string, setup: string, headings: string[], r: string[][], v: Verdict[], n: string[]) => {
+    const rowTable = table(headings, r);
+    const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], v.map((x) => [x.target, x.measured, x.result]));
+    process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `Note: ${x}\n`).join('')}`);
+    if (!opts.write) return;
+    writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `\n${x}\n`).join('')}`);
+    log(`wrote the ${name} section of ${DOC}`);
+  };
+  if (opts.only.has('store')) {
+    write(
+      'store',
+      'A large store (issue 11, §4)',
+      'npm run bench -- --only store',
+      `two OS-keychain stores made by plaidbal (\`config init\`, \`link --sandbox\`), one padded to ${STORE_ITEMS + 1} items written in plaidbal's layout (one item per line); the emulator with no latency. Every round runs \`node -e 0\` and both commands once, in a random order (${opts.runs} rounds after 2 warm-up rounds); medians of wall time, "added" over the median of \`node -e 0\`.`,
+      ['Run', 'Median', 'p90', 'Added', 'Peak RSS'],
+      storeRows,
+      storeVerdicts,
+      [],
+    );
+  }
+  if (opts.only.has('import')) {
+    write(
+      'import',
+      'items import of 10,000 tokens (issue 11, §1)',
+      'npm run bench -- --only import',
+      `a Production emulator (no added latency, its /item/get answered at once) holding ${IMPORT_TOKENS} items made directly (\`Emulator.createItem\`); an OS-keychain store; NDJSON on stdin. The bound is ${IMPORT_TOKENS} calls at the default budget, half of Plaid's 5,000 /item/get calls per client a minute. Peak RSS from GNU time. One run.`,
+      ['Run', 'Wall', 'Rate bound', 'vs bound', 'Calls', 'Peak RSS'],
+      importRows,
+      importVerdicts,
+      importNotes,
+    );
+  }
+}
+
+/** Runs argv with `input` on stdin (under GNU time when there is one). */
+function runWithStdin(argv: string[], env: NodeJS.ProcessEnv, input: string): Promise<Sample> {
+  const rssFile = haveGnuTime ? join(tmpdir(), `plaidbal-bench-rss-${process.pid}`) : null;
+  const [command, args] = rssFile ? [GNU_TIME, ['-f', '%M', '-o', rssFile, ...argv]] : [argv[0]!, argv.slice(1)];
+  return new Promise((resolve, reject) => {
+    const started = process.hrtime.bigint();
+    const child = spawn(command, args, { env, cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      let rssKiB: number | null = null;
+      if (rssFile) {
+        try {
+          rssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+          if (!Number.isFinite(rssKiB)) rssKiB = null;
+        } catch {
+          rssKiB = null;
+        }
+        rmSync(rssFile, { force: true });
+      }
+      resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, rssKiB, code, stdout, stderr });
+    });
+    child.stdin!.end(input);
+  });
 }
 
 async function main(): Promise<number> {
