@@ -205,7 +205,11 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
           signal,
           shouldRetry: ({ error, attemptNumber }) => willRetry(error, attemptNumber),
           onFailedAttempt: ({ error, attemptNumber }) => {
-            if (opts.debug && willRetry(error, attemptNumber)) opts.debug(`attempt ${attemptNumber} failed; retrying`);
+            if (opts.debug && willRetry(error, attemptNumber)) {
+              // 429s of a paced fan-out get more attempts than other failures (maxRetries vs retries).
+              const limited = outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit';
+              opts.debug(`attempt ${attemptNumber} failed; retrying (${(limited ? maxRetries : retries) - attemptNumber + 1} left)`);
+            }
           },
         });
         // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):

@@ -580,7 +580,7 @@ describe('secret hygiene of every command', () => {
     const statusFor: Record<string, RegExp> = { 'bad keys': /^400$/, 'network down': /^ECONNREFUSED$/, '5xx': /^500$/, timeout: /^(ECONNABORTED|ETIMEDOUT)$/ };
     for (const r of runs.filter((x) => x.debug && statusFor[x.mode])) {
       const lines = r.stderr.split('\n').filter((l) => l.startsWith('[debug]'));
-      const calls = lines.filter((l) => !/^\[debug\] attempt \d failed; retrying \(\d left\)$/.test(l));
+      const calls = lines.filter((l) => !/^\[debug\] (attempt \d failed; retrying \(\d left\)|pacing: .*)$/.test(l));
       expect(calls.length, describeRun(r)).toBeGreaterThan(0);
       for (const line of calls) {
         const m = /^\[debug\] POST (\/[a-z_/]+) (\S+) (\d+)ms request_id=(\S+)$/.exec(line);

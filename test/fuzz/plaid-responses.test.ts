@@ -81,7 +81,7 @@ function checkRun(path: Path, fault: { kind: Kind; status: number; times: number
   expect(messageProblems(result.stderr), what).toEqual([]);
   if (result.code !== 0 && !args.includes('--json') && !args.includes('--format')) expect(result.stdout, what).toBe('');
   for (const line of result.stderr.split('\n').filter((l) => l.startsWith('[debug]'))) {
-    expect(line, what).toMatch(/^\[debug\] (POST \/[a-z_/]+ (\d{3}|[A-Z_]+) \d+ms request_id=([A-Za-z0-9]{15}|-)|attempt \d failed; retrying \(\d left\))$/);
+    expect(line, what).toMatch(/^\[debug\] (POST \/[a-z_/]+ (\d{3}|[A-Z_]+) \d+ms request_id=([A-Za-z0-9]{15}|-)|attempt \d failed; retrying \(\d left\)|pacing: budget \d+\/min, \d+ attempts, \d+ answered 429, rate at the end \d+\/min)$/);
   }
   for (const secret of secrets()) expect(`${result.stdout}${result.stderr}`, what).not.toContain(secret);
 }

@@ -100,7 +100,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   } finally {
     bar.clear();
   }
-  if (ctx.debug) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
+  // A fan-out's pacing, once at the end (one item is not paced).
+  if (ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
 
   const fetchedAt = ctx.now().toISOString();
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: results.map((r) => r.json) };
