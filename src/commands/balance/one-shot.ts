@@ -8,11 +8,10 @@
 import type { Ctx } from '../../context.js';
 import { DEFAULT_CLIENT_NAME, DEFAULT_COUNTRY_CODES, DEFAULT_LANGUAGE, envCredentialsEnvironment, resolveEnvironment, type Credentials } from '../../credentials.js';
 import { CliError, configError, ExitCode, usageError } from '../../errors.js';
-import { balanceJson } from '../../format/json.js';
-import { balanceCsv, balanceNdjson } from '../../format/rows.js';
 import type { BalanceDocument, Environment, ItemRecord } from '../../types.js';
 import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.js';
 import { fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
+import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 
 const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
@@ -116,20 +115,4 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   const { message, hint, exitCode } = failure;
   ctx.info(`${ctx.io.err.red('Error:')} ${message}${hint ? `\n${ctx.io.err.cyan('Hint:')} ${hint}` : ''}`);
   return exitCode;
-}
-
-async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
-  switch (format) {
-    case 'json':
-      return balanceJson(doc);
-    case 'ndjson':
-      return balanceNdjson(doc);
-    case 'csv':
-      return balanceCsv(doc);
-    case 'table': {
-      const [{ balanceTable }, { currencyTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
-      const totals = totalsTable(currencyTotals(doc), ctx.io.out);
-      return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
-    }
-  }
 }

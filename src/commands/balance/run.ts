@@ -138,7 +138,8 @@ async function recordLastBalance(ctx: Ctx, store: Store, results: ItemResult[], 
   }
 }
 
-async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
+/** A balance document in one of balance's formats (shared with --access-token-stdin). */
+export async function render(doc: BalanceDocument, format: BalanceFormat, ctx: Ctx): Promise<string> {
   switch (format) {
     case 'json':
       return balanceJson(doc);
