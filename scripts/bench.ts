@@ -499,6 +499,19 @@ function writeSection(name: string, body: string): void {
   writeFileSync(DOC, old ? existing.replace(old, section) : `${existing.trimEnd()}\n\n${section}\n`);
 }
 
+/** The max RSS GNU time wrote to `rssFile` (KiB), then the file removed; null without one. */
+function takeRss(rssFile: string | null): number | null {
+  if (!rssFile) return null;
+  try {
+    const kib = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
+    return Number.isFinite(kib) ? kib : null;
+  } catch {
+    return null;
+  } finally {
+    rmSync(rssFile, { force: true });
+  }
+}
+
 interface StreamRun {
   ms: number;
   firstLineMs: number | null;
@@ -536,16 +549,7 @@ function runStreaming(argv: string[], env: NodeJS.ProcessEnv, onStart?: () => vo
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     child.on('error', reject);
     child.on('close', (code) => {
-      let rssKiB: number | null = null;
-      if (rssFile) {
-        try {
-          rssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
-          if (!Number.isFinite(rssKiB)) rssKiB = null;
-        } catch {
-          rssKiB = null;
-        }
-        rmSync(rssFile, { force: true });
-      }
+      const rssKiB = takeRss(rssFile);
       resolve({ ms: Date.now() - started, firstLineMs, rssKiB, code, answered, lines, stderr });
     });
   });
@@ -820,16 +824,7 @@ function runWithStdin(argv: string[], env: NodeJS.ProcessEnv, input: string): Pr
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr = (stderr + d).slice(-8000)));
     child.on('error', reject);
     child.on('close', (code) => {
-      let rssKiB: number | null = null;
-      if (rssFile) {
-        try {
-          rssKiB = Number(readFileSync(rssFile, 'utf8').trim().split('\n').at(-1));
-          if (!Number.isFinite(rssKiB)) rssKiB = null;
-        } catch {
-          rssKiB = null;
-        }
-        rmSync(rssFile, { force: true });
-      }
+      const rssKiB = takeRss(rssFile);
       resolve({ ms: Number(process.hrtime.bigint() - started) / 1e6, rssKiB, code, stdout, stderr });
     });
     child.stdin!.end(input);
