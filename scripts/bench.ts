@@ -512,6 +512,23 @@ function takeRss(rssFile: string | null): number | null {
   }
 }
 
+/** Prints a scenario's tables and, unless --no-write, puts them in its own section of docs/benchmarks.md. */
+function reportSection(
+  opts: Options,
+  started: Date,
+  section: { name: string; title: string; command: string; setup: string; headings: string[]; rows: string[][]; verdicts: Verdict[]; notes: string[] },
+): void {
+  const { name, title, command, setup, headings, rows, verdicts, notes } = section;
+  const rowTable = table(headings, rows);
+  const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], verdicts.map((x) => [x.target, x.measured, x.result]));
+  process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${notes.map((x) => `Note: ${x}\n`).join('')}`);
+  if (!opts.write) return;
+  const commit = git(['rev-parse', '--short', 'HEAD']);
+  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
+  writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${notes.map((x) => `\n${x}\n`).join('')}`);
+  log(`wrote the ${name} section of ${DOC}`);
+}
+
 interface StreamRun {
   ms: number;
   firstLineMs: number | null;
@@ -660,16 +677,8 @@ async function fanoutBench(opts: Options): Promise<void> {
     for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
   }
 
-  const commit = git(['rev-parse', '--short', 'HEAD']);
-  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
-  const write = (name: string, title: string, command: string, setup: string, r: string[][], v: Verdict[], n: string[]) => {
-    const rowTable = table(['Run', 'Wall', 'Ideal', 'vs ideal', '429s', 'Answered', 'Peak RSS'], r);
-    const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], v.map((x) => [x.target, x.measured, x.result]));
-    process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `Note: ${x}\n`).join('')}`);
-    if (!opts.write) return;
-    writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `\n${x}\n`).join('')}`);
-    log(`wrote the ${name} section of ${DOC}`);
-  };
+  const write = (name: string, title: string, command: string, setup: string, r: string[][], v: Verdict[], n: string[]) =>
+    reportSection(opts, started, { name, title, command, setup, headings: ['Run', 'Wall', 'Ideal', 'vs ideal', '429s', 'Answered', 'Peak RSS'], rows: r, verdicts: v, notes: n });
   if (opts.only.has('fanout')) {
     write(
       'fanout',
@@ -775,16 +784,8 @@ async function scaleBench(opts: Options): Promise<void> {
     for (const store of stores) rmSync(store.dir, { recursive: true, force: true });
   }
 
-  const commit = git(['rev-parse', '--short', 'HEAD']);
-  const when = `${started.toISOString()}${commit ? `, commit ${commit}` : ''}; Node ${process.version}, ${cpus().length} cores`;
-  const write = (name: string, title: string, command: string, setup: string, headings: string[], r: string[][], v: Verdict[], n: string[]) => {
-    const rowTable = table(headings, r);
-    const verdictTable = table(['Goal (issue 11)', 'Measured', 'Result'], v.map((x) => [x.target, x.measured, x.result]));
-    process.stdout.write(`\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `Note: ${x}\n`).join('')}`);
-    if (!opts.write) return;
-    writeSection(name, `## ${title}\n\nMeasured by \`scripts/bench.ts\`:\n\n\`\`\`sh\n${command}\n\`\`\`\n\n- **When:** ${when}\n- **Setup:** ${setup}\n\n${rowTable}\n\n${verdictTable}\n${n.map((x) => `\n${x}\n`).join('')}`);
-    log(`wrote the ${name} section of ${DOC}`);
-  };
+  const write = (name: string, title: string, command: string, setup: string, headings: string[], r: string[][], v: Verdict[], n: string[]) =>
+    reportSection(opts, started, { name, title, command, setup, headings, rows: r, verdicts: v, notes: n });
   if (opts.only.has('store')) {
     write(
       'store',
