@@ -13,6 +13,7 @@ import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createSandboxItem } from '../emulator/index.js';
 import type { RecordedRequest } from '../emulator/types.js';
 import { createWorld, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -181,6 +182,26 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(result.stderr).toContain('"acct4" was removed at Plaid, but deleting its local copy failed.');
       expect(result.stderr).toMatch(FULL);
       expect(result.stderr).toContain('plaidbal items remove --local acct4 --yes');
+    });
+
+    it('items import: refused before Plaid is asked', async () => {
+      const { access_token } = await createSandboxItem(world.emulator, { initial_products: ['auth'] });
+      const gets = world.emulator.requests.filter((q) => q.path === '/item/get').length;
+      const result = await onFullDisk(['items', 'import', '--name', 'imported'], { stdin: access_token });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(/Cannot save to the store: the disk holding .* is full.*Nothing was imported, and the store was not changed\./s);
+      expect(world.emulator.requests.filter((q) => q.path === '/item/get').length).toBe(gets);
+      expect(printed(result)).not.toContain(access_token);
+    });
+
+    it('items import: the disk fills while Plaid verifies the token; nothing is claimed as saved', async () => {
+      const { access_token } = await createSandboxItem(world.emulator, { initial_products: ['auth'] });
+      const result = await onFullDisk(['items', 'import', '--name', 'imported'], { stdin: access_token, fillOn: '/item/get' });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).toContain('0 rows were saved in the store before it stopped; 1 was not imported.');
+      expect(result.stdout).toBe('');
+      expect(printed(result)).not.toContain(access_token);
     });
 
     it('config rekey', async () => {
