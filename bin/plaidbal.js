@@ -20,7 +20,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   process.stdout.write(`${require('../dist/version.cjs')}\n`);
 } else {
   const { join } = require('node:path');
-  const { unitLoader } = require('../dist/load.cjs');
+  const { unitLoader, setV8Flags } = require('../dist/load.cjs');
+  // Before anything is compiled: the code caches were made under the same flags.
+  setV8Flags();
   const { main } = unitLoader(join(__dirname, '..', 'dist'))('cli');
   main(process.argv).then((code) => {
     process.exitCode = code;

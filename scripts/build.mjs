@@ -464,14 +464,15 @@ async function plaidValueImports() {
 /**
  * V8 code caches for the units, from a child process of the Node that runs the build. `--no-lazy`
  * is switched on for the compile and off again before the cache is written: V8 keys a cache on its
- * flags, and the cache must match the flags plaidbal runs with.
+ * flags, and the cache must match the flags plaidbal runs with (V8_FLAGS in src/load.ts, set first).
  */
 async function makeCodeCaches(unitNames) {
   const script = `
     const { readFileSync, writeFileSync } = require('node:fs');
     const v8 = require('node:v8');
     const { Script } = require('node:vm');
-    const { wrap, unitFiles } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    const { wrap, unitFiles, setV8Flags } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    setV8Flags();
     for (const unit of ${JSON.stringify(unitNames)}) {
       const files = unitFiles(${JSON.stringify(OUT)}, unit);
       v8.setFlagsFromString('--no-lazy');
@@ -480,7 +481,8 @@ async function makeCodeCaches(unitNames) {
       writeFileSync(files.cache, compiled.createCachedData());
     }`;
   const check = `
-    const { compileUnit } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    const { compileUnit, setV8Flags } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
+    setV8Flags();
     const rejected = ${JSON.stringify(unitNames)}.filter((unit) => compileUnit(${JSON.stringify(OUT)}, unit).cacheRejected !== false);
     process.stdout.write(rejected.length ? 'rejected: ' + rejected.join(', ') : 'ok');`;
   for (const [what, code] of [['make', script], ['check', check]]) {

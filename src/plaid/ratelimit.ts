@@ -80,11 +80,17 @@ export const realTimers: Pick<RateLimiterDeps, 'now' | 'sleep'> = {
   sleep: (ms, signal) =>
     new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
-      const timer = setTimeout(resolve, ms);
-      signal?.addEventListener('abort', () => {
+      // The run's signal lives as long as the run: a listener left on it after the timer fired
+      // would keep its promise, timer and closure for good (tens of thousands over a large --all).
+      const onAbort = () => {
         clearTimeout(timer);
-        reject(signal.reason);
-      }, { once: true });
+        reject(signal!.reason);
+      };
+      const timer = setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, ms);
+      signal?.addEventListener('abort', onAbort, { once: true });
     }),
 };
 
