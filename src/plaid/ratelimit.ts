@@ -149,8 +149,13 @@ export const MIN_IN_FLIGHT = 8;
 export const INITIAL_LATENCY_MS = 3_000;
 /** On a per-client 429 the rate is multiplied by this… */
 export const DECREASE_FACTOR = 0.5;
-/** …and grows back by this many calls per minute for each call that succeeds, up to the budget. */
-export const INCREASE_PER_SUCCESS = 1;
+/**
+ * …and grows back by this share of the budget per minute of successes, up to the budget: additive
+ * in time, whatever the rate. (Adding a fixed step per success instead makes the growth
+ * proportional to the rate itself, a doubling every minute or so, which brought a run sharing the
+ * client straight back into Plaid's full window: docs/benchmarks.md, "Paced fan-out".)
+ */
+export const INCREASE_SHARE_PER_MINUTE = 0.1;
 /** The lowest the rate goes after 429s: one call every 10 s. */
 export const MIN_RATE = 6;
 /**
@@ -333,7 +338,8 @@ export class Pacer {
         if (startedAt >= this.lastReactionAt) this.episode = false;
         this.recordLatency(latencyMs);
         if (this.slowStart < MAX_IN_FLIGHT) this.slowStart += 1;
-        this.rate = Math.min(this.budget, this.rate + INCREASE_PER_SUCCESS);
+        // At `rate` calls a minute, a success comes every 1/rate minutes: so many successes make a minute.
+        this.rate = Math.min(this.budget, this.rate + (this.budget * INCREASE_SHARE_PER_MINUTE) / this.rate);
         return;
       case 'client-limit':
         this.rateLimited += 1;

@@ -99,7 +99,7 @@ describe('Pacer', () => {
     expect(granted[5]).toBe(60_000 + WINDOW_MARGIN_MS);
   });
 
-  it('AIMD: halves the rate on a per-client 429, once per episode, then adds one call per minute per success', () => {
+  it('AIMD: halves the rate on a per-client 429, once per episode, then grows back by a tenth of the budget per minute of successes', () => {
     const clock = fakeClock();
     const pacer = new Pacer({ limits, budget: 600 }, clock.deps);
     pacer.settle('a', 'client-limit', 0, 100);
@@ -110,19 +110,28 @@ describe('Pacer', () => {
     // Another 429 before any success: the window is still full; waiting longer helps, not a lower rate.
     pacer.settle('b', 'client-limit', 5, 100);
     expect(pacer.rate).toBe(300);
-    for (let i = 0; i < 50; i++) pacer.settle('c', 'ok', 10, 100);
-    expect(pacer.rate).toBe(350);
+    // One minute of successes at the running rate (one every intervalMs): +60 (a tenth of 600), not +300.
+    const minuteOfSuccesses = (startedAt: number) => {
+      for (let t = 0; t < 60_000; t += pacer.intervalMs) pacer.settle('c', 'ok', startedAt, 100);
+    };
+    minuteOfSuccesses(10);
+    expect(pacer.rate).toBeGreaterThan(359);
+    expect(pacer.rate).toBeLessThan(361.5);
     // A new episode halves again.
     pacer.settle('d', 'client-limit', 20, 100);
-    expect(pacer.rate).toBe(175);
-    for (let i = 0; i < 1000; i++) pacer.settle('c', 'ok', 30, 100);
+    expect(pacer.rate).toBeCloseTo(180, 0);
+    minuteOfSuccesses(30);
+    expect(pacer.rate).toBeCloseTo(240, 0);
+    for (let i = 0; i < 20; i++) minuteOfSuccesses(30);
     expect(pacer.rate).toBe(600); // never above the budget
     // Repeated episodes never stop the run: the rate has a floor.
+    const low = new Pacer({ limits, budget: 8 }, clock.deps);
     for (let i = 0; i < 20; i++) {
-      pacer.settle('d', 'client-limit', 40 + 2 * i, 100);
-      pacer.settle('d', 'ok', 41 + 2 * i, 100);
+      low.settle('d', 'client-limit', 40 + 2 * i, 100);
+      expect(low.rate).toBe(MIN_RATE);
+      low.settle('d', 'ok', 41 + 2 * i, 100);
+      expect(low.rate).toBeGreaterThan(MIN_RATE);
     }
-    expect(pacer.rate).toBe(MIN_RATE + 1);
   });
 
   it('doubles the pause for each further 429 of an episode, up to its cap', async () => {
