@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/plaidbal.js', import.meta.url));
-/** The build's output directory; dist/units.json names its bundles (src/load.ts). */
+/** The build's output directory: dist/<unit>.cjs are its bundles (scripts/build.mjs). */
 export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const MANIFEST = join(DIST, 'units.json');
+const CLI_BUNDLE = join(DIST, 'cli.cjs');
 
 export interface CliResult {
   code: number | null;
@@ -37,7 +37,7 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  if (!existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run \`npm run build\` first (npm test does).`);
+  if (!existsSync(CLI_BUNDLE)) throw new Error(`${CLI_BUNDLE} is missing: run \`npm run build\` first (npm test does).`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? baseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
