@@ -25,6 +25,8 @@ const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).ver
 const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-install-'));
 // The suite's Node first on PATH, so npm and the installed bin run on it.
 const env = baseEnv({ PATH: `${dirname(process.execPath)}:${process.env.PATH}`, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+// As a user runs it: the compile cache in the user's cache directory (XDG_CACHE_HOME below), not the suite's.
+delete env.NODE_COMPILE_CACHE;
 let emulator: Emulator;
 beforeAll(async () => {
   emulator = await startEmulator();

@@ -145,6 +145,35 @@ describe('start-up cost', () => {
     }
   });
 
+  it('the compile cache holds plaidbal\'s compiled code and never a secret it was given', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
+    try {
+      const tag = `${process.pid}${Date.now()}`;
+      const token = `access-sandbox-cachecheck-${tag}`;
+      const secret = `cachecheck_secret_${tag}`;
+      const cache = join(dir, 'cache');
+      // A one-shot balance: the token on stdin, the secret in the environment, Plaid at a closed
+      // port. It loads the cli and plaid units, and Node writes their caches at exit.
+      const r = spawnSync(process.execPath, [BIN, 'balance', '--access-token-stdin', '--json', '--timeout', '2'], {
+        env: cacheEnv({ XDG_CACHE_HOME: cache, HOME: dir, PLAIDBAL_CONFIG_DIR: join(dir, 'none'), PLAIDBAL_BASE_URL: 'http://127.0.0.1:9', PLAID_CLIENT_ID: 'cachecheckclient', PLAID_SECRET: secret, PLAID_ENV: 'sandbox' }),
+        input: `${token}\n`,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).not.toBe(0); // Plaid was unreachable
+      const files = filesUnder(cache);
+      expect(files.length, r.stderr).toBeGreaterThanOrEqual(2); // cli and plaid at least
+      const all = files.map((file) => readFileSync(join(cache, file)));
+      // The search can see strings in a cache: the units' first line names pathToFileURL.
+      expect(all.some((bytes) => bytes.includes('pathToFileURL'))).toBe(true);
+      all.forEach((bytes, i) => {
+        for (const needle of [token, secret, tag]) expect(bytes.includes(needle), `${needle} in ${files[i]}`).toBe(false);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('--version prints the package version and --help lists every command with examples', async () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     const version = await runCli(['--version']);

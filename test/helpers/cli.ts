@@ -27,13 +27,22 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Node's compile cache for every CLI the suite spawns (src/load.ts): one directory for the whole
+ * suite, so spawns start on a warm cache, and so tests that give each run a fresh HOME or TMPDIR
+ * and read back every file in them (leaks.test.ts, import.test.ts) see only what the command itself
+ * writes. Where the cache goes without NODE_COMPILE_CACHE (the user's cache directory), that it is
+ * used, and that it holds no secret: test/e2e/startup.test.ts, which removes this variable.
+ */
+export const SUITE_COMPILE_CACHE = join(tmpdir(), 'plaidbal-test-compile-cache');
+
 /** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NO_COLOR' || name === 'BROWSER') delete env[name];
   }
-  return { ...env, ...extra };
+  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, ...extra };
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
