@@ -140,6 +140,16 @@ describe('start-up cost', () => {
         }
       }
       expect(readFileSync(file, 'utf8')).toBe('x');
+      // A cache file cut short (what a full disk leaves when Node writes it at exit) is ignored.
+      const cut = join(dir, 'cut');
+      const env = cacheEnv({ XDG_CACHE_HOME: cut });
+      expect(spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 }).status).toBe(0);
+      const [line] = readdirSync(join(cut, 'plaidbal'));
+      const cached = filesUnder(join(cut, 'plaidbal', line!)).map((f) => join(cut, 'plaidbal', line!, f));
+      expect(cached.length).toBeGreaterThan(0);
+      for (const f of cached) await writeFile(f, readFileSync(f).subarray(0, 4096));
+      const after = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(after).toMatchObject({ status: 0, stdout: expected.stdout, stderr: '' });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
