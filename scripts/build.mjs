@@ -31,7 +31,9 @@
 //   loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
-// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units; dist/meta.json is esbuild's metafiles (what went into which unit) for size audits;
+// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units (plain names: Node's compile cache
+// keys each file on its path and content); dist/meta.json is esbuild's metafiles (what went into
+// which unit) for size audits;
 // dist/version.cjs is the version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
