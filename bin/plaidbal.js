@@ -3,7 +3,7 @@
 // only this top level touches process.exitCode.
 //
 // CommonJS on purpose (bin/package.json): Node starts a CommonJS entry faster than an ES module.
-// dist/load.cjs loads the bundles with their V8 code caches (see src/load.ts).
+// dist/load.cjs sets V8's flags and turns on Node's compile cache (see src/load.ts).
 'use strict';
 
 // A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.
@@ -19,11 +19,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // `plaidbal --version` answers without loading the CLI (commander, chalk, the command registry).
   process.stdout.write(`${require('../dist/version.cjs')}\n`);
 } else {
-  const { join } = require('node:path');
-  const { unitLoader, setV8Flags } = require('../dist/load.cjs');
-  // Before anything is compiled: the code caches were made under the same flags.
+  const { setV8Flags, startCompileCache } = require('../dist/load.cjs');
+  // First, before any of plaidbal's bundles is compiled: V8 keys its code caches on its flags.
   setV8Flags();
-  const { main } = unitLoader(join(__dirname, '..', 'dist'))('cli');
+  // Then the compile cache, for dist/cli.cjs and the bundles it loads on first use. It never
+  // throws: without a usable cache directory, plaidbal runs as it would without a cache.
+  startCompileCache();
+  const { main } = require('../dist/cli.cjs');
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

@@ -1,16 +1,13 @@
-// Bundles the CLI with esbuild into CommonJS "units" that src/load.ts (dist/load.cjs) loads with a
-// V8 code cache each, made here:
+// Bundles the CLI with esbuild into CommonJS "units" in dist/, which bin/plaidbal.js loads with
+// Node's require() after dist/load.cjs (src/load.ts) has turned on Node's compile cache:
 //
 // - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
 // - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
 //   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. In `cli`, importing one of
-//   those packages becomes a call to `__plaidbalVendor(unit, name)` (VENDORED). Only packages are
-//   split this way: a module of src/ lives in `cli` alone, so there is one CliError class, one
-//   store, one of everything.
-// - The code cache of each unit comes from compiling it eagerly in a fresh process (every
-//   function, not only those V8 compiles up front), and the build checks that a fresh process
-//   accepts it. Why CommonJS and vm.Script rather than ES modules: Node 20 has no compile cache
-//   for ES modules, and parsing and compiling were most of a `plaidbal balance` run.
+//   those packages becomes `require("./<unit>.cjs")[name]` (VENDORED). Only packages are split
+//   this way: a module of src/ lives in `cli` alone, so there is one CliError class, one store,
+//   one of everything.
+// - No code cache is made here: Node makes one per file on the user's machine (src/load.ts).
 //
 // Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
 // trimmed where esbuild cannot tree-shake by itself (figures: docs/benchmarks.md, `npm run bench`):
@@ -34,12 +31,12 @@
 //   loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
-// test/e2e/startup.test.ts reads. dist/units.json names the units' files (`<unit>-<hash>.cjs` and
-// `.cache`); dist/meta.json is esbuild's metafiles (what went into which unit) for size audits;
+// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units (plain names: Node's compile cache
+// keys each file on its path and content); dist/meta.json is esbuild's metafiles (what went into
+// which unit) for size audits;
 // dist/version.cjs is the version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -301,15 +298,19 @@ const options = {
 };
 
 /**
- * The units src/load.ts loads: `cli` (src/, commander, chalk and the small packages) and one
- * per heavy package group, each loaded on first use. In `cli`, importing a package of VENDORED
- * gives `__plaidbalVendor(unit, name)`: what Node's require() of that package would give.
+ * The bundles ("units"): `cli` (src/, commander, chalk and the small packages) and one per heavy
+ * package group, each loaded on first use. In `cli`, importing a package of VENDORED becomes
+ * `require("./<unit>.cjs")[name]`: Node's require() of the unit beside it, at the point where the
+ * import would have run. esbuild turns src/'s dynamic `import()`s into modules initialised on
+ * first use, so a package is loaded only when a command reaches it.
  */
 const VENDOR_UNITS = {
   // Only the plaid values src/ imports (see plaidValueImports): copying all of plaid's ~900 exports
   // into a namespace object cost about 2 ms a run.
   plaid: (names) => `import axios from 'axios';\nconst { ${names.join(', ')} } = require('plaid');\nexport const plaid = { ${names.join(', ')} };\nexport { axios };\n`,
-  conf: "import Conf from 'conf';\nexport { Conf };\n",
+  // conf's dependency when-exit hooks a dozen signals as it loads; src/load.ts says why they are
+  // removed again. require(), not import: an import would run before the listeners are counted.
+  conf: "import { signalListeners, dropNewSignalListeners } from './src/load.ts';\nconst before = signalListeners();\nconst Conf = require('conf').default;\ndropNewSignalListeners(before);\nexport { Conf };\n",
   table: "import Table from 'cli-table3';\nexport { Table };\n",
   prompts: "import * as prompts from '@inquirer/prompts';\nexport { prompts };\n",
   open: "import open from 'open';\nexport { open };\n",
@@ -333,16 +334,21 @@ const vendorPlugin = {
     b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'plaidbal-vendor' }));
     b.onLoad({ filter: /.*/, namespace: 'plaidbal-vendor' }, (args) => {
       const [unit, name] = VENDORED[args.path];
-      return { contents: `module.exports = __plaidbalVendor(${JSON.stringify(unit)}, ${JSON.stringify(name)});`, loader: 'js' };
+      return { contents: `module.exports = require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(name)}];`, loader: 'js' };
     });
+    // The unit's file, required at run time from dist/ (where cli.cjs is too).
+    b.onResolve({ filter: /^\.\/[a-z]+\.cjs$/, namespace: 'plaidbal-vendor' }, (args) => ({ path: args.path, external: true }));
   },
 };
 
-/** CommonJS, for src/load.ts: `import.meta.url` is the loader's `__importMetaUrl` argument. */
+/**
+ * CommonJS units, loaded by Node's require() (bin/plaidbal.js): `import.meta.url` in the sources is
+ * the unit's own file URL.
+ */
 const unitOptions = {
   ...options,
   format: 'cjs',
-  banner: {},
+  banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   // plaidbal doctor checks the running Node against package.json's engines range, read here.
   define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version), __PLAIDBAL_NODE_ENGINES__: JSON.stringify(pkg.engines?.node ?? ''), 'import.meta.url': '__importMetaUrl' },
   metafile: true,
@@ -372,23 +378,19 @@ async function main() {
       }),
     ),
   };
-  const manifest = {};
   const metafile = { inputs: {}, outputs: {} };
   const units = {};
   for (const [unit, pending] of Object.entries(builds)) {
     const result = await pending;
     const text = result.outputFiles[0].text;
-    const base = `${unit}-${createHash('sha256').update(text).digest('hex').slice(0, 12)}`;
-    manifest[unit] = base;
     units[unit] = { text, inputs: result.metafile.inputs };
-    await writeFile(join(OUT, `${base}.cjs`), text);
+    await writeFile(join(OUT, `${unit}.cjs`), text);
     Object.assign(metafile.inputs, result.metafile.inputs);
-    metafile.outputs[`dist/${base}.cjs`] = Object.values(result.metafile.outputs)[0];
+    metafile.outputs[`dist/${unit}.cjs`] = Object.values(result.metafile.outputs)[0];
   }
-  await writeFile(join(OUT, 'units.json'), `${JSON.stringify(manifest, null, 2)}\n`);
   await writeFile(join(OUT, 'meta.json'), JSON.stringify(metafile));
   await writeFile(join(OUT, 'version.cjs'), `module.exports = ${JSON.stringify(pkg.version)};\n`);
-  // The loader, on its own: Node builtins only.
+  // What bin/plaidbal.js runs first (V8 flags, compile cache), on its own: Node builtins only.
   await build({ ...options, format: 'cjs', banner: {}, plugins: [], entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
 
   // ---------------------------------------------------------------------------------------------
@@ -407,10 +409,11 @@ async function main() {
   if (heavy.length) fail(`the cli unit (what --help loads) would bundle ${heavy.join(', ')}. Add it to VENDORED and VENDOR_UNITS.`);
   if (/require\(["']node:assert["']\)/.test(units.cli.text)) fail('the cli unit (what --help loads) requires node:assert; a package in it needs a stub in `stubs`.');
 
-  // 3. vm.Script runs the units, and has no loader for a dynamic import(): none may be left.
+  // 3. No dynamic import() is left: it would load from node_modules at run time, and the installed
+  //    package has none but the keychain binding.
   for (const [unit, { text }] of Object.entries(units)) {
     if (/(^|[^\w.$])import\s*\(/m.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\/|(["'`])(?:\\.|(?!\2)[^\\])*\2/gm, ''))) {
-      fail(`the ${unit} unit still contains a dynamic import(), which src/load.ts cannot run. Bundle what it imports.`);
+      fail(`the ${unit} unit still contains a dynamic import(), which would load from node_modules at run time. Bundle what it imports.`);
     }
   }
 
@@ -435,11 +438,8 @@ async function main() {
   // 5. A bundle of the trimmed plaid, built with the same plugins, loads and makes every kept call.
   await verifyTrimmedPlaid();
 
-  // 6. The code caches, made in a fresh process by compiling each unit eagerly (every function,
-  //    not only those V8 compiles up front), then checked: a fresh process must accept each one.
-  await makeCodeCaches(Object.keys(manifest));
-  // Which Node made the caches (only that version accepts them): CI builds once per Node line.
-  process.stderr.write(`scripts/build.mjs: built dist/ with Node ${process.version} (${process.execPath})\n`);
+  // 6. The units load with Node's require() and the lazy ones stay lazy: loading cli loads no other.
+  checkUnitsLoad(Object.keys(units));
 }
 
 /**
@@ -461,34 +461,19 @@ async function plaidValueImports() {
   return [...names].sort();
 }
 
-/**
- * V8 code caches for the units, from a child process of the Node that runs the build. `--no-lazy`
- * is switched on for the compile and off again before the cache is written: V8 keys a cache on its
- * flags, and the cache must match the flags plaidbal runs with (V8_FLAGS in src/load.ts, set first).
- */
-async function makeCodeCaches(unitNames) {
-  const script = `
-    const { readFileSync, writeFileSync } = require('node:fs');
-    const v8 = require('node:v8');
-    const { Script } = require('node:vm');
-    const { wrap, unitFiles, setV8Flags } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
-    setV8Flags();
-    for (const unit of ${JSON.stringify(unitNames)}) {
-      const files = unitFiles(${JSON.stringify(OUT)}, unit);
-      v8.setFlagsFromString('--no-lazy');
-      const compiled = new Script(wrap(readFileSync(files.source, 'utf8')), { filename: files.source });
-      v8.setFlagsFromString('--lazy');
-      writeFileSync(files.cache, compiled.createCachedData());
-    }`;
-  const check = `
-    const { compileUnit, setV8Flags } = require(${JSON.stringify(join(OUT, 'load.cjs'))});
-    setV8Flags();
-    const rejected = ${JSON.stringify(unitNames)}.filter((unit) => compileUnit(${JSON.stringify(OUT)}, unit).cacheRejected !== false);
-    process.stdout.write(rejected.length ? 'rejected: ' + rejected.join(', ') : 'ok');`;
-  for (const [what, code] of [['make', script], ['check', check]]) {
-    const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
-    if (run.status !== 0 || (what === 'check' && run.stdout !== 'ok')) fail(`could not ${what} the V8 code caches:\n${run.stdout}${run.stderr}${run.error ? run.error.message : ''}`);
-  }
+/** In a fresh process: requiring cli.cjs loads no other unit, and each unit loads on its own. */
+function checkUnitsLoad(unitNames) {
+  const code = `
+    const units = ${JSON.stringify(unitNames)};
+    const file = (unit) => require.resolve(${JSON.stringify(OUT)} + '/' + unit + '.cjs');
+    const loaded = () => units.filter((unit) => require.cache[file(unit)]);
+    require(file('cli'));
+    const first = loaded();
+    if (first.join() !== 'cli') throw new Error('requiring cli.cjs loaded ' + first.join(', '));
+    for (const unit of units) if (Object.keys(require(file(unit))).length === 0) throw new Error(unit + '.cjs exports nothing');
+    process.stdout.write('ok');`;
+  const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
+  if (run.status !== 0 || run.stdout !== 'ok') fail(`the units do not load as they should:\n${run.stdout}${run.stderr}${run.error ? run.error.message : ''}`);
 }
 
 async function verifyTrimmedPlaid() {

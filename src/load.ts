@@ -1,37 +1,21 @@
 /**
- * Loads plaidbal's bundles ("units", dist/<unit>-<hash>.cjs) with the V8 code cache the build
- * made for each, so that a run does not parse and compile plaidbal's code from scratch.
+ * What bin/plaidbal.js does before it loads the CLI bundle, in this order: set V8's flags, then
+ * turn on Node's compile cache. Built on its own to dist/load.cjs (Node's built-in modules only).
  *
- * Why: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md), and most of
- * start-up was V8 parsing and compiling the bundles. Node 20 has no compile cache for ES
- * modules (module.enableCompileCache() arrived in Node 22), but vm.Script accepts the cached
- * data V8 produces. So the build bundles CommonJS units, compiles each eagerly once, and stores
- * V8's cache beside it; here each unit is compiled with that cache and run with the arguments a
- * CommonJS module gets, plus two of plaidbal's own:
- * - `__importMetaUrl`, what `import.meta.url` is in the sources (the build defines one as the other);
- * - `__plaidbalVendor(unit, name)`, which loads another unit on first use and returns one of its
- *   exports: the CLI unit reaches plaid/axios, conf, cli-table3, @inquirer/prompts and open only
- *   through it, so `--help` never loads them.
- *
- * A cache V8 rejects (another Node or V8 version than the build's, other V8 flags) costs only its
- * read: V8 then compiles the source as it would have anyway. Cache files carry the hash of their
- * unit's source in their name, so a cache can only ever meet the source it was made from.
- *
- * This module is built on its own to dist/load.cjs and required by bin/plaidbal.js; it uses
- * nothing but Node's built-in modules.
+ * Why a compile cache: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md),
+ * and without a cache much of start-up is V8 parsing and compiling the bundles. Node's compile
+ * cache (`module.enableCompileCache()`, Node 22.1+) keeps V8's code cache for each file it loads
+ * and reuses it on the next run. It is made on the user's machine by the user's Node, so it works
+ * on whichever Node line runs plaidbal (a cache made at build time only fits the Node that built it).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { constants } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { constants as moduleConstants, enableCompileCache } from 'node:module';
+import { constants, homedir } from 'node:os';
+import { isAbsolute, join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { Script } from 'node:vm';
 
 /**
- * The V8 flags plaidbal runs with, set by bin/plaidbal.js before any unit is compiled, and by the
- * build before it makes the code caches (V8 keys a cache on its flags: a cache made under other
- * flags is rejected).
+ * The V8 flags plaidbal runs with, set by bin/plaidbal.js before anything of plaidbal's is compiled
+ * (V8 keys a code cache on its flags: set later, they would make every cached file a miss).
  *
  * `--optimize-for-size`: V8's heap heuristics favour memory over throughput. By default V8 sizes
  * its heap for a long-lived server on a large machine: over a fan-out of 10,000 items it grew the
@@ -45,72 +29,53 @@ export function setV8Flags(): void {
   for (const flag of V8_FLAGS) setFlagsFromString(flag);
 }
 
-/** Maps each unit to the base name of its files in dist/ (`<unit>-<hash>`: .cjs and .cache). */
-export const MANIFEST = 'units.json';
-
-const PARAMS = ['exports', 'require', 'module', '__filename', '__dirname', '__importMetaUrl', '__plaidbalVendor'];
-
-/** The unit's source as a function of the module arguments. The cache is made from exactly this text. */
-export function wrap(source: string): string {
-  return `(function (${PARAMS.join(', ')}) {${source}\n})`;
-}
-
-export interface CompiledUnit {
-  file: string;
-  script: Script;
-  /** True when V8 refused the cache (see above), undefined when there was none. */
-  cacheRejected: boolean | undefined;
-}
-
-const manifests = new Map<string, Record<string, string>>();
-
-export function unitFiles(dir: string, unit: string): { source: string; cache: string } {
-  let manifest = manifests.get(dir);
-  if (!manifest) {
-    manifest = JSON.parse(readFileSync(join(dir, MANIFEST), 'utf8')) as Record<string, string>;
-    manifests.set(dir, manifest);
-  }
-  const base = manifest[unit];
-  if (!base) throw new Error(`plaidbal: ${join(dir, MANIFEST)} names no unit "${unit}". Rebuild with \`npm run build\`.`);
-  return { source: join(dir, `${base}.cjs`), cache: join(dir, `${base}.cache`) };
-}
-
-export function compileUnit(dir: string, unit: string): CompiledUnit {
-  const files = unitFiles(dir, unit);
-  const source = readFileSync(files.source, 'utf8');
-  let cachedData: Buffer | undefined;
+/**
+ * Where the compile cache lives: `NODE_COMPILE_CACHE` when set (Node's own variable), else a
+ * directory of the user's own cache (as env-paths names it), not Node's default of
+ * `os.tmpdir()/node-compile-cache`: on Linux that is a directory of the shared /tmp, where another
+ * user could create it first and hand plaidbal code caches of their making. Node adds one
+ * subdirectory per Node version, architecture and V8 flags under it.
+ */
+export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
+  if (env.NODE_COMPILE_CACHE) return undefined; // enableCompileCache() with no directory reads it
+  let home: string;
   try {
-    cachedData = readFileSync(files.cache);
+    home = homedir();
   } catch {
-    // No cache (a build that could not make one): compile as usual.
+    return undefined;
   }
-  const script = new Script(wrap(source), { filename: files.source, cachedData });
-  return { file: files.source, script, cacheRejected: cachedData ? script.cachedDataRejected : undefined };
+  if (platform === 'darwin') return join(home, 'Library', 'Caches', 'plaidbal');
+  if (platform === 'win32') return join(env.LOCALAPPDATA || join(home, 'AppData', 'Local'), 'plaidbal', 'Cache');
+  const xdg = env.XDG_CACHE_HOME;
+  return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.cache'), 'plaidbal');
 }
 
-/** Loads units from `dir` (dist/), each once. */
-export function unitLoader(dir: string): (unit: string) => Record<string, unknown> {
-  const loaded = new Map<string, Record<string, unknown>>();
-  const load = (unit: string): Record<string, unknown> => {
-    const done = loaded.get(unit);
-    if (done) return done;
-    const { file, script } = compileUnit(dir, unit);
-    const module = { exports: {} as Record<string, unknown> };
-    loaded.set(unit, module.exports);
-    const run = script.runInThisContext() as (...args: unknown[]) => void;
-    const vendor = (from: string, name: string) => load(from)[name];
-    const before = unit === 'conf' ? signalListeners() : null;
-    run.call(module.exports, module.exports, createRequire(file), module, file, dir, pathToFileURL(file).href, vendor);
-    if (before) dropNewSignalListeners(before);
-    loaded.set(unit, module.exports);
-    return module.exports;
-  };
-  return load;
+export interface CompileCache {
+  /** One of module.constants.compileCacheStatus, by name. */
+  status: 'ENABLED' | 'ALREADY_ENABLED' | 'FAILED' | 'DISABLED' | 'UNKNOWN';
+  directory?: string;
+  message?: string;
+}
+
+/**
+ * Turns the compile cache on for every module loaded from here on. Never throws: a cache that
+ * cannot be used (a read-only or full disk, NODE_DISABLE_COMPILE_CACHE=1) only means V8 compiles
+ * as it would have anyway. Node writes the cache when the process exits.
+ */
+export function startCompileCache(dir = compileCacheDir()): CompileCache {
+  try {
+    const result = dir === undefined ? enableCompileCache() : enableCompileCache(dir);
+    const statuses = moduleConstants.compileCacheStatus as Record<string, number>;
+    const status = (Object.keys(statuses).find((name) => statuses[name] === result.status) ?? 'UNKNOWN') as CompileCache['status'];
+    return { status, directory: result.directory, message: result.message };
+  } catch (error) {
+    return { status: 'FAILED', message: (error as Error).message };
+  }
 }
 
 const SIGNALS = Object.keys(constants.signals) as NodeJS.Signals[];
 
-function signalListeners(): Map<NodeJS.Signals, Set<Function>> {
+export function signalListeners(): Map<NodeJS.Signals, Set<Function>> {
   return new Map(SIGNALS.map((signal) => [signal, new Set(process.rawListeners(signal))]));
 }
 
@@ -120,9 +85,10 @@ function signalListeners(): Map<NodeJS.Signals, Set<Function>> {
  * through atomically (src/store/write.ts has its own verified writer), so those hooks have nothing
  * to clean up; what they do is turn one Ctrl-C into two, and the second one makes cli.ts exit at
  * once, before a command can write what it has and say so (items import keeps every verified
- * token on Ctrl-C). So the signal listeners conf's unit adds are removed again.
+ * token on Ctrl-C). So the conf bundle (scripts/build.mjs) removes the signal listeners that
+ * loading conf added, with these two.
  */
-function dropNewSignalListeners(before: Map<NodeJS.Signals, Set<Function>>): void {
+export function dropNewSignalListeners(before: Map<NodeJS.Signals, Set<Function>>): void {
   for (const signal of SIGNALS) {
     const known = before.get(signal)!;
     for (const listener of process.rawListeners(signal)) if (!known.has(listener)) process.removeListener(signal, listener as (...args: unknown[]) => void);

@@ -25,6 +25,8 @@ const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).ver
 const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-install-'));
 // The suite's Node first on PATH, so npm and the installed bin run on it.
 const env = baseEnv({ PATH: `${dirname(process.execPath)}:${process.env.PATH}`, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
+// As a user runs it: the compile cache in the user's cache directory (XDG_CACHE_HOME below), not the suite's.
+delete env.NODE_COMPILE_CACHE;
 let emulator: Emulator;
 beforeAll(async () => {
   emulator = await startEmulator();
@@ -43,11 +45,17 @@ function sizeOf(path: string): number {
 
 const sh = (command: string, args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => run(command, args, { cwd, env: { ...env, ...extra }, maxBuffer: 64 * 1024 * 1024 });
 
-/** --version, then config init (with that key source), link --sandbox and balance against the emulator, with `bin` as installed. */
+/**
+ * --version, --help, then config init (with that key source), link --sandbox and balance against
+ * the emulator, with `bin` as installed; and the compile cache those runs leave in the user's
+ * cache directory (src/load.ts), one per Node line, holding the installed bundles' caches.
+ */
 async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect((await sh(bin, ['--version'], scratch)).stdout.trim()).toBe(version);
   const store = mkdtempSync(join(scratch, 'store-'));
-  const cliEnv = { PLAIDBAL_CONFIG_DIR: store, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: 'installed passphrase' };
+  const cache = mkdtempSync(join(scratch, 'cache-'));
+  const cliEnv = { PLAIDBAL_CONFIG_DIR: store, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: 'installed passphrase', XDG_CACHE_HOME: cache };
+  expect((await sh(bin, ['--help'], scratch, cliEnv)).stdout).toContain('Usage: plaidbal');
   const init = sh(bin, ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], scratch, cliEnv);
   init.child.stdin!.end(TEST_SECRET);
   await init;
@@ -55,6 +63,10 @@ async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   const balance = JSON.parse((await sh(bin, ['balance', '--item', 'installed', '--json'], scratch, cliEnv)).stdout);
   expect(balance.items[0]).toMatchObject({ name: 'installed', error: null });
   expect(balance.items[0].accounts.length).toBeGreaterThan(0);
+  const lines = readdirSync(join(cache, 'plaidbal'));
+  expect(lines).toEqual([expect.stringMatching(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-`))]);
+  // cli, conf and plaid at least (and the table, prompts... a command loaded).
+  expect(readdirSync(join(cache, 'plaidbal', lines[0]!)).length).toBeGreaterThanOrEqual(3);
 }
 
 describe('installing plaidbal', () => {

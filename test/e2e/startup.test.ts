@@ -1,22 +1,46 @@
 /**
- * `--help` and `--version` must stay cheap. The build makes units (src/load.ts): `cli`, which
- * `--help` loads, and one per heavy package group, loaded on first use. esbuild marks every
- * bundled module with a `// node_modules/<pkg>/…` comment, which is what this reads; and every
- * unit's V8 code cache must be one this Node accepts (the suite runs on the Node that built it).
+ * `--help` and `--version` must stay cheap. The build makes units (scripts/build.mjs): `cli`,
+ * which `--help` loads, and one per heavy package group, loaded on first use with Node's
+ * require(). esbuild marks every bundled module with a `// node_modules/<pkg>/…` comment, which is
+ * what the first tests read; the others run the CLI and see which of dist/'s files it loaded.
+ *
+ * Start-up also rests on Node's compile cache (src/load.ts): bin/plaidbal.js turns it on, in the
+ * user's cache directory (XDG_CACHE_HOME/plaidbal here) or in NODE_COMPILE_CACHE, and a cache that
+ * cannot be written must never stop the CLI.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, baseEnv, DIST, runCli } from '../helpers/cli.js';
 
-const units: Record<string, string> = JSON.parse(readFileSync(join(DIST, 'units.json'), 'utf8'));
-const source = (unit: string) => readFileSync(join(DIST, `${units[unit]}.cjs`), 'utf8');
+const UNITS = ['cli', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
+const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8');
 
 function bundledPackages(code: string): Set<string> {
   return new Set([...code.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
+}
+
+/** Every file under `dir`, relative to it. */
+function filesUnder(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)).map((f) => join(name, f)) : [name]));
+}
+
+/** The environment without any compile-cache setting of the parent's: the CLI decides. */
+function cacheEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = baseEnv();
+  delete env.NODE_COMPILE_CACHE;
+  delete env.NODE_DISABLE_COMPILE_CACHE;
+  delete env.NODE_DEBUG_NATIVE;
+  return { ...env, ...extra };
 }
 
 describe('start-up cost', () => {
@@ -28,28 +52,136 @@ describe('start-up cost', () => {
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, reached through __plaidbalVendor', () => {
+  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, which the cli unit require()s', () => {
     const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'], tab: ['@bomb.sh/tab'] };
     for (const [unit, packages] of Object.entries(where)) {
       const bundled = bundledPackages(source(unit));
       for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
-      expect(source('cli')).toContain(`__plaidbalVendor(${JSON.stringify(unit)}, `);
+      expect(source('cli')).toContain(`require(${JSON.stringify(`./${unit}.cjs`)})`);
     }
   });
 
-  it('every unit has a V8 code cache that this Node accepts, under the V8 flags plaidbal runs with', () => {
-    // In a child: setting V8's flags would change this test process's V8 for the rest of the file.
-    const check = (setFlags: boolean) => {
-      const code = `const l = require(${JSON.stringify(join(DIST, 'load.cjs'))}); ${setFlags ? 'l.setV8Flags();' : ''}
-        process.stdout.write(JSON.stringify(Object.fromEntries(${JSON.stringify(Object.keys(units))}.map((u) => [u, l.compileUnit(${JSON.stringify(DIST)}, u).cacheRejected]))));`;
-      const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8' });
-      expect(run.status, run.stderr).toBe(0);
-      return JSON.parse(run.stdout) as Record<string, boolean | undefined>;
-    };
-    expect(check(true)).toEqual(Object.fromEntries(Object.keys(units).map((u) => [u, false])));
-    // V8 keys a cache on its flags: without bin/plaidbal.js's flags, every cache is refused. (Were
-    // V8_FLAGS ever empty, this would fail: drop it then.)
-    expect(Object.values(check(false))).toEqual(Object.keys(units).map(() => true));
+  it('bin/plaidbal.js turns on the compile cache in the user\'s cache directory, after V8\'s flags, and the next run uses it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
+    try {
+      const env = cacheEnv({ XDG_CACHE_HOME: dir });
+      const first = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(first.status, first.stderr).toBe(0);
+      expect(first.stdout).toContain('Usage: plaidbal');
+      // One directory per Node version, architecture and V8 flags, holding a cache per file loaded.
+      const files = filesUnder(join(dir, 'plaidbal'));
+      expect(files.length, files.join(', ')).toBeGreaterThan(0);
+      const [subdir] = readdirSync(join(dir, 'plaidbal'));
+      expect(subdir).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-`));
+      // The directory's name carries a hash of V8's flags when the cache was turned on: it is the
+      // one plaidbal's flags give, not the default flags', so they were set first.
+      let probes = 0;
+      const subdirFor = (setFlags: boolean) => {
+        const cache = join(dir, `probe-${probes++}`);
+        const load = JSON.stringify(join(DIST, 'load.cjs'));
+        const code = `const l = require(${load}); ${setFlags ? 'l.setV8Flags();' : ''} l.startCompileCache(${JSON.stringify(cache)}); require(${JSON.stringify(join(DIST, 'version.cjs'))});`;
+        const r = spawnSync(process.execPath, ['-e', code], { env, encoding: 'utf8' });
+        expect(r.status, r.stderr).toBe(0);
+        return readdirSync(cache);
+      };
+      expect([subdir]).toEqual(subdirFor(true));
+      expect(subdirFor(false)).not.toEqual(subdirFor(true));
+      // The second run: Node reads the cache back for dist/cli.cjs and V8 accepts it, which it does
+      // only under the V8 flags the cache was made with (set by bin/plaidbal.js before any unit).
+      const second = spawnSync(process.execPath, [BIN, '--help'], { env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, encoding: 'utf8', timeout: 30_000 });
+      expect(second.status, second.stderr).toBe(0);
+      expect(second.stdout).toBe(first.stdout);
+      const cli = join(DIST, 'cli.cjs');
+      expect(second.stderr).toMatch(new RegExp(`cache for (CommonJS )?${cli.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} was accepted`));
+      expect(second.stderr).not.toMatch(/rejected/);
+      // And nothing new was written: the same cache files.
+      expect(filesUnder(join(dir, 'plaidbal'))).toEqual(files);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('NODE_COMPILE_CACHE, when set, is where the cache goes; NODE_DISABLE_COMPILE_CACHE=1 writes none', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
+    try {
+      const own = join(dir, 'node-cache');
+      const r = spawnSync(process.execPath, [BIN, '--help'], { env: cacheEnv({ XDG_CACHE_HOME: join(dir, 'xdg'), NODE_COMPILE_CACHE: own }), encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(filesUnder(own).length).toBeGreaterThan(0);
+      expect(filesUnder(join(dir, 'xdg'))).toEqual([]);
+      const off = spawnSync(process.execPath, [BIN, '--help'], { env: cacheEnv({ XDG_CACHE_HOME: join(dir, 'off'), NODE_DISABLE_COMPILE_CACHE: '1' }), encoding: 'utf8', timeout: 30_000 });
+      expect(off.status, off.stderr).toBe(0);
+      expect(off.stdout).toBe(r.stdout);
+      expect(filesUnder(join(dir, 'off'))).toEqual([]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a cache directory that cannot be made or written leaves the CLI working, and silent about it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
+    try {
+      // A file where the cache directory would go: mkdir fails even for root (CI runs as root,
+      // for whom a read-only mode means nothing).
+      const file = join(dir, 'not-a-directory');
+      await writeFile(file, 'x');
+      const expected = spawnSync(process.execPath, [BIN, '--help'], { env: cacheEnv({ XDG_CACHE_HOME: join(dir, 'ok') }), encoding: 'utf8', timeout: 30_000 });
+      for (const env of [{ XDG_CACHE_HOME: file }, { NODE_COMPILE_CACHE: join(file, 'cache') }]) {
+        for (const args of [['--help'], ['items', '--json'], ['nonsense']]) {
+          const r = spawnSync(process.execPath, [BIN, ...args], { env: cacheEnv({ ...env, PLAIDBAL_CONFIG_DIR: join(dir, 'store') }), encoding: 'utf8', timeout: 30_000 });
+          const label = `${JSON.stringify(env)} ${args.join(' ')}`;
+          if (args[0] === '--help') expect(r, label).toMatchObject({ status: 0, stdout: expected.stdout, stderr: '' });
+          else if (args[0] === 'nonsense') expect(r.status, label).toBe(2);
+          else {
+            // A command that loads more units (conf, to open the store): an empty list.
+            expect(r, label).toMatchObject({ status: 0, stderr: '' });
+            expect(JSON.parse(r.stdout)).toEqual({ items: [] });
+          }
+        }
+      }
+      expect(readFileSync(file, 'utf8')).toBe('x');
+      // A cache file cut short (what a full disk leaves when Node writes it at exit) is ignored.
+      const cut = join(dir, 'cut');
+      const env = cacheEnv({ XDG_CACHE_HOME: cut });
+      expect(spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 }).status).toBe(0);
+      const [line] = readdirSync(join(cut, 'plaidbal'));
+      const cached = filesUnder(join(cut, 'plaidbal', line!)).map((f) => join(cut, 'plaidbal', line!, f));
+      expect(cached.length).toBeGreaterThan(0);
+      for (const f of cached) await writeFile(f, readFileSync(f).subarray(0, 4096));
+      const after = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
+      expect(after).toMatchObject({ status: 0, stdout: expected.stdout, stderr: '' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the compile cache holds plaidbal\'s compiled code and never a secret it was given', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
+    try {
+      const tag = `${process.pid}${Date.now()}`;
+      const token = `access-sandbox-cachecheck-${tag}`;
+      const secret = `cachecheck_secret_${tag}`;
+      const cache = join(dir, 'cache');
+      // A one-shot balance: the token on stdin, the secret in the environment, Plaid at a closed
+      // port. It loads the cli and plaid units, and Node writes their caches at exit.
+      const r = spawnSync(process.execPath, [BIN, 'balance', '--access-token-stdin', '--json', '--timeout', '2'], {
+        env: cacheEnv({ XDG_CACHE_HOME: cache, HOME: dir, PLAIDBAL_CONFIG_DIR: join(dir, 'none'), PLAIDBAL_BASE_URL: 'http://127.0.0.1:9', PLAID_CLIENT_ID: 'cachecheckclient', PLAID_SECRET: secret, PLAID_ENV: 'sandbox' }),
+        input: `${token}\n`,
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+      expect(r.status, r.stderr).not.toBe(0); // Plaid was unreachable
+      const files = filesUnder(cache);
+      expect(files.length, r.stderr).toBeGreaterThanOrEqual(2); // cli and plaid at least
+      const all = files.map((file) => readFileSync(join(cache, file)));
+      // The search can see strings in a cache: the units' first line names pathToFileURL.
+      expect(all.some((bytes) => bytes.includes('pathToFileURL'))).toBe(true);
+      all.forEach((bytes, i) => {
+        for (const needle of [token, secret, tag]) expect(bytes.includes(needle), `${needle} in ${files[i]}`).toBe(false);
+      });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('--version prints the package version and --help lists every command with examples', async () => {
@@ -80,22 +212,18 @@ describe('start-up cost', () => {
   it('shell completion loads the cli and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-startup-'));
     try {
-      // Records which of dist/'s files a run reads: load.cjs reads each unit it loads (src/load.ts).
+      // Records which of dist/'s files a run loaded: every file require() loads is in require.cache.
       const spy = join(dir, 'spy.cjs');
-      await writeFile(
-        spy,
-        `const fs = require('node:fs'); const read = fs.readFileSync; const seen = new Set();
-         fs.readFileSync = function (file, ...rest) { if (typeof file === 'string') seen.add(file); return read.call(this, file, ...rest); };
-         process.on('exit', () => fs.writeFileSync(process.env.UNITS_SPY_LOG, JSON.stringify([...seen])));`,
-      );
+      await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(process.env.UNITS_SPY_LOG, JSON.stringify(Object.keys(require.cache))));`);
       const item = { item_id: 'x'.repeat(37), alias: 'demo', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-01-01T00:00:00.000Z', access_token: 'sealed' };
       await writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, store_id: 's', key: null, profiles: {}, items: [item] }));
       const unitsLoaded = async (args: string[]) => {
-        const log = join(dir, 'units.json');
+        const log = join(dir, 'loaded.json');
         const r = spawnSync(process.execPath, ['--require', spy, BIN, ...args], { env: baseEnv({ PLAIDBAL_CONFIG_DIR: dir, UNITS_SPY_LOG: log }), encoding: 'utf8', timeout: 30_000 });
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-        const read: string[] = JSON.parse(await readFile(log, 'utf8'));
-        return { stdout: r.stdout, units: Object.keys(units).filter((unit) => read.includes(join(DIST, `${units[unit]}.cjs`))) };
+        const loaded: string[] = JSON.parse(await readFile(log, 'utf8'));
+        const fromDist = loaded.filter((file) => !relative(DIST, file).startsWith('..')).map((file) => relative(DIST, file));
+        return { stdout: r.stdout, files: fromDist, units: UNITS.filter((unit) => fromDist.includes(`${unit}.cjs`)) };
       };
       const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);
       expect(aliases.stdout).toMatch(/^demo\tsandbox\n:4\n$/);
@@ -103,9 +231,11 @@ describe('start-up cost', () => {
       for (const args of [['complete', '--', 'link', '--products', ''], ['complete', '--', ''], ['completion', 'zsh']]) {
         expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'tab']);
       }
-      // --help does not load tab; and the spy sees the units a command does load: listing items
-      // opens the store (conf) and draws a table.
-      expect((await unitsLoaded(['--help'])).units).toEqual(['cli']);
+      // --help loads load.cjs and the cli unit, nothing else of dist/; --version only the version.
+      // And the spy sees the units a command does load: listing items opens the store (conf) and
+      // draws a table.
+      expect((await unitsLoaded(['--help'])).files.sort()).toEqual(['cli.cjs', 'load.cjs']);
+      expect((await unitsLoaded(['--version'])).files).toEqual(['version.cjs']);
       expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'conf', 'table']));
     } finally {
       await rm(dir, { recursive: true, force: true });

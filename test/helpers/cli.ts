@@ -10,9 +10,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/plaidbal.js', import.meta.url));
-/** The build's output directory; dist/units.json names its bundles (src/load.ts). */
+/** The build's output directory: dist/<unit>.cjs are its bundles (scripts/build.mjs). */
 export const DIST = fileURLToPath(new URL('../../dist/', import.meta.url));
-const MANIFEST = join(DIST, 'units.json');
+const CLI_BUNDLE = join(DIST, 'cli.cjs');
 
 export interface CliResult {
   code: number | null;
@@ -27,17 +27,26 @@ export interface RunOptions {
   timeoutMs?: number;
 }
 
+/**
+ * Node's compile cache for every CLI the suite spawns (src/load.ts): one directory for the whole
+ * suite, so spawns start on a warm cache, and so tests that give each run a fresh HOME or TMPDIR
+ * and read back every file in them (leaks.test.ts, import.test.ts) see only what the command itself
+ * writes. Where the cache goes without NODE_COMPILE_CACHE (the user's cache directory), that it is
+ * used, and that it holds no secret: test/e2e/startup.test.ts, which removes this variable.
+ */
+export const SUITE_COMPILE_CACHE = join(tmpdir(), 'plaidbal-test-compile-cache');
+
 /** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NO_COLOR' || name === 'BROWSER') delete env[name];
   }
-  return { ...env, ...extra };
+  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, ...extra };
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {
-  if (!existsSync(MANIFEST)) throw new Error(`${MANIFEST} is missing: run \`npm run build\` first (npm test does).`);
+  if (!existsSync(CLI_BUNDLE)) throw new Error(`${CLI_BUNDLE} is missing: run \`npm run build\` first (npm test does).`);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: opts.env ?? baseEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
