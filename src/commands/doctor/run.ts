@@ -43,13 +43,8 @@ import {
   LOCK_STALE_MS,
   SANDBOX_ITEM_LIFETIME_DAYS,
 } from './checks.js';
+import type { DoctorOptions } from './index.js';
 import { doctorJson, doctorReport, type DoctorDocument } from './format.js';
-
-export interface DoctorOptions {
-  json?: boolean;
-  /** Seconds per Plaid call. */
-  timeout?: number;
-}
 
 /** What doctor reads from the machine, replaceable in tests. */
 export interface DoctorDeps {

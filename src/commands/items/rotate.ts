@@ -33,19 +33,9 @@ import type { Environment } from '../../types.js';
 import { cappedList } from '../../text.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
+import type { ItemsRotateOptions } from './index.js';
 import { findRecoveries, pendingRecoveryFor, readRecovery, removeRecovery, writeRecovery, type RecoveryRecord } from './recovery.js';
 import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from './rotate-format.js';
-
-export interface ItemsRotateOptions {
-  yes?: boolean;
-  all?: boolean;
-  env?: string;
-  json?: boolean;
-  /** true: look in the usual places; a string: that file. */
-  recover?: boolean | string;
-  /** The /item/access_token/invalidate budget for --all, calls per minute. */
-  rate?: number;
-}
 
 const finishCommand = 'plaidbal items rotate --recover';
 
@@ -76,7 +66,7 @@ class RotationNotSaved extends CliError {
 }
 
 export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: ItemsRotateOptions): Promise<number> {
-  if (opts.recover !== undefined && opts.recover !== false) {
+  if (opts.recover !== undefined) {
     if (ref !== undefined || opts.all) throw usageError('--recover finishes earlier rotations; use it without an item or --all.');
     return recover(ctx, typeof opts.recover === 'string' ? opts.recover : null);
   }

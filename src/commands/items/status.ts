@@ -16,17 +16,8 @@ import { fanOut, pacerFor, type PaceGate } from '../../plaid/ratelimit.js';
 import { ENVIRONMENTS, type Environment } from '../../types.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
+import type { ItemsStatusOptions } from './index.js';
 import { withUnfinishedRotation } from './recovery.js';
-
-export interface ItemsStatusOptions {
-  all?: boolean;
-  json?: boolean;
-  env?: string;
-  /** Upper bound on calls in flight. */
-  concurrency?: number;
-  /** The /item/get budget, calls per minute. */
-  rate?: number;
-}
 
 interface Checked {
   item: StoredItem;
