@@ -2,7 +2,6 @@ import type { Ctx } from '../../context.js';
 import { AmountError, parseAmount, type Amount } from '../../amount.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
-import type { StoredItem } from '../../store/document.js';
 import { fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
 import { staleBalance } from '../../format/age.js';
 import { checkJson, checkText, fallbackNote, staleNote, type CheckReport } from './format.js';
@@ -32,7 +31,8 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   if (opts.account.trim() === '') throw usageError('--account is empty.', 'Pass an account_id; `plaidbal balance --item <item> --json` lists them.');
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
-  const [item] = pickItems(store, { refs: opts.item !== undefined ? [opts.item] : [], env: environment, nameWith: '--item <item>', allowAll: false, onlyItemByDefault: true, oneEnvironment: true }) as [StoredItem];
+  // One item: check has no --all, and pickItems returns at least one item or throws.
+  const item = pickItems(store, { refs: opts.item !== undefined ? [opts.item] : [], env: environment, nameWith: '--item <item>', allowAll: false, onlyItemByDefault: true, oneEnvironment: true })[0]!;
 
   const result = await fetchItemBalances(ctx, store, item, {
     source: 'realtime',
