@@ -12,19 +12,9 @@ import { emptyDocument, serializeDocument, type StoredItem } from '../../src/sto
 import type { KeyDeps } from '../../src/store/keys.js';
 import { Store } from '../../src/store/store.js';
 import { cappedList } from '../../src/text.js';
+import { storedItem } from '../helpers/stored-item.js';
 
-const item = (n: number, over: Partial<StoredItem> = {}): StoredItem => ({
-  item_id: `item${String(n).padStart(33, '0')}`,
-  alias: `a${n}`,
-  environment: 'sandbox',
-  institution_id: 'ins_109508',
-  institution_name: 'First Platypus Bank',
-  products: ['auth'],
-  linked_at: '2026-12-01T10:00:00.000Z',
-  last_balance_at: null,
-  access_token: 'v1.sealed',
-  ...over,
-});
+const item = (n: number, over: Partial<StoredItem> = {}): StoredItem => storedItem({ item_id: `item${String(n).padStart(33, '0')}`, alias: `a${n}`, ...over });
 
 let dir: string;
 beforeEach(() => {
