@@ -3,7 +3,7 @@
  * Registration is cheap: each command's logic is loaded with `await import()` when it
  * runs, so `--help` and `--version` never load plaid, @inquirer/prompts or cli-table3.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { realContext, type Ctx } from './context.js';
 import { finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
@@ -22,12 +22,7 @@ declare const __PLAIDBAL_VERSION__: string;
 export const VERSION = typeof __PLAIDBAL_VERSION__ === 'string' ? __PLAIDBAL_VERSION__ : '0.0.0-dev';
 
 /** Runs a command's logic with a context built from the parsed global flags. */
-export type Runner = (command: Command, run: (ctx: Ctx) => Promise<number | void>) => Promise<void>;
-
-interface GlobalFlags {
-  debug?: boolean;
-  color?: boolean;
-}
+export type Runner = (command: CommandUnknownOpts, run: (ctx: Ctx) => Promise<number | void>) => Promise<void>;
 
 const EXAMPLES = `
 Examples:
@@ -44,8 +39,9 @@ Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item need
 5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed, 130 interrupted.
 Docs: see README.md ("plaidbal help <command>" for a command's flags).`;
 
-export function buildProgram(runner: Runner): Command {
-  const program = new Command('plaidbal')
+/** The program and its global flags (--debug, --no-color); `program.opts()` is typed from these calls. */
+function programCommand() {
+  return new Command('plaidbal')
     .description('Real-time Plaid balance checks for Sandbox and Production.')
     .version(VERSION, '-v, --version', 'print the version')
     .option('--debug', 'log each Plaid call (method, path, status, duration, request_id) to stderr; secrets are never printed')
@@ -54,7 +50,10 @@ export function buildProgram(runner: Runner): Command {
     .showSuggestionAfterError(true)
     .addHelpText('after', EXAMPLES)
     .configureHelp({ sortSubcommands: false, showGlobalOptions: true });
+}
 
+export function buildProgram(runner: Runner) {
+  const program = programCommand();
   registerConfig(program, runner);
   registerLink(program, runner);
   registerBalance(program, runner);
@@ -101,7 +100,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   process.on('SIGINT', onSigint);
 
   const runner: Runner = async (command, run) => {
-    const flags = command.optsWithGlobals() as GlobalFlags;
+    // The program's own flags (commander keeps them on the program, wherever on the line they were given).
+    const flags = program.opts();
     io = processIO({ noColorFlag: flags.color === false, env });
     const ctx = realContext({ io, env, debug: Boolean(flags.debug), signal: controller.signal });
     const code = await run(ctx);
@@ -144,7 +144,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /** Subcommands inherit the program's exit override and output settings. */
-function propagate(command: Command, parent: Command): void {
+function propagate(command: CommandUnknownOpts, parent: CommandUnknownOpts): void {
   command.exitOverride();
   command.copyInheritedSettings(parent);
   for (const sub of command.commands) propagate(sub, command);

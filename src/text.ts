@@ -32,3 +32,15 @@ export function stripControls(text: string): string {
 export function hasControls(text: string, opts: { allowTabNewline?: boolean } = {}): boolean {
   return (opts.allowTabNewline ? CONTROL_BUT_TAB_NEWLINE : CONTROL).test(text);
 }
+
+/** At most this many names in a message's list; the rest are counted. */
+export const LIST_CAP = 10;
+
+/**
+ * Names for a message: the first LIST_CAP joined with ", ", then "and N more" for the rest, so a
+ * message about a store of thousands of items stays a few lines long.
+ */
+export function cappedList(names: readonly string[], cap = LIST_CAP): string {
+  const shown = names.slice(0, cap).join(', ');
+  return names.length > cap ? `${shown} and ${names.length - cap} more` : shown;
+}

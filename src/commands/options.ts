@@ -1,5 +1,11 @@
 /** Flag parsers shared by commands. They throw commander's InvalidArgumentError (exit 2). */
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+
+/**
+ * The parsed options of the command a function declares (with @commander-js/extra-typings, from
+ * its `.option()` calls): `OptionsOf<typeof balanceCommand>`. The flags are declared once, there.
+ */
+export type OptionsOf<Declare extends (...args: never[]) => { opts(): object }> = ReturnType<ReturnType<Declare>['opts']>;
 import { hasControls } from '../text.js';
 
 export function parseSeconds(value: string): number {

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { CliError, configError } from '../errors.js';
+import { cappedList } from '../text.js';
 import type { KeyConfig, KeySource } from './document.js';
 import type { Keychain } from './keychain.js';
 import { KEY_BYTES, deriveKey, keyMatches, makeKeyCheck, newScryptParams, randomKey, sealerFor, type Sealer } from './seal.js';
@@ -36,7 +37,7 @@ export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: str
     }
     if (encoded === null) {
       const aliases = itemAliases();
-      const lost = aliases.length ? `These items can no longer be opened: ${aliases.slice(0, 10).join(', ')}${aliases.length > 10 ? ` and ${aliases.length - 10} more` : ''}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
+      const lost = aliases.length ? `These items can no longer be opened: ${cappedList(aliases)}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
       throw configError(
         `The OS keychain has no plaidbal key for the store at ${storePath} (a new machine, or a wiped keychain?). ${lost}`,
         `Without the key they cannot be recovered (update mode needs the lost token). Start a new store and link them again: mv "${storePath}" "${storePath}.lost", then \`plaidbal config init\` and \`plaidbal link\`.`,

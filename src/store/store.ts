@@ -10,6 +10,7 @@ import { accessSync, constants as fsConstants, chmodSync, existsSync, mkdirSync,
 import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
+import { cappedList } from '../text.js';
 import type { Environment } from '../types.js';
 import { documentProblem, emptyDocument, itemLines, itemLinesNaming, parseItemLine, serializeDocument, splitDocument, type KeyConfig, type KeySource, type StoreDocument, type StoredItem } from './document.js';
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
@@ -41,9 +42,7 @@ function corrupt(path: string, what: string): CliError {
   const found = describeBackup(backup);
   const moveAside = process.platform === 'win32' ? `Move-Item "${path}" "${path}.broken"` : `mv "${path}" "${path}.broken"`;
   if (found.usable) {
-    const shown = found.items.slice(0, 10).join(', ');
-    const more = found.items.length > 10 ? ` and ${found.items.length - 10} more` : '';
-    const items = found.items.length ? `${found.items.length} item${found.items.length === 1 ? '' : 's'}: ${shown}${more}` : 'no items';
+    const items = found.items.length ? `${found.items.length} item${found.items.length === 1 ? '' : 's'}: ${cappedList(found.items)}` : 'no items';
     return configError(
       `The store at ${path} cannot be read: ${what}. It was left exactly as it is.`,
       `Its backup ${backup} is intact (written by plaidbal at ${found.savedAt}; ${items}). Keep the damaged file and restore the backup with:\n  ${moveAside} && ${restoreCommand(backup, path)}`,
@@ -277,7 +276,7 @@ export class Store {
     const known = candidates.map((item) => item.alias);
     throw usageError(
       `No linked item is called "${ref}"${environment ? ` in ${environment}` : ''}.`,
-      known.length ? `Known items: ${known.slice(0, 10).join(', ')}${known.length > 10 ? ` and ${known.length - 10} more` : ''}. Run \`plaidbal items\` to list them.` : 'Link one first with `plaidbal link` (or `plaidbal link --sandbox`).',
+      known.length ? `Known items: ${cappedList(known)}. Run \`plaidbal items\` to list them.` : 'Link one first with `plaidbal link` (or `plaidbal link --sandbox`).',
     );
   }
 

@@ -13,19 +13,9 @@ import { emptyDocument, itemLinesNaming, serializeDocument, splitDocument, type 
 import { Store } from '../../src/store/store.js';
 import type { KeyDeps } from '../../src/store/keys.js';
 import { fuzz } from '../fuzz/support.js';
+import { storedItem } from '../helpers/stored-item.js';
 
-const item = (over: Partial<StoredItem>): StoredItem => ({
-  item_id: 'item00000000000000000000000000000001',
-  alias: 'checking',
-  environment: 'sandbox',
-  institution_id: 'ins_109508',
-  institution_name: 'First Platypus Bank',
-  products: ['auth'],
-  linked_at: '2026-12-01T10:00:00.000Z',
-  last_balance_at: null,
-  access_token: 'v1.sealed',
-  ...over,
-});
+const item = (over: Partial<StoredItem>): StoredItem => storedItem(over);
 
 const docWith = (items: StoredItem[]): StoreDocument => ({ ...emptyDocument('store-id-1'), items });
 

@@ -1,36 +1,17 @@
-import { Option, type Command } from 'commander';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
-import { collect, CONCURRENCY_HELP, parseConcurrency, parseRate, parseSeconds, RATE_HELP } from '../options.js';
+import { collect, CONCURRENCY_HELP, parseConcurrency, parseRate, parseSeconds, RATE_HELP, type OptionsOf } from '../options.js';
 
-export type BalanceFormat = 'table' | 'json' | 'ndjson' | 'csv';
-
-export interface BalanceOptions {
-  item?: string[];
-  all?: boolean;
-  account?: string[];
-  json?: boolean;
-  format?: BalanceFormat;
-  cached?: boolean;
-  /** Upper bound on calls in flight; default MAX_IN_FLIGHT. */
-  concurrency?: number;
-  /** The call budget, calls per minute. */
-  rate?: number;
-  minLastUpdated?: string;
-  yes?: boolean;
-  env?: string;
-  timeout?: number;
-  accessTokenStdin?: boolean;
-}
-
-export function registerBalance(program: Command, runner: Runner): void {
-  program
+/** balance's flags; their types (BalanceOptions) come from these calls. */
+function balanceCommand(program: CommandUnknownOpts) {
+  return program
     .command('balance')
     .description('real-time balances (/accounts/balance/get) for linked items')
     .option('-i, --item <alias|item_id>', 'an item to check (repeatable; optional when only one item is linked)', collect)
     .option('--all', 'every linked item (of --env, when items of both environments are linked)')
     .option('-a, --account <account_id>', 'only these accounts of the one --item (repeatable)', collect)
     .option('--json', 'print one JSON document on stdout (same as --format json; schema in the README)')
-    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'ndjson', 'csv']))
+    .addOption(new Option('--format <format>', 'output format').choices(['table', 'json', 'ndjson', 'csv'] as const))
     .option('--cached', 'use the free /accounts/get instead: cached balances, possibly stale')
     .option('--rate <calls-per-minute>', RATE_HELP, parseRate)
     .option('--concurrency <n>', CONCURRENCY_HELP, parseConcurrency)
@@ -57,8 +38,12 @@ than one (--yes skips the question); without a terminal it proceeds, so scripts 
 /institutions/get_by_id); it writes nothing anywhere, and names the item by its item_id.
 Calls are paced to a budget (--rate; by default half of Plaid's per-client limit, which is shared
 with every application using your client_id) and slow down when Plaid answers 429.`,
-    )
-    .action(async (opts: BalanceOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runBalance(ctx, opts)),
     );
+}
+
+export type BalanceOptions = OptionsOf<typeof balanceCommand>;
+export type BalanceFormat = NonNullable<BalanceOptions['format']>;
+
+export function registerBalance(program: CommandUnknownOpts, runner: Runner): void {
+  balanceCommand(program).action(async (opts, command) => runner(command, async (ctx) => (await import('./run.js')).runBalance(ctx, opts)));
 }

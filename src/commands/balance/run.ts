@@ -4,28 +4,12 @@ import { CliError, ExitCode, usageError } from '../../errors.js';
 import { balanceJson } from '../../format/json.js';
 import { CSV_HEADER, balanceCsvRows, balanceNdjson } from '../../format/rows.js';
 import { fanOut, pacerFor } from '../../plaid/ratelimit.js';
-import type { StoredItem } from '../../store/document.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
 import { fetchItemBalances, parseMinLastUpdated, type ItemResult } from './fetch.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
+import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
-
-function pickItems(store: Store, opts: BalanceOptions, envFilter: Environment | undefined): StoredItem[] {
-  const refs = opts.item ?? [];
-  if (opts.all && refs.length) throw usageError('Use either --all or --item, not both.');
-  let items: StoredItem[];
-  if (opts.all || refs.length === 0) {
-    items = store.items(envFilter);
-    if (items.length === 0) throw usageError(`No items are linked${envFilter ? ` in ${envFilter}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
-    if (!opts.all && items.length > 1) throw usageError('Which item? More than one is linked.', `Pass --item with one of: ${items.map((i) => i.alias).join(', ')} (or --all).`);
-  } else {
-    items = [...new Map(refs.map((ref) => store.resolveItem(ref, envFilter)).map((i) => [i.item_id, i])).values()];
-  }
-  const envs = new Set(items.map((i) => i.environment));
-  if (envs.size > 1) throw usageError('Those items were linked in different environments; check one environment at a time.', 'Add --env sandbox or --env production.');
-  return items;
-}
 
 function pickFormat(opts: BalanceOptions): BalanceFormat {
   if (opts.json && opts.format && opts.format !== 'json') throw usageError(`--json and --format ${opts.format} disagree; pick one.`);
@@ -40,7 +24,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   if (opts.cached && minLastUpdated) throw usageError('--min-last-updated applies to real-time balances; drop --cached.');
   const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
-  const items = pickItems(store, opts, envFilter);
+  const items = pickItems(store, { refs: opts.item ?? [], all: opts.all, env: envFilter, nameWith: '--item <item>', allowAll: true, onlyItemByDefault: true, oneEnvironment: true });
   if (opts.account?.length && items.length !== 1) throw usageError('--account picks accounts of one item; use it with a single --item.');
   const environment = items[0]!.environment;
   const source = opts.cached ? 'cached' : 'realtime';

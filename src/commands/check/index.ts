@@ -1,26 +1,16 @@
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
 import { AMOUNT_MAX_FRACTION_DIGITS, AMOUNT_MAX_INTEGER_DIGITS } from '../../amount.js';
-import { parseSeconds } from '../options.js';
+import { parseSeconds, type OptionsOf } from '../options.js';
 
-export interface CheckOptions {
-  item?: string;
-  account: string;
-  /** Parsed in run.ts (src/amount.ts), so a bad amount is a usage error with its own message. */
-  amount: string;
-  allowCredit?: boolean;
-  json?: boolean;
-  env?: string;
-  timeout?: number;
-  minLastUpdated?: string;
-}
-
-export function registerCheck(program: Command, runner: Runner): void {
-  program
+/** check's flags; their types (CheckOptions) come from these calls. */
+function checkCommand(program: CommandUnknownOpts) {
+  return program
     .command('check')
     .description('does one account hold at least --amount? its real-time balance (/accounts/balance/get); exit 0 yes, 7 no')
     .option('-i, --item <alias|item_id>', 'the item (optional when only one item is linked)')
     .requiredOption('-a, --account <account_id>', 'the account to check (see `plaidbal balance --item <item>` for account_ids)')
+    // Parsed in run.ts (src/amount.ts), so a bad amount is a usage error with its own message.
     .requiredOption(
       '--amount <amount>',
       `the amount needed, in the account's currency: digits and an optional dot, e.g. 125.50 (at most ${AMOUNT_MAX_INTEGER_DIGITS} digits before the dot and ${AMOUNT_MAX_FRACTION_DIGITS} after)`,
@@ -48,8 +38,11 @@ Capital One (ins_128026) has no real-time balance for credit cards: plaidbal acc
 
 Exit codes: 0 sufficient, 7 insufficient, 2 bad input or an account that cannot be checked,
 3 store/credentials, 4 the item needs its user (plaidbal link --update), 5 Plaid/network.`,
-    )
-    .action(async (opts: CheckOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runCheck(ctx, opts)),
     );
+}
+
+export type CheckOptions = OptionsOf<typeof checkCommand>;
+
+export function registerCheck(program: CommandUnknownOpts, runner: Runner): void {
+  checkCommand(program).action(async (opts, command) => runner(command, async (ctx) => (await import('./run.js')).runCheck(ctx, opts)));
 }

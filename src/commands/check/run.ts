@@ -2,14 +2,12 @@ import type { Ctx } from '../../context.js';
 import { AmountError, parseAmount, type Amount } from '../../amount.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
-import type { StoredItem } from '../../store/document.js';
-import type { Store } from '../../store/store.js';
-import type { Environment } from '../../types.js';
 import { fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
 import { staleBalance } from '../../format/age.js';
 import { checkJson, checkText, fallbackNote, staleNote, type CheckReport } from './format.js';
 import { decideFunds } from './funds.js';
 import type { CheckOptions } from './index.js';
+import { pickItems } from '../pick.js';
 
 /** The input as a message shows it: quoted, escaped, and cut short. */
 function shown(text: string): string {
@@ -26,14 +24,6 @@ function amountOption(text: string): Amount {
   }
 }
 
-function pickItem(store: Store, ref: string | undefined, environment: Environment | undefined): StoredItem {
-  if (ref !== undefined) return store.resolveItem(ref, environment);
-  const items = store.items(environment);
-  if (items.length === 1) return items[0]!;
-  if (items.length === 0) throw usageError(`No items are linked${environment ? ` in ${environment}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
-  throw usageError('Which item? More than one is linked.', `Pass --item with one of: ${items.map((i) => i.alias).join(', ')}.`);
-}
-
 /** One real-time balance call for one account, one decision: exit 0 (sufficient) or 7 (insufficient). */
 export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   const amount = amountOption(opts.amount);
@@ -41,7 +31,8 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   if (opts.account.trim() === '') throw usageError('--account is empty.', 'Pass an account_id; `plaidbal balance --item <item> --json` lists them.');
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
-  const item = pickItem(store, opts.item, environment);
+  // One item: check has no --all, and pickItems returns at least one item or throws.
+  const item = pickItems(store, { refs: opts.item !== undefined ? [opts.item] : [], env: environment, nameWith: '--item <item>', allowAll: false, onlyItemByDefault: true, oneEnvironment: true })[0]!;
 
   const result = await fetchItemBalances(ctx, store, item, {
     source: 'realtime',

@@ -6,7 +6,7 @@
  * Registering costs commander two commands: tab is loaded (a unit of its own, see
  * scripts/build.mjs) and the program described to it only when one of them runs.
  */
-import { Argument, type Command } from 'commander';
+import { Argument, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
 
 export const SHELLS = ['bash', 'zsh', 'fish', 'powershell'] as const;
@@ -28,13 +28,13 @@ items status|rename|remove, sandbox reset-login) from the store's readable metad
 prompt, Plaid call or write. See README.md, "Shell completion".`;
 
 /** Call it after every other command is registered: completion describes the program as it is when it runs. */
-export function registerCompletion(program: Command, runner: Runner): void {
+export function registerCompletion(program: CommandUnknownOpts, runner: Runner): void {
   program
     .command('completion')
     .description('print a shell completion script: bash, zsh, fish or powershell')
     .addArgument(new Argument('<shell>', 'the shell').choices(SHELLS))
     .addHelpText('after', EXAMPLES)
-    .action(async (shell: Shell, _opts: unknown, command: Command) =>
+    .action(async (shell, _opts, command) =>
       runner(command, async () => (await import('./run.js')).runCompletionScript(program.name(), shell)),
     );
 
@@ -42,7 +42,7 @@ export function registerCompletion(program: Command, runner: Runner): void {
     .command(COMPLETE_COMMAND, { hidden: true })
     .description('answer a completion script: plaidbal complete -- <words>, the last being the word under the cursor')
     .argument('[words...]')
-    .action(async (words: string[], _opts: unknown, command: Command) =>
+    .action(async (words, _opts, command) =>
       runner(command, async (ctx) => (await import('./run.js')).runComplete(ctx, program, words)),
     );
 }

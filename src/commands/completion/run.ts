@@ -12,7 +12,7 @@
  * tab writes with console.log, that is to process.stdout: the CLI's stdout (ctx.io.stdout).
  */
 import { RootCommand, type Command as TabCommand, type Complete } from '@bomb.sh/tab';
-import type { Command, Option } from 'commander';
+import type { CommandUnknownOpts as Command, Option } from '@commander-js/extra-typings';
 import type { Ctx } from '../../context.js';
 import type { Shell } from './index.js';
 import { storeItems } from './store-items.js';

@@ -1,30 +1,19 @@
-import { Option, type Command } from 'commander';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
-import { parseList } from '../options.js';
+import { parseList, type OptionsOf } from '../options.js';
 
-export interface ConfigInitOptions {
-  env?: string;
-  clientId?: string;
-  secretStdin?: boolean;
-  clientName?: string;
-  countryCodes?: string[];
-  language?: string;
-  keySource?: 'keychain' | 'passphrase';
-}
-
-export function registerConfig(program: Command, runner: Runner): void {
-  const config = program.command('config').description('Plaid credentials, key source and where the store lives');
-
-  config
+/** config init's flags; their types (ConfigInitOptions) come from these calls. */
+function initCommand(config: CommandUnknownOpts) {
+  return config
     .command('init')
     .description('save Plaid credentials for an environment (prompts on a terminal)')
     .option('--env <env>', 'sandbox or production (default: PLAID_ENV, else sandbox)')
     .option('--client-id <id>', 'Plaid client_id')
     .option('--secret-stdin', 'read the Plaid secret from stdin (never pass it as an argument)')
-    .option('--client-name <name>', 'name shown in Plaid Link', undefined)
+    .option('--client-name <name>', 'name shown in Plaid Link')
     .option('--country-codes <codes>', 'Link country codes, comma-separated (default US)', parseList)
     .option('--language <lang>', 'Link language (default en)')
-    .addOption(new Option('--key-source <source>', 'how the store key is kept (default: keychain when one answers)').choices(['keychain', 'passphrase']))
+    .addOption(new Option('--key-source <source>', 'how the store key is kept (default: keychain when one answers)').choices(['keychain', 'passphrase'] as const))
     .addHelpText(
       'after',
       `
@@ -32,24 +21,29 @@ Examples:
   $ plaidbal config init
   $ printf '%s' "$PLAID_SECRET" | plaidbal config init --env sandbox --client-id 5f... --secret-stdin
   $ PLAIDBAL_PASSPHRASE=... plaidbal config init --env production --client-id 5f... --secret-stdin --key-source passphrase < secret.txt`,
-    )
-    .action(async (opts: ConfigInitOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./init.js')).runConfigInit(ctx, opts)),
     );
+}
+
+export type ConfigInitOptions = OptionsOf<typeof initCommand>;
+
+export function registerConfig(program: CommandUnknownOpts, runner: Runner): void {
+  const config = program.command('config').description('Plaid credentials, key source and where the store lives');
+
+  initCommand(config).action(async (opts, command) => runner(command, async (ctx) => (await import('./init.js')).runConfigInit(ctx, opts)));
 
   config
     .command('show')
     .description('show the saved configuration (secrets redacted)')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExamples:\n  $ plaidbal config show\n  $ plaidbal config show --json')
-    .action(async (opts: { json?: boolean }, command: Command) =>
+    .action(async (opts, command) =>
       runner(command, async (ctx) => (await import('./show.js')).runConfigShow(ctx, opts)),
     );
 
   config
     .command('rekey')
     .description('re-seal every secret under a new key: a new passphrase, or a move between keychain and passphrase')
-    .addOption(new Option('--to <source>', 'the new key source (default: the current one, with a new key)').choices(['keychain', 'passphrase']))
+    .addOption(new Option('--to <source>', 'the new key source (default: the current one, with a new key)').choices(['keychain', 'passphrase'] as const))
     .addHelpText(
       'after',
       `
@@ -62,7 +56,7 @@ Examples:
   $ plaidbal config rekey --to keychain            # passphrase -> OS keychain
   $ PLAIDBAL_PASSPHRASE=old PLAIDBAL_NEW_PASSPHRASE=new plaidbal config rekey --to passphrase`,
     )
-    .action(async (opts: { to?: 'keychain' | 'passphrase' }, command: Command) =>
+    .action(async (opts, command) =>
       runner(command, async (ctx) => (await import('./rekey.js')).runConfigRekey(ctx, opts)),
     );
 
@@ -70,7 +64,7 @@ Examples:
     .command('path')
     .description('print the path of the store file')
     .addHelpText('after', '\nExamples:\n  $ plaidbal config path\n  $ ls -l "$(plaidbal config path)"')
-    .action(async (_opts: unknown, command: Command) =>
+    .action(async (_opts, command) =>
       runner(command, async (ctx) => {
         const { storePath } = await import('../../store/paths.js');
         ctx.io.stdout.write(`${storePath(ctx.env)}\n`);

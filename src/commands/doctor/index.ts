@@ -1,10 +1,10 @@
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
-import { parseSeconds } from '../options.js';
-import type { DoctorOptions } from './run.js';
+import { parseSeconds, type OptionsOf } from '../options.js';
 
-export function registerDoctor(program: Command, runner: Runner): void {
-  program
+/** doctor's flags; their types (DoctorOptions) come from these calls. */
+function doctorCommand(program: CommandUnknownOpts) {
+  return program
     .command('doctor')
     .description('what is wrong with this set-up, and how to fix it: Node, store, key, credentials, Plaid host, clock, items (read-only)')
     .option('--json', 'print one JSON document with every check on stdout (fields in the README)')
@@ -27,8 +27,11 @@ passphrase only on a terminal.
 
 Each check is ✓ ok, ! warning, ✗ failed or – not checked. Exit codes: 0 nothing failed,
 3 configuration, credentials, store or clock (before 5 when both failed), 5 network.`,
-    )
-    .action(async (opts: DoctorOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runDoctor(ctx, opts)),
     );
+}
+
+export type DoctorOptions = OptionsOf<typeof doctorCommand>;
+
+export function registerDoctor(program: CommandUnknownOpts, runner: Runner): void {
+  doctorCommand(program).action(async (opts, command) => runner(command, async (ctx) => (await import('./run.js')).runDoctor(ctx, opts)));
 }

@@ -21,6 +21,7 @@ import { osKeychain, type Keychain, type KeychainProbe } from '../../store/keych
 import { STORE_FILE, storeDir } from '../../store/paths.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
+import { cappedList } from '../../text.js';
 import { ENVIRONMENTS, type Environment } from '../../types.js';
 import {
   clockSkew,
@@ -42,13 +43,8 @@ import {
   LOCK_STALE_MS,
   SANDBOX_ITEM_LIFETIME_DAYS,
 } from './checks.js';
+import type { DoctorOptions } from './index.js';
 import { doctorJson, doctorReport, type DoctorDocument } from './format.js';
-
-export interface DoctorOptions {
-  json?: boolean;
-  /** Seconds per Plaid call. */
-  timeout?: number;
-}
 
 /** What doctor reads from the machine, replaceable in tests. */
 export interface DoctorDeps {
@@ -407,7 +403,7 @@ async function itemsCheck(store: Store, environment: Environment, unlock: Unlock
   const details = { count: items.length, aliases: items.map((i) => i.alias), tokens_checked: false, unverified: [] as string[] };
   const base = { id: 'items' as const, title: `Items (${environment})`, environment, details };
   if (items.length === 0) return ok(base, `none linked${environment === 'sandbox' ? ' (`plaidbal link --sandbox` links one)' : ''}`);
-  const list = `${items.length} linked: ${items.map((i) => i.alias).join(', ')}`;
+  const list = `${items.length} linked: ${cappedList(items.map((i) => i.alias))}`;
   if (unlock.state !== 'open') return ok(base, `${list} (their tokens were not checked: the store key is not open)`);
   for (const item of items) {
     try {
@@ -418,7 +414,7 @@ async function itemsCheck(store: Store, environment: Environment, unlock: Unlock
   }
   details.tokens_checked = true;
   if (details.unverified.length) {
-    return fail(base, `${list}; the sealed access token of ${details.unverified.map((a) => `"${a}"`).join(', ')} does not verify (altered, or copied from another store)`, `Remove and link again: plaidbal items remove ${shellQuote(details.unverified[0]!)} --local --yes && plaidbal link`, ExitCode.CONFIG);
+    return fail(base, `${list}; the sealed access token of ${cappedList(details.unverified.map((a) => `"${a}"`))} does not verify (altered, or copied from another store)`, `Remove and link again: plaidbal items remove ${shellQuote(details.unverified[0]!)} --local --yes && plaidbal link`, ExitCode.CONFIG);
   }
   return ok(base, `${list}; every access token opens`);
 }
@@ -428,7 +424,7 @@ function sandboxAgeCheck(store: Store, now: Date): Check {
   const details = { lifetime_days: SANDBOX_ITEM_LIFETIME_DAYS, items: expired.map(({ item, ageDays }) => ({ name: item.alias, item_id: item.item_id, linked_at: item.linked_at, age_days: ageDays })) };
   const base = { id: 'items.sandbox_age' as const, title: 'Sandbox item age', environment: 'sandbox' as const, details };
   if (expired.length === 0) return ok(base, `no Sandbox item is older than ${SANDBOX_ITEM_LIFETIME_DAYS} days`);
-  const names = expired.map(({ item, ageDays }) => `"${item.alias}" (${ageDays} days)`).join(', ');
+  const names = cappedList(expired.map(({ item, ageDays }) => `"${item.alias}" (${ageDays} days)`));
   return warn(
     base,
     `${names} ${expired.length === 1 ? 'was' : 'were'} linked over ${SANDBOX_ITEM_LIFETIME_DAYS} days ago: Plaid expires Sandbox items then (ITEM_LOGIN_REQUIRED)`,

@@ -29,19 +29,9 @@ import type { Store } from '../../store/store.js';
 import type { Environment, PlaidErrorJson } from '../../types.js';
 import { defaultAlias } from '../link/save.js';
 import { progress } from '../progress.js';
+import type { ItemsImportOptions } from './index.js';
 import { importJson, importRowJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
-import { assertStdinNotTerminal, inputError, readImportInput, type ImportFormat, type ImportRow, type InputProblem } from './import-parse.js';
-
-export interface ItemsImportOptions {
-  format?: ImportFormat;
-  name?: string;
-  env?: string;
-  json?: boolean;
-  /** The /item/get budget, calls per minute (--rate). */
-  rate?: number;
-  /** An upper bound on calls in flight (--concurrency). */
-  concurrency?: number;
-}
+import { assertStdinNotTerminal, inputError, readImportInput, type ImportRow, type InputProblem } from './import-parse.js';
 
 /** A batch is written after this many verified rows, or this long after the last write, whichever comes first. */
 export const BATCH_ROWS = 500;

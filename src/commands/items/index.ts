@@ -1,22 +1,13 @@
-import { Option, type Command } from 'commander';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
-import { CONCURRENCY_HELP, parseAlias, parseConcurrency, parseRate, RATE_HELP } from '../options.js';
-import type { ItemsImportOptions } from './import.js';
-import type { ItemsRotateOptions } from './rotate.js';
-import type { ItemsStatusOptions } from './status.js';
+import { CONCURRENCY_HELP, parseAlias, parseConcurrency, parseRate, RATE_HELP, type OptionsOf } from '../options.js';
 
-export interface ItemsListOptions {
-  json?: boolean;
-  env?: string;
-}
+// Each command's flags are declared once, below, and their types come from those calls.
+// --json and --env are options of `items` itself: commander hands them to `items` wherever they
+// appear, so rotate, import and status get them from there (ItemsListOptions & their own).
 
-export interface ItemsRemoveOptions {
-  yes?: boolean;
-  local?: boolean;
-}
-
-export function registerItems(program: Command, runner: Runner): void {
-  const items = program
+function itemsCommand(program: CommandUnknownOpts) {
+  return program
     .command('items')
     .description('list, rename and remove linked items (no unlocking needed to list)')
     .option('--json', 'print JSON')
@@ -31,31 +22,22 @@ Examples:
   $ plaidbal items remove checking --yes
   $ plaidbal items rotate checking --yes
   $ printf '%s' "$TOKEN" | plaidbal items import --name acme-42`,
-    )
-    .action(async (opts: ItemsListOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runItemsList(ctx, opts)),
     );
+}
 
-  items
-    .command('rename')
-    .description('give an item a new alias (unique within its environment)')
-    .argument('<item>', 'alias or item_id')
-    .argument('<alias>', 'the new alias', parseAlias)
-    .action(async (ref: string, alias: string, _opts: unknown, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runItemsRename(ctx, ref, alias)),
-    );
+type ItemsCommand = ReturnType<typeof itemsCommand>;
 
-  items
+function removeCommand(items: ItemsCommand) {
+  return items
     .command('remove')
     .description('remove an item at Plaid (/item/remove), then delete it locally')
     .argument('<item>', 'alias or item_id')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing')
-    .action(async (ref: string, opts: ItemsRemoveOptions, command: Command) =>
-      runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)),
-    );
+    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing');
+}
 
-  items
+function rotateCommand(items: ItemsCommand) {
+  return items
     .command('rotate')
     .description("a new access token for an item (/item/access_token/invalidate); Plaid kills the old one at once")
     .argument('[item]', 'alias or item_id')
@@ -81,16 +63,14 @@ Tokens are never printed.
 Exit codes: 0 rotated; 2 no confirmation without a terminal (--yes) or bad input; 3 store or
 key (nothing rotated, or: rotated and kept in a recovery file); 5 Plaid/network (not rotated);
 --all: 6 when any item was not rotated.`,
-    )
-    .action(async (ref: string | undefined, _opts: ItemsRotateOptions, command: Command) =>
-      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
-      runner(command, async (ctx) => (await import('./rotate.js')).runItemsRotate(ctx, ref, command.optsWithGlobals<ItemsRotateOptions>())),
     );
+}
 
-  items
+function importCommand(items: ItemsCommand) {
+  return items
     .command('import')
     .description("bring in access tokens linked elsewhere, from stdin only; each is checked with Plaid's free /item/get")
-    .addOption(new Option('--format <format>', 'what stdin holds: one bare token, NDJSON lines, or CSV with a header').choices(['token', 'ndjson', 'csv']).default('token'))
+    .addOption(new Option('--format <format>', 'what stdin holds: one bare token, NDJSON lines, or CSV with a header').choices(['token', 'ndjson', 'csv'] as const).default('token'))
     .option('--name <alias>', 'the alias for the one token of --format token (default: from the institution name)', parseAlias)
     .option('--rate <calls-per-minute>', RATE_HELP, parseRate)
     .option('--concurrency <n>', CONCURRENCY_HELP, parseConcurrency)
@@ -113,13 +93,11 @@ stored is unchanged; a new token for a stored item replaces the old one (updated
 Exit codes: 0 every row imported, updated or unchanged; 6 some rows failed (the others are
 imported); 2 bad input; 3 store or credentials; 130 interrupted (rows already saved stay;
 run the same import again to finish).`,
-    )
-    .action(async (_opts: ItemsImportOptions, command: Command) =>
-      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
-      runner(command, async (ctx) => (await import('./import.js')).runItemsImport(ctx, command.optsWithGlobals<ItemsImportOptions>())),
     );
+}
 
-  items
+function statusCommand(items: ItemsCommand) {
+  return items
     .command('status')
     .description("health of linked items, from Plaid's free /item/get: errors, consent expiry, products, last balance")
     .argument('[item]', 'alias or item_id (optional when only one item is linked)')
@@ -136,9 +114,33 @@ Examples:
 
 Exit codes: 0 healthy; one item: 4 when it needs its user (plaidbal link --update), 3/5 when the
 call fails; --all: 6 when any item is not healthy (every item is still listed).`,
-    )
-    .action(async (ref: string | undefined, _opts: ItemsStatusOptions, command: Command) =>
-      // --json and --env are the parent `items`' options (commander hands them to it wherever they appear).
-      runner(command, async (ctx) => (await import('./status.js')).runItemsStatus(ctx, ref, command.optsWithGlobals<ItemsStatusOptions>())),
     );
+}
+
+export type ItemsListOptions = ReturnType<ItemsCommand['opts']>;
+export type ItemsRemoveOptions = OptionsOf<typeof removeCommand>;
+export type ItemsRotateOptions = ItemsListOptions & OptionsOf<typeof rotateCommand>;
+export type ItemsImportOptions = ItemsListOptions & OptionsOf<typeof importCommand>;
+export type ItemsStatusOptions = ItemsListOptions & OptionsOf<typeof statusCommand>;
+
+export function registerItems(program: CommandUnknownOpts, runner: Runner): void {
+  const items = itemsCommand(program).action(async (opts, command) => runner(command, async (ctx) => (await import('./run.js')).runItemsList(ctx, opts)));
+
+  items
+    .command('rename')
+    .description('give an item a new alias (unique within its environment)')
+    .argument('<item>', 'alias or item_id')
+    .argument('<alias>', 'the new alias', parseAlias)
+    .action(async (ref, alias, _opts, command) => runner(command, async (ctx) => (await import('./run.js')).runItemsRename(ctx, ref, alias)));
+
+  removeCommand(items).action(async (ref, opts, command) => runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)));
+  rotateCommand(items).action(async (ref, opts, command) =>
+    runner(command, async (ctx) => (await import('./rotate.js')).runItemsRotate(ctx, ref, { ...items.opts(), ...opts })),
+  );
+  importCommand(items).action(async (opts, command) =>
+    runner(command, async (ctx) => (await import('./import.js')).runItemsImport(ctx, { ...items.opts(), ...opts })),
+  );
+  statusCommand(items).action(async (ref, opts, command) =>
+    runner(command, async (ctx) => (await import('./status.js')).runItemsStatus(ctx, ref, { ...items.opts(), ...opts })),
+  );
 }

@@ -28,22 +28,14 @@ import { plaidErrorJson } from '../../plaid/errors.js';
 import { pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
-import { StoreWriteError, type Store } from '../../store/store.js';
+import { StoreWriteError } from '../../store/store.js';
 import type { Environment } from '../../types.js';
+import { cappedList } from '../../text.js';
+import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
+import type { ItemsRotateOptions } from './index.js';
 import { findRecoveries, pendingRecoveryFor, readRecovery, removeRecovery, writeRecovery, type RecoveryRecord } from './recovery.js';
 import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from './rotate-format.js';
-
-export interface ItemsRotateOptions {
-  yes?: boolean;
-  all?: boolean;
-  env?: string;
-  json?: boolean;
-  /** true: look in the usual places; a string: that file. */
-  recover?: boolean | string;
-  /** The /item/access_token/invalidate budget for --all, calls per minute. */
-  rate?: number;
-}
 
 const finishCommand = 'plaidbal items rotate --recover';
 
@@ -74,14 +66,14 @@ class RotationNotSaved extends CliError {
 }
 
 export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: ItemsRotateOptions): Promise<number> {
-  if (opts.recover !== undefined && opts.recover !== false) {
+  if (opts.recover !== undefined) {
     if (ref !== undefined || opts.all) throw usageError('--recover finishes earlier rotations; use it without an item or --all.');
     return recover(ctx, typeof opts.recover === 'string' ? opts.recover : null);
   }
-  if (ref !== undefined && opts.all) throw usageError('Use either an item or --all, not both.');
   const store = await ctx.store();
   const environment = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
-  const items = pickItems(store, ref, opts.all, environment);
+  // A write: the item is always named (or --all passed), even when only one is linked.
+  const items = pickItems(store, { refs: ref !== undefined ? [ref] : [], all: opts.all, env: environment, nameWith: 'plaidbal items rotate <item>', allowAll: true, onlyItemByDefault: false, oneEnvironment: true });
   const env = items[0]!.environment;
   // Rotations run one at a time (each is saved under the store's lock before the next), paced to the budget.
   const pacer = pacerFor('itemAccessTokenInvalidate', env, { rate: opts.rate, concurrency: 1 });
@@ -94,7 +86,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   }
 
   if (!opts.yes) {
-    const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${items[0]!.institution_name ?? items[0]!.item_id}, ${env})` : `the access tokens of ${items.length} ${env} items (${items.map((i) => i.alias).join(', ')})`;
+    const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${items[0]!.institution_name ?? items[0]!.item_id}, ${env})` : `the access tokens of ${items.length} ${env} items (${cappedList(items.map((i) => i.alias))})`;
     if (!ctx.io.canPrompt) throw usageError(`Rotating ${what} needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
     const ok = await ctx.prompt.confirm(`Rotate ${what}? Each old token stops working at once.`, { default: false });
     if (!ok) {
@@ -227,17 +219,6 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
 
 function rotateDocument(environment: Environment, ctx: Ctx, results: RotateResult[]): RotateDocument {
   return { environment, rotated_at: ctx.now().toISOString(), results };
-}
-
-function pickItems(store: Store, ref: string | undefined, all: boolean | undefined, environment: Environment | undefined): StoredItem[] {
-  if (!all) {
-    if (ref === undefined) throw usageError('Which item? Name one, or pass --all.', 'plaidbal items rotate <alias|item_id>, or plaidbal items rotate --all --env <env>.');
-    return [store.resolveItem(ref, environment)];
-  }
-  const items = store.items(environment);
-  if (items.length === 0) throw usageError(`No items are linked${environment ? ` in ${environment}` : ''}.`);
-  if (new Set(items.map((i) => i.environment)).size > 1) throw usageError('--all rotates the items of one environment; items of both are linked.', 'Add --env sandbox or --env production.');
-  return items;
 }
 
 /** Puts the sealed tokens of recovery files into the store, then deletes the files. */

@@ -5,7 +5,7 @@
  */
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
-import { CliError, ExitCode, usageError } from '../../errors.js';
+import { CliError, ExitCode } from '../../errors.js';
 import { itemStatus, statusJson, statusTable, type ItemCheck, type ItemStatus, type StatusDocument } from '../../format/status.js';
 import type { PlaidClient } from '../../plaid/client.js';
 import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
@@ -14,34 +14,16 @@ import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import { fanOut, pacerFor, type PaceGate } from '../../plaid/ratelimit.js';
 import { ENVIRONMENTS, type Environment } from '../../types.js';
+import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
+import type { ItemsStatusOptions } from './index.js';
 import { withUnfinishedRotation } from './recovery.js';
-
-export interface ItemsStatusOptions {
-  all?: boolean;
-  json?: boolean;
-  env?: string;
-  /** Upper bound on calls in flight. */
-  concurrency?: number;
-  /** The /item/get budget, calls per minute. */
-  rate?: number;
-}
 
 interface Checked {
   item: StoredItem;
   check: ItemCheck;
   /** The failed call's error, kept to be thrown as is when one item was asked for. */
   failure: CliError | null;
-}
-
-function pickItems(store: Store, ref: string | undefined, opts: ItemsStatusOptions, envFilter: Environment | undefined): StoredItem[] {
-  if (opts.all && ref !== undefined) throw usageError('Name an item or pass --all, not both.');
-  if (ref !== undefined) return [store.resolveItem(ref, envFilter)];
-  const items = store.items(envFilter);
-  if (items.length === 0) throw usageError(`No items are linked${envFilter ? ` in ${envFilter}` : ''} yet.`, 'Link one with `plaidbal link` (or `plaidbal link --sandbox`).');
-  if (!opts.all && items.length > 1) throw usageError('Which item? More than one is linked.', `Name one of: ${items.map((i) => i.alias).join(', ')} (or pass --all).`);
-  // Grouped by environment, in the store's order within each.
-  return ENVIRONMENTS.flatMap((environment) => items.filter((i) => i.environment === environment));
 }
 
 /** One Plaid client per environment, made before any call so a credentials problem stops the run at once. */
@@ -93,7 +75,9 @@ async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: stri
 export async function runItemsStatus(ctx: Ctx, ref: string | undefined, opts: ItemsStatusOptions): Promise<number> {
   const envFilter = opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined;
   const store = await ctx.store();
-  const items = store.withLastBalance(pickItems(store, ref, opts, envFilter));
+  const items = store.withLastBalance(
+    pickItems(store, { refs: ref !== undefined ? [ref] : [], all: opts.all, env: envFilter, nameWith: 'plaidbal items status <item>', allowAll: true, onlyItemByDefault: true, oneEnvironment: false }),
+  );
 
   // Opened one after another: the store unlocks once (one passphrase prompt, one scrypt), and a
   // token that does not verify stops the run before any call.

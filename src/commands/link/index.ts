@@ -1,28 +1,10 @@
-import { Option, type Command } from 'commander';
+import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
-import { parseAlias, parseList, parseSeconds } from '../options.js';
+import { parseAlias, parseList, parseSeconds, type OptionsOf } from '../options.js';
 
-export interface LinkOptions {
-  sandbox?: boolean;
-  institution: string;
-  products?: string[];
-  name?: string;
-  env?: string;
-  sandboxUsername?: string;
-  sandboxPassword?: string;
-  update?: string;
-  hosted?: boolean;
-  browser: boolean;
-  country?: string[];
-  language?: string;
-  redirectUri?: string;
-  timeout?: number;
-  json?: boolean;
-  yes?: boolean;
-}
-
-export function registerLink(program: Command, runner: Runner): void {
-  program
+/** link's flags; their types (LinkOptions) come from these calls. */
+function linkCommand(program: CommandUnknownOpts) {
+  return program
     .command('link')
     .description('link a bank account with Plaid Link and save its access token, encrypted')
     .option('--name <alias>', 'alias for the item (default: from the institution name)', parseAlias)
@@ -61,11 +43,16 @@ Products, and how Plaid bills them (plaid.com/docs/account/billing; your contrac
                                            whatever the item's products
   With auth, Link lists only institutions that support it, and only checking, savings and
   cash-management accounts; for credit cards, loans or investments use --products transactions.`,
-    )
-    .action(async (opts: LinkOptions, command: Command) =>
-      runner(command, async (ctx) => {
-        if (opts.sandbox) return (await import('./sandbox.js')).runLinkSandbox(ctx, opts);
-        return (await import('./browser.js')).runLink(ctx, opts);
-      }),
     );
+}
+
+export type LinkOptions = OptionsOf<typeof linkCommand>;
+
+export function registerLink(program: CommandUnknownOpts, runner: Runner): void {
+  linkCommand(program).action(async (opts, command) =>
+    runner(command, async (ctx) => {
+      if (opts.sandbox) return (await import('./sandbox.js')).runLinkSandbox(ctx, opts);
+      return (await import('./browser.js')).runLink(ctx, opts);
+    }),
+  );
 }

@@ -1,14 +1,14 @@
-import type { Command } from 'commander';
+import type { CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
 
-export function registerSandbox(program: Command, runner: Runner): void {
+export function registerSandbox(program: CommandUnknownOpts, runner: Runner): void {
   const sandbox = program.command('sandbox').description('Sandbox-only tools for rehearsing failures');
   sandbox
     .command('reset-login')
     .description('force a Sandbox item into ITEM_LOGIN_REQUIRED (/sandbox/item/reset_login), to rehearse `link --update`')
     .argument('<item>', 'alias or item_id')
     .addHelpText('after', '\nExamples:\n  $ plaidbal sandbox reset-login demo\n  $ plaidbal balance --item demo        # exits 4: ITEM_LOGIN_REQUIRED\n  $ plaidbal link --update demo')
-    .action(async (ref: string, _opts: unknown, command: Command) =>
+    .action(async (ref, _opts, command) =>
       runner(command, async (ctx) => (await import('./run.js')).runResetLogin(ctx, ref)),
     );
 }

@@ -1,0 +1,57 @@
+/**
+ * Picking items with more than ten linked: every command asks "which item?" in the same words,
+ * and every list of aliases in a message names the first ten and counts the rest
+ * (src/commands/pick.ts, cappedList in src/text.ts). No Plaid call is made for a usage error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addItems } from '../helpers/bulk.js';
+import { createWorld, type World } from '../helpers/world.js';
+
+const FIRST_TEN = Array.from({ length: 10 }, (_, n) => `item-${String(n + 1).padStart(2, '0')}`).join(', ');
+const CAPPED = `${FIRST_TEN} and 2 more`;
+
+describe('twelve items linked', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await createWorld();
+    expect((await world.init('passphrase')).code).toBe(0);
+    await addItems(world.emulator, world.env, 'sandbox', 12);
+  }, 60_000);
+  afterAll(async () => world.close());
+
+  /** Runs a command that must be refused: exit 2, nothing on stdout, no Plaid call; its stderr on one line. */
+  async function refused(args: string[]): Promise<string> {
+    const calls = world.emulator.requests.length;
+    const r = await world.run(args);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(world.emulator.requests.length).toBe(calls);
+    const stderr = r.stderr.replace(/\s+/g, ' ');
+    expect(stderr).not.toContain('item-11');
+    return stderr;
+  }
+
+  it('balance, check, items status and items rotate name the first ten aliases and count the rest', async () => {
+    for (const [args, nameWith, all] of [
+      [['balance'], '--item <item>', true],
+      [['check', '--account', 'x', '--amount', '1'], '--item <item>', false],
+      [['items', 'status'], 'plaidbal items status <item>', true],
+      [['items', 'rotate', '--yes'], 'plaidbal items rotate <item>', true],
+    ] as const) {
+      const stderr = await refused([...args]);
+      expect(stderr, args.join(' ')).toContain('Which item? More than one is linked.');
+      expect(stderr, args.join(' ')).toContain(`Name one with ${nameWith}: ${CAPPED}${all ? '; or pass --all' : ''}.`);
+    }
+  });
+
+  it('an unknown item, and the question before rotating them all, are capped too', async () => {
+    expect(await refused(['balance', '--item', 'nope'])).toContain(`Known items: ${CAPPED}.`);
+    expect(await refused(['items', 'rotate', '--all'])).toContain(`Rotating the access tokens of 12 sandbox items (${CAPPED}) needs confirmation.`);
+  });
+
+  it('doctor lists the first ten items and counts the rest', async () => {
+    const r = await world.run(['doctor']);
+    expect(r.stdout).toContain(`12 linked: ${CAPPED}; every access token opens`);
+    expect(r.stdout).not.toContain('item-11');
+  });
+});
