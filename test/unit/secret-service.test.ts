@@ -16,7 +16,7 @@ import { NO_SECRET_SERVICE_MESSAGE, noDbusEnv, secretServiceAvailable, startPriv
 
 const linux = process.platform === 'linux';
 
-/** Counts the keychain helper processes src/store/keychain.ts starts (it spawns `node -e`). */
+/** Counts the keychain helper processes src/store/keychain.ts starts (it spawns `node keychain-helper`). */
 const spawned = vi.hoisted(() => ({ count: 0 }));
 vi.mock('node:child_process', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:child_process')>();
