@@ -74,6 +74,13 @@ const findAll = (kr: typeof Keyring, service: string): Keyring.Credential[] => {
   }
 };
 
+/**
+ * On Linux every entry is pinned to the Secret Service: left to itself @napi-rs/keyring falls back to
+ * the kernel keyring (keyutils) when no Secret Service answers, a store in memory that is lost at
+ * reboot, and every sealed secret with it. Pinned, it throws instead.
+ */
+const ENTRY_OPTIONS: Keyring.EntryOptions = { linux: { store: 'secret-service' } };
+
 const main = (req: HelperInput): void => {
   secret = typeof req.secret === 'string' ? req.secret : '';
   let kr: typeof Keyring;
@@ -83,39 +90,35 @@ const main = (req: HelperInput): void => {
     return reply({ ok: false, reason: 'unavailable', message: `cannot load @napi-rs/keyring: ${describe(e)}` });
   }
   const linux = process.platform === 'linux';
-  let mine: Keyring.Credential[] = [];
-  if (linux) {
-    let all: Keyring.Credential[];
-    try {
-      all = findAll(kr, req.service);
-    } catch (e) {
-      return reply(failure(e, 'unavailable'));
-    }
-    mine = all.filter((c) => c.account === req.account);
+  let entry: Keyring.Entry;
+  try {
+    entry = new kr.Entry(req.service, req.op === 'probe' ? 'plaidbal-probe' : req.account, ENTRY_OPTIONS);
+  } catch (e) {
+    // On Linux: no D-Bus, or nothing provides the Secret Service.
+    return reply(failure(e, linux ? 'unavailable' : 'failed'));
   }
   if (req.op === 'probe') {
-    if (!linux) new kr.Entry(req.service, 'plaidbal-probe').getPassword();
+    // Listing plaidbal's entries reads them, so it reports a locked collection that holds any;
+    // reading the (absent) probe entry alone would not.
+    try {
+      if (linux) findAll(kr, req.service);
+      else entry.getPassword();
+    } catch (e) {
+      return reply(failure(e, linux ? 'unavailable' : 'failed'));
+    }
     return reply({ ok: true });
   }
-  if (req.op === 'get') {
-    if (!linux) return reply({ ok: true, value: new kr.Entry(req.service, req.account).getPassword() ?? null });
-    if (mine.length === 0) return reply({ ok: true, value: null });
-    if (new Set(mine.map((c) => c.password)).size > 1) {
-      return reply({ ok: false, reason: 'failed', message: `the Secret Service holds ${mine.length} different entries for this account` });
-    }
-    return reply({ ok: true, value: mine[0]!.password });
-  }
+  // @napi-rs/keyring 2 throws on a locked collection (1.x answered null and false, as if the
+  // entry were absent), and with an Ambiguous error when several entries match.
+  if (req.op === 'get') return reply({ ok: true, value: entry.getPassword() ?? null });
   if (req.op === 'set') {
-    new kr.Entry(req.service, req.account).setPassword(secret);
+    entry.setPassword(secret);
     if (linux && !findAll(kr, req.service).some((c) => c.account === req.account && c.password === secret)) {
       return reply({ ok: false, reason: 'failed', message: 'the Secret Service did not keep the entry' });
     }
     return reply({ ok: true });
   }
-  if (req.op === 'delete') {
-    if (linux && mine.length === 0) return reply({ ok: true, value: false });
-    return reply({ ok: true, value: new kr.Entry(req.service, req.account).deleteCredential() === true });
-  }
+  if (req.op === 'delete') return reply({ ok: true, value: entry.deleteCredential() === true });
   reply({ ok: false, reason: 'failed', message: 'unknown operation' });
 };
 

@@ -4,7 +4,7 @@
  * every call.
  *
  * Why every native call runs in a short-lived helper process rather than in this one
- * (measured with @napi-rs/keyring 1.3.0 on Linux, Node 20):
+ * (measured with @napi-rs/keyring 1.3.0 on Linux, Node 20; not re-measured with 2.x):
  * - `new Entry()` / `new AsyncEntry()` probe the Secret Service synchronously on the calling
  *   thread. If the D-Bus peer accepts the connection but never answers, the constructor
  *   blocks the event loop forever: no timer can fire, so racing a promise is useless.
@@ -21,11 +21,11 @@
  *
  * On Linux, @napi-rs/keyring falls back on its own to the kernel keyring (keyutils) when no
  * Secret Service answers. That store is in memory only and is lost at reboot, which would lose
- * every sealed secret with it, so here "no Secret Service" means unavailable. The helper asks
- * the Secret Service directly first (findCredentials does not fall back), and reads values
- * that way too: with a locked collection, Entry.getPassword() returns null and
- * deleteCredential() false as if the entry were absent, while findCredentials reports
- * the lock.
+ * every sealed secret with it, so the helper pins every entry to the Secret Service
+ * (`{ linux: { store: 'secret-service' } }`, @napi-rs/keyring 2): "no Secret Service" is then an
+ * error, reported as unavailable. Since 2.x the library also throws on a locked collection (1.x
+ * answered null and false, as if the entry were absent); its errors carry no code for that, so the
+ * helper still tells a lock apart by the Secret Service's words.
  *
  * Timeouts: `timeoutMs` (default 5000) for get/set/delete and `probeTimeoutMs` (default
  * 2000) for probe. The environment variable PLAIDBAL_KEYCHAIN_TIMEOUT_MS, when set, replaces
