@@ -112,10 +112,8 @@ const main = (req: HelperInput): void => {
   // entry were absent), and with an Ambiguous error when several entries match.
   if (req.op === 'get') return reply({ ok: true, value: entry.getPassword() ?? null });
   if (req.op === 'set') {
+    // Pinned to the Secret Service, a write that does not land there throws: no read-back needed.
     entry.setPassword(secret);
-    if (linux && !findAll(kr, req.service).some((c) => c.account === req.account && c.password === secret)) {
-      return reply({ ok: false, reason: 'failed', message: 'the Secret Service did not keep the entry' });
-    }
     return reply({ ok: true });
   }
   if (req.op === 'delete') return reply({ ok: true, value: entry.deleteCredential() === true });
