@@ -59,9 +59,9 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
     // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the two
     // calls that do not depend on its answer, all in one go. GetSecrets then needs one more round trip.
     const authenticated = bus.authenticate();
-    const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello' });
-    const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']] });
-    const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)] });
+    const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', reply: 's' });
+    const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' });
+    const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
     await authenticated;
     await hello;
     const [unlocked, locked] = (await search) as [string[], string[]];
@@ -75,6 +75,7 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
       member: 'GetSecrets',
       signature: 'aoo',
       body: [unlocked, sessionPath],
+      reply: 'a{o(oayays)}',
     })) as [Array<[string, [string, Buffer, Buffer, string]]>];
     return secrets.map(([, [, , value]]) => value.toString('utf8'));
   } finally {
@@ -136,7 +137,14 @@ interface Call {
   body?: unknown[];
 }
 
+interface CallWithReply extends Call {
+  /** The signature the reply's body must have (the interface's specification). */
+  reply: string;
+}
+
 interface Pending {
+  member: string;
+  reply: string;
   resolve(body: unknown[]): void;
   reject(error: Error): void;
 }
@@ -229,11 +237,11 @@ class BusConnection {
    * await one whose predecessor failed: its rejection is marked handled here, and still reaches
    * whoever does await it.
    */
-  call(call: Call): Promise<unknown[]> {
+  call(call: CallWithReply): Promise<unknown[]> {
     const reply = new Promise<unknown[]>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const serial = ++this.serial;
-      this.pending.set(serial, { resolve, reject });
+      this.pending.set(serial, { member: call.member, reply: call.reply, resolve, reject });
       this.socket!.write(encodeCall(serial, call));
     });
     reply.catch(() => {});
@@ -285,11 +293,15 @@ class BusConnection {
       }
       if (!parsed) return;
       this.buffer = this.buffer.subarray(parsed.size);
-      const { type, replySerial, errorName, body } = parsed;
+      const { type, replySerial, errorName, signature, body } = parsed;
       if ((type !== MessageType.MethodReturn && type !== MessageType.Error) || replySerial === undefined) continue;
       const waiter = this.pending.get(replySerial);
       if (!waiter) continue;
       this.pending.delete(replySerial);
+      // A reply of another shape would be read as the wrong values: the bus is not one to speak to.
+      if (type === MessageType.MethodReturn && signature !== waiter.reply) {
+        return this.fail(new BusError('unsupported', `${waiter.member} answered with signature "${signature}", not "${waiter.reply}"`));
+      }
       if (type === MessageType.MethodReturn) waiter.resolve(body);
       else waiter.reject(dbusError(errorName ?? 'unknown error', typeof body[0] === 'string' ? body[0] : ''));
     }
@@ -643,6 +655,8 @@ export interface DecodedMessage {
   serial: number;
   replySerial?: number;
   errorName?: string;
+  /** The body's signature ('' for none). */
+  signature: string;
   body: unknown[];
 }
 
@@ -680,6 +694,7 @@ export function decodeMessage(buf: Buffer): DecodedMessage | undefined {
     serial: le ? buf.readUInt32LE(8) : buf.readUInt32BE(8),
     replySerial: typeof replySerial === 'number' ? replySerial : undefined,
     errorName: typeof errorName === 'string' ? errorName : undefined,
+    signature,
     body,
   };
 }

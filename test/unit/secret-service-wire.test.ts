@@ -12,8 +12,12 @@
  *   WireWriter must produce the very same bytes for the types it does write.
  */
 import fc from 'fast-check';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BusError, decodeMessage, encodeCall, parseSignature, WireReader, WireWriter } from '../../src/store/secret-service.js';
+import { BusError, decodeMessage, encodeCall, lookupSecrets, parseSignature, WireReader, WireWriter } from '../../src/store/secret-service.js';
 
 // ------------------------------------------------------------------------------------------------
 // Types and values, in the decoder's representation:
@@ -430,6 +434,7 @@ describe('D-Bus wire decoder: encode → decode', () => {
           serial: m.serial,
           replySerial: m.replySerial,
           errorName: m.errorName,
+          signature: m.body ? m.body.types.map(sig).join('') : '',
           body: m.body?.values ?? [],
         });
       }),
@@ -449,7 +454,7 @@ describe('D-Bus wire decoder: encode → decode', () => {
     fc.assert(
       fc.property(uint32, name, objectPath, name, member, body, (serial, destination, path, iface, method, b) => {
         const bytes = encodeCall(serial, { destination, path, iface, member: method, ...b });
-        expect(decodeMessage(bytes)).toEqual({ size: bytes.length, type: 1, serial, replySerial: undefined, errorName: undefined, body: b.body ?? [] });
+        expect(decodeMessage(bytes)).toEqual({ size: bytes.length, type: 1, serial, replySerial: undefined, errorName: undefined, signature: b.signature ?? '', body: b.body ?? [] });
       }),
     );
   });
@@ -532,5 +537,102 @@ describe('D-Bus wire decoder: bad bytes only ever give a BusError', () => {
     const depth = 100_000;
     const bytes = Buffer.concat([Buffer.from('017600'.repeat(depth), 'hex'), Buffer.from('017900', 'hex'), Buffer.from([7])]);
     expect(outcome(() => new WireReader(bytes, true).read('v'))).toHaveProperty('error');
+  });
+});
+
+/**
+ * A bus that lets anyone in (SASL OK) and then sends, on each connection, the next of `payloads`
+ * (in pieces, to cut messages anywhere), and then stays silent or hangs up.
+ */
+async function scriptedBus(): Promise<{ env: Record<string, string>; next(payload: Payload): void; close(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-wire-bus-'));
+  const path = join(dir, 'bus');
+  const sockets = new Set<Socket>();
+  let payload: Payload | undefined;
+  const server: Server = createServer((socket) => {
+    const mine = payload!;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    let started = false;
+    socket.on('data', () => {
+      if (started) return;
+      started = true;
+      socket.write('OK 0123456789abcdef0123456789abcdef\r\n');
+      let at = 0;
+      for (const size of mine.pieces) {
+        if (at >= mine.bytes.length) break;
+        socket.write(mine.bytes.subarray(at, at + size));
+        at += size;
+      }
+      if (at < mine.bytes.length) socket.write(mine.bytes.subarray(at));
+      if (mine.hangUp) socket.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    env: { DBUS_SESSION_BUS_ADDRESS: `unix:path=${path}` },
+    next(p) {
+      payload = p;
+    },
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+interface Payload {
+  bytes: Buffer;
+  pieces: number[];
+  hangUp: boolean;
+}
+
+describe.runIf(process.platform === 'linux')('D-Bus wire decoder: over a socket', () => {
+  it('whatever a bus sends after letting the reader in, lookupSecrets settles with strings or a BusError, within its timeout', async () => {
+    // Replies to the reader's calls (serials 1 to 4: Hello, OpenSession, SearchItems, GetSecrets) with
+    // any body, as method returns or errors, and random bytes; mutated and cut anywhere.
+    const replyTo = (serial: fc.Arbitrary<number>) =>
+      fc
+        .tuple(messageArb, serial, fc.constantFrom(2, 2, 2, 3))
+        .map(([m, replySerial, type]) => encodeMessage({ ...m, type, replySerial, errorName: type === 3 ? (m.errorName ?? 'org.example.Error') : undefined }));
+    const reply = replyTo(fc.integer({ min: 1, max: 4 }));
+    // An answer to each call in turn, each with a body of any type.
+    const answers = fc.tuple(replyTo(fc.constant(1)), replyTo(fc.constant(2)), replyTo(fc.constant(3)), replyTo(fc.constant(4))).map((all) => Buffer.concat(all));
+    const bytes = fc
+      .tuple(
+        fc.array(fc.oneof(answers, reply, fc.uint8Array({ maxLength: 64 }).map((b) => Buffer.from(b))), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+      )
+      .map(([parts, changes]) => {
+        const all = Buffer.concat(parts);
+        for (const [at, value] of changes) if (all.length) all[at % all.length] = value;
+        return all;
+      });
+    const payload = fc.record({ bytes, pieces: fc.array(fc.integer({ min: 1, max: 64 }), { maxLength: 8 }), hangUp: fc.boolean() });
+    const bus = await scriptedBus();
+    const timeoutMs = 150;
+    try {
+      await fc.assert(
+        fc.asyncProperty(payload, async (p) => {
+          bus.next(p);
+          const start = performance.now();
+          const settled = await lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: bus.env, timeoutMs }).then(
+            (value) => ({ value }),
+            (error: unknown) => ({ error }),
+          );
+          if ('error' in settled) {
+            if (!(settled.error instanceof BusError)) throw new Error(`expected a BusError, got ${String(settled.error)}`, { cause: settled.error });
+          } else {
+            expect(settled.value.every((s) => typeof s === 'string')).toBe(true);
+          }
+          expect(performance.now() - start).toBeLessThan(timeoutMs + 1000);
+        }),
+        { numRuns: 60 },
+      );
+    } finally {
+      await bus.close();
+    }
   });
 });

@@ -109,7 +109,7 @@ describe('D-Bus wire format', () => {
     expect(message[1]).toBe(1); // method call
     expect(message[3]).toBe(1); // protocol version
     const decoded = decodeMessage(message)!;
-    expect(decoded).toMatchObject({ size: message.length, type: 1, serial: 9, body: [[['service', 'plaidbal']]] });
+    expect(decoded).toMatchObject({ size: message.length, type: 1, serial: 9, signature: 'a{ss}', body: [[['service', 'plaidbal']]] });
     expect(decodeMessage(message.subarray(0, message.length - 1))).toBeUndefined();
     expect(decodeMessage(message.subarray(0, 10))).toBeUndefined();
     expect(() => decodeMessage(Buffer.concat([Buffer.from('x'), message.subarray(1)]))).toThrow(/endianness/);
