@@ -392,6 +392,8 @@ async function main() {
   await writeFile(join(OUT, 'version.cjs'), `module.exports = ${JSON.stringify(pkg.version)};\n`);
   // What bin/plaidbal.js runs first (V8 flags, compile cache), on its own: Node builtins only.
   await build({ ...options, format: 'cjs', banner: {}, plugins: [], entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
+  // The keychain helper, a process of its own that src/store/keychain.ts spawns: Node builtins only.
+  await build({ ...options, banner: {}, plugins: [], entryPoints: ['src/store/keychain-helper.ts'], outfile: join(OUT, 'keychain-helper.mjs') });
 
   // ---------------------------------------------------------------------------------------------
   // Checks: each fails the build with what to do.

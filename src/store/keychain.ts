@@ -4,7 +4,7 @@
  * every call.
  *
  * Why every native call runs in a short-lived helper process rather than in this one
- * (measured with @napi-rs/keyring 1.3.0 on Linux, Node 20):
+ * (measured with @napi-rs/keyring 1.3.0 on Linux, Node 20; not re-measured with 2.x):
  * - `new Entry()` / `new AsyncEntry()` probe the Secret Service synchronously on the calling
  *   thread. If the D-Bus peer accepts the connection but never answers, the constructor
  *   blocks the event loop forever: no timer can fire, so racing a promise is useless.
@@ -21,11 +21,11 @@
  *
  * On Linux, @napi-rs/keyring falls back on its own to the kernel keyring (keyutils) when no
  * Secret Service answers. That store is in memory only and is lost at reboot, which would lose
- * every sealed secret with it, so here "no Secret Service" means unavailable. The helper asks
- * the Secret Service directly first (findCredentials does not fall back), and reads values
- * that way too: with a locked collection, Entry.getPassword() returns null and
- * deleteCredential() false as if the entry were absent, while findCredentials reports
- * the lock.
+ * every sealed secret with it, so the helper pins every entry to the Secret Service
+ * (`{ linux: { store: 'secret-service' } }`, @napi-rs/keyring 2): "no Secret Service" is then an
+ * error, reported as unavailable. Since 2.x the library also throws on a locked collection (1.x
+ * answered null and false, as if the entry were absent); its errors carry no code for that, so the
+ * helper still tells a lock apart by the Secret Service's words.
  *
  * Timeouts: `timeoutMs` (default 5000) for get/set/delete and `probeTimeoutMs` (default
  * 2000) for probe. The environment variable PLAIDBAL_KEYCHAIN_TIMEOUT_MS, when set, replaces
@@ -34,7 +34,9 @@
  */
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { configError } from '../errors.js';
+import type { HelperInput, HelperReply, HelperRequest } from './keychain-helper.js';
 import { BusError, lookupSecrets } from './secret-service.js';
 
 export const KEYCHAIN_SERVICE = 'plaidbal';
@@ -182,97 +184,17 @@ function isValidTimeout(value: number): boolean {
   return Number.isInteger(value) && value >= 1 && value <= MAX_TIMEOUT_MS;
 }
 
-interface HelperRequest {
-  op: 'probe' | 'get' | 'set' | 'delete';
-  account: string;
-  secret?: string;
-}
-
-type HelperReply =
-  | { ok: true; value?: string | boolean | null }
-  | { ok: false; reason: 'unavailable' | 'locked' | 'no-collection' | 'failed'; message: string };
-
 /**
- * The helper, run as `node -e`. It reads one JSON request on stdin (the secret travels
- * there, never in argv or the environment) and writes one JSON reply on stdout.
- * It is CommonJS and self-contained so that it works from the esbuild bundle as well
- * as from source; the addon's path comes in the request.
+ * The helper (src/store/keychain-helper.ts), as a file: scripts/build.mjs bundles it next to the
+ * units in dist/; from source (the tests) Node runs the .ts itself, stripping its types (a flag
+ * before Node 22.18, the default since).
  */
-const HELPER_SOURCE = String.raw`'use strict';
-const chunks = [];
-let secret = '';
-const reply = (r) => process.stdout.write(JSON.stringify(r));
-// napi-rs messages carry a Rust backtrace after the first line; keep the first line only.
-const describe = (e) => {
-  let m = String((e && e.message) || e).split('\n')[0].trim();
-  if (secret) m = m.split(secret).join('[redacted]');
-  return m;
-};
-// Secret Service errors worth telling apart: a locked collection (gnome-keyring answers
-// IsLocked, or dismisses the unlock prompt when there is no display to show it on), and
-// no default collection to store into ("no result found").
-const failure = (e, otherwise) => {
-  const m = describe(e);
-  if (/IsLocked|is locked|prompt was dismissed/i.test(m)) return { ok: false, reason: 'locked', message: m };
-  if (/no result found/i.test(m)) return { ok: false, reason: 'no-collection', message: m };
-  return { ok: false, reason: otherwise, message: m };
-};
-// Listing walks every entry of the service; one that another process deletes meanwhile makes the
-// listing fail ("Object does not exist", "No such interface ... on object at path"). That is a
-// stale listing, not a missing Secret Service: list again.
-const findAll = (kr, service) => {
-  for (let attempt = 1; ; attempt++) {
-    try { return kr.findCredentials(service); }
-    catch (e) {
-      if (attempt >= 8 || !/UnknownObject|UnknownMethod|does not exist|No such interface/i.test(describe(e))) throw e;
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 * attempt);
-    }
+function helperArgs(): string[] {
+  if (import.meta.url.endsWith('.ts')) {
+    return ['--experimental-strip-types', '--no-warnings', fileURLToPath(new URL('./keychain-helper.ts', import.meta.url))];
   }
-};
-const main = (req) => {
-  secret = typeof req.secret === 'string' ? req.secret : '';
-  let kr;
-  try { kr = require(req.module); } catch (e) {
-    return reply({ ok: false, reason: 'unavailable', message: 'cannot load @napi-rs/keyring: ' + describe(e) });
-  }
-  const linux = process.platform === 'linux';
-  let mine = null;
-  if (linux) {
-    let all;
-    try { all = findAll(kr, req.service); } catch (e) { return reply(failure(e, 'unavailable')); }
-    mine = all.filter((c) => c.account === req.account);
-  }
-  if (req.op === 'probe') {
-    if (!linux) new kr.Entry(req.service, 'plaidbal-probe').getPassword();
-    return reply({ ok: true });
-  }
-  if (req.op === 'get') {
-    if (!linux) return reply({ ok: true, value: new kr.Entry(req.service, req.account).getPassword() ?? null });
-    if (mine.length === 0) return reply({ ok: true, value: null });
-    if (new Set(mine.map((c) => c.password)).size > 1) {
-      return reply({ ok: false, reason: 'failed', message: 'the Secret Service holds ' + mine.length + ' different entries for this account' });
-    }
-    return reply({ ok: true, value: mine[0].password });
-  }
-  if (req.op === 'set') {
-    new kr.Entry(req.service, req.account).setPassword(secret);
-    if (linux && !findAll(kr, req.service).some((c) => c.account === req.account && c.password === secret)) {
-      return reply({ ok: false, reason: 'failed', message: 'the Secret Service did not keep the entry' });
-    }
-    return reply({ ok: true });
-  }
-  if (req.op === 'delete') {
-    if (linux && mine.length === 0) return reply({ ok: true, value: false });
-    return reply({ ok: true, value: new kr.Entry(req.service, req.account).deleteCredential() === true });
-  }
-  reply({ ok: false, reason: 'failed', message: 'unknown operation' });
-};
-process.stdin.on('data', (c) => chunks.push(c));
-process.stdin.on('end', () => {
-  try { main(JSON.parse(Buffer.concat(chunks).toString('utf8'))); }
-  catch (e) { reply(failure(e, 'failed')); }
-});
-`;
+  return [fileURLToPath(new URL('./keychain-helper.mjs', import.meta.url))];
+}
 
 let addonPath: string | undefined;
 
@@ -301,7 +223,7 @@ function callHelper(
   const { NODE_OPTIONS: _nodeOptions, ...helperEnv } = env;
 
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-e', HELPER_SOURCE], {
+    const child = spawn(process.execPath, helperArgs(), {
       env: helperEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
@@ -366,7 +288,8 @@ function callHelper(
       });
     });
 
-    child.stdin.end(JSON.stringify({ ...request, service: KEYCHAIN_SERVICE, module }));
+    const input: HelperInput = { ...request, service: KEYCHAIN_SERVICE, module };
+    child.stdin.end(JSON.stringify(input));
   });
 }
 

@@ -59,9 +59,9 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
     // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the two
     // calls that do not depend on its answer, all in one go. GetSecrets then needs one more round trip.
     const authenticated = bus.authenticate();
-    const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello' });
-    const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']] });
-    const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)] });
+    const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', reply: 's' });
+    const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' });
+    const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
     await authenticated;
     await hello;
     const [unlocked, locked] = (await search) as [string[], string[]];
@@ -75,6 +75,7 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
       member: 'GetSecrets',
       signature: 'aoo',
       body: [unlocked, sessionPath],
+      reply: 'a{o(oayays)}',
     })) as [Array<[string, [string, Buffer, Buffer, string]]>];
     return secrets.map(([, [, , value]]) => value.toString('utf8'));
   } finally {
@@ -136,7 +137,14 @@ interface Call {
   body?: unknown[];
 }
 
+interface CallWithReply extends Call {
+  /** The signature the reply's body must have (the interface's specification). */
+  reply: string;
+}
+
 interface Pending {
+  member: string;
+  reply: string;
   resolve(body: unknown[]): void;
   reject(error: Error): void;
 }
@@ -229,11 +237,11 @@ class BusConnection {
    * await one whose predecessor failed: its rejection is marked handled here, and still reaches
    * whoever does await it.
    */
-  call(call: Call): Promise<unknown[]> {
+  call(call: CallWithReply): Promise<unknown[]> {
     const reply = new Promise<unknown[]>((resolve, reject) => {
       if (this.failure) return reject(this.failure);
       const serial = ++this.serial;
-      this.pending.set(serial, { resolve, reject });
+      this.pending.set(serial, { member: call.member, reply: call.reply, resolve, reject });
       this.socket!.write(encodeCall(serial, call));
     });
     reply.catch(() => {});
@@ -285,11 +293,15 @@ class BusConnection {
       }
       if (!parsed) return;
       this.buffer = this.buffer.subarray(parsed.size);
-      const { type, replySerial, errorName, body } = parsed;
+      const { type, replySerial, errorName, signature, body } = parsed;
       if ((type !== MessageType.MethodReturn && type !== MessageType.Error) || replySerial === undefined) continue;
       const waiter = this.pending.get(replySerial);
       if (!waiter) continue;
       this.pending.delete(replySerial);
+      // A reply of another shape would be read as the wrong values: the bus is not one to speak to.
+      if (type === MessageType.MethodReturn && signature !== waiter.reply) {
+        return this.fail(new BusError('unsupported', `${waiter.member} answered with signature "${signature}", not "${waiter.reply}"`));
+      }
       if (type === MessageType.MethodReturn) waiter.resolve(body);
       else waiter.reject(dbusError(errorName ?? 'unknown error', typeof body[0] === 'string' ? body[0] : ''));
     }
@@ -321,6 +333,22 @@ function dbusError(name: string, message: string): BusError {
 // The D-Bus wire format, for the types these calls use (marshalling spec:
 // https://dbus.freedesktop.org/doc/dbus-specification.html#message-protocol-marshaling)
 
+/**
+ * A message the wire code cannot read: BusError('unsupported'), so that whatever bytes the bus
+ * sends, the caller sees a BusError and leaves the bus to the helper.
+ */
+function malformed(message: string): BusError {
+  return new BusError('unsupported', message);
+}
+
+/**
+ * Containers (arrays, structs, dict entries, variants) a value may sit in. The specification caps
+ * a signature at 32 arrays and 32 structs nested, 64 in all; libdbus applies the same 64 across
+ * variants, whose signatures are in the data (dbus-marshal-validate.c, DBUS_INVALID_NESTED_TOO_DEEPLY).
+ * Without it, a few bytes a level of nested variants overflow the stack.
+ */
+const MAX_DEPTH = 64;
+
 interface TypeNode {
   code: string;
   /** Element type of an array; fields of a struct; key and value of a dict entry. */
@@ -331,20 +359,20 @@ export function parseSignature(signature: string): TypeNode[] {
   let i = 0;
   const one = (): TypeNode => {
     const code = signature[i++];
-    if (code === undefined) throw new Error(`truncated signature "${signature}"`);
+    if (code === undefined) throw malformed(`truncated signature "${signature}"`);
     if (code === 'a') return { code, children: [one()] };
     if (code === '(' || code === '{') {
       const close = code === '(' ? ')' : '}';
       const children: TypeNode[] = [];
       while (signature[i] !== close) {
-        if (i >= signature.length) throw new Error(`unclosed ${code} in signature "${signature}"`);
+        if (i >= signature.length) throw malformed(`unclosed ${code} in signature "${signature}"`);
         children.push(one());
       }
       i++;
-      if (children.length === 0 || (code === '{' && children.length !== 2)) throw new Error(`bad ${code} in signature "${signature}"`);
+      if (children.length === 0 || (code === '{' && children.length !== 2)) throw malformed(`bad ${code} in signature "${signature}"`);
       return { code, children };
     }
-    if (!'ybnqiuxtdsogvh'.includes(code)) throw new Error(`unsupported type "${code}" in signature "${signature}"`);
+    if (!'ybnqiuxtdsogvh'.includes(code)) throw malformed(`unsupported type "${code}" in signature "${signature}"`);
     return { code, children: [] };
   };
   const types: TypeNode[] = [];
@@ -481,12 +509,12 @@ export class WireReader {
   }
 
   private need(n: number): void {
-    if (this.offset + n > this.end) throw new Error('value runs past the end of the message');
+    if (this.offset + n > this.end) throw malformed('value runs past the end of the message');
   }
 
   align(n: number): void {
     this.offset += (n - (this.offset % n)) % n;
-    if (this.offset > this.end) throw new Error('padding runs past the end of the message');
+    if (this.offset > this.end) throw malformed('padding runs past the end of the message');
   }
 
   uint32(): number {
@@ -501,8 +529,11 @@ export class WireReader {
     return parseSignature(signature).map((type) => this.value(type));
   }
 
-  value(type: TypeNode): unknown {
+  /** `depth`: the containers this value is in (MAX_DEPTH). */
+  value(type: TypeNode, depth = 0): unknown {
     const le = this.littleEndian;
+    const inner = depth + 1;
+    if (inner > MAX_DEPTH && 'a({v'.includes(type.code)) throw malformed(`values nested more than ${MAX_DEPTH} deep`);
     switch (type.code) {
       case 'y':
         this.need(1);
@@ -532,13 +563,14 @@ export class WireReader {
         const at = this.offset;
         this.offset += 8;
         if (type.code === 'd') return le ? this.buf.readDoubleLE(at) : this.buf.readDoubleBE(at);
-        const big = type.code === 'x' ? (le ? this.buf.readBigInt64LE(at) : this.buf.readBigInt64BE(at)) : le ? this.buf.readBigUInt64LE(at) : this.buf.readBigUInt64BE(at);
-        return Number(big);
+        // A bigint: a number would round the values past 2^53.
+        return type.code === 'x' ? (le ? this.buf.readBigInt64LE(at) : this.buf.readBigInt64BE(at)) : le ? this.buf.readBigUInt64LE(at) : this.buf.readBigUInt64BE(at);
       }
       case 's':
       case 'o': {
         const length = this.uint32();
         this.need(length + 1);
+        if (this.buf[this.offset + length] !== 0) throw malformed('a string without its terminating nul');
         const text = this.buf.toString('utf8', this.offset, this.offset + length);
         this.offset += length + 1;
         return text;
@@ -547,6 +579,7 @@ export class WireReader {
         this.need(1);
         const length = this.buf[this.offset++]!;
         this.need(length + 1);
+        if (this.buf[this.offset + length] !== 0) throw malformed('a signature without its terminating nul');
         const text = this.buf.toString('ascii', this.offset, this.offset + length);
         this.offset += length + 1;
         return text;
@@ -554,31 +587,31 @@ export class WireReader {
       case 'v': {
         const signature = this.value({ code: 'g', children: [] }) as string;
         const types = parseSignature(signature);
-        if (types.length !== 1) throw new Error(`a variant holds one type, not "${signature}"`);
-        return [signature, this.value(types[0]!)];
+        if (types.length !== 1) throw malformed(`a variant holds one type, not "${signature}"`);
+        return [signature, this.value(types[0]!, inner)];
       }
       case 'a': {
         const length = this.uint32();
         const element = type.children[0]!;
         this.align(alignment(element.code));
         const end = this.offset + length;
-        if (end > this.end) throw new Error('array runs past the end of the message');
+        if (end > this.end) throw malformed('array runs past the end of the message');
         if (element.code === 'y') {
           const bytes = Buffer.from(this.buf.subarray(this.offset, end));
           this.offset = end;
           return bytes;
         }
         const items: unknown[] = [];
-        while (this.offset < end) items.push(this.value(element));
-        if (this.offset !== end) throw new Error('array elements overrun its length');
+        while (this.offset < end) items.push(this.value(element, inner));
+        if (this.offset !== end) throw malformed('array elements overrun its length');
         return items;
       }
       case '(':
       case '{':
         this.align(8);
-        return type.children.map((child) => this.value(child));
+        return type.children.map((child) => this.value(child, inner));
       default:
-        throw new Error(`cannot read D-Bus type "${type.code}"`);
+        throw malformed(`cannot read D-Bus type "${type.code}"`);
     }
   }
 }
@@ -622,6 +655,8 @@ export interface DecodedMessage {
   serial: number;
   replySerial?: number;
   errorName?: string;
+  /** The body's signature ('' for none). */
+  signature: string;
   body: unknown[];
 }
 
@@ -629,12 +664,12 @@ export interface DecodedMessage {
 export function decodeMessage(buf: Buffer): DecodedMessage | undefined {
   if (buf.length < 16) return undefined;
   const endian = buf[0];
-  if (endian !== 0x6c && endian !== 0x42) throw new Error(`bad endianness byte ${endian}`);
+  if (endian !== 0x6c && endian !== 0x42) throw malformed(`bad endianness byte ${endian}`);
   const le = endian === 0x6c;
-  if (buf[3] !== 1) throw new Error(`unsupported protocol version ${buf[3]}`);
+  if (buf[3] !== 1) throw malformed(`unsupported protocol version ${buf[3]}`);
   const bodyLength = le ? buf.readUInt32LE(4) : buf.readUInt32BE(4);
   const fieldsLength = le ? buf.readUInt32LE(12) : buf.readUInt32BE(12);
-  if (bodyLength > MAX_MESSAGE || fieldsLength > MAX_MESSAGE) throw new Error('message too large');
+  if (bodyLength > MAX_MESSAGE || fieldsLength > MAX_MESSAGE) throw malformed('message too large');
   const headerEnd = 16 + fieldsLength;
   const bodyStart = headerEnd + ((8 - (headerEnd % 8)) % 8);
   const size = bodyStart + bodyLength;
@@ -642,17 +677,24 @@ export function decodeMessage(buf: Buffer): DecodedMessage | undefined {
 
   const header = new WireReader(buf, le, 12, headerEnd);
   const [fields] = header.read('a(yv)') as [Array<[number, [string, unknown]]>];
-  const field = (code: number) => fields.find(([c]) => c === code)?.[1][1];
-  const signature = (field(Field.Signature) as string | undefined) ?? '';
+  // A field counts only with the type the specification gives it (REPLY_SERIAL u, ERROR_NAME s,
+  // SIGNATURE g); a header that sends another is malformed.
+  const field = (code: number, type: string) => {
+    const found = fields.find(([c]) => c === code)?.[1];
+    if (found && found[0] !== type) throw malformed(`header field ${code} has type "${found[0]}", not "${type}"`);
+    return found?.[1];
+  };
+  const signature = (field(Field.Signature, 'g') as string | undefined) ?? '';
   const body = signature ? new WireReader(buf.subarray(bodyStart, size), le).read(signature) : [];
-  const replySerial = field(Field.ReplySerial);
-  const errorName = field(Field.ErrorName);
+  const replySerial = field(Field.ReplySerial, 'u');
+  const errorName = field(Field.ErrorName, 's');
   return {
     size,
     type: buf[1]!,
     serial: le ? buf.readUInt32LE(8) : buf.readUInt32BE(8),
     replySerial: typeof replySerial === 'number' ? replySerial : undefined,
     errorName: typeof errorName === 'string' ? errorName : undefined,
+    signature,
     body,
   };
 }

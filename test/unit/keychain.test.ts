@@ -202,7 +202,7 @@ describe.runIf(linux)('osKeychain with a locked collection', () => {
   });
   afterAll(() => bus?.close());
 
-  it('reports the lock instead of "no entry" (the library alone returns null)', async () => {
+  it('reports the lock instead of "no entry"', async () => {
     // What a lock is reported as, not how fast: each call starts a helper process, which on a
     // loaded 2-core machine can take longer than the 2 s a probe gets by default, and a timeout
     // would hide the answer. The hung-bus tests below cover the limits.

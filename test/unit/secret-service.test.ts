@@ -16,7 +16,7 @@ import { NO_SECRET_SERVICE_MESSAGE, noDbusEnv, secretServiceAvailable, startPriv
 
 const linux = process.platform === 'linux';
 
-/** Counts the keychain helper processes src/store/keychain.ts starts (it spawns `node -e`). */
+/** Counts the keychain helper processes src/store/keychain.ts starts (it spawns `node keychain-helper`). */
 const spawned = vi.hoisted(() => ({ count: 0 }));
 vi.mock('node:child_process', async (importOriginal) => {
   const original = await importOriginal<typeof import('node:child_process')>();
@@ -76,7 +76,7 @@ describe('D-Bus wire format', () => {
         '0500000000000000 fbffffffffffffff 000000000000f03f' + // t 5, x -5, d 1.0
         '017300 017300 0000 02000000 686900', // g "s", v <s "hi"> (pad to 4 before the string)
     );
-    expect(new WireReader(data, true).read('qbitxdgv')).toEqual([7, true, -2, 5, -5, 1, 's', ['s', 'hi']]);
+    expect(new WireReader(data, true).read('qbitxdgv')).toEqual([7, true, -2, 5n, -5n, 1, 's', ['s', 'hi']]);
   });
 
   it('reads big-endian messages too', () => {
@@ -91,6 +91,16 @@ describe('D-Bus wire format', () => {
     expect(() => parseSignature('m')).toThrow(/unsupported/);
     expect(() => new WireReader(bytes('05000000 6162'), true).read('s')).toThrow(/past the end/);
     expect(() => new WireReader(bytes('ff000000'), true).read('ay')).toThrow(/past the end/);
+    // Strings and signatures end in a nul (spec); a byte there that is not one is malformed.
+    expect(() => new WireReader(bytes('02000000 6162 78'), true).read('s')).toThrow(BusError);
+    expect(() => new WireReader(bytes('01 73 78'), true).read('g')).toThrow(/terminating nul/);
+  });
+
+  it('refuses a header whose reply serial is not a u', () => {
+    // A method return (type 2), no body, with one header field: REPLY_SERIAL (5) as the string "7".
+    const fields = bytes('05 01 7300 01000000 3700'); // code 5, variant signature "s", string "7"
+    const message = Buffer.concat([bytes('6c 02 00 01 00000000 01000000'), Buffer.from([fields.length, 0, 0, 0]), fields, Buffer.alloc(8 - ((16 + fields.length) % 8))]);
+    expect(() => decodeMessage(message)).toThrow(/header field 5 has type "s", not "u"/);
   });
 
   it('encodes a method call whose header decodes to the same call, and waits for whole messages', () => {
@@ -99,7 +109,7 @@ describe('D-Bus wire format', () => {
     expect(message[1]).toBe(1); // method call
     expect(message[3]).toBe(1); // protocol version
     const decoded = decodeMessage(message)!;
-    expect(decoded).toMatchObject({ size: message.length, type: 1, serial: 9, body: [[['service', 'plaidbal']]] });
+    expect(decoded).toMatchObject({ size: message.length, type: 1, serial: 9, signature: 'a{ss}', body: [[['service', 'plaidbal']]] });
     expect(decodeMessage(message.subarray(0, message.length - 1))).toBeUndefined();
     expect(decodeMessage(message.subarray(0, 10))).toBeUndefined();
     expect(() => decodeMessage(Buffer.concat([Buffer.from('x'), message.subarray(1)]))).toThrow(/endianness/);
