@@ -90,7 +90,8 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
       return storePromise;
     },
     async plaid(environment, opts = {}) {
-      // Loading plaid and axios takes over 10 ms of uninterrupted CPU. Yield to the event loop
+      // Loading plaid and axios is a long stretch of uninterrupted CPU (docs/benchmarks.md, "Figures
+      // behind the code"). Yield to the event loop
       // once first, so that I/O a caller started alongside (the keychain read of balance and
       // check) is sent and answered meanwhile rather than after.
       await new Promise((resolve) => setImmediate(resolve));

@@ -18,10 +18,11 @@ import { setFlagsFromString } from 'node:v8';
  * (V8 keys a code cache on its flags: set later, they would make every cached file a miss).
  *
  * `--optimize-for-size`: V8's heap heuristics favour memory over throughput. By default V8 sizes
- * its heap for a long-lived server on a large machine: over a fan-out of 10,000 items it grew the
- * young generation to 128 MiB and let garbage pile up to a peak RSS of about 270 MiB, with some
- * 20 MiB live. A CLI waiting on Plaid is not bound by garbage collection: the same run, with the
- * same wall time, peaks under 120 MiB with this flag (docs/benchmarks.md, "Peak memory").
+ * its heap for a long-lived server on a large machine: over a fan-out of thousands of items it
+ * grew the young generation to its maximum and let garbage pile up to several times what was
+ * live. A CLI waiting on Plaid is not bound by garbage collection: with this flag the same run
+ * takes the same time in a fraction of the memory (figures: docs/benchmarks.md, "Figures behind
+ * the code").
  */
 export const V8_FLAGS = ['--optimize-for-size'];
 

@@ -3,7 +3,7 @@
  * `items status`): bookkeeping that `balance` records after every successful call.
  *
  * It used to be a field of store.json, so every balance check rewrote the whole store, under
- * its lock, twice (the store and its backup): on a store of 10,000 items that was 4 MB written,
+ * its lock, twice (the store and its backup): on a store of 10,000 items, megabytes written,
  * fsynced and read back for one figure. Now it is a line appended to a log beside the store,
  * `last-balance.ndjson` (0600): `{"item_id","environment","at"}` per item, one write per run, so
  * the cost of a balance check follows the items it touches, not the size of the store.

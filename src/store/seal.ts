@@ -89,7 +89,7 @@ export interface ScryptParams {
   salt: string; // base64url, 16 bytes
 }
 
-/** N = 2^17, r = 8, p = 1: about 0.4 s and 128 MiB here, on purpose. */
+/** N = 2^17, r = 8, p = 1: 128 MiB (128 · N · r bytes) and a noticeable fraction of a second, on purpose (docs/benchmarks.md). */
 export function newScryptParams(): ScryptParams {
   return { name: 'scrypt', N: 2 ** 17, r: 8, p: 1, salt: randomBytes(16).toString('base64url') };
 }

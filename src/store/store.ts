@@ -83,7 +83,7 @@ function openConf(dir: string): Conf<Record<string, unknown>> {
  * What Store.open reads: the whole document, or, for a store in plaidbal's layout (one item per
  * line, document.ts), only its header, checked, with the item lines left unparsed until a
  * command needs them. A command about one item then parses that item's line alone, so its cost
- * does not grow with the store (a store of 10,000 items is about 4 MB of JSON).
+ * does not grow with the store (docs/benchmarks.md, "A large store").
  */
 type Loaded = { doc: StoreDocument } | { header: StoreDocument; body: Buffer } | null;
 
