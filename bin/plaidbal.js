@@ -19,10 +19,8 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // `plaidbal --version` answers without loading the CLI (commander, chalk, the command registry).
   process.stdout.write(`${require('../dist/version.cjs')}\n`);
 } else {
-  const { setV8Flags, startCompileCache } = require('../dist/load.cjs');
-  // First, before any of plaidbal's bundles is compiled: V8 keys its code caches on its flags.
-  setV8Flags();
-  // Then the compile cache, for dist/cli.cjs and the bundles it loads on first use. It never
+  const { startCompileCache } = require('../dist/load.cjs');
+  // The compile cache, for dist/cli.cjs and the bundles it loads on first use. It never
   // throws: without a usable cache directory, plaidbal runs as it would without a cache.
   startCompileCache();
   const { main } = require('../dist/cli.cjs');

@@ -1,6 +1,5 @@
 /**
- * What bin/plaidbal.js does before it loads the CLI bundle, in this order: set V8's flags, then
- * turn on Node's compile cache. Built on its own to dist/load.cjs (Node's built-in modules only).
+ * What bin/plaidbal.js does before it loads the CLI bundle: turn on Node's compile cache. Built on its own to dist/load.cjs (Node's built-in modules only).
  *
  * Why a compile cache: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md),
  * and without a cache much of start-up is V8 parsing and compiling the bundles. Node's compile
@@ -11,24 +10,6 @@
 import { constants as moduleConstants, enableCompileCache } from 'node:module';
 import { constants, homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-
-/**
- * The V8 flags plaidbal runs with, set by bin/plaidbal.js before anything of plaidbal's is compiled
- * (V8 keys a code cache on its flags: set later, they would make every cached file a miss).
- *
- * `--optimize-for-size`: V8's heap heuristics favour memory over throughput. By default V8 sizes
- * its heap for a long-lived server on a large machine: over a fan-out of thousands of items it
- * grew the young generation to its maximum and let garbage pile up to several times what was
- * live. A CLI waiting on Plaid is not bound by garbage collection: with this flag the same run
- * takes the same time in a fraction of the memory (figures: docs/benchmarks.md, "Figures behind
- * the code").
- */
-export const V8_FLAGS = ['--optimize-for-size'];
-
-export function setV8Flags(): void {
-  for (const flag of V8_FLAGS) setFlagsFromString(flag);
-}
 
 /**
  * Where the compile cache lives: `NODE_COMPILE_CACHE` when set (Node's own variable), else a

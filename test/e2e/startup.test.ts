@@ -61,7 +61,7 @@ describe('start-up cost', () => {
     }
   });
 
-  it('bin/plaidbal.js turns on the compile cache in the user\'s cache directory, after V8\'s flags, and the next run uses it', async () => {
+  it('bin/plaidbal.js turns on the compile cache in the user\'s cache directory, and the next run uses it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
     try {
       const env = cacheEnv({ XDG_CACHE_HOME: dir });
@@ -73,21 +73,7 @@ describe('start-up cost', () => {
       expect(files.length, files.join(', ')).toBeGreaterThan(0);
       const [subdir] = readdirSync(join(dir, 'plaidbal'));
       expect(subdir).toMatch(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-`));
-      // The directory's name carries a hash of V8's flags when the cache was turned on: it is the
-      // one plaidbal's flags give, not the default flags', so they were set first.
-      let probes = 0;
-      const subdirFor = (setFlags: boolean) => {
-        const cache = join(dir, `probe-${probes++}`);
-        const load = JSON.stringify(join(DIST, 'load.cjs'));
-        const code = `const l = require(${load}); ${setFlags ? 'l.setV8Flags();' : ''} l.startCompileCache(${JSON.stringify(cache)}); require(${JSON.stringify(join(DIST, 'version.cjs'))});`;
-        const r = spawnSync(process.execPath, ['-e', code], { env, encoding: 'utf8' });
-        expect(r.status, r.stderr).toBe(0);
-        return readdirSync(cache);
-      };
-      expect([subdir]).toEqual(subdirFor(true));
-      expect(subdirFor(false)).not.toEqual(subdirFor(true));
-      // The second run: Node reads the cache back for dist/cli.cjs and V8 accepts it, which it does
-      // only under the V8 flags the cache was made with (set by bin/plaidbal.js before any unit).
+      // The second run: Node reads the cache back for dist/cli.cjs and V8 accepts it.
       const second = spawnSync(process.execPath, [BIN, '--help'], { env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, encoding: 'utf8', timeout: 30_000 });
       expect(second.status, second.stderr).toBe(0);
       expect(second.stdout).toBe(first.stdout);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
+import { budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, LARGE_FAN_OUT, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
 
 function fakeClock() {
   let now = 0;
@@ -210,6 +210,20 @@ describe('fanOut', () => {
     // Item 0 is the slow one: every other item finished before it.
     expect(order.at(-1)).toBe(0);
     expect(started).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
+  });
+
+  it('tunes V8 for memory once, before the first item, for a fan-out of LARGE_FAN_OUT items or more, and only then', async () => {
+    const pacer = () => new Pacer({ limits: { perItem: 100, perClient: 100_000, windowMs: 60_000 }, budget: 100_000 });
+    const events: string[] = [];
+    const run = (count: number) =>
+      fanOut(count, async (i) => (events.push(`item ${i}`), i), { pacer: pacer(), onLarge: () => events.push('large') });
+    await run(LARGE_FAN_OUT - 1);
+    expect(events).not.toContain('large');
+    events.length = 0;
+    await run(LARGE_FAN_OUT);
+    expect(events.filter((e) => e === 'large')).toHaveLength(1);
+    expect(events[0]).toBe('large');
+    expect(events).toHaveLength(LARGE_FAN_OUT + 1);
   });
 
   it('stops at the first error that stops the run', async () => {
