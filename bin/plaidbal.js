@@ -3,7 +3,7 @@
 // only this top level touches process.exitCode.
 //
 // CommonJS on purpose (bin/package.json): Node starts a CommonJS entry faster than an ES module.
-// dist/load.cjs sets V8's flags and turns on Node's compile cache (see src/load.ts).
+// dist/load.cjs turns on Node's compile cache (see src/load.ts).
 'use strict';
 
 // A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.

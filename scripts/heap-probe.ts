@@ -10,7 +10,7 @@
  *   npx tsx scripts/heap-probe.ts --node-arg --trace-gc-verbose --stdout /tmp/gc.txt
  *
  * It prints the run's peak RSS and wall time (GNU time). --bin measures another build (for
- * example one whose V8_FLAGS in src/load.ts were emptied); --node-arg passes a flag to node
+ * example one without preferSmallHeap() in src/plaid/ratelimit.ts); --node-arg passes a flag to node
  * (`--import` a probe, `--trace-gc`); --stdout keeps what the run prints (the gc trace with it).
  * The OS keychain is a private gnome-keyring in a private D-Bus session, as in `npm test`.
  */
