@@ -1,5 +1,6 @@
 /**
- * What bin/plaidbal.js does before it loads the CLI bundle: turn on Node's compile cache. Built on its own to dist/load.cjs (Node's built-in modules only).
+ * What bin/plaidbal.js does before it loads the CLI bundle: turn on Node's compile cache. Built
+ * on its own to dist/load.cjs (Node's built-in modules only).
  *
  * Why a compile cache: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md),
  * and without a cache much of start-up is V8 parsing and compiling the bundles. Node's compile
