@@ -5,8 +5,10 @@
  *    looping until every byte is written: a short write is continued, and a write that
  *    makes no progress is a full disk, never ignored.
  * 2. fsync it, then check what is on disk: its length, and that it reads back byte for
- *    byte to what was meant.
- * 3. Rename it over the target, and fsync the directory so the rename itself is durable.
+ *    byte to what was meant, through the same descriptor, a block at a time (a read-back of the
+ *    whole file at once held another copy of the store in memory on every write of a batch
+ *    import: docs/benchmarks.md, "Figures behind the code").
+ * 3. Close it, rename it over the target, and fsync the directory so the rename itself is durable.
  *
  * Any failure before the rename removes the temporary file and leaves the target
  * byte-identical. This replaces the writer conf uses (`atomically`), which writes the
@@ -27,7 +29,7 @@ export interface WriteFs {
   fsyncSync(fd: number): void;
   fstatSync(fd: number): { size: number };
   closeSync(fd: number): void;
-  readFileSync(path: string): Buffer;
+  readSync(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): number;
   renameSync(from: string, to: string): void;
   unlinkSync(path: string): void;
 }
@@ -86,6 +88,22 @@ export const isTemporaryOf = (target: string, name: string) => name.startsWith(`
 /** Directories that cannot be fsynced on this platform or file system: nothing to confirm there. */
 const UNSUPPORTED_DIR_FSYNC = new Set(['EINVAL', 'ENOTSUP', 'EOPNOTSUPP', 'EISDIR', 'EBADF', 'EPERM', 'EACCES']);
 
+/** How much of the file is read back and compared at a time. */
+const READ_BACK_BLOCK = 64 * 1024;
+
+/** True when the file behind `fd` holds exactly `data` (its length was checked already); short reads are continued. */
+function readsBackAs(fs: WriteFs, fd: number, data: Buffer): boolean {
+  const block = Buffer.allocUnsafe(Math.min(READ_BACK_BLOCK, Math.max(1, data.length)));
+  let position = 0;
+  while (position < data.length) {
+    const read = fs.readSync(fd, block, 0, Math.min(block.length, data.length - position), position);
+    if (!(read > 0)) return false; // the file ends before the data does
+    if (!block.subarray(0, read).equals(data.subarray(position, position + read))) return false;
+    position += read;
+  }
+  return true;
+}
+
 export function writeFileVerified(target: string, data: Buffer, options: { mode?: number; fs?: WriteFs } = {}): void {
   const fs = options.fs ?? realFs;
   const mode = options.mode ?? 0o600;
@@ -93,7 +111,7 @@ export function writeFileVerified(target: string, data: Buffer, options: { mode?
   let fd: number | null = null;
   let created = false;
   try {
-    fd = fs.openSync(temporary, 'wx', mode);
+    fd = fs.openSync(temporary, 'wx+', mode); // read and write: the read-back uses the same descriptor
     created = true;
     let offset = 0;
     while (offset < data.length) {
@@ -104,10 +122,10 @@ export function writeFileVerified(target: string, data: Buffer, options: { mode?
     }
     fs.fsyncSync(fd);
     if (fs.fstatSync(fd).size !== data.length) throw Object.assign(new Error('length differs'), { code: 'SHORT' });
+    if (!readsBackAs(fs, fd, data)) throw Object.assign(new Error('read-back differs'), { code: 'VERIFY' });
     const closing = fd;
     fd = null;
     fs.closeSync(closing);
-    if (!fs.readFileSync(temporary).equals(data)) throw Object.assign(new Error('read-back differs'), { code: 'VERIFY' });
     fs.renameSync(temporary, target);
     created = false;
   } catch (error) {

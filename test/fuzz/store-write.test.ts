@@ -87,12 +87,13 @@ function faultyFs(faults: Fault[], chunk: number): { fs: WriteFs; fired: Fault[]
       realFs.closeSync(fd);
       if (fault?.kind === 'error') throw errno(fault.code); // close reports a deferred write error after releasing the descriptor
     },
-    readFileSync(path) {
+    readSync(fd, buffer, offset, length, position) {
       const fault = next('read');
       if (fault?.kind === 'error') throw errno(fault.code);
-      const bytes = realFs.readFileSync(path);
-      if (fault?.kind === 'corrupt' && bytes.length > 0) bytes[bytes.length - 1]! ^= 0x01; // another bit than `garble` flips, so two faults cannot cancel out
-      return bytes;
+      // Short reads are legal too: `chunk` caps every read, as it caps every write.
+      const read = realFs.readSync(fd, buffer, offset, Math.min(length, chunk), position);
+      if (fault?.kind === 'corrupt' && read > 0) buffer[offset + read - 1]! ^= 0x01; // another bit than `garble` flips, so two faults cannot cancel out
+      return read;
     },
     renameSync(from, to) {
       const fault = next('rename');
