@@ -11,7 +11,7 @@
  *    institution's name comes from /institutions/get_by_id, once per institution. Both are paced
  *    to Plaid's documented limits (ratelimit.ts).
  * 4. Verified rows are written in batches, under the store lock, through the verified write
- *    (Store.update), every BATCH_ROWS rows or BATCH_MS, and at the end. Ctrl-C or SIGTERM stops
+ *    (Store.update), every BATCH_ROWS rows or batchIntervalMs(), and at the end. Ctrl-C or SIGTERM stops
  *    new calls and writes what was verified; running the same import again finishes the rest
  *    (rows already saved come out unchanged), so import is idempotent.
  *
@@ -27,15 +27,27 @@ import type { StoredItem, StoreDocument } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import type { Environment, PlaidErrorJson } from '../../types.js';
-import { defaultAlias } from '../link/save.js';
+import { aliasBase } from '../link/save.js';
 import { progress } from '../progress.js';
 import type { ItemsImportOptions } from './index.js';
 import { importJson, importRowJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
 import { assertStdinNotTerminal, inputError, readImportInput, type ImportRow, type InputProblem } from './import-parse.js';
 
-/** A batch is written after this many verified rows, or this long after the last write, whichever comes first. */
+/** A batch is written after this many verified rows, or batchIntervalMs() after the last write, whichever comes first. */
 export const BATCH_ROWS = 500;
 export const BATCH_MS = 2_000;
+/** What each stored item adds to the interval between timed writes. */
+export const BATCH_MS_PER_STORED_ITEM = 2;
+
+/**
+ * How long verified rows may wait before a timed write: BATCH_MS, longer as the store grows.
+ * Every write re-reads, checks and rewrites the whole store (and its backup), so writes at a
+ * fixed interval make an import's write work, and the garbage it leaves, grow with the square
+ * of the store; an interval in proportion to the store keeps writing a steady share of the run.
+ * At 10,000 items it is 20 s: rows verified since are written at the end, on Ctrl-C or SIGTERM
+ * too, and only a crash loses them, at no cost (/item/get is free; the same import redoes them).
+ */
+export const batchIntervalMs = (storedItems: number): number => Math.max(BATCH_MS, storedItems * BATCH_MS_PER_STORED_ITEM);
 
 /**
  * Credential errors say nothing about one token: every row of the run would fail the same way,
@@ -255,6 +267,8 @@ function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal
 class BatchWriter {
   private pending: Verified[] = [];
   private lastWrite = Date.now();
+  /** Items in the store as of the last write: what the next one rewrites. */
+  private storedItems: number;
   private chain: Promise<void> = Promise.resolve();
   savedCount = 0;
 
@@ -264,14 +278,16 @@ class BatchWriter {
     private readonly sealer: Sealer,
     private readonly environment: Environment,
     private readonly results: ImportRowJson[],
-  ) {}
+  ) {
+    this.storedItems = store.items().length;
+  }
 
   add(verified: Verified): void {
     this.pending.push(verified);
   }
 
   due(): boolean {
-    return this.pending.length >= BATCH_ROWS || (this.pending.length > 0 && Date.now() - this.lastWrite >= BATCH_MS);
+    return this.pending.length >= BATCH_ROWS || (this.pending.length > 0 && Date.now() - this.lastWrite >= batchIntervalMs(this.storedItems));
   }
 
   /** Writes what is pending; concurrent calls queue behind each other. */
@@ -288,7 +304,9 @@ class BatchWriter {
     let decided: ImportRowJson[] = [];
     try {
       await this.store.update((doc) => {
-        decided = batch.map((v) => this.apply(doc, v));
+        const index = new BatchIndex(doc, this.environment);
+        decided = batch.map((v) => this.apply(doc, index, v));
+        this.storedItems = doc.items.length;
       });
     } catch (error) {
       // Not written: keep the rows pending, so the error message counts them as not imported.
@@ -303,12 +321,12 @@ class BatchWriter {
   }
 
   /** One verified row applied to the document about to be written; returns its row of output. */
-  private apply(doc: StoreDocument, v: Verified): ImportRowJson {
+  private apply(doc: StoreDocument, index: BatchIndex, v: Verified): ImportRowJson {
     const { row } = v;
     const base = { line: row.line, item_id: v.itemId, institution_id: v.institutionId, institution_name: v.institutionName };
     const env = this.environment;
     const fix = (alias: string) => (v.itemError ? `Plaid reports ${v.itemError} on this item: plaidbal items status ${alias}; plaidbal link --update ${alias} fixes an ITEM_ERROR such as ITEM_LOGIN_REQUIRED.` : null);
-    const existing = doc.items.find((i) => i.item_id === v.itemId);
+    const existing = index.byItemId.get(v.itemId);
     if (existing) {
       if (existing.environment !== env) return failedRow(row, ownError('ENVIRONMENT_MISMATCH', `item ${v.itemId} is stored as a ${existing.environment} item`), v);
       let same = false;
@@ -323,19 +341,17 @@ class BatchWriter {
       const replaced = 'the stored access token was replaced by this one (rotated elsewhere?); the old one is no longer used';
       return { ...base, alias: existing.alias, status: 'updated', item_error: v.itemError, message: [replaced, ...notes].filter(Boolean).join('; '), error: null };
     }
-    const inEnv = doc.items.filter((i) => i.environment === env);
-    const aliases = new Set(inEnv.map((i) => i.alias));
-    if (row.name !== null && aliases.has(row.name)) {
-      const holder = inEnv.find((i) => i.alias === row.name)!;
+    const holder = row.name !== null ? index.aliasHolder.get(row.name) : undefined;
+    if (row.name !== null && holder) {
       return failedRow(
         row,
         ownError('ALIAS_TAKEN', `the name "${row.name}" is already the alias of another item (${holder.item_id}); this token is item ${v.itemId}. Give the row another name, or none.`),
         v,
       );
     }
-    if (row.name !== null && doc.items.some((i) => i.item_id === row.name)) return failedRow(row, ownError('ALIAS_TAKEN', `the name "${row.name}" is a stored item's item_id`), v);
-    const alias = row.name ?? defaultAlias(aliases, v.institutionName);
-    doc.items.push({
+    if (row.name !== null && index.byItemId.has(row.name)) return failedRow(row, ownError('ALIAS_TAKEN', `the name "${row.name}" is a stored item's item_id`), v);
+    const alias = row.name ?? index.freshAlias(v.institutionName);
+    const item: StoredItem = {
       item_id: v.itemId,
       alias,
       environment: env,
@@ -345,7 +361,47 @@ class BatchWriter {
       linked_at: this.ctx.now().toISOString(),
       last_balance_at: null,
       access_token: this.sealer.seal(row.token, aad.accessToken(env, v.itemId)),
-    });
+    };
+    doc.items.push(item);
+    index.add(item);
     return { ...base, alias, status: 'imported', item_error: v.itemError, message: fix(alias), error: null };
+  }
+}
+
+/**
+ * The store document of one batch, indexed once: a row is applied in constant time, where a scan
+ * of every stored item per row made a 10,000-token import quadratic in time and in garbage
+ * (docs/benchmarks.md, "Figures behind the code"). Kept in step with the document as rows are added.
+ */
+export class BatchIndex {
+  readonly byItemId = new Map<string, StoredItem>();
+  /** Aliases are unique within an environment (document.ts). */
+  readonly aliasHolder = new Map<string, StoredItem>();
+  /** For each default alias base, the lowest suffix that may still be free (aliases only get added). */
+  private readonly nextSuffix = new Map<string, number>();
+
+  constructor(
+    doc: StoreDocument,
+    private readonly environment: Environment,
+  ) {
+    for (const item of doc.items) this.add(item);
+  }
+
+  add(item: StoredItem): void {
+    this.byItemId.set(item.item_id, item);
+    if (item.environment === this.environment) this.aliasHolder.set(item.alias, item);
+  }
+
+  /** The alias defaultAlias() would choose, without trying every taken suffix again for each row. */
+  freshAlias(institutionName: string | null): string {
+    const base = aliasBase(institutionName);
+    if (!this.aliasHolder.has(base)) return base;
+    for (let n = this.nextSuffix.get(base) ?? 2; ; n++) {
+      const alias = `${base}-${n}`;
+      if (!this.aliasHolder.has(alias)) {
+        this.nextSuffix.set(base, n); // taken once the row is added; the next search starts here
+        return alias;
+      }
+    }
   }
 }

@@ -56,8 +56,11 @@ function slug(name: string): string {
   return s || 'item';
 }
 
+/** The alias an item gets when none is given, before any -2, -3 suffix: its institution's name as a slug. */
+export const aliasBase = (institutionName: string | null): string => slug(institutionName ?? 'item');
+
 export function defaultAlias(aliasesInUse: Set<string>, institutionName: string | null): string {
-  const base = slug(institutionName ?? 'item');
+  const base = aliasBase(institutionName);
   if (!aliasesInUse.has(base)) return base;
   for (let n = 2; ; n++) if (!aliasesInUse.has(`${base}-${n}`)) return `${base}-${n}`;
 }
