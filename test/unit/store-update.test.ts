@@ -1,0 +1,80 @@
+/**
+ * Store.update trusts the document in memory only while the file holds exactly what this process
+ * last wrote (store.ts, `written`): a batch import then changes its document in place instead of
+ * parsing a 10,000-item store for every batch. These tests hold the two ways that could go wrong:
+ * another process's write in between must be read, never overwritten; and a change that fails
+ * after touching the document in memory must be forgotten, never written later.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { emptyDocument, serializeDocument, type StoredItem } from '../../src/store/document.js';
+import type { KeyDeps } from '../../src/store/keys.js';
+import { Store } from '../../src/store/store.js';
+import { storedItem } from '../helpers/stored-item.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'plaidbal-update-'));
+  writeFileSync(join(dir, 'store.json'), serializeDocument({ ...emptyDocument('store-id-1'), items: [storedItem({ item_id: 'item0', alias: 'first' })] }), { mode: 0o600 });
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+const open = () => Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps: { notice: () => {} } as unknown as KeyDeps });
+const add = (n: number): StoredItem => storedItem({ item_id: `item${n}`, alias: `alias-${n}` });
+const aliasesOnDisk = () => (JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')) as { items: StoredItem[] }).items.map((i) => i.alias);
+
+describe('Store.update', () => {
+  it("reads another process's write between two updates of this one, and keeps it", async () => {
+    const mine = open();
+    await mine.update((doc) => void doc.items.push(add(1)));
+    // Another plaidbal process, with its own Store, writes in between.
+    await open().update((doc) => void doc.items.push(add(2)));
+    await mine.update((doc) => void doc.items.push(add(3)));
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-2', 'alias-3']);
+    expect(mine.items().map((i) => i.alias)).toEqual(['first', 'alias-1', 'alias-2', 'alias-3']);
+  });
+
+  it('takes its own last write from memory, as written', async () => {
+    const mine = open();
+    const first = await mine.update((doc) => void doc.items.push(add(1)));
+    const second = await mine.update((doc) => void doc.items.push(add(2)));
+    // The same document, changed in place: the file was not parsed again.
+    expect(second).toBe(first);
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-2']);
+  });
+
+  it('forgets a change that failed after touching the document in memory: it is never written, nor seen', async () => {
+    const mine = open();
+    await mine.update((doc) => void doc.items.push(add(1)));
+    const before = readFileSync(join(dir, 'store.json'));
+    await expect(
+      mine.update((doc) => {
+        doc.items.push(add(2));
+        doc.items[0]!.alias = 'renamed';
+        throw new Error('the change gave up');
+      }),
+    ).rejects.toThrow('the change gave up');
+    expect(readFileSync(join(dir, 'store.json')).equals(before)).toBe(true);
+    expect(mine.items().map((i) => i.alias)).toEqual(['first', 'alias-1']);
+    await mine.update((doc) => void doc.items.push(add(3)));
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-3']);
+  });
+
+  it('forgets a change that made the document invalid, with the file byte-identical', async () => {
+    const mine = open();
+    await mine.update((doc) => void doc.items.push(add(1)));
+    const before = readFileSync(join(dir, 'store.json'));
+    await expect(
+      mine.update((doc) => {
+        doc.items.push(add(2));
+        (doc.items[0] as { alias: unknown }).alias = 42; // not a stored item any more
+      }),
+    ).rejects.toThrow(/invalid store/);
+    // Straight to the next update, with nothing read in between.
+    expect(readFileSync(join(dir, 'store.json')).equals(before)).toBe(true);
+    await mine.update((doc) => void doc.items.push(add(4)));
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-4']);
+  });
+});
