@@ -398,21 +398,31 @@ export interface FanOutOptions<T> {
   onLarge?: () => void;
 }
 
-/** A fan-out over this many items or more runs with V8's heap tuned for memory (preferSmallHeap). */
+/** A fan-out over this many items or more runs with V8 tuned for memory (preferSmallHeap). */
 export const LARGE_FAN_OUT = 100;
 
 /**
- * V8's `--optimize-for-size`, for the rest of the process. By default V8 sizes its heap for a
- * long-lived server on a large machine: over a fan-out of thousands of items it grew the young
- * generation to its maximum and let garbage pile up to several times what was live. A fan-out
- * waits on Plaid, not on garbage collection: with the flag the same run takes the same time in a
- * fraction of the memory. It is not set for every command because it costs a one-item `balance`
- * tens of milliseconds of start-up. And V8 keys code caches on its flags, so a bundle first
- * loaded after this (plaid, in `balance --all`) misses the compile cache once, in this run and in
- * the next small one. Figures: docs/benchmarks.md, "Figures behind the code".
+ * V8 flags for a long fan-out, set for the rest of the process by preferSmallHeap():
+ * - `--optimize-for-size`: by default V8 sizes its heap for a long-lived server on a large
+ *   machine; over thousands of items it grew the young generation to its maximum and let
+ *   garbage pile up to several times what was live.
+ * - `--no-maglev --no-turbofan`: V8's optimizing compilers, which compile hot functions again on
+ *   background threads, in memory V8 allocates outside its heap. A fan-out waits on Plaid, not
+ *   on JavaScript: the baseline code it keeps (Ignition, Sparkplug) runs the same fan-out in the
+ *   same time, and the compilers' memory was a fifth of the process.
+ * Both Node lines plaidbal supports know these flags (test/unit/ratelimit.test.ts checks that V8
+ * takes them without a word on stderr). Figures: docs/benchmarks.md, "Figures behind the code".
+ */
+export const FAN_OUT_V8_FLAGS = '--optimize-for-size --no-maglev --no-turbofan';
+
+/**
+ * Tunes V8 for memory over speed (FAN_OUT_V8_FLAGS). It is not done for every command because
+ * `--optimize-for-size` costs a one-item `balance` tens of milliseconds of start-up. And V8 keys
+ * code caches on its flags, so a bundle first loaded after this (plaid, in `balance --all`)
+ * misses the compile cache once, in this run and in the next small one.
  */
 export function preferSmallHeap(): void {
-  setFlagsFromString('--optimize-for-size');
+  setFlagsFromString(FAN_OUT_V8_FLAGS);
 }
 
 /**
