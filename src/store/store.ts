@@ -210,7 +210,7 @@ export class Store {
     this.lazy = loaded && 'body' in loaded ? loaded : null;
   }
 
-  /** A snapshot of the document as last read or written. */
+  /** The document as last read or written (an update by this process may change it in place). */
   get doc(): StoreDocument {
     if (this.stale) this.reread();
     if (this.lazy) {
