@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createSandboxItem } from '../emulator/index.js';
 import type { RecordedRequest } from '../emulator/types.js';
+import { keychainAccounts, startPrivateBus } from '../helpers/keyring.js';
 import { createWorld, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -119,19 +120,33 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
     });
 
     it('config init on a new store with the OS keychain: the key made for it is deleted again', async () => {
-      const { findCredentialsAsync } = await import('@napi-rs/keyring');
-      const accounts = async () => (await findCredentialsAsync('plaidbal')).map((c) => c.account).sort();
-      const keysBefore = await accounts();
-      const mnt = join(scratch, 'full-new');
-      mount(['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs'], mnt);
-      const dir = join(mnt, 'store');
-      mkdirSync(dir, { mode: 0o700 });
-      fillLeaving(mnt, 0);
-      const result = await run(dir, ['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'keychain'], { stdin: TEST_SECRET });
-      expect(result.code, result.stderr).toBe(3);
-      expect(result.stderr).toMatch(FULL);
-      expect(readdirSync(dir)).toEqual([]);
-      expect(await accounts()).toEqual(keysBefore);
+      // A gnome-keyring of its own: the suite's shared one gains and loses keys from other
+      // files running at the same time, so a listing of it proves nothing about this command.
+      const bus = await startPrivateBus({ secretService: true });
+      const busEnv = Object.fromEntries(Object.entries(bus.env).filter(([name]) => name.startsWith('DBUS_') || name.startsWith('XDG_') || name === 'HOME'));
+      try {
+        const init = (dir: string) =>
+          run(dir, ['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'keychain'], { stdin: TEST_SECRET, env: busEnv });
+        // The control: with room on the disk, the same command leaves exactly one key behind.
+        const roomy = mkdtempSync(join(scratch, 'roomy-'));
+        const ok = await init(roomy);
+        expect(ok.code, ok.stderr).toBe(0);
+        const keysBefore = await keychainAccounts(bus.env);
+        expect(keysBefore).toHaveLength(1);
+
+        const mnt = join(scratch, 'full-new');
+        mount(['-t', 'tmpfs', '-o', 'size=256k,mode=0700', 'tmpfs'], mnt);
+        const dir = join(mnt, 'store');
+        mkdirSync(dir, { mode: 0o700 });
+        fillLeaving(mnt, 0);
+        const result = await init(dir);
+        expect(result.code, result.stderr).toBe(3);
+        expect(result.stderr).toMatch(FULL);
+        expect(readdirSync(dir)).toEqual([]);
+        expect(await keychainAccounts(bus.env)).toEqual(keysBefore);
+      } finally {
+        await bus.close();
+      }
     });
 
     it('link --sandbox: refused before Plaid creates anything', async () => {

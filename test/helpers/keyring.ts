@@ -36,6 +36,28 @@ export async function secretServiceAvailable(env: Env = process.env, timeoutMs =
   return result.code === 0;
 }
 
+/**
+ * The accounts of every `service` entry in the Secret Service that `env` leads to, sorted,
+ * read in a child process so that a hung bus cannot hang the test. Throws when none answers.
+ */
+export async function keychainAccounts(env: Env, service = 'plaidbal', timeoutMs = 5000): Promise<string[]> {
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(keyringModule())}).findCredentials(${JSON.stringify(service)}).map((c) => c.account)))`;
+  const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+  if (out.code !== 0) throw new Error(`could not list the keychain (exit ${out.code}): ${out.stderr.trim()}. ${NO_SECRET_SERVICE_MESSAGE}`);
+  return (JSON.parse(out.stdout) as string[]).sort();
+}
+
 /** `env` without anything that leads a D-Bus client to a session bus. */
 export function noDbusEnv(env: Env = process.env): Env {
   const copy: Env = { ...env };
