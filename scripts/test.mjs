@@ -15,7 +15,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capture, onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 
@@ -124,8 +124,12 @@ async function runVitest(vitestArgs, env) {
   try {
     const code = await run(process.execPath, [VITEST, 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...vitestArgs], env);
     try {
-      const { numPassedTests, numFailedTests, numPendingTests, numTodoTests } = JSON.parse(readFileSync(report, 'utf8'));
-      process.stdout.write(`\nvitest: ${numPassedTests} passed, ${numFailedTests} failed, ${numPendingTests + numTodoTests} skipped\n`);
+      const { numPassedTests, numFailedTests, numPendingTests, numTodoTests, testResults = [] } = JSON.parse(readFileSync(report, 'utf8'));
+      // A file that failed outside any test (a hook that timed out, an import that threw) has
+      // only skipped tests: each such file counts as one failure, so the line never reads 0.
+      const failedOutside = testResults.filter((file) => file.status === 'failed' && !(file.assertionResults ?? []).some((test) => test.status === 'failed'));
+      for (const file of failedOutside) loud(`${relative(ROOT, file.name)} failed outside its tests (a hook or its import): counted as 1 failure.`);
+      process.stdout.write(`\nvitest: ${numPassedTests} passed, ${numFailedTests + failedOutside.length} failed, ${numPendingTests + numTodoTests} skipped\n`);
       if (numPassedTests === 0) {
         loud('vitest ran no test.');
         return code === 0 ? 1 : code;

@@ -16,7 +16,14 @@ export interface BulkItem {
   access_token: string;
 }
 
-export async function addItems(emulator: Emulator, env: NodeJS.ProcessEnv, environment: Environment, count: number, prefix = 'item-'): Promise<BulkItem[]> {
+export async function addItems(
+  emulator: Emulator,
+  env: NodeJS.ProcessEnv,
+  environment: Environment,
+  count: number,
+  prefix = 'item-',
+  aliasOf: (index: number) => string = (index) => `${prefix}${String(index + 1).padStart(String(count).length, '0')}`,
+): Promise<BulkItem[]> {
   const keychain = env.PLAIDBAL_PASSPHRASE
     ? (new Proxy({}, { get: () => () => Promise.reject(new Error('a passphrase store')) }) as unknown as Keychain)
     : (await import('../../src/store/keychain.js')).osKeychain();
@@ -25,13 +32,12 @@ export async function addItems(emulator: Emulator, env: NodeJS.ProcessEnv, envir
     keyDeps: { keychain, passphrase: async () => env.PLAIDBAL_PASSPHRASE ?? '', notice: () => {}, now: () => new Date() },
   });
   const sealer = await store.unlock();
-  const width = String(count).length;
   const made: BulkItem[] = [];
   const linkedAt = new Date().toISOString();
   await store.update((doc) => {
     for (let i = 0; i < count; i++) {
       const item = emulator.createItem();
-      const alias = `${prefix}${String(i + 1).padStart(width, '0')}`;
+      const alias = aliasOf(i);
       doc.items.push({
         item_id: item.item_id,
         alias,
