@@ -4,6 +4,8 @@
  */
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
 
 export type KeySource = 'keychain' | 'passphrase';
@@ -14,12 +16,19 @@ export interface World {
   store: TempStore;
   env: NodeJS.ProcessEnv;
   run(args: string[], opts?: RunOptions & { extraEnv?: NodeJS.ProcessEnv }): Promise<CliResult>;
-  /** config init for sandbox with the emulator's credentials and the given key source. */
-  init(keySource: KeySource): Promise<CliResult>;
+  /**
+   * config init for sandbox with the emulator's credentials and the given key source. A
+   * passphrase store is then re-keyed to a cheap scrypt cost (helpers/cheap-kdf.ts) unless
+   * `realCost` is set: the runs that follow are what the test is about, not scrypt.
+   */
+  init(keySource: KeySource, opts?: { realCost?: boolean }): Promise<CliResult>;
   /** link --sandbox with the given alias (and extra flags); asserts success. */
   link(alias: string, ...flags: string[]): Promise<CliResult>;
   close(): Promise<void>;
 }
+
+/** Passphrase stores `config init` made in this process, re-keyed cheaply, by passphrase. */
+const initialized = new Map<string, { template: StoreTemplate; result: CliResult }>();
 
 export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<World> {
   const emulator = await startEmulator(options);
@@ -30,8 +39,24 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
     store,
     env,
     run: (args, opts = {}) => runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } }),
-    init: (keySource) =>
-      world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET }),
+    async init(keySource, opts = {}) {
+      const dir = env.PLAIDBAL_CONFIG_DIR!;
+      const passphrase = env.PLAIDBAL_PASSPHRASE!;
+      const cheap = keySource === 'passphrase' && !opts.realCost;
+      const made = cheap && initialized.get(passphrase);
+      if (made && readdirSync(dir).length === 0) {
+        // This process already ran this very `config init` (same credentials, same passphrase):
+        // the same store again, with a store_id of its own, and the run's own output.
+        restoreStore(made.template, dir);
+        return made.result;
+      }
+      const result = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
+      if (result.code === 0 && cheap) {
+        await cheapenPassphraseStore(dir, passphrase);
+        initialized.set(passphrase, { template: captureStore(dir), result });
+      }
+      return result;
+    },
     async link(alias, ...flags) {
       const result = await world.run(['link', '--sandbox', '--name', alias, ...flags]);
       if (result.code !== 0) throw new Error(`link --sandbox ${alias} failed (${result.code}):\n${result.stderr}`);
