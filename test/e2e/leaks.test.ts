@@ -22,6 +22,7 @@ import { join, relative } from 'node:path';
 import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
+import { cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { BIN, baseEnv, runCli } from '../helpers/cli.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -288,12 +289,17 @@ async function successChain(profile: (typeof PROFILES)[number], debug: boolean, 
     s.anyKey && profile.keySource === 'passphrase'
       ? undefined
       : run({ args: s.args, storeDir, emulator, keySource: profile.keySource, debug, mode: s.setup ? 'setup' : 'success', expected: [s.expected], stdin: s.stdin, env: { PLAIDBAL_PASSPHRASE: passphrase, ...s.env }, exclusive: true, noDebugFlag: s.setup });
+  // The runs after `config init` are what is scanned; scrypt's cost is not (test/helpers/cheap-kdf.ts).
+  const cheapen = async () => {
+    if (profile.keySource === 'passphrase') await cheapenPassphraseStore(storeDir, passphrase);
+  };
   const init = (setup = false) => step({ args: ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', profile.keySource], stdin: profile.secret, expected: 0, setup });
 
   if (half === 1) {
     // Before anything exists: no store, no credentials (exit 3); the host is probed without credentials.
     await step({ args: ['doctor'], expected: 3, anyKey: true });
     await init();
+    await cheapen();
     if (profile.keySource === 'keychain') await collectKeychainKeys();
     for (const args of [['config', 'show'], ['config', 'show', '--json']]) await step({ args, expected: 0 });
     await step({ args: ['config', 'path'], expected: 0, anyKey: true });
@@ -312,6 +318,7 @@ async function successChain(profile: (typeof PROFILES)[number], debug: boolean, 
   }
 
   await init(true);
+  await cheapen();
   await step({ args: ['link', '--sandbox', '--name', 'demo'], expected: 0, setup: true });
   await step({ args: ['link', '--sandbox', '--name', 'other', '--institution', 'ins_109511'], expected: 0, setup: true });
   if (profile.keySource === 'keychain') await collectKeychainKeys();
@@ -401,6 +408,7 @@ async function failureRuns(profile: (typeof PROFILES)[number], plan: { mode: Mod
   const baseline = await mkdtemp(join(root, `baseline-${profile.keySource}-`));
   const setup = (args: string[], stdin?: string) => run({ args, storeDir: baseline, emulator, keySource: profile.keySource, debug: false, mode: 'setup', expected: [0], stdin });
   await setup(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', profile.keySource], profile.secret);
+  if (profile.keySource === 'passphrase') await cheapenPassphraseStore(baseline, PASSPHRASE);
   await setup(['link', '--sandbox', '--name', 'demo']);
   await setup(['link', '--sandbox', '--name', 'other', '--institution', 'ins_109511']);
   if (profile.keySource === 'keychain') await collectKeychainKeys();
