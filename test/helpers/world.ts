@@ -28,7 +28,7 @@ export interface World {
 }
 
 /** Passphrase stores `config init` made in this process, re-keyed cheaply, by passphrase. */
-const initialized = new Map<string, { template: StoreTemplate; result: CliResult }>();
+const initialized = new Map<string, { template: StoreTemplate; result: CliResult; dir: string }>();
 
 export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<World> {
   const emulator = await startEmulator(options);
@@ -46,14 +46,16 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
       const made = cheap && initialized.get(passphrase);
       if (made && readdirSync(dir).length === 0) {
         // This process already ran this very `config init` (same credentials, same passphrase):
-        // the same store again, with a store_id of its own, and the run's own output.
+        // the same store again, with a store_id of its own, and that run's output with this
+        // store's directory in place of the first one's.
         restoreStore(made.template, dir);
-        return made.result;
+        const here = (text: string) => text.split(made.dir).join(dir);
+        return { ...made.result, stdout: here(made.result.stdout), stderr: here(made.result.stderr) };
       }
       const result = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
       if (result.code === 0 && cheap) {
         await cheapenPassphraseStore(dir, passphrase);
-        initialized.set(passphrase, { template: captureStore(dir), result });
+        initialized.set(passphrase, { template: captureStore(dir), result, dir });
       }
       return result;
     },
