@@ -4,7 +4,7 @@
  * runs, so `--help` and `--version` never load plaid, @inquirer/prompts or cli-table3.
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { realContext, type Ctx } from './context.js';
+import { realContext, type Ctx, type RealContextOptions } from './context.js';
 import { finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
@@ -83,10 +83,24 @@ function isPromptCancel(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
 }
 
+/**
+ * Where a run of the program happens: the real process (main), or a test that gives it streams
+ * of its own (test/helpers/in-process.ts), the way gh's tests call a command with an IOStreams
+ * of buffers.
+ */
+export interface ProgramHost {
+  env: NodeJS.ProcessEnv;
+  /** The streams for the run, asked again once --no-color is known. */
+  io(noColorFlag: boolean): IO;
+  /** Aborted on Ctrl-C. */
+  signal: AbortSignal;
+  /** The commands' context; realContext when not given. */
+  context?(options: RealContextOptions): Ctx;
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let io: IO = processIO({ noColorFlag: false, env });
   const controller = new AbortController();
-  let exitCode: number = ExitCode.OK;
   const onSigint = () => {
     const busy = finishing();
     if (busy) {
@@ -98,12 +112,25 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (!controller.signal.aborted) controller.abort(new CliError('Interrupted.', { exitCode: ExitCode.INTERRUPTED }));
   };
   process.on('SIGINT', onSigint);
+  try {
+    return await runProgram(argv, { env, signal: controller.signal, io: (noColorFlag) => (io = processIO({ noColorFlag, env })) });
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/** Parses `argv`, runs the command it names and turns what happened into an exit code: all of main but the process's signals. */
+export async function runProgram(argv: string[], host: ProgramHost): Promise<number> {
+  const { env, signal } = host;
+  let io: IO = host.io(false);
+  let exitCode: number = ExitCode.OK;
 
   const runner: Runner = async (command, run) => {
     // The program's own flags (commander keeps them on the program, wherever on the line they were given).
     const flags = program.opts();
-    io = processIO({ noColorFlag: flags.color === false, env });
-    const ctx = realContext({ io, env, debug: Boolean(flags.debug), signal: controller.signal });
+    io = host.io(flags.color === false);
+    const options: RealContextOptions = { io, env, debug: Boolean(flags.debug), signal };
+    const ctx = host.context ? host.context(options) : realContext(options);
     const code = await run(ctx);
     exitCode = code ?? ExitCode.OK;
   };
@@ -124,7 +151,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       // --help and --version "fail" with exit code 0; everything else is a usage error.
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
     }
-    if (controller.signal.aborted || isPromptCancel(error)) {
+    if (signal.aborted || isPromptCancel(error)) {
       // A command that knows what the interruption left behind says so in its error.
       const message = isCliError(error) && error.exitCode === ExitCode.INTERRUPTED ? error.message : 'Interrupted.';
       io.stderr.write(`${io.err.yellow(message)}\n`);
@@ -138,8 +165,6 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const message = error instanceof Error ? error.message : String(error);
     printError(io, new CliError(`Unexpected error: ${message}`, { hint: 'Please report this at the plaidbal issue tracker, with the command you ran.' }));
     return ExitCode.UNEXPECTED;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
 }
 

@@ -28,7 +28,7 @@ function printedCommand(stderr: string): string {
 }
 
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   for (const alias of ALIASES) await world.link(alias);
   good = readFileSync(world.store.file);

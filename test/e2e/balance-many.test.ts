@@ -24,7 +24,7 @@ describe('many items', () => {
   let world: World;
   const aliases = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9', 'a10'];
   beforeAll(async () => {
-    world = await createWorld({ rateLimits: { perClient: 1000, perItem: 1000 } });
+    world = await createWorld({ rateLimits: { perClient: 1000, perItem: 1000 } }, {}, { inProcess: true });
     expect((await world.init('passphrase')).code).toBe(0);
     for (const alias of aliases) await world.link(alias);
   }, 120_000);
@@ -172,7 +172,7 @@ describe('many items', () => {
 describe('--min-last-updated (Capital One)', () => {
   let world: World;
   beforeAll(async () => {
-    world = await createWorld();
+    world = await createWorld({}, {}, { inProcess: true });
     expect((await world.init('passphrase')).code).toBe(0);
     await world.link('capone', '--institution', 'ins_128026');
   });

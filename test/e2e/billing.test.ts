@@ -22,7 +22,7 @@ async function linkInProduction(alias: string, ...flags: string[]): Promise<{ co
 const balanceCalls = () => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
 
 beforeAll(async () => {
-  world = await createWorld({ environment: 'production' });
+  world = await createWorld({ environment: 'production' }, {}, { inProcess: true });
   const init = await world.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
   expect(init.code, init.stderr).toBe(0);
   const linked = await linkInProduction('live');

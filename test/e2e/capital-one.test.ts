@@ -33,7 +33,7 @@ async function accountsOf(alias: string) {
 }
 
 beforeAll(async () => {
-  world = await createWorld({ clock: () => Date.now() + offset });
+  world = await createWorld({ clock: () => Date.now() + offset }, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   await linkAged('capone', 3, '--institution', 'ins_128026');
   await world.link('platypus');

@@ -1,5 +1,5 @@
 /**
- * `plaidbal check`, the built CLI against the Plaid emulator: the verdict and its exit code
+ * `plaidbal check`, plaidbal run in process (test/helpers/in-process.ts) against the Plaid emulator: the verdict and its exit code
  * (0 sufficient, 7 insufficient), the figures it used, refusals, Plaid errors, bad amounts,
  * the JSON document, and the request it sends. check never writes the store, so every run here
  * is also checked to leave the store directory byte-identical.
@@ -25,7 +25,7 @@ const customUser = JSON.stringify({
 });
 
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   await world.link('demo');
   await world.link('custom', '--sandbox-username', 'user_custom', '--sandbox-password', customUser);

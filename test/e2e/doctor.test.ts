@@ -1,5 +1,5 @@
 /**
- * `plaidbal doctor`: the built CLI against the emulator, one world per test. Every run checks
+ * `plaidbal doctor`: plaidbal run in process (test/helpers/in-process.ts) against the emulator, one world per test. Every run checks
  * what doctor promises whatever it finds: the store directory is exactly as it was (store.json's
  * bytes and mtime, no file added or removed, the lock included), only the free /institutions/get
  * was called, and no secret, passphrase or access token was printed.
@@ -18,7 +18,7 @@ afterEach(async () => {
 });
 
 async function linkedWorld(options: Parameters<typeof createWorld>[0] = {}, keySource: 'passphrase' | 'keychain' = 'passphrase'): Promise<World> {
-  world = await createWorld(options);
+  world = await createWorld(options, {}, { inProcess: true });
   expect((await world.init(keySource)).code).toBe(0);
   await world.link('demo');
   return world;
@@ -197,7 +197,7 @@ describe('credentials', () => {
   });
 
   it('no store and no credentials: exit 3 naming `config init`; the host is still probed (without credentials); the directory is not created', async () => {
-    world = await createWorld();
+    world = await createWorld({}, {}, { inProcess: true });
     const w = world;
     const dir = join(w.store.dir, 'not-yet');
     const r = await doctor({ ...w, store: { ...w.store, dir } } as World, ['--json'], { PLAIDBAL_CONFIG_DIR: dir, PLAIDBAL_PASSPHRASE: '' });

@@ -12,7 +12,7 @@ import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../he
 
 let world: World;
 beforeEach(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
 });
 afterEach(async () => world.close());
 

@@ -47,7 +47,7 @@ function expectNoToken(text: string) {
 const importRun = (args: string[], stdin: string, extraEnv?: NodeJS.ProcessEnv) => world.run(['items', 'import', ...args], { stdin, extraEnv });
 
 beforeAll(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   await world.link('demo');
 });

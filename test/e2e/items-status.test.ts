@@ -1,5 +1,5 @@
 /**
- * `plaidbal items status`: the built CLI against the emulator. Status is read-only and free:
+ * `plaidbal items status`: plaidbal run in process (test/helpers/in-process.ts) against the emulator. Status is read-only and free:
  * every run leaves the store byte-identical and makes /item/get calls only, never a billed one.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -8,7 +8,7 @@ import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type Wor
 
 let world: World;
 beforeEach(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   await world.link('demo');
 });

@@ -1,6 +1,6 @@
 /**
  * The main job, end to end, with each key source: config init, link --sandbox, balance
- * (table and JSON), items, rename, remove — the built binary against the emulator.
+ * (table and JSON), items, rename, remove — plaidbal run in process (test/helpers/in-process.ts) against the emulator.
  */
 import { readFile, stat } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { PASSPHRASE } from '../helpers/world.js';
 describe.each<KeySource>(['keychain', 'passphrase'])('link and balance with the %s key source', (keySource) => {
   let world: World;
   beforeAll(async () => {
-    world = await createWorld();
+    world = await createWorld({}, {}, { inProcess: true });
   });
   afterAll(async () => world.close());
 

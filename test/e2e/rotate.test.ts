@@ -50,7 +50,7 @@ async function link(alias: string) {
 }
 
 beforeAll(async () => {
-  world = await createWorld({ onAnswered: (request) => onAnswered?.(request) });
+  world = await createWorld({ onAnswered: (request) => onAnswered?.(request) }, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   for (const alias of ['demo', 'second', 'third']) await link(alias);
 });

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
+import { runInProcess } from './in-process.js';
 
 export type KeySource = 'keychain' | 'passphrase';
 export const PASSPHRASE = 'correct horse battery staple';
@@ -30,7 +31,12 @@ export interface World {
 /** Passphrase stores `config init` made in this process, re-keyed cheaply, by passphrase. */
 const initialized = new Map<string, { template: StoreTemplate; result: CliResult; dir: string }>();
 
-export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}): Promise<World> {
+/**
+ * `inProcess`: world.run (and init, link) runs plaidbal in the test's process (in-process.ts)
+ * instead of spawning the built CLI: for files whose tests are about what a command does, not
+ * about the process. Spawn the binary yourself (BIN, runCli) where the process matters.
+ */
+export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}, how: { inProcess?: boolean } = {}): Promise<World> {
   const emulator = await startEmulator(options);
   const store = await tempStore();
   const env = baseEnv({ PLAIDBAL_CONFIG_DIR: store.dir, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: PASSPHRASE, ...extraEnv });
@@ -38,7 +44,8 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
     emulator,
     store,
     env,
-    run: (args, opts = {}) => runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } }),
+    run: (args, opts = {}) =>
+      how.inProcess ? runInProcess(args, { env: { ...env, ...opts.extraEnv }, stdin: opts.stdin }) : runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } }),
     async init(keySource, opts = {}) {
       const dir = env.PLAIDBAL_CONFIG_DIR!;
       const passphrase = env.PLAIDBAL_PASSPHRASE!;

@@ -1,0 +1,58 @@
+/**
+ * Runs plaidbal in the test's own process, the way gh tests its commands: the program parsed by
+ * commander and run by `runProgram` (src/cli.ts) exactly as `main` runs it, with streams that
+ * are buffers instead of the process's, the environment given instead of process.env, and the
+ * real Plaid client pointed by PLAIDBAL_BASE_URL at the in-process emulator. Nothing is spawned
+ * and nothing is built: what it runs is src/, through vitest.
+ *
+ * What only a real process shows stays with runCli (cli.ts): exit codes as the shell sees them,
+ * signals, the terminal, start-up, what leaks into files and the environment, the installed package.
+ *
+ * `keychain`: the store's OS keychain, for example memoryKeychain(); by default the one `main`
+ * uses (in `npm test`, the suite's private gnome-keyring).
+ */
+import { PassThrough, Readable } from 'node:stream';
+import { Chalk } from 'chalk';
+import { runProgram } from '../../src/cli.js';
+import { realContext } from '../../src/context.js';
+import { colorLevel, type IO } from '../../src/io.js';
+import type { Keychain } from '../../src/store/keychain.js';
+import type { CliResult } from './cli.js';
+
+export interface InProcessOptions {
+  env: NodeJS.ProcessEnv;
+  stdin?: string;
+  keychain?: Keychain;
+  signal?: AbortSignal;
+}
+
+export async function runInProcess(args: string[], opts: InProcessOptions): Promise<CliResult> {
+  const { env } = opts;
+  let stdout = '';
+  let stderr = '';
+  const out = new PassThrough();
+  const err = new PassThrough();
+  out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const stdin = Readable.from(opts.stdin ? [Buffer.from(opts.stdin)] : []);
+  // What processIO gives a piped run (no terminal, so no prompt and no colour unless forced).
+  const io = (noColorFlag: boolean): IO => ({
+    stdout: out,
+    stderr: err,
+    stdin,
+    stdoutIsTTY: false,
+    stderrIsTTY: false,
+    canPrompt: false,
+    out: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
+    err: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
+  });
+  const code = await runProgram(['node', 'plaidbal', ...args], {
+    env,
+    signal: opts.signal ?? new AbortController().signal,
+    io,
+    context: (options) => realContext({ ...options, keychain: opts.keychain }),
+  });
+  // Let the last writes reach the buffers.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { code, signal: null, stdout, stderr };
+}
