@@ -19,10 +19,11 @@ export interface World {
   run(args: string[], opts?: RunOptions & { extraEnv?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /**
    * config init for sandbox with the emulator's credentials and the given key source. A
-   * passphrase store is then re-keyed to a cheap scrypt cost (helpers/cheap-kdf.ts) unless
-   * `realCost` is set: the runs that follow are what the test is about, not scrypt.
+   * passphrase store is then re-keyed to a cheap scrypt cost (helpers/cheap-kdf.ts): the runs
+   * that follow are what the test is about, not scrypt. Tests of `config init` itself run it
+   * with world.run.
    */
-  init(keySource: KeySource, opts?: { realCost?: boolean }): Promise<CliResult>;
+  init(keySource: KeySource): Promise<CliResult>;
   /** link --sandbox with the given alias (and extra flags); asserts success. */
   link(alias: string, ...flags: string[]): Promise<CliResult>;
   close(): Promise<void>;
@@ -46,10 +47,10 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
     env,
     run: (args, opts = {}) =>
       how.inProcess ? runInProcess(args, { env: { ...env, ...opts.extraEnv }, stdin: opts.stdin }) : runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } }),
-    async init(keySource, opts = {}) {
+    async init(keySource) {
       const dir = env.PLAIDBAL_CONFIG_DIR!;
       const passphrase = env.PLAIDBAL_PASSPHRASE!;
-      const cheap = keySource === 'passphrase' && !opts.realCost;
+      const cheap = keySource === 'passphrase';
       const made = cheap && initialized.get(passphrase);
       if (made && readdirSync(dir).length === 0) {
         // This process already ran this very `config init` (same credentials, same passphrase):
