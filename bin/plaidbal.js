@@ -3,7 +3,7 @@
 // only this top level touches process.exitCode.
 //
 // CommonJS on purpose (bin/package.json): Node starts a CommonJS entry faster than an ES module.
-// dist/load.cjs turns on Node's compile cache (see src/load.ts).
+// dist/load.cjs loads the bundles with a V8 code cache made by this Node (see src/load.ts).
 'use strict';
 
 // A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.
@@ -19,11 +19,13 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   // `plaidbal --version` answers without loading the CLI (commander, chalk, the command registry).
   process.stdout.write(`${require('../dist/version.cjs')}\n`);
 } else {
-  const { startCompileCache } = require('../dist/load.cjs');
-  // The compile cache, for dist/cli.cjs and the bundles it loads on first use. It never
-  // throws: without a usable cache directory, plaidbal runs as it would without a cache.
-  startCompileCache();
-  const { main } = require('../dist/cli.cjs');
+  const { unitLoader } = require('../dist/load.cjs');
+  // dist/cli.cjs, and through it the bundles it loads on first use, each with its code cache. The
+  // cache never stops a run: without a usable cache directory, plaidbal runs as it would without one.
+  const loader = unitLoader(require('node:path').join(__dirname, '..', 'dist'), args);
+  // The caches are written as the process exits, when V8 has compiled what this run needed.
+  process.once('exit', (code) => loader.save(code));
+  const { main } = loader.load('cli');
   main(process.argv).then((code) => {
     process.exitCode = code;
   });

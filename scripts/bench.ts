@@ -461,7 +461,7 @@ function nodeVersion(node: string): string {
  * over that Node's `node -e 0`: in every round each command runs once next to `node -e 0`, in a
  * random order, and "added" is the median over the rounds of (command − `node -e 0`) in that round.
  *
- * Node's compile cache (src/load.ts) lives in the user's cache directory; here XDG_CACHE_HOME
+ * The code cache (src/load.ts) lives in the user's cache directory; here XDG_CACHE_HOME
  * points at a directory of this run. The measured rounds run on a warm cache (the warm-up rounds
  * fill it); the first-run rows give each run an empty cache directory of its own, so they show
  * what the first run after an install or a Node upgrade costs (it also writes the cache).
@@ -506,12 +506,12 @@ async function startupBench(opts: Options, keychainProblem: string | undefined):
       const withCache = (env: NodeJS.ProcessEnv, dir: string) => ({ ...env, XDG_CACHE_HOME: dir });
       const baseline: Case = { label: 'node -e 0', argv: [node, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [], cpuPreload };
       const warm = commands.map((c): Case => ({ label: c.what, argv: [node, ...c.args], env: withCache(c.env, warmCache), check: c.check, samples: [], cpuPreload }));
-      log(`Node ${version}: ${warm.length} commands and node -e 0, interleaved (warm compile cache)…`);
+      log(`Node ${version}: ${warm.length} commands and node -e 0, interleaved (warm code cache)…`);
       await interleaved([baseline, ...warm], opts.runs, 2);
       // First runs: each on an empty cache directory, next to a node -e 0 of its own round.
       const coldBase: Case = { ...baseline, samples: [] };
       const cold = commands.map((c): Case => ({ label: `${c.what} (first run)`, argv: [node, ...c.args], env: c.env, check: c.check, samples: [], cpuPreload }));
-      log(`Node ${version}: first runs, each on an empty compile cache…`);
+      log(`Node ${version}: first runs, each on an empty code cache…`);
       for (let round = 0; round < coldRounds; round++) {
         for (const c of cold) c.env = withCache(c.env, coldCache());
         await interleaved([coldBase, ...cold], 1, 0);
@@ -553,7 +553,7 @@ async function startupBench(opts: Options, keychainProblem: string | undefined):
     name: 'startup',
     title: 'Start-up on Node 22 and Node 24 (issue 13)',
     command: `npm run bench -- ${args.join(' ')}`,
-    setup: `one build (\`npm run build\` on Node ${process.version}), run by each Node below. The Plaid emulator in the bench process, no latency; a store made by plaidbal itself (\`config init\`, \`link --sandbox\`) with the OS keychain, a private gnome-keyring in a private D-Bus session as in \`npm test\`. Every round runs each command once next to that Node's \`node -e 0\`, in a fresh random order: ${opts.runs} rounds after 2 warm-up rounds, on a warm compile cache (the warm-up rounds fill it). "Added" is the median over the rounds of the command's wall time minus \`node -e 0\`'s in the same round. "First run" is the same over ${coldRounds} rounds in which every command gets an empty compile-cache directory: the cost of the first run after an install or a Node upgrade, which also writes the cache. "CPU time" is the user + system time of the Node process (process.cpuUsage() at exit, from a preloaded module in every run, \`node -e 0\` included): its median over the warm rounds for \`node -e 0\`, and the median of the paired differences for the commands; it is shown because it is much less disturbed than wall time by other work on the same cores. Peak RSS from GNU time, the largest over the runs.`,
+    setup: `one build (\`npm run build\` on Node ${process.version}), run by each Node below. The Plaid emulator in the bench process, no latency; a store made by plaidbal itself (\`config init\`, \`link --sandbox\`) with the OS keychain, a private gnome-keyring in a private D-Bus session as in \`npm test\`. Every round runs each command once next to that Node's \`node -e 0\`, in a fresh random order: ${opts.runs} rounds after 2 warm-up rounds, on a warm code cache (src/load.ts; the warm-up rounds fill it). "Added" is the median over the rounds of the command's wall time minus \`node -e 0\`'s in the same round. "First run" is the same over ${coldRounds} rounds in which every command gets an empty cache directory: the cost of the first run after an install or a Node upgrade, which also writes the cache. "CPU time" is the user + system time of the Node process (process.cpuUsage() at exit, from a preloaded module in every run, \`node -e 0\` included): its median over the warm rounds for \`node -e 0\`, and the median of the paired differences for the commands; it is shown because it is much less disturbed than wall time by other work on the same cores. Peak RSS from GNU time, the largest over the runs.`,
     headings: ['Node', 'Command', 'Median', 'p90', 'Added (warm cache)', 'Added (first run)', 'CPU time (warm, added)', 'Peak RSS'],
     rows,
     verdicts,

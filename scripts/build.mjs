@@ -1,5 +1,5 @@
-// Bundles the CLI with esbuild into CommonJS "units" in dist/, which bin/plaidbal.js loads with
-// Node's require() after dist/load.cjs (src/load.ts) has turned on Node's compile cache:
+// Bundles the CLI with esbuild into CommonJS "units" in dist/, which bin/plaidbal.js loads through
+// dist/load.cjs (src/load.ts), with a V8 code cache made on the user's machine:
 //
 // - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
 // - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
@@ -7,7 +7,7 @@
 //   those packages becomes `require("./<unit>.cjs")[name]` (VENDORED). Only packages are split
 //   this way: a module of src/ lives in `cli` alone, so there is one CliError class, one store,
 //   one of everything.
-// - No code cache is made here: Node makes one per file on the user's machine (src/load.ts).
+// - No code cache is made here: src/load.ts makes one on the user's machine, by the user's Node.
 //
 // Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
 // trimmed where esbuild cannot tree-shake by itself (figures: docs/benchmarks.md, `npm run bench`):
@@ -31,12 +31,13 @@
 //   loads and only helps under EMFILE.
 //
 // Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
-// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units (plain names: Node's compile cache
-// keys each file on its path and content); dist/meta.json is esbuild's metafiles (what went into
+// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units (plain names: src/load.ts keys
+// each one's code cache on the name and a hash of its content); dist/meta.json is esbuild's metafiles (what went into
 // which unit) for size audits;
 // dist/version.cjs is the version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -300,8 +301,8 @@ const options = {
 /**
  * The bundles ("units"): `cli` (src/, commander, chalk and the small packages) and one per heavy
  * package group, each loaded on first use. In `cli`, importing a package of VENDORED becomes
- * `require("./<unit>.cjs")[name]`: Node's require() of the unit beside it, at the point where the
- * import would have run. esbuild turns src/'s dynamic `import()`s into modules initialised on
+ * `require("./<unit>.cjs")[name]`: the unit beside it, loaded by src/load.ts, at the point where the
+ * import would have run (for a lazy class, at its first `new`). esbuild turns src/'s dynamic `import()`s into modules initialised on
  * first use, so a package is loaded only when a command reaches it.
  */
 const VENDOR_UNITS = {
@@ -320,7 +321,8 @@ const VENDOR_UNITS = {
 const VENDORED = {
   plaid: ['plaid', 'plaid'],
   axios: ['plaid', 'axios'],
-  conf: ['conf', 'Conf'],
+  // Only a store not in plaidbal's own layout is read with conf (src/store/store.ts): most runs never construct one.
+  conf: ['conf', 'Conf', 'class'],
   'cli-table3': ['table', 'Table'],
   '@inquirer/prompts': ['prompts', 'prompts'],
   open: ['open', 'open'],
@@ -333,8 +335,11 @@ const vendorPlugin = {
     const names = Object.keys(VENDORED).map((n) => n.replace(/[/@.-]/g, (c) => `\\${c}`));
     b.onResolve({ filter: new RegExp(`^(${names.join('|')})$`) }, (args) => ({ path: args.path, namespace: 'plaidbal-vendor' }));
     b.onLoad({ filter: /.*/, namespace: 'plaidbal-vendor' }, (args) => {
-      const [unit, name] = VENDORED[args.path];
-      return { contents: `module.exports = require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(name)}];`, loader: 'js' };
+      const [unit, name, lazy] = VENDORED[args.path];
+      const required = `require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(name)}]`;
+      // A lazy class: the unit is loaded by the first `new`, not by the import.
+      if (lazy === 'class') return { contents: `let loaded;\nmodule.exports = function (...args) {\n  return new (loaded ??= ${required})(...args);\n};`, loader: 'js' };
+      return { contents: `module.exports = ${required};`, loader: 'js' };
     });
     // The unit's file, required at run time from dist/ (where cli.cjs is too).
     b.onResolve({ filter: /^\.\/[a-z]+\.cjs$/, namespace: 'plaidbal-vendor' }, (args) => ({ path: args.path, external: true }));
@@ -342,7 +347,7 @@ const vendorPlugin = {
 };
 
 /**
- * CommonJS units, loaded by Node's require() (bin/plaidbal.js): `import.meta.url` in the sources is
+ * CommonJS units, loaded by src/load.ts in a CommonJS wrapper (bin/plaidbal.js): `import.meta.url` in the sources is
  * the unit's own file URL.
  */
 const unitOptions = {
@@ -390,8 +395,10 @@ async function main() {
   }
   await writeFile(join(OUT, 'meta.json'), JSON.stringify(metafile));
   await writeFile(join(OUT, 'version.cjs'), `module.exports = ${JSON.stringify(pkg.version)};\n`);
-  // What bin/plaidbal.js runs first (V8 flags, compile cache), on its own: Node builtins only.
-  await build({ ...options, format: 'cjs', banner: {}, plugins: [], entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
+  // What bin/plaidbal.js runs first (the unit loader and its code cache), on its own: Node builtins only.
+  // It names each unit's code cache with a hash of the unit's content (src/load.ts says why).
+  const unitHashes = Object.fromEntries(Object.entries(units).map(([unit, { text }]) => [unit, createHash('sha256').update(text).digest('hex').slice(0, 16)]));
+  await build({ ...options, format: 'cjs', banner: {}, plugins: [], define: { __PLAIDBAL_UNIT_HASHES__: JSON.stringify(unitHashes) }, entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
   // The keychain helper, a process of its own that src/store/keychain.ts spawns: Node builtins only.
   await build({ ...options, banner: {}, plugins: [], entryPoints: ['src/store/keychain-helper.ts'], outfile: join(OUT, 'keychain-helper.mjs') });
 
@@ -440,7 +447,7 @@ async function main() {
   // 5. A bundle of the trimmed plaid, built with the same plugins, loads and makes every kept call.
   await verifyTrimmedPlaid();
 
-  // 6. The units load with Node's require() and the lazy ones stay lazy: loading cli loads no other.
+  // 6. The units load through dist/load.cjs and the lazy ones stay lazy: loading cli loads no other.
   checkUnitsLoad(Object.keys(units));
 }
 
@@ -463,16 +470,16 @@ async function plaidValueImports() {
   return [...names].sort();
 }
 
-/** In a fresh process: requiring cli.cjs loads no other unit, and each unit loads on its own. */
+/** In a fresh process, through dist/load.cjs without a cache: loading cli loads no other unit, and each unit loads on its own. */
 function checkUnitsLoad(unitNames) {
   const code = `
     const units = ${JSON.stringify(unitNames)};
-    const file = (unit) => require.resolve(${JSON.stringify(OUT)} + '/' + unit + '.cjs');
-    const loaded = () => units.filter((unit) => require.cache[file(unit)]);
-    require(file('cli'));
+    const loader = require(${JSON.stringify(join(OUT, 'load.cjs'))}).unitLoader(${JSON.stringify(OUT)}, ['--help'], {});
+    const loaded = () => loader.events.map((event) => event.split(' ')[0]);
+    loader.load('cli');
     const first = loaded();
-    if (first.join() !== 'cli') throw new Error('requiring cli.cjs loaded ' + first.join(', '));
-    for (const unit of units) if (Object.keys(require(file(unit))).length === 0) throw new Error(unit + '.cjs exports nothing');
+    if (first.join() !== 'cli') throw new Error('loading cli.cjs loaded ' + first.join(', '));
+    for (const unit of units) if (Object.keys(loader.load(unit)).length === 0) throw new Error(unit + '.cjs exports nothing');
     process.stdout.write('ok');`;
   const run = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, NODE_OPTIONS: '' } });
   if (run.status !== 0 || run.stdout !== 'ok') fail(`the units do not load as they should:\n${run.stdout}${run.stderr}${run.error ? run.error.message : ''}`);

@@ -1,26 +1,43 @@
 /**
- * What bin/plaidbal.js does before it loads the CLI bundle: turn on Node's compile cache. Built
- * on its own to dist/load.cjs (Node's built-in modules only).
+ * What bin/plaidbal.js does before the CLI runs: load the bundles (dist/<unit>.cjs, scripts/build.mjs)
+ * with a V8 code cache made on the user's machine by the user's Node. Built on its own to
+ * dist/load.cjs (Node's built-in modules only).
  *
- * Why a compile cache: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md),
- * and without a cache much of start-up is V8 parsing and compiling the bundles. Node's compile
- * cache (`module.enableCompileCache()`, Node 22.1+) keeps V8's code cache for each file it loads
- * and reuses it on the next run. It is made on the user's machine by the user's Node, so it works
- * on whichever Node line runs plaidbal (a cache made at build time only fits the Node that built it).
+ * Why a code cache: start-up is most of what a `plaidbal balance` costs (docs/benchmarks.md), and
+ * without one much of start-up is V8 parsing and compiling the bundles. A cache made at build time
+ * only fits the Node that built it (every other Node rejects it), so the cache is made here, by
+ * whichever Node runs plaidbal.
+ *
+ * Why not Node's own compile cache (`module.enableCompileCache()`, which plaidbal used before): Node
+ * makes it as a file is compiled, before it runs, so it holds only the code V8 compiles eagerly;
+ * every function a command calls is compiled again on every run. Here each unit is compiled with
+ * `vm.Script`, and the cache is made with `script.createCachedData()` as the process exits, so it
+ * holds what the run compiled. A cache is kept per command (`balance`, `link`, `--help`…): each
+ * holds what that command runs. Figures: docs/benchmarks.md, "Figures behind the code".
+ *
+ * V8 checks a cache against its own version, its flags and the source's length, not the source
+ * itself, so a cache file's name carries a hash of the unit's content (computed by the build) and
+ * the Node version: a cache never meets code it was not made from.
  */
-import { constants as moduleConstants, enableCompileCache } from 'node:module';
+import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { constants, homedir } from 'node:os';
-import { isAbsolute, join } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { Script } from 'node:vm';
+
+/** The content hash of each unit, `{ cli: '…', plaid: '…' }`, defined by scripts/build.mjs. */
+declare const __PLAIDBAL_UNIT_HASHES__: Record<string, string>;
+const UNIT_HASHES: Record<string, string> = typeof __PLAIDBAL_UNIT_HASHES__ === 'object' ? __PLAIDBAL_UNIT_HASHES__ : {};
 
 /**
- * Where the compile cache lives: `NODE_COMPILE_CACHE` when set (Node's own variable), else a
- * directory of the user's own cache (as env-paths names it), not Node's default of
- * `os.tmpdir()/node-compile-cache`: on Linux that is a directory of the shared /tmp, where another
- * user could create it first and hand plaidbal code caches of their making. Node adds one
- * subdirectory per Node version, architecture and V8 flags under it.
+ * Where the code cache lives: `NODE_COMPILE_CACHE` when set (Node's own variable, honoured as
+ * before), else a directory of the user's own cache (as env-paths names it), not the shared
+ * temporary directory, where another user could create it first and hand plaidbal code caches of
+ * their making. Undefined when there is none (`NODE_DISABLE_COMPILE_CACHE=1`, no home directory).
  */
 export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.Platform = process.platform): string | undefined {
-  if (env.NODE_COMPILE_CACHE) return undefined; // enableCompileCache() with no directory reads it
+  if (env.NODE_DISABLE_COMPILE_CACHE === '1') return undefined;
+  if (env.NODE_COMPILE_CACHE) return env.NODE_COMPILE_CACHE;
   let home: string;
   try {
     home = homedir();
@@ -33,26 +50,170 @@ export function compileCacheDir(env: NodeJS.ProcessEnv = process.env, platform: 
   return join(xdg && isAbsolute(xdg) ? xdg : join(home, '.cache'), 'plaidbal');
 }
 
-export interface CompileCache {
-  /** One of module.constants.compileCacheStatus, by name. */
-  status: 'ENABLED' | 'ALREADY_ENABLED' | 'FAILED' | 'DISABLED' | 'UNKNOWN';
-  directory?: string;
-  message?: string;
+/**
+ * The name a run's caches are kept under: its command (`balance`, `items`…), `help` for any run
+ * asking for help, `none` without one. Anything else is `other`: the name only picks a file.
+ */
+export function cacheKey(args: readonly string[]): string {
+  if (args.includes('--help') || args.includes('-h') || args[0] === 'help') return 'help';
+  const command = args.find((a) => !a.startsWith('-'));
+  if (command === undefined) return 'none';
+  return /^[a-z][a-z-]{0,23}$/.test(command) ? command : 'other';
+}
+
+/** Set by code that changes V8's flags at run time (src/plaid/ratelimit.ts): V8 keys caches on its flags. */
+const FLAGS_CHANGED = Symbol.for('plaidbal.v8FlagsChanged');
+
+/** Tells the loader not to write caches in this run: V8's flags changed, so what it would write fits no ordinary run. */
+export function noteV8FlagsChanged(): void {
+  (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED] = true;
+}
+
+export interface UnitLoader {
+  /** The exports of dist/<name>.cjs, loaded once. */
+  load(name: string): unknown;
+  /**
+   * Writes the caches this run should leave, given its exit code: bin/plaidbal.js calls it as the
+   * process exits, when V8 has compiled all the run will compile. Never throws.
+   */
+  save(exitCode: number): void;
+  /** What happened to each unit's cache (`cli accepted (ok)`, `plaid written`…): for NODE_DEBUG=plaidbal and the tests. */
+  readonly events: string[];
+}
+
+export interface UnitLoaderOptions {
+  /** Default: compileCacheDir(). Undefined: no cache. */
+  cacheDir?: string;
+  /** Each unit's content hash. Default: the build's. A unit without one gets no cache. */
+  hashes?: Record<string, string>;
+}
+
+interface Loaded {
+  module: { exports: unknown };
+  script: Script;
+  /** How its cache was found: accepted, and written by a good or a failed run; or not. */
+  from: 'ok' | 'failed' | null;
 }
 
 /**
- * Turns the compile cache on for every module loaded from here on. Never throws: a cache that
- * cannot be used (a read-only or full disk, NODE_DISABLE_COMPILE_CACHE=1) only means V8 compiles
- * as it would have anyway. Node writes the cache when the process exits.
+ * Loads the units of `distDir` as Node's require() would (a CommonJS wrapper; `require('./x.cjs')`
+ * inside a unit loads unit x here too), each with its code cache, if any, from the cache directory.
+ * `save` then writes a cache for each unit that had none accepted, or only one left by a run that
+ * failed (which compiled less than a good run), atomically: a file cut short is never read as a
+ * cache. Nothing about the cache ever throws: a directory that cannot be made or written, or a file
+ * V8 rejects (it is then removed), only means V8 compiles as it would have anyway.
  */
-export function startCompileCache(dir = compileCacheDir()): CompileCache {
+export function unitLoader(distDir: string, args: readonly string[], opts: UnitLoaderOptions = { cacheDir: compileCacheDir() }): UnitLoader {
+  const key = cacheKey(args);
+  const hashes = opts.hashes ?? UNIT_HASHES;
+  const dir = opts.cacheDir === undefined ? undefined : join(opts.cacheDir, `v8-${process.version}-${process.arch}`);
+  const loaded = new Map<string, Loaded>();
+  const events: string[] = [];
+  const debug = /\bplaidbal\b/.test(process.env.NODE_DEBUG ?? '');
+  const note = (event: string) => {
+    events.push(event);
+    if (debug) process.stderr.write(`PLAIDBAL ${process.pid}: code cache: ${event}\n`);
+  };
+  const cacheFile = (name: string, outcome: 'ok' | 'failed') => join(dir!, `${name}-${hashes[name]}-${key}-${outcome}.bin`);
+  const cached = (name: string) => dir !== undefined && hashes[name] !== undefined;
+
+  const load = (name: string): unknown => {
+    const known = loaded.get(name);
+    if (known) return known.module.exports;
+    const file = join(distDir, `${name}.cjs`);
+    const source = readFileSync(file, 'utf8');
+    let cachedData: Buffer | undefined;
+    let from: 'ok' | 'failed' | null = null;
+    if (cached(name)) {
+      for (const outcome of ['ok', 'failed'] as const) {
+        try {
+          cachedData = readFileSync(cacheFile(name, outcome));
+          from = outcome;
+          break;
+        } catch {
+          // none of this outcome
+        }
+      }
+    }
+    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+    if (cachedData !== undefined && script.cachedDataRejected) {
+      removeQuietly(cacheFile(name, from!));
+      from = null;
+      note(`${name} rejected`);
+    } else note(`${name} ${from ? `accepted (${from})` : 'none'}`);
+    const entry: Loaded = { module: { exports: {} }, script, from };
+    loaded.set(name, entry);
+    const nodeRequire = createRequire(file);
+    const unitRequire = Object.assign(
+      (id: string) => {
+        const unit = /^\.\/([a-z]+)\.cjs$/.exec(id);
+        return unit ? load(unit[1]!) : nodeRequire(id);
+      },
+      { resolve: nodeRequire.resolve, cache: nodeRequire.cache, main: typeof require === 'undefined' ? undefined : require.main },
+    );
+    const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+    wrapper.call(entry.module.exports, entry.module.exports, unitRequire, entry.module, file, dirname(file));
+    return entry.module.exports;
+  };
+
+  const save = (exitCode: number) => {
+    // V8 keys a cache on its flags: one made after they changed fits no ordinary run.
+    if (dir === undefined || (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED]) return;
+    for (const [name, entry] of loaded) {
+      if (!cached(name) || entry.from === 'ok') continue;
+      if (exitCode !== 0 && entry.from === 'failed') continue;
+      // A failed run compiled less than a good one: its cache is kept apart, and replaced by the next good run's.
+      if (!writeCache(dir, cacheFile(name, exitCode === 0 ? 'ok' : 'failed'), entry.script)) continue;
+      note(`${name} written`);
+      if (exitCode === 0) removeQuietly(cacheFile(name, 'failed'));
+    }
+  };
+  return { load, save, events };
+}
+
+/** Writes one cache file through a temporary file and a rename; true when it is in place. Never throws. */
+function writeCache(dir: string, file: string, script: Script): boolean {
+  const temp = `${file}.${process.pid}.tmp`;
   try {
-    const result = dir === undefined ? enableCompileCache() : enableCompileCache(dir);
-    const statuses = moduleConstants.compileCacheStatus as Record<string, number>;
-    const status = (Object.keys(statuses).find((name) => statuses[name] === result.status) ?? 'UNKNOWN') as CompileCache['status'];
-    return { status, directory: result.directory, message: result.message };
-  } catch (error) {
-    return { status: 'FAILED', message: (error as Error).message };
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const data = script.createCachedData();
+    const fd = openSync(temp, 'w', 0o600);
+    try {
+      writeSync(fd, data);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, file);
+  } catch {
+    removeQuietly(temp);
+    return false;
+  }
+  pruneOtherBuilds(dir, file);
+  return true;
+}
+
+function removeQuietly(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch {
+    // not there, or not ours to remove: either way nothing to do
+  }
+}
+
+/** Caches of another build are removed once this old: two installs of different versions that share the cache do not keep removing each other's. */
+const OTHER_BUILD_AGE_MS = 7 * 24 * 3600 * 1000;
+
+/** Removes caches of the same unit left by other builds (another hash), so that upgrades do not pile them up. */
+function pruneOtherBuilds(dir: string, file: string): void {
+  const [unit, hash] = basename(file).split('-');
+  try {
+    for (const other of readdirSync(dir)) {
+      const [otherUnit, otherHash] = other.split('-');
+      if (otherUnit !== unit || otherHash === hash || !other.endsWith('.bin')) continue;
+      if (Date.now() - statSync(join(dir, other)).mtimeMs > OTHER_BUILD_AGE_MS) unlinkSync(join(dir, other));
+    }
+  } catch {
+    // a cache that stays is only disk space
   }
 }
 

@@ -14,6 +14,7 @@
  */
 import { setFlagsFromString } from 'node:v8';
 import { usageError } from '../errors.js';
+import { noteV8FlagsChanged } from '../load.js';
 import type { Environment } from '../types.js';
 
 export interface Limits {
@@ -418,11 +419,12 @@ export const FAN_OUT_V8_FLAGS = '--optimize-for-size --no-maglev --no-turbofan';
 /**
  * Tunes V8 for memory over speed (FAN_OUT_V8_FLAGS). It is not done for every command because
  * `--optimize-for-size` costs a one-item `balance` tens of milliseconds of start-up. And V8 keys
- * code caches on its flags, so a bundle first loaded after this (plaid, in `balance --all`)
- * misses the compile cache once, in this run and in the next small one.
+ * code caches on its flags, so a bundle first loaded after this misses its code cache, and this
+ * run writes none (src/load.ts): a cache made under these flags would fit no ordinary run.
  */
 export function preferSmallHeap(): void {
   setFlagsFromString(FAN_OUT_V8_FLAGS);
+  noteV8FlagsChanged();
 }
 
 /**

@@ -25,7 +25,7 @@ const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).ver
 const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-install-'));
 // The suite's Node first on PATH, so npm and the installed bin run on it.
 const env = baseEnv({ PATH: `${dirname(process.execPath)}:${process.env.PATH}`, npm_config_prefer_offline: 'true', npm_config_audit: 'false', npm_config_fund: 'false', npm_config_update_notifier: 'false' });
-// As a user runs it: the compile cache in the user's cache directory (XDG_CACHE_HOME below), not the suite's.
+// As a user runs it: the code cache in the user's cache directory (XDG_CACHE_HOME below), not the suite's.
 delete env.NODE_COMPILE_CACHE;
 let emulator: Emulator;
 beforeAll(async () => {
@@ -47,8 +47,8 @@ const sh = (command: string, args: string[], cwd: string, extra: NodeJS.ProcessE
 
 /**
  * --version, --help, then config init (with that key source), link --sandbox and balance against
- * the emulator, with `bin` as installed; and the compile cache those runs leave in the user's
- * cache directory (src/load.ts), one per Node line, holding the installed bundles' caches.
+ * the emulator, with `bin` as installed; and the code cache those runs leave in the user's
+ * cache directory (src/load.ts), one directory per Node line, holding the installed bundles' caches.
  */
 async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect((await sh(bin, ['--version'], scratch)).stdout.trim()).toBe(version);
@@ -64,9 +64,13 @@ async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect(balance.items[0]).toMatchObject({ name: 'installed', error: null });
   expect(balance.items[0].accounts.length).toBeGreaterThan(0);
   const lines = readdirSync(join(cache, 'plaidbal'));
-  expect(lines).toEqual([expect.stringMatching(new RegExp(`^${process.version.replace(/\./g, '\\.')}-${process.arch}-`))]);
-  // cli, conf and plaid at least (and the table, prompts... a command loaded).
-  expect(readdirSync(join(cache, 'plaidbal', lines[0]!)).length).toBeGreaterThanOrEqual(3);
+  expect(lines).toEqual([`v8-${process.version}-${process.arch}`]);
+  // A cache per unit and command: cli for each command run, plaid for the ones that called Plaid.
+  const files = readdirSync(join(cache, 'plaidbal', lines[0]!));
+  for (const name of files) expect(name).toMatch(/^(cli|plaid|conf|table|prompts|open|tab)-[0-9a-f]{16}-[a-z-]+-(ok|failed)\.bin$/);
+  for (const [unit, command] of [['cli', 'help'], ['cli', 'config'], ['cli', 'link'], ['cli', 'balance'], ['plaid', 'link'], ['plaid', 'balance']]) {
+    expect(files.some((name) => name.startsWith(`${unit}-`) && name.endsWith(`-${command}-ok.bin`)), `${unit} for ${command} in ${files.join(', ')}`).toBe(true);
+  }
 }
 
 describe('installing plaidbal', () => {

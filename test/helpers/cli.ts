@@ -28,7 +28,7 @@ export interface RunOptions {
 }
 
 /**
- * Node's compile cache for every CLI the suite spawns (src/load.ts): one directory for the whole
+ * The code cache (src/load.ts) for every CLI the suite spawns: one directory for the whole
  * suite, so spawns start on a warm cache, and so tests that give each run a fresh HOME or TMPDIR
  * and read back every file in them (leaks.test.ts, import.test.ts) see only what the command itself
  * writes. Where the cache goes without NODE_COMPILE_CACHE (the user's cache directory), that it is
