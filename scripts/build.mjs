@@ -262,6 +262,13 @@ const plugins = [
         loader: 'js',
         contents: patchFile('axios/lib/helpers/Http2Sessions.js', await readFile(args.path, 'utf8'), [["import http2 from 'http2';", lazyHttp2]]),
       }));
+      // commander needs node:child_process only for executable subcommands, which plaidbal has none of.
+      b.onLoad({ filter: nodeModule('commander', 'lib/command.js') }, async (args) => ({
+        loader: 'js',
+        contents: patchFile('commander/lib/command.js', await readFile(args.path, 'utf8'), [
+          ["const childProcess = require('node:child_process');", "// plaidbal build: node:child_process is loaded on first use.\nconst childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"],
+        ]),
+      }));
       b.onLoad({ filter: nodeModule('axios', 'lib/adapters/fetch.js') }, async (args) => ({
         loader: 'js',
         // The default export (unused: adapters.js uses getFetch) built the fetch adapter at load time.

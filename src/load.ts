@@ -20,7 +20,6 @@
  * the Node version: a cache never meets code it was not made from.
  */
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { constants, homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -143,7 +142,9 @@ export function unitLoader(distDir: string, args: readonly string[], opts: UnitL
     } else note(`${name} ${from ? `accepted (${from})` : 'none'}`);
     const entry: Loaded = { module: { exports: {} }, script, from };
     loaded.set(name, entry);
-    const nodeRequire = createRequire(file);
+    // Node's modules and @napi-rs/keyring: load.cjs is in dist/ beside the units, so its own require
+    // resolves as theirs would (and node:module stays unloaded). From source (the tests), one made for the unit.
+    const nodeRequire = typeof require === 'function' ? require : process.getBuiltinModule('node:module').createRequire(file);
     const unitRequire = Object.assign(
       (id: string) => {
         const unit = /^\.\/([a-z]+)\.cjs$/.exec(id);
