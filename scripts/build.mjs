@@ -1,12 +1,14 @@
 // Bundles the CLI with esbuild into CommonJS "units" in dist/, which bin/plaidbal.js loads through
 // dist/load.cjs (src/load.ts), with a V8 code cache made on the user's machine:
 //
-// - `cli`: src/ with commander, chalk and the small packages. It is all `--help` loads.
+// - `cli`: what loading src/cli.ts runs: the command definitions, commander and chalk. It is all
+//   `--help` loads.
+// - `commands`: the rest of src/ (each command's logic, the store, the Plaid client) and the small
+//   packages it uses, loaded when a command runs (splitCli). A module of src/ lives in one unit
+//   alone, so there is one CliError class, one store, one of everything.
 // - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
-//   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. In `cli`, importing one of
-//   those packages becomes `require("./<unit>.cjs")[name]` (VENDORED). Only packages are split
-//   this way: a module of src/ lives in `cli` alone, so there is one CliError class, one store,
-//   one of everything.
+//   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. Importing one of those
+//   packages becomes `require("./<unit>.cjs")[name]` (VENDORED).
 // - No code cache is made here: src/load.ts makes one on the user's machine, by the user's Node.
 //
 // Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
@@ -41,7 +43,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -306,8 +308,8 @@ const options = {
 };
 
 /**
- * The bundles ("units"): `cli` (src/, commander, chalk and the small packages) and one per heavy
- * package group, each loaded on first use. In `cli`, importing a package of VENDORED becomes
+ * The bundles ("units"): `cli` and `commands` (src/, split by splitCli) and one per heavy package
+ * group, each loaded on first use. In `cli` and `commands`, importing a package of VENDORED becomes
  * `require("./<unit>.cjs")[name]`: the unit beside it, loaded by src/load.ts, at the point where the
  * import would have run (for a lazy class, at its first `new`). esbuild turns src/'s dynamic `import()`s into modules initialised on
  * first use, so a package is loaded only when a command reaches it.
@@ -335,6 +337,52 @@ const VENDORED = {
   open: ['open', 'open'],
   '@bomb.sh/tab': ['tab', 'tab'],
 };
+
+/**
+ * Splits src/ in two units. `cli` holds what loading src/cli.ts runs: the command definitions,
+ * commander and chalk, all `--help` needs. `commands` holds every module reached only through a
+ * dynamic `import()` (each command's logic, the store, the Plaid client...), loaded by the first
+ * command that runs one. A module of src/ still lives in one unit alone (one CliError class, one
+ * store): a module of `commands` that imports one of `cli` gets cli's own, through `__shared`.
+ *
+ * From the whole bundle's import graph (`inputs`, esbuild's metafile):
+ * - `cli`: src/cli.ts and what it imports, other than by `import()`;
+ * - `commands`: the targets of `import()` outside `cli` (its entry exports each as a getter, so a
+ *   module is still initialised on first use), and what they import outside `cli`;
+ * - `__shared`: the modules of `cli` that `commands` imports, exported by `cli` as getters.
+ */
+function splitCli(inputs) {
+  const files = Object.keys(inputs).filter((input) => !/^[a-z-]+:/.test(input));
+  const edges = (input) => (inputs[input]?.imports ?? []).filter((i) => !i.external && files.includes(i.path));
+  const cli = new Set(['src/cli.ts']);
+  for (const input of cli) for (const i of edges(input)) if (i.kind !== 'dynamic-import') cli.add(i.path);
+  const lazy = new Set(files.flatMap((input) => edges(input).filter((i) => i.kind === 'dynamic-import' && !cli.has(i.path)).map((i) => i.path)));
+  const shared = new Set(files.filter((input) => !cli.has(input)).flatMap((input) => edges(input).filter((i) => cli.has(i.path)).map((i) => i.path)));
+  if (lazy.size === 0) fail('found no import() of src/ outside the cli unit; has the command registry changed?');
+  const getters = (set) => [...set].sort().map((input) => `  get ${JSON.stringify(input)}() { return require(${JSON.stringify(`./${input}`)}); },`).join('\n');
+  const relativeTo = (path) => relative(ROOT, path).split(sep).join('/');
+  /** An esbuild plugin: imports of `kind` whose target is in `set` become `require("./<unit>.cjs").<key>[target]`. */
+  const redirect = (name, kinds, set, unit, key) => ({
+    name,
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if (args.pluginData?.[name] || !kinds(args.kind) || args.namespace !== 'file' || !args.importer || args.importer === '<stdin>') return undefined;
+        const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { [name]: true } });
+        if (resolved.errors.length || resolved.namespace !== 'file' || !set.has(relativeTo(resolved.path))) return undefined;
+        return { path: relativeTo(resolved.path), namespace: name };
+      });
+      b.onLoad({ filter: /.*/, namespace: name }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(key)}][${JSON.stringify(args.path)}];`, loader: 'js' }));
+      b.onResolve({ filter: /^\.\/[a-z]+\.cjs$/, namespace: name }, (args) => ({ path: args.path, external: true }));
+    },
+  });
+  return {
+    cli,
+    cliEntry: `export * from './src/cli.ts';\nexport const __shared = {\n${getters(shared)}\n};\n`,
+    commandsEntry: `export const modules = {\n${getters(lazy)}\n};\n`,
+    toCommands: redirect('plaidbal-commands', (kind) => kind === 'dynamic-import', lazy, 'commands', 'modules'),
+    fromCli: redirect('plaidbal-cli', () => true, shared, 'cli', '__shared'),
+  };
+}
 
 const vendorPlugin = {
   name: 'plaidbal-vendor',
@@ -381,8 +429,12 @@ async function main() {
   await mkdir(OUT, { recursive: true });
 
   const plaidNames = await plaidValueImports();
+  // The CLI bundled whole first, only to learn its import graph (splitCli).
+  const whole = await build({ ...unitOptions, entryPoints: ['src/cli.ts'], plugins: [...plugins, vendorPlugin] });
+  const split = splitCli(whole.metafile.inputs);
   const builds = {
-    cli: build({ ...unitOptions, entryPoints: ['src/cli.ts'], plugins: [...plugins, vendorPlugin] }),
+    cli: build({ ...unitOptions, stdin: { contents: split.cliEntry, resolveDir: ROOT, sourcefile: 'cli-entry.mjs', loader: 'js' }, plugins: [...plugins, vendorPlugin, split.toCommands] }),
+    commands: build({ ...unitOptions, stdin: { contents: split.commandsEntry, resolveDir: ROOT, sourcefile: 'commands-entry.mjs', loader: 'js' }, plugins: [...plugins, vendorPlugin, split.fromCli] }),
     ...Object.fromEntries(
       Object.entries(VENDOR_UNITS).map(([unit, entry]) => {
         const contents = typeof entry === 'function' ? entry(plaidNames) : entry;

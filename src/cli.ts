@@ -1,7 +1,8 @@
 /**
  * The program: command registration and the top level that turns errors into exit codes.
  * Registration is cheap: each command's logic is loaded with `await import()` when it
- * runs, so `--help` and `--version` never load plaid, @inquirer/prompts or cli-table3.
+ * runs, so `--help` and `--version` never load plaid, @inquirer/prompts or cli-table3, and
+ * the build puts everything reached that way in a bundle of its own (scripts/build.mjs, splitCli).
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { realContext, type Ctx, type RealContextOptions } from './context.js';

@@ -65,10 +65,10 @@ async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect(balance.items[0].accounts.length).toBeGreaterThan(0);
   const lines = readdirSync(join(cache, 'plaidbal'));
   expect(lines).toEqual([`v8-${process.version}-${process.arch}`]);
-  // A cache per unit and command: cli for each command run, plaid for the ones that called Plaid.
+  // A cache per unit and command: cli for each command run, commands and plaid for the ones that called Plaid.
   const files = readdirSync(join(cache, 'plaidbal', lines[0]!));
-  for (const name of files) expect(name).toMatch(/^(cli|plaid|conf|table|prompts|open|tab)-[0-9a-f]{16}-[a-z-]+-(ok|failed)\.bin$/);
-  for (const [unit, command] of [['cli', 'help'], ['cli', 'config'], ['cli', 'link'], ['cli', 'balance'], ['plaid', 'link'], ['plaid', 'balance']]) {
+  for (const name of files) expect(name).toMatch(/^(cli|commands|plaid|conf|table|prompts|open|tab)-[0-9a-f]{16}-[a-z-]+-(ok|failed)\.bin$/);
+  for (const [unit, command] of [['cli', 'help'], ['cli', 'config'], ['cli', 'link'], ['cli', 'balance'], ['commands', 'balance'], ['plaid', 'link'], ['plaid', 'balance']]) {
     expect(files.some((name) => name.startsWith(`${unit}-`) && name.endsWith(`-${command}-ok.bin`)), `${unit} for ${command} in ${files.join(', ')}`).toBe(true);
   }
 }

@@ -17,7 +17,7 @@ import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, baseEnv, DIST, runCli } from '../helpers/cli.js';
 
-const UNITS = ['cli', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
+const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
 const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8');
 
 function bundledPackages(code: string): Set<string> {
@@ -53,12 +53,28 @@ describe('start-up cost', () => {
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, which the cli unit require()s', () => {
+  it("the commands' logic is in a unit of its own, which a command loads when it runs: src/ modules live in one unit each", () => {
+    // esbuild marks each bundled module with a `// <path>` comment.
+    const modules = (unit: string) => new Set([...source(unit).matchAll(/^\/\/ (src\/\S+\.ts)$/gm)].map((m) => m[1]!));
+    const cli = modules('cli');
+    const commands = modules('commands');
+    for (const definition of ['src/cli.ts', 'src/commands/balance/index.ts', 'src/commands/items/index.ts', 'src/errors.ts']) expect(cli.has(definition), definition).toBe(true);
+    for (const logic of ['src/commands/balance/run.ts', 'src/commands/link/sandbox.ts', 'src/store/store.ts', 'src/plaid/client.ts']) {
+      expect(commands.has(logic), logic).toBe(true);
+      expect(cli.has(logic), logic).toBe(false);
+    }
+    expect([...cli].filter((m) => commands.has(m))).toEqual([]);
+    expect(source('cli')).toContain('require("./commands.cjs")');
+    // The commands' modules get cli's own (one CliError class): cli exports them as __shared.
+    expect(source('commands')).toContain('require("./cli.cjs")["__shared"]["src/errors.ts"]');
+  });
+
+  it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, which the cli and commands units require()', () => {
     const where: Record<string, string[]> = { plaid: ['plaid', 'axios'], conf: ['conf'], table: ['cli-table3'], prompts: ['@inquirer/core'], open: ['open'], tab: ['@bomb.sh/tab'] };
     for (const [unit, packages] of Object.entries(where)) {
       const bundled = bundledPackages(source(unit));
       for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
-      expect(source('cli')).toContain(`require(${JSON.stringify(`./${unit}.cjs`)})`);
+      expect(source('cli') + source('commands')).toContain(`require(${JSON.stringify(`./${unit}.cjs`)})`);
     }
   });
 
@@ -87,8 +103,8 @@ describe('start-up cost', () => {
       // Another command keeps its own: it compiles other functions.
       const items = spawnSync(process.execPath, [BIN, 'items', '--json'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(items.status, items.stderr).toBe(0);
-      expect(events(items.stderr)).toEqual(['cli none', 'table none', 'cli written', 'table written']);
-      expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'table']);
+      expect(events(items.stderr)).toEqual(['cli none', 'commands none', 'table none', 'cli written', 'commands written', 'table written']);
+      expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'commands', 'table']);
       // Made after the run, the cache holds the functions the run compiled: more than V8 compiles
       // as the file loads, which is all Node's own compile cache kept (105 KB for cli.cjs).
       expect(written.size).toBeGreaterThan(150_000);
@@ -205,7 +221,7 @@ describe('start-up cost', () => {
     }
   });
 
-  it('shell completion loads the cli and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
+  it('shell completion loads the cli, commands and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-startup-'));
     try {
       // Records which of dist/'s files a run loaded: require() puts load.cjs and version.cjs in
@@ -225,9 +241,9 @@ describe('start-up cost', () => {
       };
       const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);
       expect(aliases.stdout).toMatch(/^demo\tsandbox\n:4\n$/);
-      expect(aliases.units).toEqual(['cli', 'tab']);
+      expect(aliases.units).toEqual(['cli', 'commands', 'tab']);
       for (const args of [['complete', '--', 'link', '--products', ''], ['complete', '--', ''], ['completion', 'zsh']]) {
-        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'tab']);
+        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'commands', 'tab']);
       }
       // --help loads load.cjs and the cli unit, nothing else of dist/; --version only the version.
       // And the spy sees the units a command does load: listing items opens the store (conf: this
@@ -238,7 +254,7 @@ describe('start-up cost', () => {
       const version = await unitsLoaded(['--version']);
       expect(version.required).toEqual(['version.cjs']);
       expect(version.units).toEqual([]);
-      expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'conf', 'table']));
+      expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'commands', 'conf', 'table']));
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
