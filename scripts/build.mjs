@@ -376,7 +376,6 @@ function splitCli(inputs) {
     },
   });
   return {
-    cli,
     cliEntry: `export * from './src/cli.ts';\nexport const __shared = {\n${getters(shared)}\n};\n`,
     commandsEntry: `export const modules = {\n${getters(lazy)}\n};\n`,
     toCommands: redirect('plaidbal-commands', (kind) => kind === 'dynamic-import', lazy, 'commands', 'modules'),

@@ -201,17 +201,20 @@ function removeQuietly(file: string): void {
   }
 }
 
-/** Caches of another build are removed once this old: two installs of different versions that share the cache do not keep removing each other's. */
+/** Caches of another build (and temporary files) are removed once this old: two installs of different versions that share the cache do not keep removing each other's. */
 const OTHER_BUILD_AGE_MS = 7 * 24 * 3600 * 1000;
 
-/** Removes caches of the same unit left by other builds (another hash), so that upgrades do not pile them up. */
+/**
+ * Removes caches of the same unit left by other builds (another hash), so that upgrades do not pile
+ * them up, and temporary files a run killed while writing left behind.
+ */
 function pruneOtherBuilds(dir: string, file: string): void {
   const [unit, hash] = basename(file).split('-');
   try {
     for (const other of readdirSync(dir)) {
       const [otherUnit, otherHash] = other.split('-');
-      if (otherUnit !== unit || otherHash === hash || !other.endsWith('.bin')) continue;
-      if (Date.now() - statSync(join(dir, other)).mtimeMs > OTHER_BUILD_AGE_MS) unlinkSync(join(dir, other));
+      const stale = other.endsWith('.tmp') || (other.endsWith('.bin') && otherUnit === unit && otherHash !== hash);
+      if (stale && Date.now() - statSync(join(dir, other)).mtimeMs > OTHER_BUILD_AGE_MS) unlinkSync(join(dir, other));
     }
   } catch {
     // a cache that stays is only disk space

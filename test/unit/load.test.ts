@@ -83,14 +83,18 @@ describe('the unit loader', () => {
     expect(cached()).toEqual([`b-${HASHES.b}-balance-ok.bin`]);
   });
 
-  it('a cache V8 rejects is removed and made again; caches of another build of the unit are removed after a week', () => {
+  it('a cache V8 rejects is removed and made again; caches of another build, and temporary files, are removed after a week', () => {
     mkdirSync(join(cacheDir, LINE), { recursive: true });
     const stale = `b-${'9'.repeat(16)}-help-ok.bin`;
     writeFileSync(join(cacheDir, LINE, stale), 'from another build');
     const recent = `b-${'8'.repeat(16)}-help-ok.bin`;
     writeFileSync(join(cacheDir, LINE, recent), 'from another build, used this week');
+    // What a run killed between writing and renaming leaves.
+    const killed = `a-${HASHES.a}-help-ok.bin.12345.tmp`;
+    writeFileSync(join(cacheDir, LINE, killed), 'half a cache');
     const eightDaysAgo = (Date.now() - 8 * 24 * 3600 * 1000) / 1000;
     utimesSync(join(cacheDir, LINE, stale), eightDaysAgo, eightDaysAgo);
+    utimesSync(join(cacheDir, LINE, killed), eightDaysAgo, eightDaysAgo);
     writeFileSync(join(cacheDir, LINE, `b-${HASHES.b}-help-ok.bin`), 'cut short or not a cache at all');
     const loader = unitLoader(dist, ['--help'], { cacheDir, hashes: HASHES });
     expect((loader.load('b') as { twice(x: number): number }).twice(2)).toBe(4);
