@@ -5,7 +5,7 @@
  * the build puts everything reached that way in a bundle of its own (scripts/build.mjs, splitCli).
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
-import { realContext, type Ctx, type RealContextOptions } from './context.js';
+import { realContext, type Ctx } from './context.js';
 import { finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
@@ -95,8 +95,6 @@ export interface ProgramHost {
   io(noColorFlag: boolean): IO;
   /** Aborted on Ctrl-C. */
   signal: AbortSignal;
-  /** The commands' context; realContext when not given. */
-  context?(options: RealContextOptions): Ctx;
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
@@ -114,7 +112,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   };
   process.on('SIGINT', onSigint);
   try {
-    return await runProgram(argv, { env, signal: controller.signal, io: (noColorFlag) => (io = processIO({ noColorFlag, env })) });
+    // The streams built above serve until --no-color asks for others.
+    return await runProgram(argv, { env, signal: controller.signal, io: (noColorFlag) => (noColorFlag ? (io = processIO({ noColorFlag, env })) : io) });
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -130,8 +129,7 @@ export async function runProgram(argv: string[], host: ProgramHost): Promise<num
     // The program's own flags (commander keeps them on the program, wherever on the line they were given).
     const flags = program.opts();
     io = host.io(flags.color === false);
-    const options: RealContextOptions = { io, env, debug: Boolean(flags.debug), signal };
-    const ctx = host.context ? host.context(options) : realContext(options);
+    const ctx = realContext({ io, env, debug: Boolean(flags.debug), signal });
     const code = await run(ctx);
     exitCode = code ?? ExitCode.OK;
   };

@@ -38,8 +38,6 @@ export interface RealContextOptions {
   env: NodeJS.ProcessEnv;
   debug: boolean;
   signal: AbortSignal;
-  /** The OS keychain the store's key may live in; the real one when not given (tests give one in memory). */
-  keychain?: Keychain;
 }
 
 export const MIN_PASSPHRASE_LENGTH = 8;
@@ -67,11 +65,11 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
   };
 }
 
-export function realContext({ io, env, debug, signal, keychain: givenKeychain }: RealContextOptions): Ctx {
+export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx {
   const prompt = inquirerPrompter(io);
   const info = (message: string) => io.stderr.write(`${message}\n`);
   let storePromise: Promise<Store> | undefined;
-  let keychain: Keychain | undefined = givenKeychain;
+  let keychain: Keychain | undefined;
   const ctx: Ctx = {
     io,
     env,

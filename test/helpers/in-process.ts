@@ -8,22 +8,17 @@
  * What only a real process shows stays with runCli (cli.ts): exit codes as the shell sees them,
  * signals, the terminal, start-up, what leaks into files and the environment, the installed package.
  *
- * `keychain`: the store's OS keychain, for example memoryKeychain(); by default the one `main`
- * uses (in `npm test`, the suite's private gnome-keyring).
+ * The store's OS keychain is the one `main` uses (in `npm test`, the suite's private gnome-keyring).
  */
 import { PassThrough, Readable } from 'node:stream';
 import { Chalk } from 'chalk';
 import { runProgram } from '../../src/cli.js';
-import { realContext } from '../../src/context.js';
 import { colorLevel, type IO } from '../../src/io.js';
-import type { Keychain } from '../../src/store/keychain.js';
 import type { CliResult } from './cli.js';
 
 export interface InProcessOptions {
   env: NodeJS.ProcessEnv;
   stdin?: string;
-  keychain?: Keychain;
-  signal?: AbortSignal;
 }
 
 export async function runInProcess(args: string[], opts: InProcessOptions): Promise<CliResult> {
@@ -46,12 +41,7 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
     out: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
     err: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
   });
-  const code = await runProgram(['node', 'plaidbal', ...args], {
-    env,
-    signal: opts.signal ?? new AbortController().signal,
-    io,
-    context: (options) => realContext({ ...options, keychain: opts.keychain }),
-  });
+  const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });
   // Let the last writes reach the buffers.
   await new Promise((resolve) => setImmediate(resolve));
   return { code, signal: null, stdout, stderr };
