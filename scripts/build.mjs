@@ -353,7 +353,8 @@ const VENDORED = {
  */
 function splitCli(inputs) {
   const files = Object.keys(inputs).filter((input) => !/^[a-z-]+:/.test(input));
-  const edges = (input) => (inputs[input]?.imports ?? []).filter((i) => !i.external && files.includes(i.path));
+  const isFile = new Set(files);
+  const edges = (input) => (inputs[input]?.imports ?? []).filter((i) => !i.external && isFile.has(i.path));
   const cli = new Set(['src/cli.ts']);
   for (const input of cli) for (const i of edges(input)) if (i.kind !== 'dynamic-import') cli.add(i.path);
   const lazy = new Set(files.flatMap((input) => edges(input).filter((i) => i.kind === 'dynamic-import' && !cli.has(i.path)).map((i) => i.path)));
