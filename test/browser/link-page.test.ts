@@ -453,13 +453,16 @@ describe('no silent waits', () => {
   });
 
   it('closing the tab ends the session (Link\'s onExit does not fire then); a reload does not', async () => {
-    const s = await open({ kind: 'pending' }, { pageGoneGraceMs: 1_000 });
+    // A grace below plaidbal's 5 s, for a shorter test, but not so short that a reload on a busy
+    // machine (a CI run once took more than 1 s between the old page's last heartbeat and the new
+    // page's first) counts as closing.
+    const s = await open({ kind: 'pending' }, { pageGoneGraceMs: 3_000 });
     await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
     await expectClean(s);
 
     await s.page.reload();
     await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
-    await new Promise((r) => setTimeout(r, 1_500)); // longer than the grace: a reload must not count as closing
+    await new Promise((r) => setTimeout(r, 3_500)); // longer than the grace: a reload must not count as closing
     expect(await settled(s.server.outcome, 0)).toBe(false);
 
     await s.page.close();
