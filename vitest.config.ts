@@ -1,7 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string; engines?: { node?: string } };
+
+/**
+ * The files that take longest, longest first (per-file times of a full run: docs/benchmarks.md,
+ * "Test suite"). They start first so that none of them is the last file still running. Vitest
+ * orders by the durations of the previous run when it has them, and a fresh clone (CI) has none:
+ * it would run these in directory order, the install test in the middle and pacing near the end.
+ * pacing.test.ts, which mostly waits, starts after the four that use the most CPU.
+ */
+const SLOWEST = ['e2e/install', 'e2e/leaks', 'browser/link-page', 'e2e/link-browser', 'e2e/pacing', 'e2e/rekey', 'e2e/error-codes', 'e2e/billing', 'e2e/errors', 'e2e/link-hosted', 'e2e/import'];
+
+class SlowestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const slow = SLOWEST.findIndex((name) => spec.moduleId.endsWith(`/test/${name}.test.ts`));
+      if (slow !== -1) return slow;
+      // Then what spawns processes or a browser; the in-process unit and fuzz files fill the gaps last.
+      return /\/test\/(e2e|browser|contract)\//.test(spec.moduleId) ? SLOWEST.length : SLOWEST.length + 1;
+    };
+    const sorted = await super.sort(files);
+    return sorted.map((spec, order) => ({ spec, order, rank: rank(spec) })).sort((a, b) => a.rank - b.rank || a.order - b.order).map(({ spec }) => spec);
+  }
+}
 
 export default defineConfig({
   // What scripts/build.mjs defines for the bundles, so that src/ run in process by the tests
@@ -12,10 +35,13 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    // End-to-end tests spawn the built CLI and a browser; the machines have 2 cores.
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    maxWorkers: 2,
+    // Four files at once on the 2-core machines: much of the end-to-end tests' time is waiting
+    // (Plaid's retry backoff, paced calls, a browser, npm), not CPU, and with two workers the
+    // cores were a third idle (docs/benchmarks.md, "Test suite").
+    maxWorkers: 4,
+    sequence: { sequencer: SlowestFirst },
   },
 });

@@ -72,7 +72,7 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
-  it('paces calls to the budget: a burst of a fifth of it, then evenly spaced; never more than the budget in a minute', async () => {
+  it('paces calls to the budget: a burst of a fifth of it, then none before its slot; never more than the budget in a minute', async () => {
     const from = world.emulator.requests.length;
     const t0 = Date.now();
     // 120 a minute: a burst of 24, then one call every 500 ms.
@@ -83,21 +83,19 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     const starts = balanceCalls(from).map((q) => q.at).sort((a, b) => a - b);
     expect(starts).toHaveLength(34);
     for (const t of starts) expect(starts.filter((u) => u >= t && u < t + 60_000).length).toBeLessThanOrEqual(120);
-    // The times are when the emulator received each call, so one call that reaches it late
-    // (a busy machine) shortens the gap before the next without anything being early. The first
-    // call of the run carries the run's first connection and first use of the HTTP client, so
-    // it can reach the emulator well after the pacer sent it (more than 100 ms under the full
-    // suite). Hence: none of the paced calls is earlier than its slot, one every 500 ms, counted
-    // from the first paced call (less 100 ms for its own delay); the first of them comes at
-    // least 250 ms after the burst's first arrival; and the gaps are even (their median).
+    // The times are when the emulator received each call. A call can reach it late (a busy
+    // machine: the emulator shares the test's event loop, and the run's first calls open its
+    // connections), never early. The pacer (GCRA, src/plaid/ratelimit.ts) lets the k-th call after
+    // the burst start no earlier than 500 ms × (k + 1) after the run's first call, which came after
+    // t0, taken before plaidbal was started: so none may arrive before that slot. A pacer 30% fast
+    // misses its slots by the fifth paced call. After a stall (plaidbal or the emulator starved of
+    // CPU) the pacer catches up with its schedule, so arrivals can bunch on a busy machine: that
+    // the schedule itself is evenly spaced is asserted with a fake clock in unit/ratelimit.test.ts.
     const paced = starts.slice(24);
-    expect(paced[0]! - starts[0]!).toBeGreaterThanOrEqual(250);
-    paced.forEach((t, k) => expect(t - paced[0]!).toBeGreaterThanOrEqual(k * 500 - 100));
-    const gaps = paced.slice(1).map((t, i) => t - paced[i]!).sort((a, b) => a - b);
-    expect(gaps[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(450);
-    // Ten paced calls after the burst: about 5 s, not absurdly more.
-    expect(starts.at(-1)! - starts[0]!).toBeGreaterThanOrEqual(4_500);
-    expect(wall).toBeLessThan(12_000);
+    paced.forEach((t, k) => expect(t - t0, `paced call ${k}`).toBeGreaterThanOrEqual((k + 1) * 500));
+    // Ten paced calls after the burst: about 5 s, and never a wait for the minute's window to
+    // pass (61 s), however busy the machine.
+    expect(wall).toBeLessThan(30_000);
   });
 
   it('--concurrency bounds the calls in flight', async () => {
