@@ -53,7 +53,9 @@ export function describeInstant(iso: string, now: Date): string {
   return `${at.toISOString().slice(0, 10)} (${relativeTime(at, now)})`;
 }
 
-const relative = new Intl.RelativeTimeFormat('en', { numeric: 'always' });
+// Made on first use: ICU's set-up is a measurable part of a short run's start-up, and the balance
+// table loads this module for its empty-store message without ever printing a relative time.
+let relative: Intl.RelativeTimeFormat | undefined;
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -66,6 +68,7 @@ export function relativeTime(at: Date, now: Date): string {
   // Whole units, truncated: 47 hours is "1 day ago", not "2 days ago".
   const [amount, unit] = largestUnit(size);
   const whole = Math.floor(amount);
+  relative ??= new Intl.RelativeTimeFormat('en', { numeric: 'always' });
   return relative.format(elapsed > 0 ? -whole : whole, unit);
 }
 
