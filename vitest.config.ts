@@ -6,7 +6,7 @@ const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 
 
 /**
  * The files that take longest, longest first (per-file times of a full run: docs/benchmarks.md,
- * "Test suite"). They start first so that none of them is the last file still running. Vitest
+ * "Test suite time"). They start first so that none of them is the last file still running. Vitest
  * orders by the durations of the previous run when it has them, and a fresh clone (CI) has none:
  * it would run these in directory order, the install test in the middle and pacing near the end.
  * pacing.test.ts, which mostly waits, starts after the four that use the most CPU.
@@ -40,7 +40,7 @@ export default defineConfig({
     pool: 'forks',
     // Four files at once on the 2-core machines: much of the end-to-end tests' time is waiting
     // (Plaid's retry backoff, paced calls, a browser, npm), not CPU, and with two workers the
-    // cores were a third idle (docs/benchmarks.md, "Test suite").
+    // cores were a third idle (docs/benchmarks.md, "Test suite time").
     maxWorkers: 4,
     sequence: { sequencer: SlowestFirst },
   },

@@ -89,8 +89,9 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     // the burst start no earlier than 500 ms × (k + 1) after the run's first call, which came after
     // t0, taken before plaidbal was started: so none may arrive before that slot. A pacer 30% fast
     // misses its slots by the fifth paced call. After a stall (plaidbal or the emulator starved of
-    // CPU) the pacer catches up with its schedule, so arrivals can bunch on a busy machine: that
-    // the schedule itself is evenly spaced is asserted with a fake clock in unit/ratelimit.test.ts.
+    // CPU) the pacer catches up with its schedule, so arrivals can bunch on a busy machine: the
+    // burst's exact size and the even spacing of the schedule itself are asserted with a fake
+    // clock in unit/ratelimit.test.ts.
     const paced = starts.slice(24);
     paced.forEach((t, k) => expect(t - t0, `paced call ${k}`).toBeGreaterThanOrEqual((k + 1) * 500));
     // Ten paced calls after the burst: about 5 s, and never a wait for the minute's window to
