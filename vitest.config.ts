@@ -26,6 +26,17 @@ class SlowestFirst extends BaseSequencer {
   }
 }
 
+/**
+ * Unit files that share their worker processes (vitest's isolate: false), which saves each the
+ * start of a process and the import of vitest and src/: about 10 s of the suite's CPU, measured
+ * (docs/benchmarks.md, "Test suite time"). Not these, which change what a later file in the same
+ * process would see: vi.mock or vi.spyOn of modules (completion, emulator-server, emulator-state,
+ * secret-service), V8 flags set in the process (ratelimit), globals (load). The end-to-end, fuzz
+ * and contract files keep a process each: their helpers keep state per process (world.init's
+ * store templates).
+ */
+const OWN_PROCESS = ['completion', 'emulator-server', 'emulator-state', 'secret-service', 'ratelimit', 'load'].map((name) => `test/unit/${name}.test.ts`);
+
 export default defineConfig({
   // What scripts/build.mjs defines for the bundles, so that src/ run in process by the tests
   // (test/helpers/in-process.ts) reports the same version and engines range as the built CLI.
@@ -34,7 +45,7 @@ export default defineConfig({
     __PLAIDBAL_NODE_ENGINES__: JSON.stringify(pkg.engines?.node ?? ''),
   },
   test: {
-    include: ['test/**/*.test.ts'],
+    // Every file is in exactly one of the projects below (each names its own include).
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
@@ -43,5 +54,10 @@ export default defineConfig({
     // cores were a third idle (docs/benchmarks.md, "Test suite time").
     maxWorkers: 4,
     sequence: { sequencer: SlowestFirst },
+    projects: [
+      { extends: true, test: { name: 'unit-shared', include: ['test/unit/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false } },
+      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts'], exclude: ['test/unit/**/*.test.ts'] } },
+      { extends: true, test: { name: 'unit-isolated', include: OWN_PROCESS } },
+    ],
   },
 });
