@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
 
@@ -27,15 +27,18 @@ class SlowestFirst extends BaseSequencer {
 }
 
 /**
- * Unit files that share their worker processes (vitest's isolate: false), which saves each the
- * start of a process and the import of vitest and src/: about 10 s of the suite's CPU, measured
- * (docs/benchmarks.md, "Test suite time"). Not these, which change what a later file in the same
- * process would see: vi.mock or vi.spyOn of modules (completion, emulator-server, emulator-state,
- * secret-service), V8 flags set in the process (ratelimit), globals (load). The end-to-end, fuzz
- * and contract files keep a process each: their helpers keep state per process (world.init's
- * store templates).
+ * Unit files share their worker processes (vitest's isolate: false), which saves each the start of
+ * a process and the import of vitest and src/: about 8 s of the suite's CPU, measured
+ * (docs/benchmarks.md, "Test suite time"). A unit file that changes what a later file in the same
+ * process would see gets a process of its own: one that mocks, spies on or stubs with `vi`, or
+ * touches globalThis. Read from the files, so a new one that does is never shared by mistake.
+ * The end-to-end, fuzz and contract files keep a process each: their helpers keep state per
+ * process (world.init's store templates).
  */
-const OWN_PROCESS = ['completion', 'emulator-server', 'emulator-state', 'secret-service', 'ratelimit', 'load'].map((name) => `test/unit/${name}.test.ts`);
+const UNIT_DIR = 'test/unit';
+const OWN_PROCESS = readdirSync(new URL(`./${UNIT_DIR}/`, import.meta.url))
+  .filter((name) => name.endsWith('.test.ts') && /\bvi\.(mock|doMock|spyOn|stubGlobal|stubEnv|useFakeTimers)\b|\bglobalThis\b/.test(readFileSync(new URL(`./${UNIT_DIR}/${name}`, import.meta.url), 'utf8')))
+  .map((name) => `${UNIT_DIR}/${name}`);
 
 export default defineConfig({
   // What scripts/build.mjs defines for the bundles, so that src/ run in process by the tests
