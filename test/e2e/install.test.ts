@@ -54,8 +54,7 @@ async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect((await sh(bin, ['--version'], scratch)).stdout.trim()).toBe(version);
   const store = mkdtempSync(join(scratch, 'store-'));
   const cache = mkdtempSync(join(scratch, 'cache-'));
-  // The suite's gnome-keyring answers slowly while the other files run: give it time rather than fail on its latency.
-  const cliEnv = { PLAIDBAL_CONFIG_DIR: store, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: 'installed passphrase', XDG_CACHE_HOME: cache, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '30000' };
+  const cliEnv = { PLAIDBAL_CONFIG_DIR: store, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: 'installed passphrase', XDG_CACHE_HOME: cache };
   expect((await sh(bin, ['--help'], scratch, cliEnv)).stdout).toContain('Usage: plaidbal');
   const init = sh(bin, ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], scratch, cliEnv);
   init.child.stdin!.end(TEST_SECRET);

@@ -154,8 +154,6 @@ async function run(opts: RunOptions): Promise<Run> {
     TMP: tmp,
     TEMP: tmp,
     LEAKCHECK_SPY_LOG: spyLog,
-    // Many runs share one gnome-keyring: give it time rather than fail on its latency.
-    PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '30000',
     ...opts.env,
   };
   const before = opts.emulator.requests.length;

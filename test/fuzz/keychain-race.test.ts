@@ -21,7 +21,7 @@ let world: World;
 beforeAll(async () => {
   bus = await startPrivateBus({ secretService: true });
   const { DBUS_SESSION_BUS_ADDRESS, HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_RUNTIME_DIR } = bus.env;
-  world = await createWorld({}, { DBUS_SESSION_BUS_ADDRESS, HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_RUNTIME_DIR, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '30000' });
+  world = await createWorld({}, { DBUS_SESSION_BUS_ADDRESS, HOME, XDG_DATA_HOME, XDG_CONFIG_HOME, XDG_CACHE_HOME, XDG_RUNTIME_DIR });
   expect((await world.init('keychain')).code).toBe(0);
 });
 afterAll(async () => {

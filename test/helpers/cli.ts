@@ -36,13 +36,21 @@ export interface RunOptions {
  */
 export const SUITE_COMPILE_CACHE = join(tmpdir(), 'plaidbal-test-compile-cache');
 
-/** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in. */
+/**
+ * How long a test's plaidbal waits for the OS keychain: the suite's one gnome-keyring answers
+ * slowly while the other files run, and a test waits for it rather than fail on its latency. The
+ * keychain's own timeout (2 s by default) is tested where a test sets it: unit/keychain.test.ts,
+ * e2e/keychain.test.ts.
+ */
+const SUITE_KEYCHAIN_TIMEOUT_MS = '30000';
+
+/** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in, with the suite's code cache and keychain timeout. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const name of Object.keys(env)) {
     if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NO_COLOR' || name === 'BROWSER') delete env[name];
   }
-  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, ...extra };
+  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: SUITE_KEYCHAIN_TIMEOUT_MS, ...extra };
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {

@@ -40,9 +40,7 @@ const initialized = new Map<string, { template: StoreTemplate; result: CliResult
 export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}, how: { inProcess?: boolean } = {}): Promise<World> {
   const emulator = await startEmulator(options);
   const store = await tempStore();
-  // The suite's one gnome-keyring answers slowly while other files run: a world waits for it
-  // rather than fail on its latency. The keychain's own timeout is tested where it is set (unit/keychain.test.ts, e2e/keychain.test.ts).
-  const env = baseEnv({ PLAIDBAL_CONFIG_DIR: store.dir, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '30000', ...extraEnv });
+  const env = baseEnv({ PLAIDBAL_CONFIG_DIR: store.dir, PLAIDBAL_BASE_URL: emulator.url, PLAIDBAL_PASSPHRASE: PASSPHRASE, ...extraEnv });
   const world: World = {
     emulator,
     store,
