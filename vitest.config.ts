@@ -27,18 +27,29 @@ class SlowestFirst extends BaseSequencer {
 }
 
 /**
- * Unit files share their worker processes (vitest's isolate: false), which saves each the start of
- * a process and the import of vitest and src/: about 8 s of the suite's CPU, measured
- * (docs/benchmarks.md, "Test suite time"). A unit file that changes what a later file in the same
- * process would see gets a process of its own: one that mocks, spies on or stubs with `vi`, or
- * touches globalThis. Read from the files, so a new one that does is never shared by mistake.
- * The end-to-end, fuzz and contract files keep a process each: their helpers keep state per
- * process (world.init's store templates).
+ * Test files share their worker processes (vitest's isolate: false): each process is started, and
+ * imports vitest, the helpers and src/, once for many files instead of once per file. Measured in
+ * docs/benchmarks.md, "Test suite time". A file that changes what a later file in the same process
+ * would see gets a process of its own:
+ * - one that mocks, spies on or stubs with `vi`, or touches globalThis: found by reading the files,
+ *   so a new one that does is never shared by mistake;
+ * - one that runs `items import` in process (it names the command and uses the in-process runner):
+ *   the command sets V8's flags for the rest of the process (src/plaid/ratelimit.ts,
+ *   preferSmallHeap), as it should in plaidbal's own. test/helpers/shared-process.ts fails a shared
+ *   file that changes them all the same, so a file this reading misses is found too.
+ * What the helpers keep per process is safe to share: world.init's store templates are keyed on
+ * everything the run was given.
  */
-const UNIT_DIR = 'test/unit';
-const OWN_PROCESS = readdirSync(new URL(`./${UNIT_DIR}/`, import.meta.url))
-  .filter((name) => name.endsWith('.test.ts') && /\bvi\.(mock|doMock|spyOn|stubGlobal|stubEnv|useFakeTimers)\b|\bglobalThis\b/.test(readFileSync(new URL(`./${UNIT_DIR}/${name}`, import.meta.url), 'utf8')))
-  .map((name) => `${UNIT_DIR}/${name}`);
+const testFiles = (dir: string): string[] =>
+  readdirSync(new URL(`./${dir}/`, import.meta.url), { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? testFiles(`${dir}/${entry.name}`) : entry.name.endsWith('.test.ts') ? [`${dir}/${entry.name}`] : [],
+  );
+const OWN_PROCESS = testFiles('test').filter((file) => {
+  const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
+  const changesProcess = /\bvi\.(mock|doMock|spyOn|stubGlobal|stubEnv|useFakeTimers)\b|\bglobalThis\b/.test(source);
+  const importsInProcess = source.includes("'items', 'import'") && /\brunInProcess\b|\binProcess: true\b/.test(source);
+  return changesProcess || importsInProcess;
+});
 
 export default defineConfig({
   // What scripts/build.mjs defines for the bundles, so that src/ run in process by the tests
@@ -58,9 +69,8 @@ export default defineConfig({
     maxWorkers: 4,
     sequence: { sequencer: SlowestFirst },
     projects: [
-      { extends: true, test: { name: 'unit-shared', include: ['test/unit/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false } },
-      { extends: true, test: { name: 'isolated', include: ['test/**/*.test.ts'], exclude: ['test/unit/**/*.test.ts'] } },
-      { extends: true, test: { name: 'unit-isolated', include: OWN_PROCESS } },
+      { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false, setupFiles: ['test/helpers/shared-process.ts'] } },
+      { extends: true, test: { name: 'own-process', include: OWN_PROCESS } },
     ],
   },
 });

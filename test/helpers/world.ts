@@ -4,7 +4,7 @@
  */
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
 import { runInProcess } from './in-process.js';
@@ -29,8 +29,16 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** Passphrase stores `config init` made in this process, re-keyed cheaply, by passphrase. */
+/**
+ * Passphrase stores `config init` made in this process, re-keyed cheaply. Keyed on everything
+ * that run was given but its store directory and emulator (config init calls no Plaid API), so
+ * that another world, or another test file sharing this process (vitest.config.ts), gets a
+ * copy only of the very same run.
+ */
 const initialized = new Map<string, { template: StoreTemplate; result: CliResult; dir: string }>();
+const PER_WORLD = new Set(['PLAIDBAL_CONFIG_DIR', 'PLAIDBAL_BASE_URL']);
+const initKey = (env: NodeJS.ProcessEnv, inProcess: boolean) =>
+  JSON.stringify([inProcess, Object.entries(env).filter(([name]) => !PER_WORLD.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 
 /**
  * `inProcess`: world.run (and init, link) runs plaidbal in the test's process (in-process.ts)
@@ -51,8 +59,10 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
       const dir = env.PLAIDBAL_CONFIG_DIR!;
       const passphrase = env.PLAIDBAL_PASSPHRASE!;
       const cheap = keySource === 'passphrase';
-      const made = cheap && initialized.get(passphrase);
-      if (made && readdirSync(dir).length === 0) {
+      const key = initKey(env, Boolean(how.inProcess));
+      const made = cheap && initialized.get(key);
+      // A directory config init would have to make is left to config init.
+      if (made && existsSync(dir) && readdirSync(dir).length === 0) {
         // This process already ran this very `config init` (same credentials, same passphrase):
         // the same store again, with a store_id of its own, and that run's output with this
         // store's directory in place of the first one's.
@@ -63,7 +73,7 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
       const result = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
       if (result.code === 0 && cheap) {
         await cheapenPassphraseStore(dir, passphrase);
-        initialized.set(passphrase, { template: captureStore(dir), result, dir });
+        initialized.set(key, { template: captureStore(dir), result, dir });
       }
       return result;
     },
