@@ -180,7 +180,9 @@ function writeCache(dir: string, file: string, script: Script): boolean {
     const data = script.createCachedData();
     const fd = openSync(temp, 'w', 0o600);
     try {
-      writeSync(fd, data);
+      // A disk that fills part-way answers with a short write, not an error: write the rest, and
+      // the next write then fails with ENOSPC. A file cut short is never renamed into place.
+      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
     } finally {
       closeSync(fd);
     }

@@ -3,7 +3,8 @@
  * runs out of room part-way through, and a read-only bind mount. Every command that writes
  * must exit 3 with a message naming the cause, leave the store and its backup byte-identical
  * and no temporary file behind; every command that only reads must still work; and no item
- * may be left at Plaid without its token.
+ * may be left at Plaid without its token. The code cache plaidbal writes outside its store
+ * (src/load.ts) may never fail a run, nor leave a file cut short, on a disk that fills.
  *
  * Mounting needs root, which CI has (.ci/run runs as root); elsewhere this file is skipped
  * and says so.
@@ -308,6 +309,39 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(snapshot(dir)).toEqual(before);
       expect(world.emulator.items().length).toBe(items);
       expect(liveItems()).toBe(live);
+    });
+  });
+
+  describe('the code cache (src/load.ts) on a full disk', () => {
+    /** What the unit loader said about each unit's code cache (NODE_DEBUG=plaidbal), in order. */
+    const cacheEvents = (stderr: string) => [...stderr.matchAll(/^PLAIDBAL \d+: code cache: (.*)$/gm)].map((m) => m[1]!);
+    const filesUnder = (dir: string): string[] =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)).map((f) => join(e.name, f)) : [e.name]));
+
+    it('a cache write that runs out of room part-way leaves no file, says nothing, and the run is unaffected', async () => {
+      const { dir } = tmpfsStore('cache-store');
+      // Smaller than any unit's cache after a balance (hundreds of KB), so each write stops part-way.
+      const cache = join(scratch, 'cache-full');
+      mount(['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs'], cache);
+      // The user's cache directory, as without the suite's NODE_COMPILE_CACHE (which Node itself would also write to).
+      const env = { NODE_COMPILE_CACHE: undefined, XDG_CACHE_HOME: cache, NODE_DEBUG: 'plaidbal' };
+      for (const round of ['first', 'second']) {
+        const result = await run(dir, ['balance', '--item', 'acct5', '--json'], { env });
+        expect(result.code, result.stderr).toBe(0);
+        const doc = JSON.parse(result.stdout) as { items: { name: string; accounts: unknown[]; error: unknown }[] };
+        expect(doc.items.map((i) => [i.name, i.accounts.length, i.error])).toEqual([['acct5', 9, null]]);
+        // Nothing but the loader's debug lines on stderr, and no cache claimed as written: each
+        // write failed, so each run finds none (a file cut short would be "rejected" the second time).
+        expect(result.stderr.replace(/^PLAIDBAL \d+: code cache: .*\n/gm, ''), round).toBe('');
+        expect(cacheEvents(result.stderr), round).toEqual(['cli none', 'commands none', 'plaid none']);
+        expect(filesUnder(cache), round).toEqual([]);
+      }
+      // The control: the same run with room for the cache writes it.
+      const roomy = join(scratch, 'cache-roomy');
+      const ok = await run(dir, ['balance', '--item', 'acct5', '--json'], { env: { ...env, XDG_CACHE_HOME: roomy } });
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(cacheEvents(ok.stderr)).toEqual(['cli none', 'commands none', 'plaid none', 'cli written', 'commands written', 'plaid written']);
+      expect(filesUnder(roomy).filter((f) => f.endsWith('.bin'))).toHaveLength(3);
     });
   });
 });
