@@ -182,7 +182,11 @@ function writeCache(dir: string, file: string, script: Script): boolean {
     try {
       // A disk that fills part-way answers with a short write, not an error: write the rest, and
       // the next write then fails with ENOSPC. A file cut short is never renamed into place.
-      for (let written = 0; written < data.length; ) written += writeSync(fd, data, written);
+      for (let written = 0; written < data.length; ) {
+        const n = writeSync(fd, data, written);
+        if (n <= 0) throw new Error('no progress'); // never an endless loop
+        written += n;
+      }
     } finally {
       closeSync(fd);
     }
