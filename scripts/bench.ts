@@ -42,6 +42,9 @@ import { serializeDocument, type StoreDocument } from '../src/store/document.js'
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(SELF));
 const BIN = join(ROOT, 'bin', 'plaidbal.js');
+/** What a one-item balance needs from Node alone: the start-up table's floor (scripts/startup-floor.cjs). */
+const FLOOR = join(ROOT, 'scripts', 'startup-floor.cjs');
+const FLOOR_LABEL = 'floor: Node alone, one request (no plaidbal)';
 const DOC = join(ROOT, 'docs', 'benchmarks.md');
 const GNU_TIME = '/usr/bin/time';
 
@@ -503,6 +506,10 @@ async function startupBench(opts: Options, keychainProblem: string | undefined):
         commands.push({ what: `${name} --help`, args: [build.bin, '--help'], env: cliEnv({}), check: expectOk, goal: build.bin === BIN ? STARTUP_GOALS.helpMs : undefined });
         if (store) commands.push({ what: `${name} balance --item X --json (OS keychain)`, args: [build.bin, 'balance', '--item', 'X', '--json'], env: store.env, check: expectBalance(1), goal: build.bin === BIN ? STARTUP_GOALS.balanceMs : undefined });
       }
+      if (store) {
+        const floorEnv = { ...store.env, FLOOR_CLIENT_ID: TEST_CLIENT_ID, FLOOR_SECRET: TEST_SECRET, FLOOR_ACCESS_TOKEN: emulator.items()[0]!.access_token };
+        commands.push({ what: FLOOR_LABEL, args: [FLOOR], env: floorEnv, check: expectOk });
+      }
       const withCache = (env: NodeJS.ProcessEnv, dir: string) => ({ ...env, XDG_CACHE_HOME: dir });
       const baseline: Case = { label: 'node -e 0', argv: [node, '-e', '0'], env: cliEnv({}), check: expectOk, samples: [], cpuPreload };
       const warm = commands.map((c): Case => ({ label: c.what, argv: [node, ...c.args], env: withCache(c.env, warmCache), check: c.check, samples: [], cpuPreload }));
@@ -546,6 +553,12 @@ async function startupBench(opts: Options, keychainProblem: string | undefined):
   }
   const loadAfter = loadavg()[0]!;
   if (lines.length < 2) notes.push(`Only Node ${lines[0]!.version} was measured: the goals are for Node 22 and Node 24 each.`);
+  if (store) {
+    notes.push(
+      `\`${FLOOR_LABEL}\` is scripts/startup-floor.cjs: Node's \`crypto\`, \`https\` (with \`tls\`) and \`zlib\` loaded, a token unsealed with AES-256-GCM, one POST to /accounts/balance/get with Node's own HTTP client, the answer printed as JSON; no Secret Service read. ` +
+        'It is what any one-item balance costs on this Node before plaid, axios, commander or plaidbal itself: the goal for `balance` leaves the difference between the two rows for all of those.',
+    );
+  }
   for (const c of opts.compare) notes.push(`\`${c.label}\` is another build, measured in the same rounds for comparison: ${c.bin}.`);
   notes.push(`Load: this machine's ${cpus().length} cores were shared with other work; 1-minute load average ${loadBefore.toFixed(2)} before, ${loadAfter.toFixed(2)} after. Paired medians (each command against \`node -e 0\` of the same round) take out most of what a busy machine adds to both, not all of it.`);
   const args = process.argv.slice(2).filter((a) => a !== '--no-write');
