@@ -18,8 +18,10 @@ class SlowestFirst extends BaseSequencer {
     const rank = (spec: TestSpecification) => {
       const slow = SLOWEST.findIndex((name) => spec.moduleId.endsWith(`/test/${name}.test.ts`));
       if (slow !== -1) return slow;
-      // Then what spawns processes or a browser; the in-process unit and fuzz files fill the gaps last.
-      return /\/test\/(e2e|browser|contract)\//.test(spec.moduleId) ? SLOWEST.length : SLOWEST.length + 1;
+      // Then what takes seconds: what spawns processes or a browser, the fuzz properties, and the
+      // keychain's unit file (real helper processes, timeouts waited out). Last, the quick unit
+      // files fill the gaps: a file of seconds started last would run on alone at the end.
+      return /\/test\/(e2e|browser|contract|fuzz)\/|\/test\/unit\/keychain\.test\.ts$/.test(spec.moduleId) ? SLOWEST.length : SLOWEST.length + 1;
     };
     const sorted = await super.sort(files);
     return sorted.map((spec, order) => ({ spec, order, rank: rank(spec) })).sort((a, b) => a.rank - b.rank || a.order - b.order).map(({ spec }) => spec);
