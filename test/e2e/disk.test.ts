@@ -18,6 +18,7 @@ import { createSandboxItem } from '../emulator/index.js';
 import type { RecordedRequest } from '../emulator/types.js';
 import { addItems } from '../helpers/bulk.js';
 import { keychainAccounts, startPrivateBus } from '../helpers/keyring.js';
+import { codeCacheEvents, filesUnder } from '../helpers/cli.js';
 import { createWorld, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -313,11 +314,6 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
   });
 
   describe('the code cache (src/load.ts) on a full disk', () => {
-    /** What the unit loader said about each unit's code cache (NODE_DEBUG=plaidbal), in order. */
-    const cacheEvents = (stderr: string) => [...stderr.matchAll(/^PLAIDBAL \d+: code cache: (.*)$/gm)].map((m) => m[1]!);
-    const filesUnder = (dir: string): string[] =>
-      readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)).map((f) => join(e.name, f)) : [e.name]));
-
     it('a cache write that runs out of room part-way leaves no file, says nothing, and the run is unaffected', async () => {
       const { dir } = tmpfsStore('cache-store');
       // Smaller than any unit's cache after a balance (hundreds of KB), so each write stops part-way.
@@ -333,14 +329,14 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
         // Nothing but the loader's debug lines on stderr, and no cache claimed as written: each
         // write failed, so each run finds none (a file cut short would be "rejected" the second time).
         expect(result.stderr.replace(/^PLAIDBAL \d+: code cache: .*\n/gm, ''), round).toBe('');
-        expect(cacheEvents(result.stderr), round).toEqual(['cli none', 'commands none', 'plaid none']);
+        expect(codeCacheEvents(result.stderr), round).toEqual(['cli none', 'commands none', 'plaid none']);
         expect(filesUnder(cache), round).toEqual([]);
       }
       // The control: the same run with room for the cache writes it.
       const roomy = join(scratch, 'cache-roomy');
       const ok = await run(dir, ['balance', '--item', 'acct5', '--json'], { env: { ...env, XDG_CACHE_HOME: roomy } });
       expect(ok.code, ok.stderr).toBe(0);
-      expect(cacheEvents(ok.stderr)).toEqual(['cli none', 'commands none', 'plaid none', 'cli written', 'commands written', 'plaid written']);
+      expect(codeCacheEvents(ok.stderr)).toEqual(['cli none', 'commands none', 'plaid none', 'cli written', 'commands written', 'plaid written']);
       expect(filesUnder(roomy).filter((f) => f.endsWith('.bin'))).toHaveLength(3);
     });
   });

@@ -15,7 +15,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, baseEnv, DIST, runCli } from '../helpers/cli.js';
+import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
 
 const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
 const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8');
@@ -23,20 +23,6 @@ const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8')
 function bundledPackages(code: string): Set<string> {
   return new Set([...code.matchAll(/^\/\/ node_modules\/((?:@[^/]+\/)?[^/]+)\//gm)].map((m) => m[1]!));
 }
-
-/** Every file under `dir`, relative to it. */
-function filesUnder(dir: string): string[] {
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  return entries.flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)).map((f) => join(name, f)) : [name]));
-}
-
-/** What the unit loader said about each unit's code cache (NODE_DEBUG=plaidbal), in order: `cli none`, `plaid written`… */
-const cacheEvents = (stderr: string) => [...stderr.matchAll(/^PLAIDBAL \d+: code cache: (.*)$/gm)].map((m) => m[1]!);
 
 /** The environment without any compile-cache setting of the parent's: the CLI decides. */
 function cacheEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -89,7 +75,7 @@ describe('start-up cost', () => {
       const first = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(first.status, first.stderr).toBe(0);
       expect(first.stdout).toContain('Usage: plaidbal');
-      expect(cacheEvents(first.stderr)).toEqual(['cli none', 'cli written']);
+      expect(codeCacheEvents(first.stderr)).toEqual(['cli none', 'cli written']);
       // One directory per Node version and architecture; a file per unit, build (content hash) and command.
       expect(readdirSync(join(dir, 'plaidbal'))).toEqual([`v8-${process.version}-${process.arch}`]);
       const files = readdirSync(line);
@@ -99,13 +85,13 @@ describe('start-up cost', () => {
       const second = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(second.status, second.stderr).toBe(0);
       expect(second.stdout).toBe(first.stdout);
-      expect(cacheEvents(second.stderr)).toEqual(['cli accepted (ok)']);
+      expect(codeCacheEvents(second.stderr)).toEqual(['cli accepted (ok)']);
       expect(readdirSync(line)).toEqual(files);
       expect(statSync(join(line, files[0]!)).mtimeMs).toBe(written.mtimeMs);
       // Another command keeps its own: it compiles other functions.
       const items = spawnSync(process.execPath, [BIN, 'items', '--json'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(items.status, items.stderr).toBe(0);
-      expect(cacheEvents(items.stderr)).toEqual(['cli none', 'commands none', 'table none', 'cli written', 'commands written', 'table written']);
+      expect(codeCacheEvents(items.stderr)).toEqual(['cli none', 'commands none', 'table none', 'cli written', 'commands written', 'table written']);
       expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'commands', 'table']);
       // Made after the run, the cache holds the functions the run compiled: more than V8 compiles
       // as the file loads, which is all Node's own compile cache kept (105 KB for cli.cjs).
@@ -238,7 +224,7 @@ describe('start-up cost', () => {
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
         const loaded: string[] = JSON.parse(await readFile(log, 'utf8'));
         const required = loaded.filter((file) => !relative(DIST, file).startsWith('..')).map((file) => relative(DIST, file));
-        const units = cacheEvents(r.stderr).filter((event) => / (none|accepted|rejected)/.test(event)).map((event) => event.split(' ')[0]!);
+        const units = codeCacheEvents(r.stderr).filter((event) => / (none|accepted|rejected)/.test(event)).map((event) => event.split(' ')[0]!);
         return { stdout: r.stdout, required, units: UNITS.filter((unit) => units.includes(unit)) };
       };
       const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);

@@ -3,7 +3,7 @@
  * its own environment, a temporary PLAIDBAL_CONFIG_DIR and no terminal.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +35,20 @@ export interface RunOptions {
  * used, and that it holds no secret: test/e2e/startup.test.ts, which removes this variable.
  */
 export const SUITE_COMPILE_CACHE = join(tmpdir(), 'plaidbal-test-compile-cache');
+
+/** What the unit loader said about each unit's code cache (NODE_DEBUG=plaidbal), in order: `cli none`, `plaid written`… */
+export const codeCacheEvents = (stderr: string) => [...stderr.matchAll(/^PLAIDBAL \d+: code cache: (.*)$/gm)].map((m) => m[1]!);
+
+/** Every file under `dir`, relative to it (none when `dir` is missing). */
+export function filesUnder(dir: string): string[] {
+  let entries: string[];
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return [];
+  }
+  return entries.flatMap((name) => (statSync(join(dir, name)).isDirectory() ? filesUnder(join(dir, name)).map((f) => join(name, f)) : [name]));
+}
 
 /**
  * How long a test's plaidbal waits for the OS keychain: the suite's one gnome-keyring answers
