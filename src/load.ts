@@ -68,6 +68,11 @@ export function noteV8FlagsChanged(): void {
   (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED] = true;
 }
 
+/** Whether code in this process changed V8's flags (noteV8FlagsChanged). */
+export function v8FlagsChanged(): boolean {
+  return (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED] === true;
+}
+
 export interface UnitLoader {
   /** The exports of dist/<name>.cjs, loaded once. */
   load(name: string): unknown;
@@ -159,7 +164,7 @@ export function unitLoader(distDir: string, args: readonly string[], opts: UnitL
 
   const save = (exitCode: number) => {
     // V8 keys a cache on its flags: one made after they changed fits no ordinary run.
-    if (dir === undefined || (globalThis as Record<symbol, unknown>)[FLAGS_CHANGED]) return;
+    if (dir === undefined || v8FlagsChanged()) return;
     for (const [name, entry] of loaded) {
       if (!cached(name) || entry.from === 'ok') continue;
       if (exitCode !== 0 && entry.from === 'failed') continue;

@@ -4,12 +4,10 @@
  * it by reading the file.
  */
 import { afterAll } from 'vitest';
-
-/** What src/load.ts noteV8FlagsChanged() sets when src/plaid/ratelimit.ts changes V8's flags. */
-const V8_FLAGS_CHANGED = Symbol.for('plaidbal.v8FlagsChanged');
+import { v8FlagsChanged } from '../../src/load.js';
 
 afterAll(() => {
-  if ((globalThis as Record<symbol, unknown>)[V8_FLAGS_CHANGED]) {
+  if (v8FlagsChanged()) {
     throw new Error(
       "This file changed V8's flags for the rest of its process (an in-process `items import`, or a fan-out over 100 items or more: " +
         'src/plaid/ratelimit.ts, preferSmallHeap), and other test files share that process. Give it a process of its own: see OWN_PROCESS in vitest.config.ts.',
