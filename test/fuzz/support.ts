@@ -22,10 +22,10 @@ export function fuzz(numRuns: number, opts: { spawns?: boolean } = {}) {
 }
 
 /**
- * A world for many runs: Plaid's per-minute balance limits out of the way (a keychain that may
- * be slow while other test files hammer the same gnome-keyring is waited for, as in every world), and plaidbal run in this
- * process (test/helpers/in-process.ts): what these properties check is what a command prints
- * and what it does to the store, and a spawn per run was most of their time.
+ * A world for many runs: Plaid's per-minute balance limits out of the way, and plaidbal run in
+ * this process (test/helpers/in-process.ts): what these properties check is what a command prints
+ * and what it does to the store, and a spawn per run was most of their time. A keychain slowed by
+ * the other files on the same gnome-keyring is waited for, as in every world (helpers/cli.ts).
  */
 export function fuzzWorld(extraEnv: NodeJS.ProcessEnv = {}): Promise<World> {
   return createWorld({ rateLimits: { perItem: 100_000, perClient: 100_000 } }, extraEnv, { inProcess: true });

@@ -53,8 +53,8 @@ export function filesUnder(dir: string): string[] {
 /**
  * How long a test's plaidbal waits for the OS keychain: the suite's one gnome-keyring answers
  * slowly while the other files run, and a test waits for it rather than fail on its latency. The
- * keychain's own timeout (2 s by default) is tested where a test sets it: unit/keychain.test.ts,
- * e2e/keychain.test.ts.
+ * keychain's own timeouts (5 s for a call, 2 s for the probe, by default) are tested where a test
+ * sets them: unit/keychain.test.ts, e2e/keychain.test.ts.
  */
 const SUITE_KEYCHAIN_TIMEOUT_MS = '30000';
 
