@@ -302,6 +302,12 @@ const options = {
   // Some bundled CommonJS packages call require(); give ESM output a real one.
   banner: { js: BANNER },
   legalComments: 'none',
+  // Whitespace and syntax only: a run reads each unit it loads whole, and V8 needs the source even
+  // with a code cache, so a smaller file is a quicker start (docs/benchmarks.md, "Figures behind the
+  // code"). Names are kept, so stack traces and error names read as in the source. What went into
+  // each unit is in dist/meta.json, not in comments.
+  minifyWhitespace: true,
+  minifySyntax: true,
   sourcemap: false,
   logLevel: 'warning',
   plugins,
