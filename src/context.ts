@@ -91,10 +91,18 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
     },
     async plaid(environment, opts = {}) {
       // Loading plaid and axios is a long stretch of uninterrupted CPU (docs/benchmarks.md, "Figures
-      // behind the code"). Yield to the event loop
-      // once first, so that I/O a caller started alongside (the keychain read of balance and
-      // check) is sent and answered meanwhile rather than after.
-      await new Promise((resolve) => setImmediate(resolve));
+      // behind the code"), and I/O a caller started alongside (the keychain read of balance and
+      // check: a D-Bus exchange of two round trips) makes no progress while it runs. So the load
+      // is cut in steps with a turn of the event loop between them: Node's zlib, http and https,
+      // which axios loads as it starts, one at a time, then plaid itself. The keychain's answers
+      // are handled between the steps rather than after the last one. (Were axios to stop loading
+      // one of these, the only cost would be loading it for nothing.)
+      const turn = () => new Promise((resolve) => setImmediate(resolve));
+      await turn();
+      for (const id of ['node:zlib', 'node:http', 'node:https']) {
+        process.getBuiltinModule(id);
+        await turn();
+      }
       const [{ createPlaidClient }, { resolveCredentials }] = await Promise.all([import('./plaid/client.js'), import('./credentials.js')]);
       const credentials = opts.credentials ?? (await resolveCredentials(await ctx.store(), environment, env, { clientId: opts.clientId }));
       return createPlaidClient({
