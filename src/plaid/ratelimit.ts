@@ -12,7 +12,6 @@
  *
  * Both count calls made by this process only; calls from other processes show up as 429s.
  */
-import { setFlagsFromString } from 'node:v8';
 import { usageError } from '../errors.js';
 import { noteV8FlagsChanged } from '../load.js';
 import type { Environment } from '../types.js';
@@ -423,7 +422,8 @@ export const FAN_OUT_V8_FLAGS = '--optimize-for-size --no-maglev --no-turbofan';
  * run writes none (src/load.ts): a cache made under these flags would fit no ordinary run.
  */
 export function preferSmallHeap(): void {
-  setFlagsFromString(FAN_OUT_V8_FLAGS);
+  // node:v8 is loaded here, on first use: a one-item balance never sets flags.
+  process.getBuiltinModule('node:v8').setFlagsFromString(FAN_OUT_V8_FLAGS);
   noteV8FlagsChanged();
 }
 

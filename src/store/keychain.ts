@@ -32,7 +32,6 @@
  * both defaults, for a keychain that is slow to answer (for example one that shows an unlock
  * prompt). Options passed in code take precedence over it.
  */
-import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { configError } from '../errors.js';
@@ -223,7 +222,9 @@ function callHelper(
   const { NODE_OPTIONS: _nodeOptions, ...helperEnv } = env;
 
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, helperArgs(), {
+    // node:child_process is loaded here, on first use: the read every command makes (on Linux,
+    // getFromSecretService) never needs it.
+    const child = process.getBuiltinModule('node:child_process').spawn(process.execPath, helperArgs(), {
       env: helperEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
