@@ -30,7 +30,8 @@ function modulesOf(unit: string): string[] {
 }
 
 function bundledPackages(unit: string): Set<string> {
-  return new Set(modulesOf(unit).flatMap((input) => /^node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []));
+  // The path is relative to the project, or leads out of it where node_modules is a link.
+  return new Set(modulesOf(unit).flatMap((input) => /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input)?.[1] ?? []));
 }
 
 /** The environment without any compile-cache setting of the parent's: the CLI decides. */
