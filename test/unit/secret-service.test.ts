@@ -5,8 +5,8 @@
  * @napi-rs/keyring wrote, and handing a bus it cannot speak to back to the helper.
  */
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
