@@ -192,7 +192,14 @@ describe('sharing the client with a competing user (Plaid-like emulator)', () =>
     // The other user takes 8 calls a second (480 a minute) of the 20 the window allows.
     const competitor = world.emulator.compete({ perMinute: 480 });
     const from = world.emulator.requests.length;
-    const r = await world.run(['balance', '--all', '--yes', '--rate', '1200', '--format', 'ndjson', '--debug'], { timeoutMs: 60_000 });
+    // Usually 17 s; the bound leaves room for an unlucky schedule, which the pacer is built to
+    // survive: within one episode of 429s (until a call succeeds again) each new 429 doubles its
+    // pause, up to 16 s, so six in a row are 1 + 2 + 4 + 8 + 16 + 16 = 47 s of pauses alone. On a
+    // loaded 2-core machine, where the competing user's calls come late and in bunches, this run
+    // has taken 17, 31, 72 and (killed) more than 60 s, with the build of 2a1b6b0 as with later
+    // ones. How fast the pacer is, the bench measures (docs/benchmarks.md, "Paced fan-out"), not
+    // this test.
+    const r = await world.run(['balance', '--all', '--yes', '--rate', '1200', '--format', 'ndjson', '--debug'], { timeoutMs: 130_000 });
     const got = competitor.stop();
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -219,5 +226,5 @@ describe('sharing the client with a competing user (Plaid-like emulator)', () =>
     expect(Number(/rate at the end (\d+)\/min/.exec(r.stderr)![1])).toBeLessThan(1000);
     // …and the other user kept most of its share.
     expect(got.served).toBeGreaterThan(got.rateLimited * 4);
-  }, 90_000);
+  }, 150_000);
 });
