@@ -1,6 +1,8 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { filesUnder } from './test/helpers/cli.js';
 
 const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8')) as { version: string; engines?: { node?: string } };
 
@@ -42,11 +44,10 @@ class SlowestFirst extends BaseSequencer {
  * What the helpers keep per process is safe to share: world.init's store templates are keyed on
  * everything the run was given.
  */
-const testFiles = (dir: string): string[] =>
-  readdirSync(new URL(`./${dir}/`, import.meta.url), { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? testFiles(`${dir}/${entry.name}`) : entry.name.endsWith('.test.ts') ? [`${dir}/${entry.name}`] : [],
-  );
-const OWN_PROCESS = testFiles('test').filter((file) => {
+const testFiles = filesUnder(fileURLToPath(new URL('./test/', import.meta.url)))
+  .filter((file) => file.endsWith('.test.ts'))
+  .map((file) => `test/${file}`);
+const OWN_PROCESS = testFiles.filter((file) => {
   const source = readFileSync(new URL(`./${file}`, import.meta.url), 'utf8');
   const changesProcess = /\bvi\.(mock|doMock|spyOn|stubGlobal|stubEnv|useFakeTimers)\b|\bglobalThis\b/.test(source);
   const importsInProcess = source.includes("'items', 'import'") && /\brunInProcess\b|\binProcess: true\b/.test(source);
