@@ -113,6 +113,28 @@ export function retryPolicyFor(method: PlaidMethod, environment: Environment): R
 
 const startTimes = new WeakMap<InternalAxiosRequestConfig, number>();
 
+let ownConnection: { httpAgent: import('node:http').Agent; httpsAgent: import('node:https').Agent } | undefined;
+
+/**
+ * Agents that never keep a connection alive, so each request through them opens a connection of
+ * its own (Node's global agent, which axios uses otherwise, keeps connections alive and reuses an
+ * idle one). For the calls that are never retried: a server may close an idle kept-alive
+ * connection just as the next request is written on it, and the client then sees only
+ * ECONNRESET (Node's docs, http `request.reusedSocket`: "if server closes connection at
+ * unfortunate time, client may run into a 'ECONNRESET' error"). A public-token exchange or a token
+ * invalidation is never retried (retryPolicyFor), so such a reset would end `link` with "Plaid may
+ * have created the item" for a request Plaid never read. On a connection of its own, a reset is
+ * about that request and nothing else. The other calls keep the pool: a fan-out over thousands of
+ * items needs it, and they are retried where a retry is safe.
+ */
+function connectionOfItsOwn() {
+  ownConnection ??= {
+    httpAgent: new (process.getBuiltinModule('node:http').Agent)({ keepAlive: false }),
+    httpsAgent: new (process.getBuiltinModule('node:https').Agent)({ keepAlive: false }),
+  };
+  return ownConnection;
+}
+
 export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
   const host = (opts.baseUrl || PlaidEnvironments[opts.environment]!).replace(/\/+$/, '');
   // Plaid's API never redirects, and a followed redirect would carry the PLAID-SECRET header to
@@ -165,10 +187,11 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const policy = retryPolicyFor(method, opts.environment);
       const observe = callOptions.observe;
       const pace = callOptions.pace;
+      const requestOptions = policy === 'never' ? { timeout, signal, ...connectionOfItsOwn() } : { timeout, signal };
       const invokeOnce = observe
         ? async () => {
             try {
-              const response = await invoke.call(api, request, { timeout, signal });
+              const response = await invoke.call(api, request, requestOptions);
               observe(exchangeOf(response, null));
               return response;
             } catch (error) {
@@ -176,7 +199,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
               throw error;
             }
           }
-        : () => invoke.call(api, request, { timeout, signal });
+        : () => invoke.call(api, request, requestOptions);
       const attempt = pace
         ? async () => {
             await pace.acquire(signal);

@@ -134,6 +134,18 @@ describe('the public-token exchange: once, never retried', () => {
     saysItemMayExist(r);
   }, 30_000);
 
+  it('goes on a connection of its own, so a server closing a kept-alive connection as it arrives cannot lose it', async () => {
+    // /sandbox/public_token/create leaves a kept-alive connection behind; an exchange written on
+    // it would be reset unread (the emulator's keep-alive-race), and an exchange is never retried.
+    world.emulator.inject({ path: '/item/public_token/exchange', kind: 'keep-alive-race', times: Infinity });
+    const start = exchanges();
+    const r = await world.run(['link', '--sandbox', '--name', 'kept-alive', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ item: { alias: 'kept-alive' } });
+    const sent = world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange').slice(start);
+    expect(sent.map((q) => [q.reusedConnection, q.status])).toEqual([[false, 200]]);
+  }, 30_000);
+
   it('a 500 from Plaid: exit 5, not retried, with its request_id', async () => {
     const r = await failedLink({ path: '/item/public_token/exchange', error_code: 'INTERNAL_SERVER_ERROR' });
     expect(r.code, r.stderr).toBe(5);

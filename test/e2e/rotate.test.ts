@@ -207,11 +207,20 @@ describe('Ctrl-C while Plaid rotates', () => {
 });
 
 describe('items rotate --all', () => {
-  it('rotates every item of the environment, with per-item results', async () => {
+  it('rotates every item of the environment, with per-item results, each on a connection of its own', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
     const calls = invalidateCalls();
+    // The server closes every kept-alive connection just as the next request arrives on it. An
+    // invalidation is never retried, so one sent on a kept-alive connection would be lost to that.
+    world.emulator.inject({ path: INVALIDATE, kind: 'keep-alive-race', times: Infinity });
     const r = await world.run(['items', 'rotate', '--all', '--env', 'sandbox', '--yes']);
+    world.emulator.clearFaults();
     expect(r.code, r.stderr).toBe(0);
+    expect(world.emulator.requests.filter((q) => q.path === INVALIDATE).slice(calls).map((q) => [q.reusedConnection, q.status])).toEqual([
+      [false, 200],
+      [false, 200],
+      [false, 200],
+    ]);
     for (const alias of ['demo', 'second', 'third']) expect(r.stdout).toMatch(new RegExp(`${alias} .*rotated`));
     expect(r.stderr).toContain('Rotated 3 access tokens');
     expect(invalidateCalls()).toBe(calls + 3);

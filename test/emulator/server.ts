@@ -3,7 +3,7 @@
  * the request log, latency and fault injection. Plaid's behaviour lives in routes.ts.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { PlaidApiError, errorCodeForStatus, missingFields, plaidError } from './errors.js';
 import { hostedLinkPage, isHostedLinkPath } from './hosted-link.js';
 import { newRequestId } from './ids.js';
@@ -83,6 +83,7 @@ function faultReply(fault: Fault): Reply {
     case 'hang':
       return { status: 0, body: '', contentType: '', logged: undefined, ending: 'hang' };
     case 'reset':
+    case 'keep-alive-race':
       return { status: 0, body: '', contentType: '', logged: undefined, ending: 'reset' };
   }
 }
@@ -106,6 +107,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const faults: ActiveFault[] = [];
   const pathLatency = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
+  /** Requests read so far on each connection. */
+  const requestsServed = new WeakMap<Socket, number>();
   const warnedVersions = new Set<string>();
   let latencyMs = opts.latencyMs ?? 0;
   const itemLatency = new Map<string, number>();
@@ -211,10 +214,14 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       parsed = raw;
     }
     const headers = { ...req.headers };
-    const record: RecordedRequest = { method: req.method ?? '', path, headers, body: parsed, status: 0, response: undefined, at };
+    const served = requestsServed.get(req.socket) ?? 0;
+    requestsServed.set(req.socket, served + 1);
+    const record: RecordedRequest = { method: req.method ?? '', path, headers, body: parsed, status: 0, response: undefined, at, reusedConnection: served > 0 };
     requests.push(record);
 
-    const fault = takeFault(path);
+    const taken = takeFault(path);
+    // A keep-alive race needs a connection that was idle after an earlier request (types.ts).
+    const fault = taken?.kind === 'keep-alive-race' && !record.reusedConnection ? undefined : taken;
     const token = typeof parsed === 'object' && parsed !== null ? (parsed as { access_token?: unknown }).access_token : undefined;
     const itemId = typeof token === 'string' && itemLatency.size > 0 ? state.itemIdForToken(token) : undefined;
     const delay =

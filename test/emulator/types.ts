@@ -69,7 +69,15 @@ export interface EmulatorOptions {
   onAnswered?: (request: RecordedRequest) => void;
 }
 
-export type FaultKind = 'error' | 'malformed-json' | 'truncated' | 'wrong-content-type' | 'hang' | 'reset';
+/**
+ * How an injected fault answers. `keep-alive-race`: the server closed an idle kept-alive
+ * connection just as the request was written on it, as any HTTP server may (Node's own closes one
+ * after 5 s idle; Node's docs, http `request.reusedSocket`). A request that came on a connection
+ * which carried an earlier one is reset unread: the client sees ECONNRESET, and Plaid never saw
+ * the request, so nothing happens at Plaid. A request on a new connection cannot meet that race
+ * and is served as usual (the fault counts it among its `times` all the same).
+ */
+export type FaultKind = 'error' | 'malformed-json' | 'truncated' | 'wrong-content-type' | 'hang' | 'reset' | 'keep-alive-race';
 
 export interface RecordedRequest {
   method: string;
@@ -86,6 +94,8 @@ export interface RecordedRequest {
   at: number;
   /** Set when an injected fault answered this request instead of the emulator's routes. */
   fault?: FaultKind;
+  /** The request came on a connection that had carried an earlier request (HTTP keep-alive). */
+  reusedConnection: boolean;
 }
 
 export interface Fault {

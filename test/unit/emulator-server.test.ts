@@ -2,6 +2,7 @@
  * The emulator's HTTP behaviour: listening, credentials, bodies, routing, the request log,
  * latency and fault injection.
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { callPlaid, createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
 
@@ -292,6 +293,50 @@ describe('transport faults', () => {
     plaid.inject({ path: target, kind: 'reset' });
     await expect(request()).rejects.toThrow();
     expect((await request()).status).toBe(200);
+  });
+
+  describe('keep-alive-race: a kept-alive connection closed by the server as the next request arrives', () => {
+    /** One POST through `agent` with node:http, which says whether it reused a connection. */
+    const post = (agent: Agent, path: string, payload: unknown) =>
+      new Promise<{ status: number | null; code: string | null; reused: boolean; body: Record<string, unknown> | null }>((resolve) => {
+        const req = httpRequest(`${plaid.url}${path}`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET } }, (res) => {
+          let text = '';
+          res.setEncoding('utf8').on('data', (d: string) => (text += d));
+          res.on('end', () => resolve({ status: res.statusCode ?? null, code: null, reused: req.reusedSocket, body: JSON.parse(text) }));
+        });
+        req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: null, code: error.code ?? null, reused: req.reusedSocket, body: null }));
+        req.end(JSON.stringify(payload));
+      });
+    const institution = { institution_id: 'ins_109508', country_codes: ['US'] };
+    let agent: Agent;
+    beforeEach(() => {
+      agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    });
+    afterEach(() => agent.destroy());
+
+    it('resets a request on a reused connection unread, and serves one on a new connection', async () => {
+      expect(await post(agent, target, institution)).toMatchObject({ status: 200, reused: false });
+      plaid.inject({ path: target, kind: 'keep-alive-race', times: 2 });
+      expect(await post(agent, target, institution)).toMatchObject({ status: null, code: 'ECONNRESET', reused: true });
+      // The reset connection is gone, so the agent opens a new one: no race there.
+      expect(await post(agent, target, institution)).toMatchObject({ status: 200, reused: false });
+      expect(plaid.requests.map((q) => [q.reusedConnection, q.fault, q.status])).toEqual([
+        [false, undefined, 200],
+        [true, 'keep-alive-race', 0],
+        [false, undefined, 200],
+      ]);
+    });
+
+    it('Plaid never read the reset request: a public token sent so can still be exchanged', async () => {
+      const created = await post(agent, '/sandbox/public_token/create', { institution_id: 'ins_109508', initial_products: ['auth'] });
+      expect(created).toMatchObject({ status: 200, reused: false });
+      plaid.inject({ path: '/item/public_token/exchange', kind: 'keep-alive-race' });
+      const exchange = { public_token: created.body!.public_token };
+      expect(await post(agent, '/item/public_token/exchange', exchange)).toMatchObject({ code: 'ECONNRESET', reused: true });
+      const again = await post(agent, '/item/public_token/exchange', exchange);
+      expect(again).toMatchObject({ status: 200, reused: false });
+      expect(again.body!.access_token).toMatch(/^access-sandbox-/);
+    });
   });
 });
 
