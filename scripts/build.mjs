@@ -41,7 +41,7 @@ import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -408,13 +408,35 @@ const vendorPlugin = {
 };
 
 /**
+ * What an ESM import of a Node builtin becomes in a unit. esbuild writes `__toESM(require("zlib"), 1)`, which makes
+ * the import's namespace object by defining a getter for every one of the builtin's own properties: hundreds, for
+ * `fs`, `process`, `crypto`, `util` and `zlib`, in every run that loads the unit (docs/benchmarks.md, "Figures behind
+ * the code"). `__nodeNamespace` makes one object whose prototype is the builtin: `default` is the builtin itself, as
+ * with `__toESM(…, 1)`, and every other name is looked up on the builtin, live, as those getters do. The one
+ * difference is what enumerates the namespace object itself (it has only `default`); checkNamespaces below fails the
+ * build if a unit does.
+ */
+const NODE_NAMESPACE = 'var __nodeNamespace = (mod) => Object.create(mod, { default: { value: mod, enumerable: true } });';
+
+function lightNodeNamespaces(unit, text) {
+  const out = text.replace(/__toESM\(require\("([^"]+)"\),1\)/g, (call, id) => {
+    if (!isBuiltin(id)) return call;
+    return `__nodeNamespace(require(${JSON.stringify(id)}))`;
+  });
+  // The namespace objects are held in esbuild's `import_<name>` variables: nothing may list or copy one.
+  const enumerated = out.match(/(?:Object\.(?:keys|values|entries|assign|getOwnPropertyNames)\(|\.\.\.|\bin )import_[A-Za-z0-9_$]+\b(?!\.)/g);
+  if (enumerated) fail(`dist/${unit}.cjs enumerates a module namespace (${enumerated.join(', ')}): __nodeNamespace has only \`default\` of its own`);
+  return out;
+}
+
+/**
  * CommonJS units, loaded by src/load.ts in a CommonJS wrapper (bin/plaidbal.js): `import.meta.url` in the sources is
  * the unit's own file URL.
  */
 const unitOptions = {
   ...options,
   format: 'cjs',
-  banner: { js: "var __importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  banner: { js: `var __importMetaUrl = require('node:url').pathToFileURL(__filename).href; ${NODE_NAMESPACE}` },
   // plaidbal doctor checks the running Node against package.json's engines range, read here.
   define: { __PLAIDBAL_VERSION__: JSON.stringify(pkg.version), __PLAIDBAL_NODE_ENGINES__: JSON.stringify(pkg.engines?.node ?? ''), 'import.meta.url': '__importMetaUrl' },
   metafile: true,
@@ -452,7 +474,7 @@ async function main() {
   const units = {};
   for (const [unit, pending] of Object.entries(builds)) {
     const result = await pending;
-    const text = result.outputFiles[0].text;
+    const text = lightNodeNamespaces(unit, result.outputFiles[0].text);
     units[unit] = { text, inputs: result.metafile.inputs };
     await writeFile(join(OUT, `${unit}.cjs`), text);
     Object.assign(metafile.inputs, result.metafile.inputs);

@@ -76,6 +76,19 @@ describe('start-up cost', () => {
     }
   });
 
+  it("an import of a Node builtin copies none of the builtin's exports as a unit loads: the units use __nodeNamespace", async () => {
+    const { isBuiltin } = await import('node:module');
+    const namespaces = UNITS.flatMap((unit) => [...source(unit).matchAll(/__nodeNamespace\(require\("([^"]+)"\)\)/g)].map((m) => m[1]!));
+    // plaid's unit (axios) imports Node's http, https, crypto, zlib, stream and util; the commands unit fs, os and process.
+    for (const id of ['http', 'https', 'crypto', 'zlib', 'stream', 'util', 'node:fs', 'node:os', 'node:process']) expect(namespaces, id).toContain(id);
+    expect(namespaces.every((id) => isBuiltin(id))).toBe(true);
+    // esbuild's own helper for them, which defines a getter per export, is left to packages from npm (scripts/build.mjs).
+    for (const unit of UNITS) {
+      const copied = [...source(unit).matchAll(/__toESM\(require\("([^"]+)"\)/g)].map((m) => m[1]!).filter((id) => isBuiltin(id));
+      expect(copied, unit).toEqual([]);
+    }
+  });
+
   it('bin/plaidbal.js keeps a code cache per command in the user\'s cache directory, written as the run ends, and the next run uses it', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-cache-'));
     try {
