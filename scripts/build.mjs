@@ -164,13 +164,20 @@ function trimPlaidApi(source, version) {
   // reached at all: the plaid unit exports only the values src/ imports (plaidValueImports), and
   // the build fails when src/ imports one that was left out.
   const why = 'scripts/build.mjs bundles only part of plaid';
+  // The left-out methods are answered by a proxy at the end of PlaidApi's prototype chain, which only a
+  // name PlaidApi does not have reaches: defining ~340 throwing methods as the unit loads cost every run
+  // that loads plaid (docs/benchmarks.md, "Figures behind the code"), for a mistake step 4 of this
+  // script already stops at build time.
   out.push(
-    `const __plaidbalStrippedMethods = ${JSON.stringify(strippedMethods.join(','))}.split(',');`,
-    // On a prototype of their own, filled before it joins PlaidApi's chain: defining ~340 methods on
-    // PlaidApi.prototype itself cost ~4 ms a run (each definition changes a prototype's shape).
-    `const __plaidbalStrippedProto = Object.create(Object.getPrototypeOf(PlaidApi.prototype));`,
-    `for (const name of __plaidbalStrippedMethods) Object.defineProperty(__plaidbalStrippedProto, name, { configurable: true, writable: true, value() { throw new Error('PlaidApi.' + name + ' is not in the plaidbal bundle (${why}): add it to PLAID_METHODS there'); } });`,
-    `Object.setPrototypeOf(PlaidApi.prototype, __plaidbalStrippedProto);`,
+    `const __plaidbalStrippedMethods = ${JSON.stringify(`,${strippedMethods.join(',')},`)};`,
+    `Object.setPrototypeOf(PlaidApi.prototype, new Proxy(Object.getPrototypeOf(PlaidApi.prototype), {`,
+    `  get(target, name, receiver) {`,
+    `    if (typeof name === 'string' && __plaidbalStrippedMethods.includes(',' + name + ',')) {`,
+    `      return function () { throw new Error('PlaidApi.' + name + ' is not in the plaidbal bundle (${why}): add it to PLAID_METHODS there'); };`,
+    `    }`,
+    `    return Reflect.get(target, name, receiver);`,
+    `  },`,
+    `}));`,
   );
   return { contents: `${out.join('\n')}\n`, strippedExports, strippedMethods };
 }
