@@ -420,8 +420,8 @@ const vendorPlugin = {
  * `fs`, `process`, `crypto`, `util` and `zlib`, in every run that loads the unit (docs/benchmarks.md, "Figures behind
  * the code"). `__nodeNamespace` makes one object whose prototype is the builtin: `default` is the builtin itself, as
  * with `__toESM(…, 1)`, and every other name is looked up on the builtin, live, as those getters do. The one
- * difference is what enumerates the namespace object itself (it has only `default`); checkNamespaces below fails the
- * build if a unit does.
+ * difference is what enumerates the namespace object itself (it has only `default`); lightNodeNamespaces fails the
+ * build if a unit does. test/e2e/startup.test.ts checks that no unit is left with esbuild's helper for a builtin.
  */
 const NODE_NAMESPACE = 'var __nodeNamespace = (mod) => Object.create(mod, { default: { value: mod, enumerable: true } });';
 

@@ -299,7 +299,7 @@ describe('transport faults', () => {
     /** One POST through `agent` with node:http, which says whether it reused a connection. */
     const post = (agent: Agent, path: string, payload: unknown) =>
       new Promise<{ status: number | null; code: string | null; reused: boolean; body: Record<string, unknown> | null }>((resolve) => {
-        const req = httpRequest(`${plaid.url}${path}`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET } }, (res) => {
+        const req = httpRequest(`${plaid.url}${path}`, { method: 'POST', agent, headers: { 'Content-Type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' } }, (res) => {
           let text = '';
           res.setEncoding('utf8').on('data', (d: string) => (text += d));
           res.on('end', () => resolve({ status: res.statusCode ?? null, code: null, reused: req.reusedSocket, body: JSON.parse(text) }));
