@@ -13,6 +13,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -76,8 +77,7 @@ describe('start-up cost', () => {
     }
   });
 
-  it("an import of a Node builtin copies none of the builtin's exports as a unit loads: the units use __nodeNamespace", async () => {
-    const { isBuiltin } = await import('node:module');
+  it("an import of a Node builtin copies none of the builtin's exports as a unit loads: the units use __nodeNamespace", () => {
     const namespaces = UNITS.flatMap((unit) => [...source(unit).matchAll(/__nodeNamespace\(require\("([^"]+)"\)\)/g)].map((m) => m[1]!));
     // plaid's unit (axios) imports Node's http, https, crypto, zlib, stream and util; the commands unit fs, os and process.
     for (const id of ['http', 'https', 'crypto', 'zlib', 'stream', 'util', 'node:fs', 'node:os', 'node:process']) expect(namespaces, id).toContain(id);
