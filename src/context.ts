@@ -81,7 +81,9 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
     store() {
       storePromise ??= (async () => {
         const [{ Store }, { osKeychain }] = await Promise.all([import('./store/store.js'), import('./store/keychain.js')]);
-        keychain ??= osKeychain();
+        // The command's environment, not this process's: the same thing in the CLI, not in a test
+        // that runs commands in its own process with an environment of their own.
+        keychain ??= osKeychain({ env });
         return Store.open({
           env,
           keyDeps: { keychain, passphrase: passphraseProvider(io, env, prompt), notice: (m) => info(io.err.yellow(`! ${m}`)), now: () => new Date() },

@@ -6,9 +6,9 @@
  * are left out; everything here is deterministic for a given store.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, tempStore } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 beforeAll(async () => {
@@ -41,5 +41,24 @@ describe('in process and spawned agree', () => {
     const inProcess = await runInProcess(args, { env: world.env, stdin });
     expect({ code: inProcess.code, stdout: inProcess.stdout, stderr: inProcess.stderr }).toEqual({ code: spawned.code, stdout: spawned.stdout, stderr: spawned.stderr });
     expect(spawned.stdout + spawned.stderr).not.toBe('');
+  });
+
+  it('the keychain reads the run\'s environment, not the process\'s: a malformed PLAIDBAL_KEYCHAIN_TIMEOUT_MS stops config init in both', async () => {
+    const args = ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'keychain'];
+    const results = [];
+    for (const run of [runCli, runInProcess]) {
+      const store = await tempStore();
+      try {
+        const env = { ...world.env, PLAIDBAL_CONFIG_DIR: store.dir, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '5s' };
+        const r = await run(args, { env, stdin: TEST_SECRET });
+        results.push({ code: r.code, stdout: r.stdout, stderr: r.stderr.split(store.dir).join('<store>'), stored: (await store.snapshot()).size });
+      } finally {
+        await store.cleanup();
+      }
+    }
+    expect(results[0]!.stderr).toContain('PLAIDBAL_KEYCHAIN_TIMEOUT_MS');
+    expect(results[0]!.code).not.toBe(0);
+    expect(results[0]!.stored).toBe(0);
+    expect(results[1]).toEqual(results[0]);
   });
 });
