@@ -3,7 +3,7 @@
  * lock gives a clear error after its timeout, and SIGKILL at any point of link, rename or
  * remove leaves a store that opens with the earlier items intact.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

@@ -3,7 +3,7 @@
  * after: bad input, a Plaid error or a network failure must leave the store untouched.
  */
 import { readFile, writeFile } from 'node:fs/promises';
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';

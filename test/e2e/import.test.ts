@@ -5,7 +5,7 @@
  * Every bad input exits 2 with its line numbers, makes no Plaid call and leaves the store
  * byte-identical; no token ever reaches stdout, stderr or argv.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

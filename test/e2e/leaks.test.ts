@@ -13,7 +13,7 @@
  * Runs go through a --require'd spy that records the argv of every process plaidbal starts
  * (the keychain helper, a browser), so "argv never carries a secret" covers its children too.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';

@@ -4,7 +4,7 @@
  * test/helpers/browser.ts, handed a public token the emulator really issued
  * (Emulator.completeLinkSession on the link token the CLI created).
  */
-import type { ChildProcess } from 'node:child_process';
+import type { LightChild } from '../helpers/spawner.js';
 import { readFile } from 'node:fs/promises';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -21,7 +21,7 @@ let launching: Promise<Browser> | undefined;
 let context: BrowserContext | undefined;
 /** The page of the current test: every test ends with zero CSP violations and zero page errors. */
 let opened: { page: Page; pageErrors: string[] } | undefined;
-const running: ChildProcess[] = [];
+const running: LightChild[] = [];
 
 declare const window: Record<string, unknown>;
 declare const document: { addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void };

@@ -3,14 +3,14 @@
  * the hosted_link_url, and polls /link/token/get; the "user" finishes (or leaves) Link
  * through Emulator.completeLinkSession, or through the emulator's Hosted Link form.
  */
-import type { ChildProcess } from 'node:child_process';
+import type { LightChild } from '../helpers/spawner.js';
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
-const running: ChildProcess[] = [];
+const running: LightChild[] = [];
 
 beforeEach(async () => {
   world = await createWorld();

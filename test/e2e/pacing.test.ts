@@ -4,7 +4,7 @@
  * Plaid's side, a competing user of the same client_id, streamed ndjson/csv, Ctrl-C mid-stream,
  * and progress on a terminal.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, plaidLike, userGoodAccounts } from '../emulator/index.js';
 import { addItems, type BulkItem } from '../helpers/bulk.js';

@@ -2,7 +2,7 @@
  * `plaidbal config rekey`: a new passphrase, keychain <-> passphrase, and a kill -9 at any
  * point leaving a store that opens with the old key or the new one, never neither.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { osKeychain } from '../../src/store/keychain.js';

@@ -4,7 +4,8 @@
  * a store that cannot be written after Plaid answered keeps the new token in a recovery file,
  * and `items rotate --recover` finishes. No token, old or new, is ever printed.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
+import { spawn } from '../helpers/spawner.js';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

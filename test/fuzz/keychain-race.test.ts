@@ -8,7 +8,7 @@
  * Reproduced here on a private gnome-keyring (test/helpers/keyring.ts), so the churn cannot
  * disturb the suite's shared keyring or any other test file.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type LightChild } from '../helpers/spawner.js';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPrivateBus, type PrivateBus } from '../helpers/keyring.js';
@@ -30,7 +30,7 @@ afterAll(async () => {
 });
 
 /** Another plaidbal store's entries coming and going, as fast as the keyring allows, for `ms`. */
-function churn(ms: number): ChildProcess {
+function churn(ms: number): LightChild {
   const addon = createRequire(import.meta.url).resolve('@napi-rs/keyring');
   const script = `
     const kr = require(${JSON.stringify(addon)});

@@ -2,12 +2,12 @@
  * Runs the built CLI (bin/plaidbal.js → dist/) as a user would: a child process with
  * its own environment, a temporary PLAIDBAL_CONFIG_DIR and no terminal.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawn, type LightChild } from './spawner.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/plaidbal.js', import.meta.url));
 /** The build's output directory: dist/<unit>.cjs are its bundles (scripts/build.mjs). */
@@ -87,7 +87,7 @@ export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult
 }
 
 export interface RunningCli {
-  child: ChildProcess;
+  child: LightChild;
   /** Resolves with the first match of `ready.url` on stderr, once stderr also holds `ready.after`. */
   url: Promise<string>;
   done: Promise<CliResult>;

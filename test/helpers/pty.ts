@@ -3,7 +3,7 @@
  * input and colour can be tested as a person sees them. Answers are typed only once the
  * expected prompt text has appeared.
  */
-import { spawn } from 'node:child_process';
+import { spawn } from './spawner.js';
 import { BIN } from './cli.js';
 
 export interface TerminalStep {

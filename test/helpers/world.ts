@@ -3,7 +3,7 @@
  * built CLI pointed at both. Each test file builds its own.
  */
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type EmulatorOptions } from '../emulator/index.js';
-import { spawn } from 'node:child_process';
+import { spawn } from './spawner.js';
 import { existsSync, readdirSync } from 'node:fs';
 import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
