@@ -12,6 +12,16 @@
  *
  * Runs go through a --require'd spy that records the argv of every process plaidbal starts
  * (the keychain helper, a browser), so "argv never carries a secret" covers its children too.
+ *
+ * Where a command runs both with and without --debug in the same mode and with the same key
+ * source, the --debug run is the spawned one and the run without --debug runs in this process
+ * (test/helpers/in-process.ts). --debug only adds the [debug] lines (src/context.ts, the call
+ * logger in src/plaid/client.ts): it changes neither the files a run writes nor the processes it
+ * starts, so what only a real process shows (files in HOME and TMPDIR, the argv of children,
+ * anything written past the command's streams) is read from the spawned run; what the command
+ * prints without --debug is read from the run in process. Every command, mode and key source
+ * has a spawned run (the first test checks), and the passphrase store's failures, which run
+ * without --debug only, are spawned.
  */
 import { spawn } from '../helpers/spawner.js';
 import { randomBytes } from 'node:crypto';
@@ -24,6 +34,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
 import { cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { BIN, baseEnv, runCli } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 
 // ---------------------------------------------------------------------------------------------
 // The secrets, each distinct and recognisable.
@@ -58,6 +69,8 @@ const keychainKeys = new Set<string>();
 
 interface Run {
   args: string[];
+  /** Spawned (the built CLI, with the spy), or run in this process. */
+  where: 'spawned' | 'in process';
   keySource: KeySource;
   debug: boolean;
   mode: string;
@@ -128,6 +141,8 @@ interface RunOptions {
   exclusive?: boolean;
   /** Leave --debug off whatever `debug` says (setup runs). */
   noDebugFlag?: boolean;
+  /** In this process rather than spawned: a run without --debug whose --debug twin is spawned. */
+  inProcess?: boolean;
 }
 
 async function run(opts: RunOptions): Promise<Run> {
@@ -157,7 +172,7 @@ async function run(opts: RunOptions): Promise<Run> {
     ...opts.env,
   };
   const before = opts.emulator.requests.length;
-  const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+  const spawned = opts.inProcess ? runInProcess(args, { env, stdin: opts.stdin }) : new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', spy, BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -171,6 +186,7 @@ async function run(opts: RunOptions): Promise<Run> {
     });
     child.stdin.end(opts.stdin ?? '');
   });
+  const result = await spawned;
   const files: Run['files'] = [];
   for (const [label, base] of [['HOME', home], ['TMPDIR', tmp], ['XDG_RUNTIME_DIR', runtime], ['store dir', opts.storeDir]] as const) {
     for (const path of await walk(base)) {
@@ -180,13 +196,14 @@ async function run(opts: RunOptions): Promise<Run> {
   }
   const storeFile = join(opts.storeDir, 'store.json');
   const store = await readFile(storeFile).catch(() => null);
-  const spawned = (await readFile(spyLog, 'utf8').catch(() => ''))
+  const children = (await readFile(spyLog, 'utf8').catch(() => ''))
     .split('\n')
     .filter(Boolean)
     .map((line) => JSON.parse(line) as string[]);
   await rm(dir, { recursive: true, force: true });
   const record: Run = {
     args,
+    where: opts.inProcess ? 'in process' : 'spawned',
     keySource: opts.keySource,
     debug,
     mode: opts.mode,
@@ -194,7 +211,7 @@ async function run(opts: RunOptions): Promise<Run> {
     ...result,
     files,
     store,
-    spawned,
+    spawned: children,
     requests: opts.exclusive ? opts.emulator.requests.slice(before) : null,
   };
   runs.push(record);
@@ -255,7 +272,7 @@ function found(haystack: string | Buffer): string[] {
     .map((s) => s.name);
 }
 
-const describeRun = (r: Run) => `[${r.keySource}${r.debug ? ', --debug' : ''}, ${r.mode}] plaidbal ${r.args.join(' ')} → exit ${r.code}\nstderr: ${r.stderr}\nstdout: ${r.stdout.slice(0, 800)}`;
+const describeRun = (r: Run) => `[${r.where}, ${r.keySource}${r.debug ? ', --debug' : ''}, ${r.mode}] plaidbal ${r.args.join(' ')} → exit ${r.code}\nstderr: ${r.stderr}\nstdout: ${r.stdout.slice(0, 800)}`;
 
 // ---------------------------------------------------------------------------------------------
 // The runs
@@ -283,10 +300,13 @@ async function successChain(profile: (typeof PROFILES)[number], debug: boolean, 
   emulators.push(emulator);
   const storeDir = await mkdtemp(join(root, `store-${profile.keySource}-`));
   let passphrase = PASSPHRASE;
-  const step = async (s: Step) =>
-    s.anyKey && profile.keySource === 'passphrase'
-      ? undefined
-      : run({ args: s.args, storeDir, emulator, keySource: profile.keySource, debug, mode: s.setup ? 'setup' : 'success', expected: [s.expected], stdin: s.stdin, env: { PLAIDBAL_PASSPHRASE: passphrase, ...s.env }, exclusive: true, noDebugFlag: s.setup });
+  const step = async (s: Step) => {
+    if (s.anyKey && profile.keySource === 'passphrase') return undefined;
+    const r = await run({ args: s.args, storeDir, emulator, keySource: profile.keySource, debug, mode: s.setup ? 'setup' : 'success', expected: [s.expected], stdin: s.stdin, env: { PLAIDBAL_PASSPHRASE: passphrase, ...s.env }, exclusive: true, noDebugFlag: s.setup, inProcess: !debug });
+    // The steps after a failed set-up would fail for want of it: say which one did.
+    if (s.setup && r.code !== s.expected) throw new Error(`set-up failed: ${describeRun(r)}`);
+    return r;
+  };
   // The runs after `config init` are what is scanned; scrypt's cost is not (test/helpers/cheap-kdf.ts).
   const cheapen = async () => {
     if (profile.keySource === 'passphrase') await cheapenPassphraseStore(storeDir, passphrase);
@@ -447,6 +467,8 @@ async function failureRuns(profile: (typeof PROFILES)[number], plan: { mode: Mod
             emulator,
             keySource: profile.keySource,
             debug,
+            // Without --debug in process, where the same run with --debug is spawned.
+            inProcess: !debug && debugs.includes(true),
             mode,
             // --all: every item failed, and a multi-item run says so with 6.
             expected: args.includes('--all') ? [6] : [code],
@@ -499,14 +521,18 @@ describe('secret hygiene of every command', () => {
         const mine = (r: Run) => r.keySource === keySource && r.debug === debug;
         for (const command of keySource === 'keychain' ? every : keyed) expect(ran('success', command, mine), `success: ${command.join(' ')} (${keySource}, debug ${debug})`).toBe(true);
       }
+      // What only a real process shows (files, children's argv, writes past the command's streams): a spawned run of each.
+      for (const command of keySource === 'keychain' ? every : keyed) expect(ran('success', command, (r) => r.keySource === keySource && r.where === 'spawned'), `success, spawned: ${command.join(' ')} (${keySource})`).toBe(true);
       for (const mode of ['bad keys', 'store key']) expect(runs.some((r) => r.mode === mode && r.keySource === keySource), `${mode} with the ${keySource}`).toBe(true);
     }
     for (const command of [...KEY_FAILING, ...FAILING.filter((f) => f.unlocks).map((f) => f.args('x'))]) {
       for (const debug of [false, true]) expect(ran('store key', command.slice(0, 2), (r) => r.debug === debug), `store key: ${command.join(' ')} (debug ${debug})`).toBe(true);
+      expect(ran('store key', command.slice(0, 2), (r) => r.where === 'spawned'), `store key, spawned: ${command.join(' ')}`).toBe(true);
     }
     for (const mode of ['bad keys', 'network down', '5xx', 'timeout']) {
       for (const f of FAILING.filter((x) => (mode === 'timeout' ? x.timeout && !x.plaidErrorOnly : mode === 'network down' ? !x.plaidErrorOnly : true))) {
         for (const debug of [false, true]) expect(ran(mode, f.args('x').slice(0, 2), (r) => r.debug === debug), `${mode}: ${f.args('x').join(' ')} (debug ${debug})`).toBe(true);
+        expect(ran(mode, f.args('x').slice(0, 2), (r) => r.where === 'spawned'), `${mode}, spawned: ${f.args('x').join(' ')}`).toBe(true);
       }
     }
   });
