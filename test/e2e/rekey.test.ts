@@ -1,6 +1,10 @@
 /**
  * `plaidbal config rekey`: a new passphrase, keychain <-> passphrase, and a kill -9 at any
  * point leaving a store that opens with the old key or the new one, never neither.
+ *
+ * The commands run in this process (test/helpers/in-process.ts), but for the rekeys that are
+ * killed, which only a real process can show: those are spawned from the built CLI, and run
+ * to their end once as well.
  */
 import { spawn } from '../helpers/spawner.js';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -11,7 +15,7 @@ import { createWorld, PASSPHRASE, TEST_SECRET, type World } from '../helpers/wor
 
 let world: World;
 beforeEach(async () => {
-  world = await createWorld();
+  world = await createWorld({}, {}, { inProcess: true });
 });
 afterEach(async () => world.close());
 
