@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import type { AccountBase } from 'plaid';
 import type { BalanceDocument, ItemBalanceJson, PlaidErrorJson } from '../../src/types.js';
 import { toAccountJson } from '../../src/format/balance.js';
+import { binaryString } from '../helpers/code-points.js';
 
 /** Values that have broken money formatting somewhere before. */
 const SPECIAL_NUMBERS = [
@@ -41,7 +42,7 @@ export const unofficialCode: fc.Arbitrary<string> = fc.oneof(fc.constantFrom('BT
 export const oddCode: fc.Arbitrary<string> = fc.oneof(
   fc.constantFrom('usd', ' USD ', '', '   ', 'US', 'USDT', '€', '$', 'ıls', 'ﬀ', 'ＵＳＤ', '１２３', 'U D', 'EURO', '🪙'),
   fc.string({ maxLength: 8 }),
-  fc.string({ maxLength: 4, unit: 'binary' }),
+  binaryString({ maxLength: 4 }),
 );
 
 /** The currency pair of a balance: Plaid sets one of the two, but a fuzzer may set both or neither. */
@@ -58,7 +59,7 @@ export const anyCurrency = currencyPair({ iso: fc.oneof(isoCode, oddCode), unoff
 /** Text a bank may put in a name: anything, including newlines, quotes, commas, RTL and emoji. */
 export const bankText: fc.Arbitrary<string> = fc.oneof(
   { weight: 3, arbitrary: fc.string({ maxLength: 30 }) },
-  { weight: 2, arbitrary: fc.string({ maxLength: 20, unit: 'binary' }) },
+  { weight: 2, arbitrary: binaryString({ maxLength: 20 }) },
   {
     weight: 2,
     arbitrary: fc.constantFrom(

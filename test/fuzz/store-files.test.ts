@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentProblem } from '../../src/store/document.js';
 import { TEST_SECRET, type World } from '../helpers/world.js';
 import { describeRun, explainsFailure, FAILURE_CODES, fuzz, fuzzWorld, messageProblems, registered, sameFiles } from './support.js';
+import { binaryString } from '../helpers/code-points.js';
 
 const NEW_PASSPHRASE = 'a brand new passphrase for rekey';
 
@@ -158,7 +159,7 @@ function storeContent(base: Buffer): fc.Arbitrary<Buffer> {
     { weight: 6, arbitrary: mutated },
     { weight: 2, arbitrary: fc.nat(base.length).map((n) => base.subarray(0, n)) },
     { weight: 1, arbitrary: fc.uint8Array({ maxLength: 600 }).map((a) => Buffer.from(a)) },
-    { weight: 1, arbitrary: fc.string({ maxLength: 200, unit: 'binary' }).map((s) => Buffer.from(s)) },
+    { weight: 1, arbitrary: binaryString({ maxLength: 200 }).map((s) => Buffer.from(s)) },
     { weight: 1, arbitrary: fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)) },
     { weight: 1, arbitrary: fc.constantFrom('', '{}', '[]', 'null', '"store"', '0', 'true', '{"version":1}', `\ufeff${base.toString('utf8')}`, `${base.toString('utf8')}\n{}`).map((s) => Buffer.from(s)) },
   );

@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BusError, decodeMessage, encodeCall, lookupSecrets, parseSignature, WireReader, WireWriter } from '../../src/store/secret-service.js';
+import { binaryString } from '../helpers/code-points.js';
 
 // ------------------------------------------------------------------------------------------------
 // Types and values, in the decoder's representation:
@@ -63,7 +64,7 @@ const objectPath = fc.oneof(
   fc.array(fc.stringMatching(/^[A-Za-z0-9_]{1,12}$/), { minLength: 1, maxLength: 5 }).map((parts) => `/${parts.join('/')}`),
 );
 /** D-Bus strings are UTF-8 without NUL (spec: "must not contain nul bytes"). */
-const dbusString = fc.string({ unit: 'binary', maxLength: 40 }).filter((s) => !s.includes('\0'));
+const dbusString = binaryString({ maxLength: 40 }).filter((s) => !s.includes('\0'));
 
 function valueArb(t: T, depth = 0): fc.Arbitrary<unknown> {
   switch (t.code) {
