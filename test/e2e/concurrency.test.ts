@@ -2,12 +2,16 @@
  * A concurrent and crash-safe store: parallel plaidbal processes lose no update, a held
  * lock gives a clear error after its timeout, and SIGKILL at any point of link, rename or
  * remove leaves a store that opens with the earlier items intact.
+ *
+ * The processes that race each other, wait on a lock or are killed are spawned from the built
+ * CLI; the checks of the store they leave run in this process (test/helpers/in-process.ts).
  */
 import { spawn } from '../helpers/spawner.js';
 import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN } from '../helpers/cli.js';
+import { BIN, type CliResult } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -17,7 +21,9 @@ beforeEach(async () => {
 });
 afterEach(async () => world.close());
 
-const aliases = async () => JSON.parse((await world.run(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias).sort();
+/** A check of the store, in this process. */
+const check = (args: string[]): Promise<CliResult> => runInProcess(args, { env: world.env });
+const aliases = async () => JSON.parse((await check(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias).sort();
 
 describe('several processes at once', () => {
   it('ten parallel `link --sandbox` runs leave ten items', async () => {
@@ -26,7 +32,7 @@ describe('several processes at once', () => {
     for (const r of results) expect(r.code, r.stderr).toBe(0);
     expect(await aliases()).toEqual([...names].sort());
     // And every token still opens.
-    const balance = await world.run(['balance', '--all', '--json', '--cached']);
+    const balance = await check(['balance', '--all', '--json', '--cached']);
     expect(balance.code, balance.stderr).toBe(0);
     expect(JSON.parse(balance.stdout).items).toHaveLength(10);
   });
@@ -79,15 +85,15 @@ describe('crashes', () => {
       await killed(['items', 'remove', `crash${i}`, '--yes'], delay);
       // Undo a rename that completed, so the next round starts from the same names.
       const names = await aliases();
-      if (names.includes(`keep2-${i}`)) expect((await world.run(['items', 'rename', `keep2-${i}`, 'keep2'])).code).toBe(0);
+      if (names.includes(`keep2-${i}`)) expect((await check(['items', 'rename', `keep2-${i}`, 'keep2'])).code).toBe(0);
 
       const doc = JSON.parse(await readFile(world.store.file, 'utf8')); // parses: old or new, never torn
       expect(doc.items.map((x: { item_id: string }) => x.item_id)).toEqual(expect.arrayContaining(keepIds));
-      const list = await world.run(['items', '--json']);
+      const list = await check(['items', '--json']);
       expect(list.code, list.stderr).toBe(0);
     }
     // The surviving items' tokens still open.
-    const balance = await world.run(['balance', '--item', 'keep1', '--item', 'keep2', '--json', '--cached']);
+    const balance = await check(['balance', '--item', 'keep1', '--item', 'keep2', '--json', '--cached']);
     expect(balance.code, balance.stderr).toBe(0);
     // Killed writers may leave their temporary files; never a half-written store.json or backup.
     const leftovers = (await readdir(world.store.dir)).filter((f) => f !== 'store.json' && f !== 'store.json.bak' && !f.startsWith('store.json.lock'));
