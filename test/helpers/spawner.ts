@@ -7,8 +7,8 @@
  * size, and a vitest worker is a large process. While it waits, the worker can do nothing else:
  * not even answer, from its emulator, the CLIs it started a moment before. From a small process
  * of its own, a spawn is cheap and the worker's event loop never stops. Figures (the workers'
- * time inside spawn, the CPU of leaks.test.ts before and after): docs/benchmarks.md, "Test suite
- * time".
+ * time inside spawn, the CPU of leaks.test.ts before and after): docs/benchmarks.md, "Figures
+ * behind the code", the suite's processes.
  *
  * What the tests see is what node:child_process gives them: a real process, with real pipes
  * for stdin, stdout and stderr, the environment and arguments given, its exit code and signal,
