@@ -172,7 +172,7 @@ async function run(opts: RunOptions): Promise<Run> {
     ...opts.env,
   };
   const before = opts.emulator.requests.length;
-  const spawned = opts.inProcess ? runInProcess(args, { env, stdin: opts.stdin }) : new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+  const finished = opts.inProcess ? runInProcess(args, { env, stdin: opts.stdin }) : new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
     const child = spawn(process.execPath, ['--require', spy, BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -186,7 +186,7 @@ async function run(opts: RunOptions): Promise<Run> {
     });
     child.stdin.end(opts.stdin ?? '');
   });
-  const result = await spawned;
+  const result = await finished;
   const files: Run['files'] = [];
   for (const [label, base] of [['HOME', home], ['TMPDIR', tmp], ['XDG_RUNTIME_DIR', runtime], ['store dir', opts.storeDir]] as const) {
     for (const path of await walk(base)) {
