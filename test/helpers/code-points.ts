@@ -4,8 +4,8 @@
  *
  * fast-check (4.x) builds that unit as a mapToConstant over 1,112,064 code points, and the first
  * `fc.string({ unit: 'binary' })` a process makes fills a Map with every one of them (to check
- * its default dangerous strings can be made of the unit): 3.5 s of CPU on this machine, once in
- * every test process that makes one (docs/benchmarks.md, "Figures behind the code"). This unit
+ * its default dangerous strings can be made of the unit): seconds of CPU, once in every test
+ * process that makes one (docs/benchmarks.md, "Figures behind the code"). This unit
  * covers the same code points with an integer mapped both ways, so it can still shrink a value
  * it did not make.
  */
