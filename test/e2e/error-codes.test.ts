@@ -4,10 +4,15 @@
  * how many calls reached Plaid (1: not retried; 4: the first try and 3 retries), and that the
  * store is byte-identical. Also: the public-token exchange, which is never retried, and the
  * Sandbox's 30-day item expiry.
+ *
+ * The rows run in this process (test/helpers/in-process.ts), but for the first row of each exit
+ * code, which is spawned from the built CLI: that one shows the code as the shell sees it. The
+ * exchange (connections, timeouts) and the expiry are spawned.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 const DAY_MS = 86_400_000;
@@ -28,12 +33,15 @@ beforeEach(() => {
 
 const calls = (path: string) => world.emulator.requests.filter((q) => q.path === path).length;
 
-/** Runs `args` with `path` answering `error_code` every time; asserts the store is byte-identical and returns the result and the number of calls made. */
-async function failing(path: string, error_code: string, args: string[]): Promise<{ r: CliResult; made: number }> {
+/**
+ * Runs `args` with `path` answering `error_code` every time, spawned or in process; asserts the
+ * store is byte-identical and returns the result and the number of calls made.
+ */
+async function failing(path: string, error_code: string, args: string[], where: 'spawned' | 'in process'): Promise<{ r: CliResult; made: number }> {
   world.emulator.inject({ path, error_code, times: Infinity });
   const before = await world.store.snapshot();
   const start = calls(path);
-  const r = await world.run(args);
+  const r = where === 'spawned' ? await world.run(args) : await runInProcess(args, { env: world.env });
   expect(await world.store.snapshot()).toEqual(before);
   expect(r.stdout).toBe('');
   return { r, made: calls(path) - start };
@@ -74,9 +82,12 @@ const ROWS: Array<[string, number, number, RegExp, RegExp | null]> = [
   ['PLANNED_MAINTENANCE', 5, RETRIED, /planned maintenance/, null],
 ];
 
+/** The first row of each exit code is spawned; the others run in process. */
+const SPAWNED = new Set(ROWS.filter(([, exit], i) => ROWS.findIndex(([, other]) => other === exit) === i).map(([code]) => code));
+
 describe('every row of the error table, on /accounts/balance/get', () => {
-  it.each(ROWS)('%s: exit %i, %i call(s)', async (code, exit, made, says, never) => {
-    const { r, made: actual } = await failing('/accounts/balance/get', code, BALANCE);
+  it.each(ROWS.map(([code, ...rest]) => [code, SPAWNED.has(code) ? 'spawned' : 'in process', ...rest] as const))('%s (%s): exit %i, %i call(s)', async (code, where, exit, made, says, never) => {
+    const { r, made: actual } = await failing('/accounts/balance/get', code, BALANCE, where);
     expect(r.code, r.stderr).toBe(exit);
     expect(actual).toBe(made);
     expect(r.stderr).toContain(`Plaid error ${code}`);
@@ -85,7 +96,7 @@ describe('every row of the error table, on /accounts/balance/get', () => {
   }, 30_000);
 
   it('ACCOUNTS_LIMIT (on /accounts/get, with --cached): exit 5, retried', async () => {
-    const { r, made } = await failing('/accounts/get', 'ACCOUNTS_LIMIT', [...BALANCE, '--cached']);
+    const { r, made } = await failing('/accounts/get', 'ACCOUNTS_LIMIT', [...BALANCE, '--cached'], 'in process');
     expect(r.code, r.stderr).toBe(5);
     expect(made).toBe(RETRIED);
     expect(r.stderr).toContain('wait a minute');
