@@ -5,6 +5,8 @@ export interface GnomeKeyring {
   pid: number | undefined;
   output(): string;
   waitForName(timeoutMs?: number): Promise<{ ok: true } | { ok: false; reason: string }>;
+  /** Calls `report` if the daemon exits before stop(). */
+  onEarlyExit(report: (code: number | null, signal: NodeJS.Signals | null, output: string) => void): void;
   stop(): Promise<void>;
 }
 export function startGnomeKeyring(password: string): GnomeKeyring;

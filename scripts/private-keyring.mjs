@@ -55,6 +55,7 @@ export function startGnomeKeyring(password) {
   keyring.stdin.on('error', () => {});
   keyring.stdin.end(password);
   const exited = () => keyring.exitCode !== null || keyring.signalCode !== null;
+  let stopping = false;
   return {
     pid: keyring.pid,
     output: () => output.trim(),
@@ -73,7 +74,18 @@ export function startGnomeKeyring(password) {
       }
       return { ok: false, reason: `nothing owned org.freedesktop.secrets after ${Math.round(timeoutMs / 1000)} s` };
     },
+    /**
+     * Calls `report` if the daemon exits before stop(). The session bus starts services on demand,
+     * so the next keychain call would then start a fresh gnome-keyring whose "login" collection is
+     * locked, and every keychain test after that fails with "locked": this says why.
+     */
+    onEarlyExit(report) {
+      keyring.once('exit', (code, signal) => {
+        if (!stopping) report(code, signal, output.trim());
+      });
+    },
     async stop() {
+      stopping = true;
       if (exited()) return;
       const gone = new Promise((resolve) => keyring.once('exit', resolve));
       keyring.kill('SIGTERM');

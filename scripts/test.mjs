@@ -69,6 +69,9 @@ async function insidePrivateSession(dir) {
   const ready = named.ok ? await secretServiceCheck(process.env, { store: true }) : named;
   if (ready.ok) {
     log(`private gnome-keyring ready (pid ${keyring.pid}, files in ${dir})`);
+    keyring.onEarlyExit((code, signal, output) =>
+      loud(`The private gnome-keyring (pid ${keyring.pid}) exited during the run (${code ?? signal}): keychain tests from here on fail with "locked", against a fresh daemon the bus starts.${output ? `\ngnome-keyring-daemon said:\n${output}` : ''}`),
+    );
   } else {
     loud(`The private gnome-keyring did not come up, so the keychain tests WILL FAIL: ${ready.reason}`);
     if (keyring.output()) process.stderr.write(`gnome-keyring-daemon said:\n${keyring.output()}\n`);
