@@ -11,7 +11,6 @@ import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, type CliResult } from '../helpers/cli.js';
-import { runInProcess } from '../helpers/in-process.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -22,7 +21,7 @@ beforeEach(async () => {
 afterEach(async () => world.close());
 
 /** A check of the store, in this process. */
-const check = (args: string[]): Promise<CliResult> => runInProcess(args, { env: world.env });
+const check = (args: string[]): Promise<CliResult> => world.runInProcess(args);
 const aliases = async () => JSON.parse((await check(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias).sort();
 
 describe('several processes at once', () => {

@@ -12,7 +12,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from '../helpers/cli.js';
-import { runInProcess } from '../helpers/in-process.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 const DAY_MS = 86_400_000;
@@ -41,7 +40,7 @@ async function failing(path: string, error_code: string, args: string[], where: 
   world.emulator.inject({ path, error_code, times: Infinity });
   const before = await world.store.snapshot();
   const start = calls(path);
-  const r = where === 'spawned' ? await world.run(args) : await runInProcess(args, { env: world.env });
+  const r = where === 'spawned' ? await world.run(args) : await world.runInProcess(args);
   expect(await world.store.snapshot()).toEqual(before);
   expect(r.stdout).toBe('');
   return { r, made: calls(path) - start };
