@@ -67,11 +67,29 @@ async function insidePrivateSession(dir) {
   const named = await keyring.waitForName();
   // Then check that an entry really can be stored.
   const ready = named.ok ? await secretServiceCheck(process.env, { store: true }) : named;
+  /** Every daemon started, so that each is stopped at the end. */
+  const daemons = [keyring];
+  /**
+   * gnome-keyring-daemon can crash (seen in CI: SIGTRAP after "gkd_secret_service_get_pkcs11_session:
+   * assertion 'client' failed", a client gone while its OpenSession was handled, which the kill -9
+   * tests do on purpose). The bus would then start a fresh daemon on demand, with the "login"
+   * collection locked. So the runner says so and starts another with the same password: given to
+   * a daemon already running (one the bus started), --unlock unlocks that one's collection.
+   */
+  const watch = (daemon) =>
+    daemon.onEarlyExit(async (code, signal, output) => {
+      loud(`The private gnome-keyring (pid ${daemon.pid}) exited during the run (${code ?? signal}); starting another.${output ? `\ngnome-keyring-daemon said:\n${output}` : ''}`);
+      const next = startGnomeKeyring(PASSWORD);
+      daemons.push(next);
+      const again = await next.waitForName();
+      if (again.ok) {
+        log(`private gnome-keyring restarted (pid ${next.pid})`);
+        watch(next);
+      } else loud(`The private gnome-keyring could not be restarted (${again.reason}): keychain tests from here on fail with "locked".`);
+    });
   if (ready.ok) {
     log(`private gnome-keyring ready (pid ${keyring.pid}, files in ${dir})`);
-    keyring.onEarlyExit((code, signal, output) =>
-      loud(`The private gnome-keyring (pid ${keyring.pid}) exited during the run (${code ?? signal}): keychain tests from here on fail with "locked", against a fresh daemon the bus starts.${output ? `\ngnome-keyring-daemon said:\n${output}` : ''}`),
-    );
+    watch(keyring);
   } else {
     loud(`The private gnome-keyring did not come up, so the keychain tests WILL FAIL: ${ready.reason}`);
     if (keyring.output()) process.stderr.write(`gnome-keyring-daemon said:\n${keyring.output()}\n`);
@@ -88,7 +106,7 @@ async function insidePrivateSession(dir) {
   try {
     return await runVitest(args, env);
   } finally {
-    await keyring.stop();
+    await Promise.all(daemons.map((daemon) => daemon.stop()));
   }
 }
 
