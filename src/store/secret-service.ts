@@ -11,10 +11,25 @@
  *
  * It does one thing, the lookup keyring-rs's entries need (`@napi-rs/keyring` writes them with
  * the attributes `service` and `username`):
- *   AUTH EXTERNAL → Hello → OpenSession("plain") → SearchItems(attributes) → GetSecrets(items).
+ *   AUTH EXTERNAL → Hello → SearchItems(attributes) → OpenSession("plain") → GetSecrets(items).
  * Writes, deletes and the probe stay with @napi-rs/keyring in its helper process. "plain" is
  * the transfer encoding every Secret Service supports: the secret crosses the private
  * user-only session bus unencrypted, which is where a same-user attacker could ask for it anyway.
+ *
+ * Why SearchItems comes first, and OpenSession only after its answer: gnome-keyring-daemon
+ * (42.1 here, 50.0 in the reports) aborts, and comes back with every collection locked, when it
+ * dispatches an OpenSession from a connection it has not yet registered as a client. It
+ * registers clients from an idle callback (daemon/dbus/gkd-secret-service.c,
+ * service_message_filter), and under load, with several new connections at once, a first call
+ * can overtake it: `gkd_secret_service_get_pkcs11_session: assertion 'client' failed`, then
+ * `g_variant_new: expected GVariant of type 'v'` and SIGTRAP. The same crash is reported against
+ * go-keyring and zbus clients (basecamp/hey-cli#352 and #453); a dbus-monitor trace of it here
+ * showed this reader's OpenSession, sent as the first call of its connection, as one of the two
+ * calls in flight. SearchItems needs the client record too, but its handler gives up without
+ * one (the caller gets an error) instead of aborting the daemon; once it has
+ * answered, the connection is registered and stays so, and the OpenSession that follows is
+ * safe. A lookup that finds nothing, or only locked items, now opens no session at all. The
+ * cost is one more round trip, only when there is a secret to read.
  *
  * When the bus cannot be spoken to this way (no session address but autolaunch, a `tcp:`
  * transport, an AUTH mechanism other than EXTERNAL, a protocol surprise), it throws
@@ -56,18 +71,17 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
   const bus = new BusConnection(opts.timeoutMs);
   try {
     await bus.connect(candidates);
-    // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the two
-    // calls that do not depend on its answer, all in one go. GetSecrets then needs one more round trip.
+    // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the
+    // search, all in one go. OpenSession waits for the search's answer (see the top of this file).
     const authenticated = bus.authenticate();
     const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', reply: 's' });
-    const session = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' });
     const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
     await authenticated;
     await hello;
     const [unlocked, locked] = (await search) as [string[], string[]];
     if (locked.length > 0) throw new BusError('locked', `${locked.length} matching item(s) are in a locked collection`);
-    const [, sessionPath] = (await session) as [unknown, string];
     if (unlocked.length === 0) return [];
+    const [, sessionPath] = (await bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' })) as [unknown, string];
     const [secrets] = (await bus.call({
       destination: SECRETS_NAME,
       path: SECRETS_PATH,

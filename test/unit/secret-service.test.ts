@@ -265,3 +265,109 @@ describe.runIf(linux)('a bus the reader cannot speak to', () => {
     }
   });
 });
+
+/**
+ * A unix socket that speaks just enough D-Bus to be a session bus with a Secret Service on it:
+ * it accepts any AUTH, then answers Hello, SearchItems, OpenSession and GetSecrets. It records
+ * each call with the number of replies it had sent when the call arrived, and holds its
+ * SearchItems answer back for `searchDelayMs`, so a call sent without waiting for it shows.
+ */
+async function fakeSecretService(items: { unlocked: string[]; locked: string[] }, searchDelayMs = 50) {
+  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-secrets-'));
+  const path = join(dir, 'bus');
+  const calls: Array<{ member: string; repliesSent: number; searchAnswered: boolean }> = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    let buffer = Buffer.alloc(0);
+    let binary = false;
+    let serial = 0;
+    let repliesSent = 0;
+    let searchAnswered = false;
+    const reply = (replySerial: number, signature: string, body: unknown[]) => {
+      const payload = new WireWriter();
+      payload.write(signature, body);
+      const header = new WireWriter();
+      header.byte(0x6c);
+      header.byte(2); // method return
+      header.byte(0);
+      header.byte(1);
+      header.uint32(payload.length);
+      header.uint32(++serial);
+      header.write('a(yv)', [[[5, ['u', replySerial]], [8, ['g', signature]]]]);
+      header.align(8);
+      socket.write(Buffer.concat([header.bytes(), payload.bytes()]));
+      repliesSent++;
+    };
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      if (!binary) {
+        const text = buffer.toString('latin1');
+        const begin = text.indexOf('BEGIN\r\n');
+        if (text.includes('AUTH') && !text.includes('OK')) socket.write('OK 0123456789abcdef0123456789abcdef\r\n');
+        if (begin < 0) return;
+        buffer = buffer.subarray(begin + 'BEGIN\r\n'.length);
+        binary = true;
+      }
+      for (let message = decodeMessage(buffer); message; message = decodeMessage(buffer)) {
+        const [fields] = new WireReader(buffer, true, 12, 16 + buffer.readUInt32LE(12)).read('a(yv)') as [Array<[number, [string, unknown]]>];
+        const member = fields.find(([code]) => code === 3)?.[1][1] as string;
+        buffer = buffer.subarray(message.size);
+        calls.push({ member, repliesSent, searchAnswered });
+        const to = message.serial;
+        if (member === 'Hello') reply(to, 's', [':1.42']);
+        else if (member === 'SearchItems')
+          setTimeout(() => {
+            reply(to, 'aoao', [items.unlocked, items.locked]);
+            searchAnswered = true;
+          }, searchDelayMs);
+        else if (member === 'OpenSession') reply(to, 'vo', [['s', ''], '/org/freedesktop/secrets/session/s1']);
+        else if (member === 'GetSecrets') reply(to, 'a{o(oayays)}', [items.unlocked.map((item) => [item, ['/org/freedesktop/secrets/session/s1', Buffer.alloc(0), Buffer.from('the-secret'), 'text/plain']])]);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  return {
+    env: { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: `unix:path=${path}` },
+    members: () => calls.map((call) => call.member),
+    calls,
+    async close() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+describe('the order of a lookup (gnome-keyring aborts on an OpenSession that comes first)', () => {
+  it('sends OpenSession only after SearchItems has been answered, then reads the secret', async () => {
+    const bus = await fakeSecretService({ unlocked: ['/org/freedesktop/secrets/collection/login/7'], locked: [] });
+    try {
+      expect(await lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: bus.env, timeoutMs: 5000 })).toEqual(['the-secret']);
+      expect(bus.members()).toEqual(['Hello', 'SearchItems', 'OpenSession', 'GetSecrets']);
+      const openSession = bus.calls.find((call) => call.member === 'OpenSession')!;
+      expect(openSession.searchAnswered).toBe(true);
+    } finally {
+      await bus.close();
+    }
+  });
+
+  it('opens no session when nothing matches, or when what matches is locked', async () => {
+    const none = await fakeSecretService({ unlocked: [], locked: [] });
+    try {
+      expect(await lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: none.env, timeoutMs: 5000 })).toEqual([]);
+      expect(none.members()).toEqual(['Hello', 'SearchItems']);
+    } finally {
+      await none.close();
+    }
+    const locked = await fakeSecretService({ unlocked: [], locked: ['/org/freedesktop/secrets/collection/login/7'] });
+    try {
+      await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: locked.env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'locked' });
+      expect(locked.members()).toEqual(['Hello', 'SearchItems']);
+    } finally {
+      await locked.close();
+    }
+  });
+});
