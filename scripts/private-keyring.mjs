@@ -2,7 +2,7 @@
 // Both re-execute themselves under `dbus-run-session` with a private HOME, so the developer's
 // own keyring and session bus are never touched, and start an unlocked gnome-keyring there.
 import { spawn } from 'node:child_process';
-import { accessSync, constants, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 
 /** Whether `program` is an executable on PATH. */
@@ -42,6 +42,49 @@ export function privateSessionEnv(dir, env) {
 }
 
 /**
+ * Arguments for `dbus-run-session` that make the private bus restart a crashed gnome-keyring
+ * *unlocked*. gnome-keyring-daemon can abort mid-run (an upstream bug: an OpenSession it
+ * dispatches before registering the caller; see src/store/secret-service.ts). The bus then starts
+ * a new one on demand from the system's org.freedesktop.secrets.service, whose "login"
+ * collection is locked and asks for a password no one can type, and every keychain call after
+ * that fails. This config lists a service directory in `dir` first (the first listed wins), with
+ * a service file that starts the daemon with `--unlock` and the same password, read from a
+ * 0600 file there; the rest is the system's own session.conf. Empty (the bus as it was) when
+ * that file is not where Debian and Fedora keep it.
+ */
+export function privateBusArgs(dir, password) {
+  const system = ['/usr/share/dbus-1/session.conf', '/etc/dbus-1/session.conf'].find((path) => existsSync(path));
+  if (!system) return [];
+  const services = join(dir, 'dbus-services');
+  mkdirSync(services, { recursive: true });
+  const passwordFile = join(dir, 'keyring-password');
+  writeFileSync(passwordFile, password, { mode: 0o600 });
+  const start = join(services, 'start-gnome-keyring');
+  writeFileSync(start, `#!/bin/sh\nexec gnome-keyring-daemon --foreground --unlock --components=secrets < '${passwordFile}'\n`, { mode: 0o700 });
+  writeFileSync(join(services, 'org.freedesktop.secrets.service'), `[D-BUS Service]\nName=org.freedesktop.secrets\nExec=${start}\n`);
+  const config = join(dir, 'session.conf');
+  writeFileSync(
+    config,
+    `<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN" "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <servicedir>${services}</servicedir>
+  <include>${system}</include>
+</busconfig>
+`,
+  );
+  return [`--config-file=${config}`];
+}
+
+/** Asks the bus to start org.freedesktop.secrets (by activation) and waits for the answer. */
+export async function activateSecretService(timeoutMs = 15_000) {
+  const reply = await capture('dbus-send', ['--session', '--print-reply', `--reply-timeout=${timeoutMs}`, '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.StartServiceByName', 'string:org.freedesktop.secrets', 'uint32:0'], process.env, timeoutMs + 1000);
+  if (reply.code !== 0) return { ok: false, reason: (reply.stderr || reply.stdout).trim().split('\n')[0] || `dbus-send exited with ${reply.code}` };
+  const owner = await capture('dbus-send', ['--session', '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus', 'org.freedesktop.DBus.GetConnectionUnixProcessID', 'string:org.freedesktop.secrets'], process.env, 3000);
+  const pid = /uint32 (\d+)/.exec(owner.stdout)?.[1];
+  return { ok: true, pid: pid ? Number(pid) : undefined };
+}
+
+/**
  * Starts gnome-keyring-daemon on the current session bus. `--unlock` reads `password` from stdin
  * and creates the "login" collection with it, which becomes the default collection that entries
  * are stored in.
@@ -75,9 +118,9 @@ export function startGnomeKeyring(password) {
       return { ok: false, reason: `nothing owned org.freedesktop.secrets after ${Math.round(timeoutMs / 1000)} s` };
     },
     /**
-     * Calls `report` if the daemon exits before stop(). The session bus starts services on demand,
-     * so the next keychain call would then start a fresh gnome-keyring whose "login" collection is
-     * locked, and every keychain test after that fails with "locked": this says why.
+     * Calls `report` if the daemon exits before stop(). The session bus starts services on demand:
+     * without privateBusArgs, the next keychain call would start a fresh gnome-keyring whose
+     * "login" collection is locked, and every keychain test after that would fail with "locked".
      */
     onEarlyExit(report) {
       keyring.once('exit', (code, signal) => {

@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { capture, onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
+import { activateSecretService, capture, onPath, privateBusArgs, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
 const ROOT = dirname(dirname(SELF));
@@ -56,7 +56,7 @@ async function reexecUnderDbus() {
   const saved = Object.fromEntries(PRIVATE_VARS.map((name) => [name, process.env[name] ?? null]));
   const env = privateSessionEnv(dir, { ...process.env, [INNER]: dir, [SAVED]: JSON.stringify(saved) });
   try {
-    return await run('dbus-run-session', ['--', process.execPath, SELF, ...args], env);
+    return await run('dbus-run-session', [...privateBusArgs(dir, PASSWORD), '--', process.execPath, SELF, ...args], env);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -67,29 +67,41 @@ async function insidePrivateSession(dir) {
   const named = await keyring.waitForName();
   // Then check that an entry really can be stored.
   const ready = named.ok ? await secretServiceCheck(process.env, { store: true }) : named;
-  /** Every daemon started, so that each is stopped at the end. */
-  const daemons = [keyring];
+  /** Daemons the bus started after a crash (by pid), stopped at the end like the first. */
+  const activated = new Set();
+  let stopping = false;
   /**
-   * gnome-keyring-daemon can crash (seen in CI: SIGTRAP after "gkd_secret_service_get_pkcs11_session:
-   * assertion 'client' failed", a client gone while its OpenSession was handled, which the kill -9
-   * tests do on purpose). The bus would then start a fresh daemon on demand, with the "login"
-   * collection locked. So the runner says so and starts another with the same password: given to
-   * a daemon already running (one the bus started), --unlock unlocks that one's collection.
+   * gnome-keyring-daemon can abort mid-run (an upstream race, see src/store/secret-service.ts:
+   * plaidbal's reader no longer provokes it, but @napi-rs/keyring's calls still can). The bus
+   * then starts another by activation; privateBusArgs made that one start unlocked, with the
+   * same password and files. The runner says so loudly, starts it at once rather than on the
+   * next keychain call, checks that it keeps an entry, and watches it in turn.
    */
-  const watch = (daemon) =>
-    daemon.onEarlyExit(async (code, signal, output) => {
-      loud(`The private gnome-keyring (pid ${daemon.pid}) exited during the run (${code ?? signal}); starting another.${output ? `\ngnome-keyring-daemon said:\n${output}` : ''}`);
-      const next = startGnomeKeyring(PASSWORD);
-      daemons.push(next);
-      const again = await next.waitForName();
-      if (again.ok) {
-        log(`private gnome-keyring restarted (pid ${next.pid})`);
-        watch(next);
-      } else loud(`The private gnome-keyring could not be restarted (${again.reason}): keychain tests from here on fail with "locked".`);
-    });
+  const replace = async (what) => {
+    if (stopping) return;
+    loud(`The private gnome-keyring ${what}; the bus starts another, unlocked.`);
+    const started = await activateSecretService();
+    const usable = started.ok ? await secretServiceCheck(process.env, { store: true }) : started;
+    if (!usable.ok) return loud(`The private gnome-keyring could not be brought back (${usable.reason}): keychain tests from here on fail.`);
+    log(`private gnome-keyring restarted by the bus (pid ${started.pid ?? 'unknown'}), unlocked`);
+    if (started.pid === undefined || activated.has(started.pid)) return;
+    activated.add(started.pid);
+    const timer = setInterval(() => {
+      try {
+        process.kill(started.pid, 0);
+      } catch {
+        clearInterval(timer);
+        activated.delete(started.pid);
+        void replace(`started by the bus (pid ${started.pid}) exited during the run`);
+      }
+    }, 1000);
+    timer.unref();
+  };
   if (ready.ok) {
     log(`private gnome-keyring ready (pid ${keyring.pid}, files in ${dir})`);
-    watch(keyring);
+    keyring.onEarlyExit((code, signal, output) =>
+      replace(`(pid ${keyring.pid}) exited during the run (${code ?? signal})${output ? `. gnome-keyring-daemon said:\n${output}` : ''}`),
+    );
   } else {
     loud(`The private gnome-keyring did not come up, so the keychain tests WILL FAIL: ${ready.reason}`);
     if (keyring.output()) process.stderr.write(`gnome-keyring-daemon said:\n${keyring.output()}\n`);
@@ -106,7 +118,15 @@ async function insidePrivateSession(dir) {
   try {
     return await runVitest(args, env);
   } finally {
-    await Promise.all(daemons.map((daemon) => daemon.stop()));
+    stopping = true;
+    await keyring.stop();
+    for (const pid of activated) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
+    }
   }
 }
 
