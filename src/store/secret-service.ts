@@ -18,18 +18,20 @@
  *
  * Why SearchItems comes first, and OpenSession only after its answer: gnome-keyring-daemon
  * (42.1 here, 50.0 in the reports) aborts, and comes back with every collection locked, when it
- * dispatches an OpenSession from a connection it has not yet registered as a client. It
+ * dispatches an OpenSession from a connection it has not registered as a client yet. It
  * registers clients from an idle callback (daemon/dbus/gkd-secret-service.c,
- * service_message_filter), and under load, with several new connections at once, a first call
- * can overtake it: `gkd_secret_service_get_pkcs11_session: assertion 'client' failed`, then
- * `g_variant_new: expected GVariant of type 'v'` and SIGTRAP. The same crash is reported against
- * go-keyring and zbus clients (basecamp/hey-cli#352 and #453); a dbus-monitor trace of it here
- * showed this reader's OpenSession, sent as the first call of its connection, as one of the two
- * calls in flight. SearchItems needs the client record too, but its handler gives up without
- * one (the caller gets an error) instead of aborting the daemon; once it has
- * answered, the connection is registered and stays so, and the OpenSession that follows is
- * safe. A lookup that finds nothing, or only locked items, now opens no session at all. The
- * cost is one more round trip, only when there is a secret to read.
+ * service_message_filter), and a connection's first call now and then overtakes it:
+ * `gkd_secret_service_get_pkcs11_session: assertion 'client' failed`, then `g_variant_new:
+ * expected GVariant of type 'v'` and SIGTRAP. No concurrency is needed: one process making
+ * lookups one after another, a new connection each, met it about once in 800 connections here,
+ * and with OpenSession as the first call that aborted the daemon within 225 to 613 lookups in
+ * five runs of six. The same crash is reported against go-keyring and zbus clients
+ * (basecamp/hey-cli#352 and #453). SearchItems needs the client record too, but without one its
+ * handler gives up and the caller gets `org.freedesktop.DBus.Error.UnknownMethod` ("Method
+ * SearchItems is not implemented"), so the reader asks again, up to SEARCH_ATTEMPTS times; once
+ * a search has succeeded the connection is registered, and stays so until it closes, so the
+ * OpenSession that follows is safe. A lookup that finds nothing, or only locked items, opens no
+ * session at all. The cost is one more round trip, only when there is a secret to read.
  *
  * When the bus cannot be spoken to this way (no session address but autolaunch, a `tcp:`
  * transport, an AUTH mechanism other than EXTERNAL, a protocol surprise), it throws
@@ -42,11 +44,14 @@ export type BusErrorKind = 'unsupported' | 'unavailable' | 'locked' | 'timeout' 
 
 export class BusError extends Error {
   readonly kind: BusErrorKind;
+  /** The D-Bus error name, when the error is a reply from the other end. */
+  readonly dbusName: string | undefined;
 
-  constructor(kind: BusErrorKind, message: string) {
+  constructor(kind: BusErrorKind, message: string, dbusName?: string) {
     super(message);
     this.name = 'BusError';
     this.kind = kind;
+    this.dbusName = dbusName;
   }
 }
 
@@ -58,6 +63,8 @@ export interface SecretLookupOptions {
 const SECRETS_NAME = 'org.freedesktop.secrets';
 const SECRETS_PATH = '/org/freedesktop/secrets';
 const SERVICE_IFACE = 'org.freedesktop.Secret.Service';
+/** SearchItems calls a lookup makes before an UnknownMethod answer counts as the answer. */
+const SEARCH_ATTEMPTS = 3;
 /** A reply here is a few hundred bytes; the D-Bus limit for a message is 128 MiB. */
 const MAX_MESSAGE = 1024 * 1024;
 
@@ -69,16 +76,29 @@ export async function lookupSecrets(attributes: Record<string, string>, opts: Se
   const candidates = sessionBusSockets(opts.env);
   if (candidates.length === 0) throw new BusError('unsupported', 'no unix socket address for the D-Bus session bus');
   const bus = new BusConnection(opts.timeoutMs);
+  const searchItems = () => bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
   try {
     await bus.connect(candidates);
     // Pipelined, as sd-bus does: AUTH and BEGIN, then Hello (which must come first) and the
     // search, all in one go. OpenSession waits for the search's answer (see the top of this file).
     const authenticated = bus.authenticate();
     const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', reply: 's' });
-    const search = bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
+    let search = searchItems();
     await authenticated;
     await hello;
-    const [unlocked, locked] = (await search) as [string[], string[]];
+    let found: unknown[];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        found = await search;
+        break;
+      } catch (error) {
+        // gnome-keyring's answer to a first call it dispatched before registering the connection
+        // (see the top of this file); the registration has normally run by the time it answers.
+        if (attempt >= SEARCH_ATTEMPTS || !(error instanceof BusError) || error.dbusName !== 'org.freedesktop.DBus.Error.UnknownMethod') throw error;
+        search = searchItems();
+      }
+    }
+    const [unlocked, locked] = found as [string[], string[]];
     if (locked.length > 0) throw new BusError('locked', `${locked.length} matching item(s) are in a locked collection`);
     if (unlocked.length === 0) return [];
     const [, sessionPath] = (await bus.call({ destination: SECRETS_NAME, path: SECRETS_PATH, iface: SERVICE_IFACE, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' })) as [unknown, string];
@@ -339,8 +359,8 @@ function dbusError(name: string, message: string): BusError {
   if (name === 'org.freedesktop.DBus.Error.ServiceUnknown' || name === 'org.freedesktop.DBus.Error.NameHasNoOwner') {
     return new BusError('unavailable', `nothing provides ${SECRETS_NAME} (${text})`);
   }
-  if (name === 'org.freedesktop.Secret.Error.IsLocked') return new BusError('locked', text);
-  return new BusError('failed', text);
+  if (name === 'org.freedesktop.Secret.Error.IsLocked') return new BusError('locked', text, name);
+  return new BusError('failed', text, name);
 }
 
 // ------------------------------------------------------------------------------------------------

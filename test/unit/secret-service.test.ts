@@ -272,7 +272,8 @@ describe.runIf(linux)('a bus the reader cannot speak to', () => {
  * each call with the number of replies it had sent when the call arrived, and holds its
  * SearchItems answer back for `searchDelayMs`, so a call sent without waiting for it shows.
  */
-async function fakeSecretService(items: { unlocked: string[]; locked: string[] }, searchDelayMs = 50) {
+async function fakeSecretService(items: { unlocked: string[]; locked: string[] }, { searchDelayMs = 50, searchErrors = [] as string[] } = {}) {
+  const errorsLeft = [...searchErrors];
   const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-secrets-'));
   const path = join(dir, 'bus');
   const calls: Array<{ member: string; repliesSent: number; searchAnswered: boolean }> = [];
@@ -286,17 +287,19 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
     let serial = 0;
     let repliesSent = 0;
     let searchAnswered = false;
-    const reply = (replySerial: number, signature: string, body: unknown[]) => {
+    const reply = (replySerial: number, signature: string, body: unknown[], errorName?: string) => {
       const payload = new WireWriter();
       payload.write(signature, body);
       const header = new WireWriter();
       header.byte(0x6c);
-      header.byte(2); // method return
+      header.byte(errorName ? 3 : 2); // error, or method return
       header.byte(0);
       header.byte(1);
       header.uint32(payload.length);
       header.uint32(++serial);
-      header.write('a(yv)', [[[5, ['u', replySerial]], [8, ['g', signature]]]]);
+      const fields: Array<[number, [string, unknown]]> = [[5, ['u', replySerial]], [8, ['g', signature]]];
+      if (errorName) fields.push([4, ['s', errorName]]);
+      header.write('a(yv)', [fields]);
       header.align(8);
       socket.write(Buffer.concat([header.bytes(), payload.bytes()]));
       repliesSent++;
@@ -318,7 +321,10 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
         calls.push({ member, repliesSent, searchAnswered });
         const to = message.serial;
         if (member === 'Hello') reply(to, 's', [':1.42']);
-        else if (member === 'SearchItems')
+        else if (member === 'SearchItems' && errorsLeft.length > 0) {
+          // What gnome-keyring answers when its handler finds no client record for the caller.
+          reply(to, 's', [`Method SearchItems is not implemented on interface org.freedesktop.Secret.Service`], errorsLeft.shift());
+        } else if (member === 'SearchItems')
           setTimeout(() => {
             reply(to, 'aoao', [items.unlocked, items.locked]);
             searchAnswered = true;
@@ -368,6 +374,33 @@ describe('the order of a lookup (gnome-keyring aborts on an OpenSession that com
       expect(locked.members()).toEqual(['Hello', 'SearchItems']);
     } finally {
       await locked.close();
+    }
+  });
+
+  it("asks again when gnome-keyring answers SearchItems with UnknownMethod (a connection it has not registered yet), up to three times", async () => {
+    const item = '/org/freedesktop/secrets/collection/login/7';
+    const unknown = 'org.freedesktop.DBus.Error.UnknownMethod';
+    const twice = await fakeSecretService({ unlocked: [item], locked: [] }, { searchErrors: [unknown, unknown] });
+    try {
+      expect(await lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: twice.env, timeoutMs: 5000 })).toEqual(['the-secret']);
+      expect(twice.members()).toEqual(['Hello', 'SearchItems', 'SearchItems', 'SearchItems', 'OpenSession', 'GetSecrets']);
+    } finally {
+      await twice.close();
+    }
+    const always = await fakeSecretService({ unlocked: [item], locked: [] }, { searchErrors: [unknown, unknown, unknown] });
+    try {
+      await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: always.env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'failed', message: expect.stringMatching(/UnknownMethod/) });
+      expect(always.members()).toEqual(['Hello', 'SearchItems', 'SearchItems', 'SearchItems']);
+    } finally {
+      await always.close();
+    }
+    // Any other error is the answer: no second search.
+    const other = await fakeSecretService({ unlocked: [item], locked: [] }, { searchErrors: ['org.freedesktop.DBus.Error.Failed'] });
+    try {
+      await expect(lookupSecrets({ service: 'plaidbal', username: 'x' }, { env: other.env, timeoutMs: 5000 })).rejects.toMatchObject({ kind: 'failed', message: expect.stringMatching(/Error\.Failed/) });
+      expect(other.members()).toEqual(['Hello', 'SearchItems']);
+    } finally {
+      await other.close();
     }
   });
 });
