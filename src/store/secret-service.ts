@@ -23,9 +23,8 @@
  * service_message_filter), and a connection's first call now and then overtakes it:
  * `gkd_secret_service_get_pkcs11_session: assertion 'client' failed`, then `g_variant_new:
  * expected GVariant of type 'v'` and SIGTRAP. No concurrency is needed: one process making
- * lookups one after another, a new connection each, met it about once in 800 connections here,
- * and with OpenSession as the first call that aborted the daemon within 225 to 613 lookups in
- * five runs of six. The same crash is reported against go-keyring and zbus clients
+ * lookups one after another, a new connection each, meets it (scripts/keyring-race.ts; figures
+ * in docs/benchmarks.md). The same crash is reported against go-keyring and zbus clients
  * (basecamp/hey-cli#352 and #453). SearchItems needs the client record too, but without one its
  * handler gives up and the caller gets `org.freedesktop.DBus.Error.UnknownMethod` ("Method
  * SearchItems is not implemented"), so the reader asks again, up to SEARCH_ATTEMPTS times; once
