@@ -19,11 +19,10 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { decodeMessage, encodeCall, lookupSecrets, sessionBusSockets } from '../src/store/secret-service.js';
+import { BusConnection, lookupSecrets, sessionBusSockets } from '../src/store/secret-service.js';
 import { capture, onPath, privateSessionEnv, startGnomeKeyring } from './private-keyring.mjs';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -84,54 +83,26 @@ if (!process.env[INNER]) {
   }
 }
 
-/** The lookup with OpenSession as the connection's first call, on a raw socket. */
+/**
+ * The lookup with OpenSession as the connection's first call: the reader's own connection
+ * (BusConnection), with the calls in the order plaidbal sent them before f86a7ff.
+ */
 async function openSessionFirst(attributes: Record<string, string>): Promise<string[]> {
-  const socket = createConnection({ path: sessionBusSockets(process.env)[0]! });
-  let buffer = Buffer.alloc(0);
-  let binary = false;
-  let serial = 0;
-  const waiting = new Map<number, { resolve(body: unknown[]): void; reject(error: Error): void }>();
-  const secrets = 'org.freedesktop.secrets';
-  const service = { destination: secrets, path: '/org/freedesktop/secrets', iface: 'org.freedesktop.Secret.Service' };
-  const call = (c: Parameters<typeof encodeCall>[1]) => {
-    const reply = new Promise<unknown[]>((resolve, reject) => {
-      waiting.set(++serial, { resolve, reject });
-      socket.write(encodeCall(serial, c));
-    });
-    // Pipelined: when an earlier call fails, a later one's rejection may never be awaited.
-    reply.catch(() => {});
-    return reply;
-  };
-  socket.on('data', (chunk) => {
-    buffer = Buffer.concat([buffer, chunk]);
-    if (!binary) {
-      const end = buffer.indexOf('\r\n');
-      if (end < 0) return;
-      buffer = buffer.subarray(end + 2);
-      binary = true;
-    }
-    for (let message = decodeMessage(buffer); message; message = decodeMessage(buffer)) {
-      buffer = buffer.subarray(message.size);
-      const waiter = message.replySerial === undefined ? undefined : waiting.get(message.replySerial);
-      if (!waiter) continue;
-      if (message.type === 3) waiter.reject(new Error(message.errorName));
-      else waiter.resolve(message.body);
-    }
-  });
-  const closed = new Promise<never>((_, reject) => socket.on('close', () => reject(new Error('connection closed'))));
-  closed.catch(() => {});
+  const service = { destination: 'org.freedesktop.secrets', path: '/org/freedesktop/secrets', iface: 'org.freedesktop.Secret.Service' };
+  const bus = new BusConnection(5000);
   try {
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
-    socket.write(`\0AUTH EXTERNAL ${Buffer.from(String(process.getuid!())).toString('hex')}\r\nBEGIN\r\n`);
-    const hello = call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello' });
-    const session = call({ ...service, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']] });
-    const search = call({ ...service, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)] });
-    await Promise.race([hello, closed]);
-    const [, sessionPath] = (await Promise.race([session, closed])) as [unknown, string];
-    const [unlocked] = (await Promise.race([search, closed])) as [string[]];
-    const [found] = (await Promise.race([call({ ...service, member: 'GetSecrets', signature: 'aoo', body: [unlocked, sessionPath] }), closed])) as [Array<[string, [string, Buffer, Buffer, string]]>];
+    await bus.connect(sessionBusSockets(process.env));
+    const authenticated = bus.authenticate();
+    const hello = bus.call({ destination: 'org.freedesktop.DBus', path: '/org/freedesktop/DBus', iface: 'org.freedesktop.DBus', member: 'Hello', reply: 's' });
+    const session = bus.call({ ...service, member: 'OpenSession', signature: 'sv', body: ['plain', ['s', '']], reply: 'vo' });
+    const search = bus.call({ ...service, member: 'SearchItems', signature: 'a{ss}', body: [Object.entries(attributes)], reply: 'aoao' });
+    await authenticated;
+    await hello;
+    const [, sessionPath] = (await session) as [unknown, string];
+    const [unlocked] = (await search) as [string[]];
+    const [found] = (await bus.call({ ...service, member: 'GetSecrets', signature: 'aoo', body: [unlocked, sessionPath], reply: 'a{o(oayays)}' })) as [Array<[string, [string, Buffer, Buffer, string]]>];
     return found.map(([, [, , value]]) => value.toString('utf8'));
   } finally {
-    socket.destroy();
+    bus.close();
   }
 }

@@ -189,7 +189,7 @@ const enum MessageType {
   Signal = 4,
 }
 
-class BusConnection {
+export class BusConnection {
   private socket: Socket | undefined;
   private buffer: Buffer = Buffer.alloc(0);
   private serial = 0;

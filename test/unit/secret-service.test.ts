@@ -269,14 +269,14 @@ describe.runIf(linux)('a bus the reader cannot speak to', () => {
 /**
  * A unix socket that speaks just enough D-Bus to be a session bus with a Secret Service on it:
  * it accepts any AUTH, then answers Hello, SearchItems, OpenSession and GetSecrets. It records
- * each call with the number of replies it had sent when the call arrived, and holds its
- * SearchItems answer back for `searchDelayMs`, so a call sent without waiting for it shows.
+ * each call with whether SearchItems had been answered when it arrived, and holds that answer
+ * back for `searchDelayMs`, so a call sent without waiting for it shows.
  */
 async function fakeSecretService(items: { unlocked: string[]; locked: string[] }, { searchDelayMs = 50, searchErrors = [] as string[] } = {}) {
   const errorsLeft = [...searchErrors];
   const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-secrets-'));
   const path = join(dir, 'bus');
-  const calls: Array<{ member: string; repliesSent: number; searchAnswered: boolean }> = [];
+  const calls: Array<{ member: string; searchAnswered: boolean }> = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((socket) => {
     sockets.add(socket);
@@ -285,7 +285,6 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
     let buffer = Buffer.alloc(0);
     let binary = false;
     let serial = 0;
-    let repliesSent = 0;
     let searchAnswered = false;
     const reply = (replySerial: number, signature: string, body: unknown[], errorName?: string) => {
       const payload = new WireWriter();
@@ -302,7 +301,6 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
       header.write('a(yv)', [fields]);
       header.align(8);
       socket.write(Buffer.concat([header.bytes(), payload.bytes()]));
-      repliesSent++;
     };
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk]);
@@ -318,7 +316,7 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
         const [fields] = new WireReader(buffer, true, 12, 16 + buffer.readUInt32LE(12)).read('a(yv)') as [Array<[number, [string, unknown]]>];
         const member = fields.find(([code]) => code === 3)?.[1][1] as string;
         buffer = buffer.subarray(message.size);
-        calls.push({ member, repliesSent, searchAnswered });
+        calls.push({ member, searchAnswered });
         const to = message.serial;
         if (member === 'Hello') reply(to, 's', [':1.42']);
         else if (member === 'SearchItems' && errorsLeft.length > 0) {
