@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { createWorld, hostedLinkInProduction, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, hostedLinkInProduction, type World } from '../helpers/world.js';
 
 let world: World;
 
@@ -23,7 +23,7 @@ const balanceCalls = () => world.emulator.requests.filter((q) => q.path === '/ac
 
 beforeAll(async () => {
   world = await createWorld({ environment: 'production' }, {}, { inProcess: true });
-  const init = await world.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
+  const init = await world.init('passphrase', 'production');
   expect(init.code, init.stderr).toBe(0);
   const linked = await linkInProduction('live');
   expect(linked.code, linked.stderr).toBe(0);

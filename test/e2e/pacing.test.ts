@@ -10,7 +10,7 @@ import { callPlaid, plaidLike, userGoodAccounts } from '../emulator/index.js';
 import { addItems, type BulkItem } from '../helpers/bulk.js';
 import { BIN, type CliResult } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, type World } from '../helpers/world.js';
 
 const BALANCE = '/accounts/balance/get';
 /** Lines per item in ndjson: one per account. */
@@ -45,7 +45,7 @@ describe('paced fan-out (Plaid-like emulator)', () => {
   let items: BulkItem[];
   beforeAll(async () => {
     world = await createWorld(plaidLike({ timeScale: 0.01 }));
-    const init = await world.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
+    const init = await world.init('passphrase', 'production');
     expect(init.code, init.stderr).toBe(0);
     items = await addItems(world.emulator, world.env, 'production', 60);
   }, 60_000);
@@ -182,7 +182,7 @@ describe('sharing the client with a competing user (Plaid-like emulator)', () =>
     // window fills and drains within the test. The CLI knows nothing of it: it paces per minute
     // and learns from the 429s.
     world = await createWorld(plaidLike({ timeScale: 0.01, rateLimits: { perClient: 60, perItem: 5, windowMs: 3_000 } }));
-    const init = await world.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
+    const init = await world.init('passphrase', 'production');
     expect(init.code, init.stderr).toBe(0);
     items = await addItems(world.emulator, world.env, 'production', 150);
   }, 60_000);

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { createWorld, hostedLinkInProduction, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, hostedLinkInProduction, type World } from '../helpers/world.js';
 
 let world: World;
 
@@ -20,7 +20,7 @@ async function linkInProduction(alias: string): Promise<void> {
 describe('production', () => {
   beforeAll(async () => {
     world = await createWorld({ environment: 'production' });
-    const init = await world.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
+    const init = await world.init('passphrase', 'production');
     expect(init.code, init.stderr).toBe(0);
     await linkInProduction('live1');
     await linkInProduction('live2');

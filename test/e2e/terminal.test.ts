@@ -5,6 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, PASSPHRASE, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -44,6 +45,9 @@ describe('on a terminal', () => {
   });
 
   it('asks for the passphrase on a terminal; a wrong one changes nothing', async () => {
+    // The store the test above made, re-keyed to a cheap scrypt cost: what follows is about the
+    // terminal, not scrypt (helpers/cheap-kdf.ts).
+    await cheapenPassphraseStore(world.store.dir, PASSPHRASE);
     const linked = await world.run(['link', '--sandbox', '--name', 'demo']);
     expect(linked.code, linked.stderr).toBe(0);
     const before = await world.store.snapshot();

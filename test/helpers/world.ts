@@ -20,12 +20,12 @@ export interface World {
   /** As `run`, but in this process whatever the world was made with: for the runs of a spawning file that need no process of their own. */
   runInProcess(args: string[], opts?: { stdin?: string; extraEnv?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /**
-   * config init for sandbox with the emulator's credentials and the given key source. A
-   * passphrase store is then re-keyed to a cheap scrypt cost (helpers/cheap-kdf.ts): the runs
-   * that follow are what the test is about, not scrypt. Tests of `config init` itself run it
-   * with world.run.
+   * config init for `environment` (sandbox unless given) with the emulator's credentials and the
+   * given key source. A passphrase store is then re-keyed to a cheap scrypt cost
+   * (helpers/cheap-kdf.ts): the runs that follow are what the test is about, not scrypt. Tests of
+   * `config init` itself run it with world.run.
    */
-  init(keySource: KeySource): Promise<CliResult>;
+  init(keySource: KeySource, environment?: 'sandbox' | 'production'): Promise<CliResult>;
   /** link --sandbox with the given alias (and extra flags); asserts success. */
   link(alias: string, ...flags: string[]): Promise<CliResult>;
   close(): Promise<void>;
@@ -39,8 +39,8 @@ export interface World {
  */
 const initialized = new Map<string, { template: StoreTemplate; result: CliResult; dir: string }>();
 const PER_WORLD = new Set(['PLAIDBAL_CONFIG_DIR', 'PLAIDBAL_BASE_URL']);
-const initKey = (env: NodeJS.ProcessEnv, inProcess: boolean) =>
-  JSON.stringify([inProcess, Object.entries(env).filter(([name]) => !PER_WORLD.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+const initKey = (env: NodeJS.ProcessEnv, inProcess: boolean, environment: string) =>
+  JSON.stringify([inProcess, environment, Object.entries(env).filter(([name]) => !PER_WORLD.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
 
 /**
  * `inProcess`: world.run (and init, link) runs plaidbal in the test's process (in-process.ts)
@@ -57,11 +57,11 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
     env,
     run: (args, opts = {}) => (how.inProcess ? world.runInProcess(args, opts) : runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } })),
     runInProcess: (args, opts = {}) => runInProcess(args, { env: { ...env, ...opts.extraEnv }, stdin: opts.stdin }),
-    async init(keySource) {
+    async init(keySource, environment = 'sandbox') {
       const dir = env.PLAIDBAL_CONFIG_DIR!;
       const passphrase = env.PLAIDBAL_PASSPHRASE!;
       const cheap = keySource === 'passphrase';
-      const key = initKey(env, Boolean(how.inProcess));
+      const key = initKey(env, Boolean(how.inProcess), environment);
       const made = cheap && initialized.get(key);
       // A directory config init would have to make is left to config init.
       if (made && existsSync(dir) && readdirSync(dir).length === 0) {
@@ -72,7 +72,7 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
         const here = (text: string) => text.split(made.dir).join(dir);
         return { ...made.result, stdout: here(made.result.stdout), stderr: here(made.result.stderr) };
       }
-      const result = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
+      const result = await world.run(['config', 'init', '--env', environment, '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
       if (result.code === 0 && cheap) {
         await cheapenPassphraseStore(dir, passphrase);
         initialized.set(key, { template: captureStore(dir), result, dir });
