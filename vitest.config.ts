@@ -74,6 +74,8 @@ export default defineConfig({
     // (Plaid's retry backoff, paced calls, a browser, npm), not CPU, and with two workers the
     // cores were a third idle (docs/benchmarks.md, "Test suite time").
     maxWorkers: 4,
+    // A directory for the whole run, shared by its test processes (world.init's store templates).
+    globalSetup: ['test/helpers/global-setup.ts'],
     sequence: { sequencer: SlowestFirst },
     projects: [
       { extends: true, test: { name: 'shared', include: ['test/**/*.test.ts'], exclude: OWN_PROCESS, isolate: false, setupFiles: ['test/helpers/shared-process.ts'] } },

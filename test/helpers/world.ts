@@ -4,7 +4,10 @@
  */
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type EmulatorOptions } from '../emulator/index.js';
 import { spawn } from './spawner.js';
-import { existsSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { inject } from 'vitest';
 import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
 import { runInProcess } from './in-process.js';
@@ -32,15 +35,91 @@ export interface World {
 }
 
 /**
- * Passphrase stores `config init` made in this process, re-keyed cheaply. Keyed on everything
- * that run was given but its store directory and emulator (config init calls no Plaid API), so
- * that another world, or another test file sharing this process (vitest.config.ts), gets a
- * copy only of the very same run.
+ * Passphrase stores `config init` made in this run, re-keyed cheaply. Keyed on everything that
+ * run was given but its store directory and emulator (config init calls no Plaid API) and the
+ * variables vitest sets per process, so that another world, another test file sharing this
+ * process (vitest.config.ts) or another process gets a copy only of the very same run.
  */
-const initialized = new Map<string, { template: StoreTemplate; result: CliResult; dir: string }>();
-const PER_WORLD = new Set(['PLAIDBAL_CONFIG_DIR', 'PLAIDBAL_BASE_URL']);
+interface Initialized {
+  template: StoreTemplate;
+  result: CliResult;
+  dir: string;
+}
+const initialized = new Map<string, Initialized>();
+/** Variables that differ from one world, or one test process, to the next and that config init does not read. */
+const notInKey = (name: string) => name === 'PLAIDBAL_CONFIG_DIR' || name === 'PLAIDBAL_BASE_URL' || name.startsWith('VITEST');
 const initKey = (env: NodeJS.ProcessEnv, inProcess: boolean, environment: string) =>
-  JSON.stringify([inProcess, environment, Object.entries(env).filter(([name]) => !PER_WORLD.has(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+  JSON.stringify([inProcess, environment, Object.entries(env).filter(([name]) => !notInKey(name)).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]);
+
+/**
+ * The templates are also kept on disk for the whole run (test/helpers/global-setup.ts), so that
+ * each is made once per run, not once per test process: making one costs two derivations at the
+ * full scrypt cost (config init's, and the re-key's opening of it), and the suite has many
+ * processes (docs/benchmarks.md, "Figures behind the code", the suite's scrypt).
+ */
+function runDir(): string | undefined {
+  try {
+    return inject('plaidbalRunDir');
+  } catch {
+    return undefined; // not under vitest's runner (a script importing this module)
+  }
+}
+const templateFile = (dir: string, key: string) => join(dir, `init-${createHash('sha256').update(key).digest('hex').slice(0, 32)}.json`);
+
+function readTemplate(key: string): Initialized | undefined {
+  const known = initialized.get(key);
+  const dir = runDir();
+  if (known || dir === undefined) return known;
+  let saved: { key: string; dirMode: number; files: { name: string; mode: number; bytes: string }[]; result: CliResult; dir: string };
+  try {
+    saved = JSON.parse(readFileSync(templateFile(dir, key), 'utf8'));
+  } catch {
+    return undefined; // none yet
+  }
+  if (saved.key !== key) return undefined;
+  const found: Initialized = { template: { dirMode: saved.dirMode, files: saved.files.map((f) => ({ name: f.name, mode: f.mode, bytes: Buffer.from(f.bytes, 'base64') })) }, result: saved.result, dir: saved.dir };
+  initialized.set(key, found);
+  return found;
+}
+
+/**
+ * Claims the making of `key`'s template for this process, or waits for the process that claimed
+ * it first. True: this process makes it (and keepTemplate or giveUpTemplate ends the claim). False:
+ * the template is there to read, or its maker gave up.
+ */
+async function claimTemplate(key: string): Promise<boolean> {
+  const dir = runDir();
+  if (dir === undefined) return true;
+  const claim = `${templateFile(dir, key)}.claim`;
+  try {
+    closeSync(openSync(claim, 'wx'));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  }
+  // Another process is making it: a config init and a re-key, seconds on a busy machine.
+  const until = Date.now() + 120_000;
+  while (!existsSync(templateFile(dir, key)) && existsSync(claim) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+  return false;
+}
+
+function giveUpTemplate(key: string): void {
+  const dir = runDir();
+  if (dir !== undefined) rmSync(`${templateFile(dir, key)}.claim`, { force: true });
+}
+
+function keepTemplate(key: string, made: Initialized): void {
+  initialized.set(key, made);
+  const dir = runDir();
+  if (dir === undefined) return;
+  const file = templateFile(dir, key);
+  const saved = { key, dirMode: made.template.dirMode, files: made.template.files.map((f) => ({ name: f.name, mode: f.mode, bytes: f.bytes.toString('base64') })), result: made.result, dir: made.dir };
+  // Written aside and renamed: another process reads a whole template or none.
+  const partial = `${file}.${process.pid}.partial`;
+  writeFileSync(partial, JSON.stringify(saved));
+  renameSync(partial, file);
+  rmSync(`${file}.claim`, { force: true });
+}
 
 /**
  * `inProcess`: world.run (and init, link) runs plaidbal in the test's process (in-process.ts)
@@ -62,10 +141,10 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
       const passphrase = env.PLAIDBAL_PASSPHRASE!;
       const cheap = keySource === 'passphrase';
       const key = initKey(env, Boolean(how.inProcess), environment);
-      const made = cheap && initialized.get(key);
+      const made = cheap && (readTemplate(key) ?? ((await claimTemplate(key)) ? undefined : readTemplate(key)));
       // A directory config init would have to make is left to config init.
       if (made && existsSync(dir) && readdirSync(dir).length === 0) {
-        // This process already ran this very `config init` (same credentials, same passphrase):
+        // This run already ran this very `config init` (same credentials, same passphrase):
         // the same store again, with a store_id of its own, and that run's output with this
         // store's directory in place of the first one's.
         restoreStore(made.template, dir);
@@ -73,9 +152,14 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
         return { ...made.result, stdout: here(made.result.stdout), stderr: here(made.result.stderr) };
       }
       const result = await world.run(['config', 'init', '--env', environment, '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', keySource], { stdin: TEST_SECRET });
-      if (result.code === 0 && cheap) {
-        await cheapenPassphraseStore(dir, passphrase);
-        initialized.set(key, { template: captureStore(dir), result, dir });
+      if (!cheap) return result;
+      try {
+        if (result.code === 0) {
+          await cheapenPassphraseStore(dir, passphrase);
+          keepTemplate(key, { template: captureStore(dir), result, dir });
+        }
+      } finally {
+        giveUpTemplate(key);
       }
       return result;
     },
