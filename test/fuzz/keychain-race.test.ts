@@ -37,8 +37,13 @@ function churn(ms: number): LightChild {
     const end = Date.now() + ${ms};
     for (let i = 0; Date.now() < end; i++) {
       const entry = new kr.Entry('plaidbal', 'store-other-' + (i % 4));
-      entry.setPassword('not this store\\'s key');
-      entry.deleteCredential();
+      try {
+        entry.setPassword('not this store\\'s key');
+        entry.deleteCredential();
+      } catch {
+        // The daemon went away (see the test): go on once it is back.
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+      }
     }`;
   return spawn(process.execPath, ['-e', script], { env: bus.env, stdio: 'ignore' });
 }
@@ -48,15 +53,33 @@ describe('the keychain while other plaidbal entries come and go', () => {
     const other = churn(15_000);
     const args = ['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin'];
     const failures: string[] = [];
+    const daemonExits: string[] = [];
     try {
       // config init on a keychain store: reads the key (get), seals, writes. 10 reads under churn.
-      for (let i = 0; i < 10; i++) {
+      for (let done = 0; done < 10; ) {
+        const before = bus.keyringExits().length;
         const result = await world.run(args, { stdin: TEST_SECRET });
-        if (result.code !== 0) failures.push(describeRun(args, result));
+        const exited = bus.keyringExits().slice(before);
+        if (exited.length === 0) {
+          if (result.code !== 0) failures.push(describeRun(args, result));
+          done++;
+          continue;
+        }
+        // The daemon itself went away during this run: gnome-keyring 42 aborts when it handles a
+        // new connection's OpenSession before it has registered the client, and the churn above
+        // makes thousands of connections through @napi-rs/keyring, which sends OpenSession first
+        // (docs/benchmarks.md, "gnome-keyring's first-call race"; plaidbal's own reader searches
+        // first). Such a run says nothing about what this test is about: start the daemon again
+        // and run it again. A daemon that keeps going away fails the test below.
+        daemonExits.push(...exited);
+        if (daemonExits.length > 3) break;
+        console.warn(`keychain-race: ${exited.join('; ')}; started again, and run ${done + 1} again`);
+        await bus.restartKeyring();
       }
     } finally {
       other.kill();
     }
     expect(failures, failures.join('\n\n')).toEqual([]);
+    expect(daemonExits.length, daemonExits.join('\n')).toBeLessThanOrEqual(3);
   });
 });
