@@ -97,8 +97,10 @@ async function claimTemplate(key: string): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  // Another process is making it: a config init and a re-key, seconds on a busy machine.
-  const until = Date.now() + 120_000;
+  // Another process is making it: a config init and a re-key, seconds on a busy machine. A maker
+  // that died holding the claim is waited for a minute at most, well within the hook's timeout
+  // (vitest.config.ts); then this process makes its own.
+  const until = Date.now() + 60_000;
   while (!existsSync(templateFile(dir, key)) && existsSync(claim) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
   return false;
 }
