@@ -71,8 +71,8 @@ export function noDbusEnv(env: Env = process.env): Env {
   return copy;
 }
 
-export interface HungDbus {
-  /** A DBUS_SESSION_BUS_ADDRESS value. */
+export interface SocketServer {
+  /** A DBUS_SESSION_BUS_ADDRESS value for the socket. */
   address: string;
   /** Connections currently open: drops back to 0 once the clients are gone. */
   openConnections(): number;
@@ -80,18 +80,19 @@ export interface HungDbus {
 }
 
 /**
- * A unix socket that accepts connections and never replies: a D-Bus client sends its AUTH
- * line and then waits forever, like a Secret Service whose bus has hung.
+ * A unix socket in a temporary directory, each connection handed to `serve`: the ground for the
+ * stand-in buses below and in test/unit/secret-service.test.ts. `close` drops every connection,
+ * closes the server and removes the directory.
  */
-export async function hungDbusAddress(): Promise<HungDbus> {
-  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-hung-dbus-'));
+export async function unixSocketServer(prefix: string, serve: (socket: Socket) => void): Promise<SocketServer> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
   const path = join(dir, 'bus');
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {
     sockets.add(socket);
     socket.on('error', () => {});
     socket.on('close', () => sockets.delete(socket));
-    socket.resume(); // read and drop whatever the client says
+    serve(socket);
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -106,6 +107,14 @@ export async function hungDbusAddress(): Promise<HungDbus> {
       await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A unix socket that accepts connections and never replies: a D-Bus client sends its AUTH
+ * line and then waits forever, like a Secret Service whose bus has hung.
+ */
+export function hungDbusAddress(): Promise<SocketServer> {
+  return unixSocketServer('plaidbal-hung-dbus-', (socket) => socket.resume()); // read and drop whatever the client says
 }
 
 export interface PrivateBus {

@@ -13,7 +13,7 @@ import {
   noDbusEnv,
   secretServiceAvailable,
   startPrivateBus,
-  type HungDbus,
+  type SocketServer,
   type PrivateBus,
 } from '../helpers/keyring.js';
 
@@ -163,7 +163,7 @@ describe.runIf(linux)('osKeychain without a Secret Service', () => {
 });
 
 describe.runIf(linux)('osKeychain with a hung Secret Service', () => {
-  let hung: HungDbus;
+  let hung: SocketServer;
   beforeAll(async () => {
     hung = await hungDbusAddress();
   });

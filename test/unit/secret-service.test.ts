@@ -7,13 +7,12 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { KeychainError, osKeychain } from '../../src/store/keychain.js';
 import { BusError, decodeMessage, encodeCall, lookupSecrets, parseSignature, sessionBusSockets, WireReader, WireWriter } from '../../src/store/secret-service.js';
-import { NO_SECRET_SERVICE_MESSAGE, noDbusEnv, secretServiceAvailable, startPrivateBus, type PrivateBus } from '../helpers/keyring.js';
+import { NO_SECRET_SERVICE_MESSAGE, noDbusEnv, secretServiceAvailable, startPrivateBus, unixSocketServer, type PrivateBus } from '../helpers/keyring.js';
 
 const linux = process.platform === 'linux';
 
@@ -202,14 +201,8 @@ describe.runIf(linux)('lookups against the real Secret Service', () => {
 
 /** A unix socket server that answers each SASL AUTH line with `reply`, and records the lines. */
 async function fakeBus(reply: string): Promise<{ address: string; lines: string[]; close(): Promise<void> }> {
-  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-bus-'));
-  const path = join(dir, 'bus');
   const lines: string[] = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+  const server = await unixSocketServer('plaidbal-fake-bus-', (socket) => {
     let pending = '';
     socket.on('data', (chunk) => {
       pending += chunk.toString('latin1');
@@ -222,16 +215,7 @@ async function fakeBus(reply: string): Promise<{ address: string; lines: string[
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  return {
-    address: `unix:path=${path}`,
-    lines,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  return { address: server.address, lines, close: server.close };
 }
 
 describe.runIf(linux)('a bus the reader cannot speak to', () => {
@@ -274,14 +258,8 @@ describe.runIf(linux)('a bus the reader cannot speak to', () => {
  */
 async function fakeSecretService(items: { unlocked: string[]; locked: string[] }, { searchDelayMs = 50, searchErrors = [] as string[] } = {}) {
   const errorsLeft = [...searchErrors];
-  const dir = await mkdtemp(join(tmpdir(), 'plaidbal-fake-secrets-'));
-  const path = join(dir, 'bus');
   const calls: Array<{ member: string; searchAnswered: boolean }> = [];
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('error', () => {});
-    socket.on('close', () => sockets.delete(socket));
+  const server = await unixSocketServer('plaidbal-fake-secrets-', (socket) => {
     let buffer = Buffer.alloc(0);
     let binary = false;
     let serial = 0;
@@ -332,16 +310,11 @@ async function fakeSecretService(items: { unlocked: string[]; locked: string[] }
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(path, resolve));
   return {
-    env: { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: `unix:path=${path}` },
+    env: { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: server.address },
     members: () => calls.map((call) => call.member),
     calls,
-    async close() {
-      for (const socket of sockets) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await rm(dir, { recursive: true, force: true });
-    },
+    close: server.close,
   };
 }
 
