@@ -9,13 +9,14 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import {
   FIRST_PLATYPUS,
   LINK_FRAME_URL,
   LINK_OPEN_FRAME_URL,
   SANDBOX_ACCOUNTS,
+  SharedContext,
   launchChromium,
   routePlaidLinkStandIn,
   standInRecord,
@@ -88,16 +89,18 @@ async function expectClean(s: Session): Promise<void> {
 // then fails with the install hint, instead of the suite reporting its tests as skipped.
 let launching: Promise<Browser> | undefined;
 const browser = (): Promise<Browser> => (launching ??= launchChromium());
-let context: BrowserContext | undefined;
+// One context for the file, a page per test (SharedContext says why and what that changes).
+let sharing: Promise<SharedContext> | undefined;
+const shared = (): Promise<SharedContext> =>
+  (sharing ??= browser().then((b) => SharedContext.start(b, { viewport: { width: 720, height: 640 }, deviceScaleFactor: 2, colorScheme: 'light' })));
 let server: LinkPageServer | undefined;
 
 afterAll(async () => {
   await launching?.then((b) => b.close(), () => {});
 });
 afterEach(async () => {
-  await context?.close();
+  await sharing?.then((c) => c.closePages(), () => {});
   await server?.close();
-  context = undefined;
   server = undefined;
 });
 
@@ -108,17 +111,9 @@ async function open(
   /** Rewrites the page's CSP header (and its HTML), to show what a policy would block. */
   override?: { csp?: (policy: string) => string; html?: (html: string) => string },
 ): Promise<Session> {
-  const chromium = await browser();
+  const context = await shared();
   server = await startLinkPage({ linkToken: LINK_TOKEN, environment: 'sandbox', ...options });
-  context = await chromium.newContext({ viewport: { width: 720, height: 640 }, deviceScaleFactor: 2, colorScheme: 'light' });
-  const external: string[] = [];
-  await context.route('**/*', async (route) => {
-    const url = new URL(route.request().url());
-    if (url.hostname === '127.0.0.1' || url.hostname === 'localhost') return route.continue();
-    external.push(url.href);
-    return route.abort('blockedbyclient');
-  });
-  const page = await context.newPage();
+  const { page, external } = await context.newPage(['127.0.0.1', 'localhost']);
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   if (override) {
@@ -408,9 +403,8 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
       const s = await open({ kind: 'pending' }, {}, '127.0.0.1', { csp: change });
       await s.page.waitForFunction(() => (window.__violations as unknown[]).length > 0, undefined, { timeout: 10_000 });
       expect((await s.violations()).map((v) => v.directive), label).toContain(directive);
-      await context?.close();
+      await (await shared()).closePages();
       await server?.close();
-      context = undefined;
       server = undefined;
     }
   });

@@ -6,9 +6,9 @@
  */
 import type { LightChild } from '../helpers/spawner.js';
 import { readFile } from 'node:fs/promises';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
+import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -18,7 +18,7 @@ const STAND_IN_REQUEST_ID = 'Xq1Jk7Vn3LpZ8sQ';
 
 let world: World;
 let launching: Promise<Browser> | undefined;
-let context: BrowserContext | undefined;
+let sharing: Promise<SharedContext> | undefined;
 /** The page of the current test: every test ends with zero CSP violations and zero page errors. */
 let opened: { page: Page; pageErrors: string[] } | undefined;
 const running: LightChild[] = [];
@@ -28,6 +28,8 @@ declare const document: { addEventListener(type: 'securitypolicyviolation', list
 
 // Launched on first use: a missing Chromium fails every test with the install hint.
 const browser = (): Promise<Browser> => (launching ??= launchChromium());
+// One context for the file, a page per test (SharedContext says why and what that changes).
+const shared = (): Promise<SharedContext> => (sharing ??= browser().then((b) => SharedContext.start(b)));
 
 beforeEach(async () => {
   world = await createWorld();
@@ -40,8 +42,7 @@ afterEach(async () => {
     if (!checked.page.isClosed()) expect(await checked.page.evaluate(() => window.__violations)).toEqual([]);
     expect(checked.pageErrors).toEqual([]);
   }
-  await context?.close();
-  context = undefined;
+  await sharing?.then((c) => c.closePages(), () => {});
   for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await world.close();
 });
@@ -65,15 +66,7 @@ function latestLinkToken(): { linkToken: string; body: Record<string, unknown> }
 
 /** Opens the CLI's page in Chromium with the stand-in for Plaid's script; nothing else may leave 127.0.0.1. */
 async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[]; traffic: StandInTraffic }> {
-  context = await (await browser()).newContext();
-  const external: string[] = [];
-  await context.route('**/*', async (route) => {
-    const target = new URL(route.request().url());
-    if (target.hostname === '127.0.0.1') return route.continue();
-    external.push(target.href);
-    return route.abort('blockedbyclient');
-  });
-  const page = await context.newPage();
+  const { page, external } = await (await shared()).newPage(['127.0.0.1']);
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
   await page.addInitScript(() => {

@@ -19,7 +19,7 @@
  * The iframe is answered by the route below with a stand-in page that plays `behaviour`.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 import type { LinkAccount, LinkExitError, LinkInstitution } from '../../src/link/server.js';
 import { PLAID_LINK_SCRIPT_URL } from '../../src/link/server.js';
 
@@ -46,6 +46,74 @@ export async function launchChromium(): Promise<Browser> {
     ],
   });
 }
+
+/**
+ * One browser context for a test file, and a new page in it for each test: what Chromium costs a
+ * browser test is mostly the renderer processes it starts, not the page.
+ *
+ * A page in a new context always gets new renderer processes (contexts never share one), and
+ * on these machines starting and ending them cost about 1.5 s of CPU a test: a page with a
+ * cross-site iframe, opened and closed in a new context each time, 2.56 s of busy CPU; in one
+ * context, with this keeper page open, 0.80 s (docs/benchmarks.md, "Figures behind the code").
+ * The keeper is a page on 127.0.0.1 with a frame on cdn.plaid.com, both answered here and never
+ * touched by a test: while it is open, Chromium gives a test's page on 127.0.0.1, and Link's frames
+ * on cdn.plaid.com, the processes it already has for those sites, as it does for a user's tabs,
+ * instead of starting and ending two processes each time. Site isolation is as before: Link's
+ * frames are still in a process of their own, apart from the page's.
+ *
+ * What a new context gave each test and a page does not: cookies, storage and cache of its own.
+ * The Link page and the stand-in use none of them, each test's page is on its own port (its own
+ * origin), and a context with routes has no HTTP cache. Requests to any host but `allowed`'s are
+ * refused and listed in the test's `external`, from a route on the context, so a popup's requests
+ * are caught as well as the page's.
+ */
+export class SharedContext {
+  /** The current test's: what its pages may reach, and what they tried to reach beyond that. */
+  private allowed: ReadonlySet<string> = new Set();
+  private external: string[] = [];
+  private keeper: Page | undefined;
+
+  private constructor(private readonly context: BrowserContext) {}
+
+  static async start(browser: Browser, options: BrowserContextOptions = {}): Promise<SharedContext> {
+    const shared = new SharedContext(await browser.newContext(options));
+    await shared.context.route('**/*', async (route) => {
+      const url = new URL(route.request().url());
+      if (shared.allowed.has(url.hostname)) return route.continue();
+      shared.external.push(url.href);
+      return route.abort('blockedbyclient');
+    });
+    // The keeper's own routes answer it: page routes come before the context's.
+    const keeper = await shared.context.newPage();
+    await keeper.route(KEEPER_URL, (route) => route.fulfill({ contentType: 'text/html', body: `<!doctype html><title>keeper</title><iframe src="${KEEPER_FRAME_URL}"></iframe>` }));
+    await keeper.route(KEEPER_FRAME_URL, (route) => route.fulfill({ contentType: 'text/html', body: '<!doctype html><title>keeper frame</title>' }));
+    await keeper.goto(KEEPER_URL);
+    await keeper.frameLocator('iframe').locator('title').waitFor({ state: 'attached' });
+    shared.keeper = keeper;
+    return shared;
+  }
+
+  /** A new page for a test; `external` lists what its pages tried to reach beyond `allowed`. */
+  async newPage(allowed: readonly string[]): Promise<{ page: Page; external: string[] }> {
+    this.allowed = new Set(allowed);
+    this.external = [];
+    const external = this.external;
+    return { page: await this.context.newPage(), external };
+  }
+
+  /** Closes every page but the keeper: the test's, and any it opened. */
+  async closePages(): Promise<void> {
+    await Promise.all(this.context.pages().filter((page) => page !== this.keeper).map((page) => page.close()));
+  }
+
+  async close(): Promise<void> {
+    await this.context.close();
+  }
+}
+
+/** Where the keeper page lives: answered by its own route, so nothing listens there. */
+const KEEPER_URL = 'http://127.0.0.1:9/plaidbal-test-keeper';
+const KEEPER_FRAME_URL = 'https://cdn.plaid.com/link/v2/stable/plaidbal-test-keeper.html';
 
 export const FIRST_PLATYPUS: LinkInstitution = { name: 'First Platypus Bank', institution_id: 'ins_109508' };
 
