@@ -56,10 +56,10 @@ export async function launchChromium(): Promise<Browser> {
  * cross-site iframe, opened and closed in a new context each time, 2.56 s of busy CPU; in one
  * context, with this keeper page open, 0.80 s (docs/benchmarks.md, "Figures behind the code").
  * The keeper is a page on 127.0.0.1 with a frame on cdn.plaid.com, both answered here and never
- * touched by a test: while it is open, Chromium gives a test's page on 127.0.0.1, and Link's frames
+ * touched by a test: while it is open, Chromium gives a test's page on 127.0.0.1, and Link's frame
  * on cdn.plaid.com, the processes it already has for those sites, as it does for a user's tabs,
- * instead of starting and ending two processes each time. Site isolation is as before: Link's
- * frames are still in a process of their own, apart from the page's.
+ * instead of a new process for each. Site isolation is as before: Link's frame is still in a
+ * process of its own, apart from the page's (an out-of-process iframe in CDP's list of targets).
  *
  * What a new context gave each test and a page does not: cookies, storage and cache of its own.
  * The Link page and the stand-in use none of them, each test's page is on its own port (its own
@@ -104,10 +104,6 @@ export class SharedContext {
   /** Closes every page but the keeper: the test's, and any it opened. */
   async closePages(): Promise<void> {
     await Promise.all(this.context.pages().filter((page) => page !== this.keeper).map((page) => page.close()));
-  }
-
-  async close(): Promise<void> {
-    await this.context.close();
   }
 }
 
