@@ -57,9 +57,10 @@ export async function launchChromium(): Promise<Browser> {
  * context, with this keeper page open, 0.80 s (docs/benchmarks.md, "Figures behind the code").
  * The keeper is a page on 127.0.0.1 with a frame on cdn.plaid.com, both answered here and never
  * touched by a test: while it is open, Chromium gives a test's page on 127.0.0.1, and Link's frame
- * on cdn.plaid.com, the processes it already has for those sites, as it does for a user's tabs;
- * one new renderer process a page remains, where there were several. Site isolation is as before: Link's frame is still in a
- * process of its own, apart from the page's (an out-of-process iframe in CDP's list of targets).
+ * on cdn.plaid.com, the processes it already has for those sites, as it does for a user's tabs:
+ * one new renderer process a page remains, where a new context started two or more. Site
+ * isolation is as before: Link's frame is still in a process of its own, apart from the page's
+ * (an out-of-process iframe in CDP's list of targets).
  *
  * What a new context gave each test and a page does not: cookies, storage and cache of its own.
  * The Link page and the stand-in use none of them, each test's page is on its own port (its own
