@@ -24,6 +24,8 @@
 // - axios touches the `FormData`, `Request` and `Response` globals when it loads; in Node those
 //   are lazy and load undici (~20 ms, ~10 MiB). Two exact, checked edits defer that until a
 //   FormData or the fetch adapter is really involved; plaidbal uses neither.
+// - Each unit is written already wrapped in its CommonJS function (src/load.ts, UNIT_HEAD), so
+//   that no run makes a wrapped copy of the source.
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
 //   `schema` and `migrations` only, and plaidbal passes neither), and node:assert for conf (one
@@ -423,6 +425,10 @@ const vendorPlugin = {
  * difference is what enumerates the namespace object itself (it has only `default`); lightNodeNamespaces fails the
  * build if a unit does. test/e2e/startup.test.ts checks that no unit is left with esbuild's helper for a builtin.
  */
+/** The CommonJS wrapper every unit is written in: src/load.ts's UNIT_HEAD and UNIT_TAIL, which check it. */
+const UNIT_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+const UNIT_TAIL = '\n})';
+
 const NODE_NAMESPACE = 'var __nodeNamespace = (mod) => Object.create(mod, { default: { value: mod, enumerable: true } });';
 
 function lightNodeNamespaces(unit, text) {
@@ -482,8 +488,11 @@ async function main() {
   for (const [unit, pending] of Object.entries(builds)) {
     const result = await pending;
     const text = lightNodeNamespaces(unit, result.outputFiles[0].text);
-    units[unit] = { text, inputs: result.metafile.inputs };
-    await writeFile(join(OUT, `${unit}.cjs`), text);
+    // Written already wrapped for src/load.ts (UNIT_HEAD and UNIT_TAIL there say why), which loads
+    // nothing else: its check fails on a unit without them.
+    const file = `${UNIT_HEAD}${text}${UNIT_TAIL}`;
+    units[unit] = { text, file, inputs: result.metafile.inputs };
+    await writeFile(join(OUT, `${unit}.cjs`), file);
     Object.assign(metafile.inputs, result.metafile.inputs);
     metafile.outputs[`dist/${unit}.cjs`] = Object.values(result.metafile.outputs)[0];
   }
@@ -491,7 +500,7 @@ async function main() {
   await writeFile(join(OUT, 'version.cjs'), `module.exports = ${JSON.stringify(pkg.version)};\n`);
   // What bin/plaidbal.js runs first (the unit loader and its code cache), on its own: Node builtins only.
   // It names each unit's code cache with a hash of the unit's content (src/load.ts says why).
-  const unitHashes = Object.fromEntries(Object.entries(units).map(([unit, { text }]) => [unit, createHash('sha256').update(text).digest('hex').slice(0, 16)]));
+  const unitHashes = Object.fromEntries(Object.entries(units).map(([unit, { file }]) => [unit, createHash('sha256').update(file).digest('hex').slice(0, 16)]));
   await build({ ...options, format: 'cjs', banner: {}, plugins: [], define: { __PLAIDBAL_UNIT_HASHES__: JSON.stringify(unitHashes) }, entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
   // The keychain helper, a process of its own that src/store/keychain.ts spawns: Node builtins only.
   await build({ ...options, banner: {}, plugins: [], entryPoints: ['src/store/keychain-helper.ts'], outfile: join(OUT, 'keychain-helper.mjs') });

@@ -60,6 +60,21 @@ export function cacheKey(args: readonly string[]): string {
   return /^[a-z][a-z-]{0,23}$/.test(command) ? command : 'other';
 }
 
+/**
+ * Each unit is written already wrapped in the function Node's require() would wrap it in
+ * (scripts/build.mjs writes these same two strings; wrapUnit for the tests). Wrapping it here, as the
+ * unit loads, made V8 flatten a copy of the whole source into fresh memory on every run, a cost
+ * proportional to the units' size (docs/benchmarks.md, "Figures behind the code"). The head has no
+ * line break: line numbers in stack traces are the unit's own.
+ */
+export const UNIT_HEAD = '(function (exports, require, module, __filename, __dirname) {';
+export const UNIT_TAIL = '\n})';
+
+/** A unit's file content for `body`, CommonJS module code. */
+export function wrapUnit(body: string): string {
+  return `${UNIT_HEAD}${body}${UNIT_TAIL}`;
+}
+
 /** Set by code that changes V8's flags at run time (src/plaid/ratelimit.ts): V8 keys caches on its flags. */
 const FLAGS_CHANGED = Symbol.for('plaidbal.v8FlagsChanged');
 
@@ -126,6 +141,7 @@ export function unitLoader(distDir: string, args: readonly string[], opts: UnitL
     if (known) return known.module.exports;
     const file = join(distDir, `${name}.cjs`);
     const source = readFileSync(file, 'utf8');
+    if (!source.startsWith(UNIT_HEAD) || !source.endsWith(UNIT_TAIL)) throw new Error(`${file} is not a plaidbal unit (it is not wrapped in ${UNIT_HEAD}…${UNIT_TAIL.trim()}): run npm run build`);
     let cachedData: Buffer | undefined;
     let from: 'ok' | 'failed' | null = null;
     if (cached(name)) {
@@ -139,7 +155,7 @@ export function unitLoader(distDir: string, args: readonly string[], opts: UnitL
         }
       }
     }
-    const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: file, cachedData });
+    const script = new Script(source, { filename: file, cachedData });
     if (cachedData !== undefined && script.cachedDataRejected) {
       removeQuietly(cacheFile(name, from!));
       from = null;

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, ut
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cacheKey, compileCacheDir, noteV8FlagsChanged, unitLoader } from '../../src/load.js';
+import { cacheKey, compileCacheDir, noteV8FlagsChanged, unitLoader, wrapUnit } from '../../src/load.js';
 
 const HASHES = { a: '0123456789abcdef', b: 'fedcba9876543210' };
 const LINE = `v8-${process.version}-${process.arch}`;
@@ -23,8 +23,8 @@ beforeEach(() => {
   cacheDir = join(root, 'cache');
   mkdirSync(dist);
   // a requires b the way the cli unit requires the plaid unit; b is loaded once however often it is required.
-  writeFileSync(join(dist, 'a.cjs'), "const b = require('./b.cjs');\nconst path = require('node:path');\nmodule.exports = { twice: (x) => b.twice(x), sep: path.sep, file: __filename, self: this === exports };\n");
-  writeFileSync(join(dist, 'b.cjs'), "let loads = (globalThis.__plaidbalLoadTestLoads ?? 0) + 1;\nglobalThis.__plaidbalLoadTestLoads = loads;\nexports.twice = (x) => 2 * x;\nrequire('./b.cjs');\n");
+  writeFileSync(join(dist, 'a.cjs'), wrapUnit("const b = require('./b.cjs');\nconst path = require('node:path');\nmodule.exports = { twice: (x) => b.twice(x), sep: path.sep, file: __filename, self: this === exports };\n"));
+  writeFileSync(join(dist, 'b.cjs'), wrapUnit("let loads = (globalThis.__plaidbalLoadTestLoads ?? 0) + 1;\nglobalThis.__plaidbalLoadTestLoads = loads;\nexports.twice = (x) => 2 * x;\nrequire('./b.cjs');\n"));
   delete (globalThis as Record<string, unknown>).__plaidbalLoadTestLoads;
 });
 
@@ -44,6 +44,14 @@ describe('the unit loader', () => {
     expect(loader.load('a')).toBe(a);
     expect((globalThis as Record<string, unknown>).__plaidbalLoadTestLoads).toBe(1);
     expect(loader.events).toEqual(['a none', 'b none']);
+  });
+
+  it('refuses a file that is not a unit (not written wrapped by the build), naming the fix', () => {
+    writeFileSync(join(dist, 'c.cjs'), 'module.exports = 1;\n');
+    const loader = unitLoader(dist, ['balance'], { cacheDir, hashes: HASHES });
+    expect(() => loader.load('c')).toThrow(`${join(dist, 'c.cjs')} is not a plaidbal unit`);
+    expect(() => loader.load('c')).toThrow('run npm run build');
+    expect(loader.load('a')).toMatchObject({ sep: '/' });
   });
 
   it('writes a cache per unit and command when the run ends, which the next run of that command reads back', () => {
