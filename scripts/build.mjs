@@ -23,7 +23,9 @@
 //   module; both were bundled. plaid now gets the same ES module.
 // - axios touches the `FormData`, `Request` and `Response` globals when it loads; in Node those
 //   are lazy and load undici (~20 ms, ~10 MiB). Two exact, checked edits defer that until a
-//   FormData or the fetch adapter is really involved; plaidbal uses neither.
+//   FormData or the fetch adapter is really involved; plaidbal uses neither. Likewise axios's
+//   `navigator` (a browser check), and axios's and p-retry's `performance` (a clock, which loads
+//   perf_hooks): checked edits keep both from loading Node's modules for them.
 // - Each unit is written already wrapped in its CommonJS function (src/load.ts, UNIT_HEAD), so
 //   that no run makes a wrapped copy of the source.
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
@@ -278,6 +280,36 @@ const plugins = [
         loader: 'js',
         contents: patchFile('commander/lib/command.js', await readFile(args.path, 'utf8'), [
           ["const childProcess = require('node:child_process');", "// plaidbal build: node:child_process is loaded on first use.\nconst childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"],
+        ]),
+      }));
+      // p-retry (the time its retries have taken) and axios (a response's `duration`) read the clock
+      // through the `performance` global, which Node makes on first use by loading perf_hooks
+      // (docs/benchmarks.md, "Figures behind the code"). Both only subtract two readings, so any
+      // monotonic clock in milliseconds serves: process.uptime() is one (libuv's hrtime).
+      const monotonicNow = '// plaidbal build: a monotonic clock in ms that does not load perf_hooks.\nconst monotonicNow = () => process.uptime() * 1000;\n';
+      b.onLoad({ filter: nodeModule('p-retry', 'index.js') }, async (args) => ({
+        loader: 'js',
+        contents:
+          monotonicNow +
+          patchFile('p-retry/index.js', await readFile(args.path, 'utf8'), [
+            ['return max - (performance.now() - start);', 'return max - (monotonicNow() - start);'],
+            ['const startTime = performance.now();', 'const startTime = monotonicNow();'],
+          ]),
+      }));
+      b.onLoad({ filter: nodeModule('axios', 'lib/core/dispatchRequest.js') }, async (args) => ({
+        loader: 'js',
+        contents:
+          monotonicNow +
+          patchFile('axios/lib/core/dispatchRequest.js', await readFile(args.path, 'utf8'), [
+            ["  return typeof performance !== 'undefined' && utils.isFunction(performance.now)\n    ? () => performance.now()\n    : Date.now;", '  return monotonicNow;'],
+          ]),
+      }));
+      // axios looks for a browser through the `navigator` global, which Node also makes on first use
+      // by loading a module of its own. In Node it only ever finds Node's: no browser, as without it.
+      b.onLoad({ filter: nodeModule('axios', 'lib/platform/common/utils.js') }, async (args) => ({
+        loader: 'js',
+        contents: patchFile('axios/lib/platform/common/utils.js', await readFile(args.path, 'utf8'), [
+          ["const _navigator = (typeof navigator === 'object' && navigator) || undefined;", "// plaidbal build: Node's navigator global is loaded on first use, and is never a browser's.\nconst _navigator = undefined;"],
         ]),
       }));
       b.onLoad({ filter: nodeModule('axios', 'lib/adapters/fetch.js') }, async (args) => ({

@@ -17,6 +17,7 @@ import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
 import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
 
 const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
@@ -173,6 +174,33 @@ describe('start-up cost', () => {
       const after = spawnSync(process.execPath, [BIN, '--help'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(after).toMatchObject({ status: 0, stdout: expected.stdout, stderr: '' });
     } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a one-item balance loads none of the Node modules the build keeps out of its way', async () => {
+    // Each costs a share of every run (docs/benchmarks.md, "Figures behind the code") and is kept
+    // out by an edit in scripts/build.mjs: perf_hooks (p-retry's clock), internal/navigator (axios's
+    // browser check), http2 (axios, only for httpVersion 2), child_process (commander, only for
+    // executable subcommands), assert (conf), and undici (axios's FormData and fetch globals).
+    const KEPT_OUT = ['perf_hooks', 'internal/navigator', 'http2', 'child_process', 'assert', 'internal/deps/undici/undici'];
+    const emulator = await startEmulator();
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-builtins-'));
+    try {
+      const { access_token } = await createSandboxItem(emulator, { initial_products: ['auth'] });
+      const spy = join(dir, 'spy.cjs');
+      const log = join(dir, 'builtins.json');
+      await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify(process.moduleLoadList)));`);
+      const env = baseEnv({ NODE_OPTIONS: `--require ${spy}`, PLAIDBAL_CONFIG_DIR: join(dir, 'none'), PLAIDBAL_BASE_URL: emulator.url, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, PLAID_ENV: 'sandbox' });
+      const r = await runCli(['balance', '--access-token-stdin', '--json'], { env, stdin: `${access_token}\n` });
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).items[0].accounts.length).toBeGreaterThan(0);
+      const loaded = (JSON.parse(await readFile(log, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+      // The spy sees what the run loads: the HTTP client and the cipher, for one.
+      expect(loaded).toEqual(expect.arrayContaining(['http', 'crypto', 'zlib']));
+      expect(loaded.filter((m) => KEPT_OUT.includes(m))).toEqual([]);
+    } finally {
+      await emulator.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
