@@ -1,13 +1,14 @@
 // Bundles the CLI with esbuild into CommonJS "units" in dist/, which bin/plaidbal.js loads through
 // dist/load.cjs (src/load.ts), with a V8 code cache made on the user's machine:
 //
-// - `cli`: what loading src/cli.ts runs: the command definitions, commander and chalk. It is all
-//   `--help` loads.
+// - `cli`: what loading src/cli.ts runs: the command definitions and commander. It is all
+//   `--help` loads (with chalk's unit when the output has colour).
 // - `commands`: the rest of src/ (each command's logic, the store, the Plaid client) and the small
 //   packages it uses, loaded when a command runs (splitCli). A module of src/ lives in one unit
 //   alone, so there is one CliError class, one store, one of everything.
-// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `prompts` (@inquirer/prompts), `open`,
-//   `tab` (@bomb.sh/tab, shell completion): each loaded on first use. Importing one of those
+// - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `chalk` (only for a stream with colour:
+//   src/io.ts), `prompts` (@inquirer/prompts), `open`, `tab` (@bomb.sh/tab, shell completion): each
+//   loaded on first use. Importing one of those
 //   packages becomes `require("./<unit>.cjs")[name]` (VENDORED).
 // - No code cache is made here: src/load.ts makes one on the user's machine, by the user's Node.
 //
@@ -369,6 +370,8 @@ const VENDOR_UNITS = {
   // removed again. require(), not import: an import would run before the listeners are counted.
   conf: "import { signalListeners, dropNewSignalListeners } from './src/load.ts';\nconst before = signalListeners();\nconst Conf = require('conf').default;\ndropNewSignalListeners(before);\nexport { Conf };\n",
   table: "import Table from 'cli-table3';\nexport { Table };\n",
+  // Colour: loaded by the first stream that has some (src/io.ts, styleFor).
+  chalk: "import { Chalk } from 'chalk';\nexport { Chalk };\n",
   prompts: "import * as prompts from '@inquirer/prompts';\nexport { prompts };\n",
   open: "import open from 'open';\nexport { open };\n",
   // Shell completion: loaded by `plaidbal complete` and `plaidbal completion` only.
@@ -380,14 +383,15 @@ const VENDORED = {
   // Only a store not in plaidbal's own layout is read with conf (src/store/store.ts): most runs never construct one.
   conf: ['conf', 'Conf', 'class'],
   'cli-table3': ['table', 'Table'],
+  chalk: ['chalk', 'Chalk', 'class'],
   '@inquirer/prompts': ['prompts', 'prompts'],
   open: ['open', 'open'],
   '@bomb.sh/tab': ['tab', 'tab'],
 };
 
 /**
- * Splits src/ in two units. `cli` holds what loading src/cli.ts runs: the command definitions,
- * commander and chalk, all `--help` needs. `commands` holds every module reached only through a
+ * Splits src/ in two units. `cli` holds what loading src/cli.ts runs: the command definitions and
+ * commander, all `--help` needs. `commands` holds every module reached only through a
  * dynamic `import()` (each command's logic, the store, the Plaid client...), loaded by the first
  * command that runs one. A module of src/ still lives in one unit alone (one CliError class, one
  * store): a module of `commands` that imports one of `cli` gets cli's own, through `__shared`.
@@ -439,8 +443,9 @@ const vendorPlugin = {
     b.onLoad({ filter: /.*/, namespace: 'plaidbal-vendor' }, (args) => {
       const [unit, name, lazy] = VENDORED[args.path];
       const required = `require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(name)}]`;
-      // A lazy class: the unit is loaded by the first `new`, not by the import.
-      if (lazy === 'class') return { contents: `let loaded;\nmodule.exports = function (...args) {\n  return new (loaded ??= ${required})(...args);\n};`, loader: 'js' };
+      // A lazy class: the unit is loaded by the first `new`, not by the import. It is both the
+      // module's default export (`import Conf from 'conf'`) and its export by name (`import { Chalk } from 'chalk'`).
+      if (lazy === 'class') return { contents: `let loaded;\nconst lazy = function (...args) {\n  return new (loaded ??= ${required})(...args);\n};\nmodule.exports = lazy;\nmodule.exports[${JSON.stringify(name)}] = lazy;`, loader: 'js' };
       return { contents: `module.exports = ${required};`, loader: 'js' };
     });
     // The unit's file, required at run time from dist/ (where cli.cjs is too).

@@ -38,6 +38,22 @@ export function colorLevel(isTTY: boolean, { noColorFlag, env }: ColorSettings):
   return 1;
 }
 
+/**
+ * What a chalk of level 0 does, without loading chalk: every style, however chained
+ * (`plain.red.bold`), gives back its text unchanged, and several arguments joined by spaces.
+ * Most runs that scripts make have no colour at all (stdout and stderr are pipes, or NO_COLOR
+ * is set), and making chalk's styles is a share of their start-up (docs/benchmarks.md, "Figures
+ * behind the code"). `level` reads 0, as chalk's does.
+ */
+export const plainStyle: ChalkInstance = new Proxy((...text: unknown[]) => (text.length === 1 ? `${text[0]}` : text.join(' ')), {
+  get: (target, key) => (key === 'level' ? 0 : typeof key === 'string' ? plainStyle : Reflect.get(target, key)),
+}) as unknown as ChalkInstance;
+
+/** Styles for one stream: chalk when it has colour, plainStyle when it has none. */
+export function styleFor(level: 0 | 1 | 2 | 3): ChalkInstance {
+  return level === 0 ? plainStyle : new Chalk({ level });
+}
+
 export function processIO(settings: ColorSettings): IO {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
   const stderrIsTTY = Boolean(process.stderr.isTTY);
@@ -52,7 +68,7 @@ export function processIO(settings: ColorSettings): IO {
     stdoutIsTTY,
     stderrIsTTY,
     canPrompt: isatty(0) && stderrIsTTY && !ci,
-    out: new Chalk({ level: colorLevel(stdoutIsTTY, settings) }),
-    err: new Chalk({ level: colorLevel(stderrIsTTY, settings) }),
+    out: styleFor(colorLevel(stdoutIsTTY, settings)),
+    err: styleFor(colorLevel(stderrIsTTY, settings)),
   };
 }

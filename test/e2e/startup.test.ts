@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
 import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
 
-const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'prompts', 'open', 'tab'];
+const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'chalk', 'prompts', 'open', 'tab'];
 const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8');
 
 /** The modules that went into a unit, as esbuild's metafile lists them (`src/cli.ts`, `node_modules/commander/lib/command.js`…). */
@@ -46,10 +46,11 @@ function cacheEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
 }
 
 describe('start-up cost', () => {
-  it('the cli unit (all --help loads) bundles commander and chalk, and none of the heavy packages', () => {
+  it('the cli unit (all --help loads) bundles commander, and none of the heavy packages; chalk is a unit of its own', () => {
     const packages = bundledPackages('cli');
     expect(packages.has('commander')).toBe(true);
-    expect(packages.has('chalk')).toBe(true);
+    expect(packages.has('chalk')).toBe(false);
+    expect([...bundledPackages('chalk')]).toEqual(['chalk']);
     for (const heavy of ['plaid', 'axios', 'cli-table3', 'conf', 'ajv', 'open', '@bomb.sh/tab']) expect(packages.has(heavy), heavy).toBe(false);
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
@@ -268,9 +269,9 @@ describe('start-up cost', () => {
       await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(process.env.UNITS_SPY_LOG, JSON.stringify(Object.keys(require.cache))));`);
       const item = { item_id: 'x'.repeat(37), alias: 'demo', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-01-01T00:00:00.000Z', access_token: 'sealed' };
       await writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, store_id: 's', key: null, profiles: {}, items: [item] }));
-      const unitsLoaded = async (args: string[]) => {
+      const unitsLoaded = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
         const log = join(dir, 'loaded.json');
-        const r = spawnSync(process.execPath, ['--require', spy, BIN, ...args], { env: baseEnv({ PLAIDBAL_CONFIG_DIR: dir, UNITS_SPY_LOG: log, NODE_DEBUG: 'plaidbal' }), encoding: 'utf8', timeout: 30_000 });
+        const r = spawnSync(process.execPath, ['--require', spy, BIN, ...args], { env: baseEnv({ PLAIDBAL_CONFIG_DIR: dir, UNITS_SPY_LOG: log, NODE_DEBUG: 'plaidbal', ...extraEnv }), encoding: 'utf8', timeout: 30_000 });
         expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
         const loaded: string[] = JSON.parse(await readFile(log, 'utf8'));
         const required = loaded.filter((file) => !relative(DIST, file).startsWith('..')).map((file) => relative(DIST, file));
@@ -292,7 +293,18 @@ describe('start-up cost', () => {
       const version = await unitsLoaded(['--version']);
       expect(version.required).toEqual(['version.cjs']);
       expect(version.units).toEqual([]);
-      expect((await unitsLoaded(['items'])).units).toEqual(expect.arrayContaining(['cli', 'commands', 'conf', 'table']));
+      const items = await unitsLoaded(['items']);
+      expect(items.units).toEqual(expect.arrayContaining(['cli', 'commands', 'conf', 'table']));
+      // Colour loads chalk's unit; a run without colour (a pipe, or NO_COLOR) never does.
+      expect(items.units).not.toContain('chalk');
+      expect(items.stdout).toContain('demo');
+      expect(items.stdout).not.toContain('\u001b[');
+      const coloured = await unitsLoaded(['items'], { FORCE_COLOR: '1' });
+      expect(coloured.units).toContain('chalk');
+      expect(coloured.stdout).toContain('\u001b[1m'); // the bold headings
+      const noColor = await unitsLoaded(['items'], { FORCE_COLOR: '1', NO_COLOR: '1' });
+      expect(noColor.units).not.toContain('chalk');
+      expect(noColor.stdout).toBe(items.stdout);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

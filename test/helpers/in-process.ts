@@ -11,9 +11,8 @@
  * The store's OS keychain is the one `main` uses (in `npm test`, the suite's private gnome-keyring).
  */
 import { PassThrough, Readable } from 'node:stream';
-import { Chalk } from 'chalk';
 import { runProgram } from '../../src/cli.js';
-import { colorLevel, type IO } from '../../src/io.js';
+import { colorLevel, styleFor, type IO } from '../../src/io.js';
 import type { CliResult } from './cli.js';
 
 export interface InProcessOptions {
@@ -38,8 +37,8 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
     stdoutIsTTY: false,
     stderrIsTTY: false,
     canPrompt: false,
-    out: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
-    err: new Chalk({ level: colorLevel(false, { noColorFlag, env }) }),
+    out: styleFor(colorLevel(false, { noColorFlag, env })),
+    err: styleFor(colorLevel(false, { noColorFlag, env })),
   });
   const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });
   // Let the last writes reach the buffers.
