@@ -3,13 +3,15 @@
 //
 // - `cli`: what loading src/cli.ts runs: the command definitions and commander. It is all
 //   `--help` loads (with chalk's unit when the output has colour).
-// - `commands`: the rest of src/ (each command's logic, the store, the Plaid client) and the small
-//   packages it uses, loaded when a command runs (splitCli). A module of src/ lives in one unit
-//   alone, so there is one CliError class, one store, one of everything.
+// - `commands`: the rest of src/ that more than one command uses (the store, the Plaid client…)
+//   and the small packages it uses; and a unit per command family (`balance`, `link`, `doctor`,
+//   `items`…) for the modules that family alone uses. Each is loaded when a command reaches it
+//   (splitCli). A module of src/ lives in one unit alone, so there is one CliError class, one
+//   store, one of everything.
 // - `plaid` (plaid + axios), `conf`, `table` (cli-table3), `chalk` (only for a stream with colour:
 //   src/io.ts), `prompts` (@inquirer/prompts), `open`, `tab` (@bomb.sh/tab, shell completion): each
-//   loaded on first use. Importing one of those
-//   packages becomes `require("./<unit>.cjs")[name]` (VENDORED).
+//   loaded on first use. Importing one of those packages becomes `require("./<unit>.cjs")[name]`
+//   (VENDORED).
 // - No code cache is made here: src/load.ts makes one on the user's machine, by the user's Node.
 //
 // Start-up cost is most of what a `plaidbal balance` run costs, so the bundle is also
@@ -356,8 +358,8 @@ const options = {
 };
 
 /**
- * The bundles ("units"): `cli` and `commands` (src/, split by splitCli) and one per heavy package
- * group, each loaded on first use. In `cli` and `commands`, importing a package of VENDORED becomes
+ * The bundles ("units"): `cli`, `commands` and the command families' (src/, split by splitCli) and
+ * one per heavy package group, each loaded on first use. In the units of src/, importing a package of VENDORED becomes
  * `require("./<unit>.cjs")[name]`: the unit beside it, loaded by src/load.ts, at the point where the
  * import would have run (for a lazy class, at its first `new`). esbuild turns src/'s dynamic `import()`s into modules initialised on
  * first use, so a package is loaded only when a command reaches it.
@@ -389,18 +391,29 @@ const VENDORED = {
   '@bomb.sh/tab': ['tab', 'tab'],
 };
 
+/** A family's modules get a unit of their own only from this much source (esbuild's input bytes): a unit costs a run that loads it a file read and a code cache of its own. */
+const FAMILY_UNIT_MIN_BYTES = 8 * 1024;
+
 /**
- * Splits src/ in two units. `cli` holds what loading src/cli.ts runs: the command definitions and
- * commander, all `--help` needs. `commands` holds every module reached only through a
- * dynamic `import()` (each command's logic, the store, the Plaid client...), loaded by the first
- * command that runs one. A module of src/ still lives in one unit alone (one CliError class, one
- * store): a module of `commands` that imports one of `cli` gets cli's own, through `__shared`.
+ * Splits src/ in units. `cli` holds what loading src/cli.ts runs: the command definitions and
+ * commander, all `--help` needs. The rest is reached only through a dynamic `import()` (each
+ * command's logic, the store, the Plaid client...) and is loaded by the first command that runs
+ * it: a command family's own modules (those only src/commands/<family>/ reaches: `link`'s page and
+ * server, `doctor`'s checks, `items import`…) in a unit named after the family, and what more than
+ * one family reaches, or src/ outside the commands reaches (the store, the Plaid client…), in
+ * `commands`. So a `balance` reads neither `link`'s page nor `doctor`'s checks. A module of src/
+ * still lives in one unit alone (one CliError class, one store): a module that imports one of
+ * another unit gets that unit's own, through the getters that unit exports.
  *
  * From the whole bundle's import graph (`inputs`, esbuild's metafile):
  * - `cli`: src/cli.ts and what it imports, other than by `import()`;
- * - `commands`: the targets of `import()` outside `cli` (its entry exports each as a getter, so a
- *   module is still initialised on first use), and what they import outside `cli`;
- * - `__shared`: the modules of `cli` that `commands` imports, exported by `cli` as getters.
+ * - the families each module outside `cli` is reached by: the family of each `import()` of it in
+ *   `cli` (src/commands/<family>/…, or none for the rest of src/), and the families of every module
+ *   outside `cli` that imports it, to a fixed point. One family and no other importer: that
+ *   family's unit, when the family's own modules come to FAMILY_UNIT_MIN_BYTES; else `commands`;
+ * - `modules`, exported by each of those units as getters (a module is still initialised on first
+ *   use): the targets of `import()`s in `cli`, and the modules other units import;
+ * - `__shared`: the modules of `cli` that the others import, exported by `cli` as getters.
  */
 function splitCli(inputs) {
   const files = Object.keys(inputs).filter((input) => !/^[a-z-]+:/.test(input));
@@ -411,27 +424,78 @@ function splitCli(inputs) {
   const lazy = new Set(files.flatMap((input) => edges(input).filter((i) => i.kind === 'dynamic-import' && !cli.has(i.path)).map((i) => i.path)));
   const shared = new Set(files.filter((input) => !cli.has(input)).flatMap((input) => edges(input).filter((i) => cli.has(i.path)).map((i) => i.path)));
   if (lazy.size === 0) fail('found no import() of src/ outside the cli unit; has the command registry changed?');
+
+  // Which families reach each module outside cli ('' for src/ outside src/commands/<family>/).
+  const familyOf = (input) => /^src\/commands\/([^/]+)\//.exec(input)?.[1] ?? '';
+  const reachedBy = new Map(files.filter((input) => !cli.has(input)).map((input) => [input, new Set()]));
+  for (let changed = true; changed; ) {
+    changed = false;
+    for (const from of files) {
+      const families = cli.has(from) ? [familyOf(from)] : [...reachedBy.get(from)];
+      for (const i of edges(from)) {
+        const reached = reachedBy.get(i.path);
+        if (!reached || (cli.has(from) && i.kind !== 'dynamic-import')) continue;
+        for (const family of families) if (!reached.has(family)) changed = reached.add(family);
+      }
+    }
+  }
+  const own = new Map(); // family → its own modules
+  for (const [input, families] of reachedBy) {
+    const [family] = families;
+    if (families.size === 1 && family) own.set(family, [...(own.get(family) ?? []), input]);
+  }
+  const unitOf = new Map([...reachedBy.keys()].map((input) => [input, 'commands']));
+  for (const [family, inputsOfFamily] of own) {
+    if (inputsOfFamily.reduce((sum, input) => sum + inputs[input].bytes, 0) < FAMILY_UNIT_MIN_BYTES) continue;
+    if (!/^[a-z]+$/.test(family) || family in VENDOR_UNITS || family === 'cli' || family === 'commands') fail(`src/commands/${family}/ cannot name a unit (a-z only, and not one of cli, commands, ${Object.keys(VENDOR_UNITS).join(', ')}); rename the directory or extend splitCli`);
+    for (const input of inputsOfFamily) unitOf.set(input, family);
+  }
+  // Each unit exports what is reached from outside it: the targets of cli's import()s, and the modules other units import.
+  const exported = new Map([...new Set(unitOf.values())].map((unit) => [unit, new Set()]));
+  for (const from of files) {
+    for (const i of edges(from)) {
+      const unit = unitOf.get(i.path);
+      if (unit && (cli.has(from) ? i.kind === 'dynamic-import' : unitOf.get(from) !== unit)) exported.get(unit).add(i.path);
+    }
+  }
+  for (const [unit, set] of exported) if (set.size === 0) fail(`the ${unit} unit would export nothing; splitCli has gone wrong`);
+
   const getters = (set) => [...set].sort().map((input) => `  get ${JSON.stringify(input)}() { return require(${JSON.stringify(`./${input}`)}); },`).join('\n');
   const relativeTo = (path) => relative(ROOT, path).split(sep).join('/');
-  /** An esbuild plugin: imports of `kind` whose target is in `set` become `require("./<unit>.cjs").<key>[target]`. */
-  const redirect = (name, kinds, set, unit, key) => ({
+  /**
+   * An esbuild plugin: an import of one of `kinds` whose target `where` places in another unit
+   * becomes `require("./<unit>.cjs").<key>[target]`.
+   */
+  const redirect = (name, kinds, where) => ({
     name,
     setup(b) {
       b.onResolve({ filter: /.*/ }, async (args) => {
         if (args.pluginData?.[name] || !kinds(args.kind) || args.namespace !== 'file' || !args.importer || args.importer === '<stdin>') return undefined;
         const resolved = await b.resolve(args.path, { kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { [name]: true } });
-        if (resolved.errors.length || resolved.namespace !== 'file' || !set.has(relativeTo(resolved.path))) return undefined;
+        if (resolved.errors.length || resolved.namespace !== 'file' || !where(relativeTo(resolved.path))) return undefined;
         return { path: relativeTo(resolved.path), namespace: name };
       });
-      b.onLoad({ filter: /.*/, namespace: name }, (args) => ({ contents: `module.exports = require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(key)}][${JSON.stringify(args.path)}];`, loader: 'js' }));
+      b.onLoad({ filter: /.*/, namespace: name }, (args) => {
+        const [unit, key] = where(args.path);
+        return { contents: `module.exports = require(${JSON.stringify(`./${unit}.cjs`)})[${JSON.stringify(key)}][${JSON.stringify(args.path)}];`, loader: 'js' };
+      });
       b.onResolve({ filter: /^\.\/[a-z]+\.cjs$/, namespace: name }, (args) => ({ path: args.path, external: true }));
     },
   });
   return {
     cliEntry: `export * from './src/cli.ts';\nexport const __shared = {\n${getters(shared)}\n};\n`,
-    commandsEntry: `export const modules = {\n${getters(lazy)}\n};\n`,
-    toCommands: redirect('plaidbal-commands', (kind) => kind === 'dynamic-import', lazy, 'commands', 'modules'),
-    fromCli: redirect('plaidbal-cli', () => true, shared, 'cli', '__shared'),
+    // cli's import()s go to the unit of their target.
+    toUnits: redirect('plaidbal-units', (kind) => kind === 'dynamic-import', (input) => (lazy.has(input) ? [unitOf.get(input), 'modules'] : undefined)),
+    /** The units of src/ outside cli: each one's entry, and the plugin that sends its imports of other units' modules there. */
+    units: Object.fromEntries(
+      [...exported].map(([unit, set]) => [
+        unit,
+        {
+          entry: `export const modules = {\n${getters(set)}\n};\n`,
+          plugin: redirect('plaidbal-units', () => true, (input) => (cli.has(input) ? ['cli', '__shared'] : unitOf.has(input) && unitOf.get(input) !== unit ? [unitOf.get(input), 'modules'] : undefined)),
+        },
+      ]),
+    ),
   };
 }
 
@@ -511,8 +575,10 @@ async function main() {
   const whole = await build({ ...unitOptions, entryPoints: ['src/cli.ts'], plugins: [...plugins, vendorPlugin] });
   const split = splitCli(whole.metafile.inputs);
   const builds = {
-    cli: build({ ...unitOptions, stdin: { contents: split.cliEntry, resolveDir: ROOT, sourcefile: 'cli-entry.mjs', loader: 'js' }, plugins: [...plugins, vendorPlugin, split.toCommands] }),
-    commands: build({ ...unitOptions, stdin: { contents: split.commandsEntry, resolveDir: ROOT, sourcefile: 'commands-entry.mjs', loader: 'js' }, plugins: [...plugins, vendorPlugin, split.fromCli] }),
+    cli: build({ ...unitOptions, stdin: { contents: split.cliEntry, resolveDir: ROOT, sourcefile: 'cli-entry.mjs', loader: 'js' }, plugins: [...plugins, vendorPlugin, split.toUnits] }),
+    ...Object.fromEntries(
+      Object.entries(split.units).map(([unit, { entry, plugin }]) => [unit, build({ ...unitOptions, stdin: { contents: entry, resolveDir: ROOT, sourcefile: `${unit}-entry.mjs`, loader: 'js' }, plugins: [...plugins, vendorPlugin, plugin] })]),
+    ),
     ...Object.fromEntries(
       Object.entries(VENDOR_UNITS).map(([unit, entry]) => {
         const contents = typeof entry === 'function' ? entry(plaidNames) : entry;

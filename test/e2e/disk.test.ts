@@ -316,9 +316,10 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
   describe('the code cache (src/load.ts) on a full disk', () => {
     it('a cache write that runs out of room part-way leaves no file, says nothing, and the run is unaffected', async () => {
       const { dir } = tmpfsStore('cache-store');
-      // Smaller than any unit's cache after a balance (hundreds of KB), so each write stops part-way.
+      // Smaller than any unit's cache after a balance (30 KB for the balance unit's, hundreds of KB
+      // for the others), so each write stops part-way.
       const cache = join(scratch, 'cache-full');
-      mount(['-t', 'tmpfs', '-o', 'size=64k,mode=0700', 'tmpfs'], cache);
+      mount(['-t', 'tmpfs', '-o', 'size=16k,mode=0700', 'tmpfs'], cache);
       // The user's cache directory, as without the suite's NODE_COMPILE_CACHE (which Node itself would also write to).
       const env = { NODE_COMPILE_CACHE: undefined, XDG_CACHE_HOME: cache, NODE_DEBUG: 'plaidbal' };
       for (const round of ['first', 'second']) {
@@ -329,15 +330,15 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
         // Nothing but the loader's debug lines on stderr, and no cache claimed as written: each
         // write failed, so each run finds none (a file cut short would be "rejected" the second time).
         expect(result.stderr.replace(/^PLAIDBAL \d+: code cache: .*\n/gm, ''), round).toBe('');
-        expect(codeCacheEvents(result.stderr), round).toEqual(['cli none', 'commands none', 'plaid none']);
+        expect(codeCacheEvents(result.stderr), round).toEqual(['cli none', 'balance none', 'commands none', 'plaid none']);
         expect(filesUnder(cache), round).toEqual([]);
       }
       // The control: the same run with room for the cache writes it.
       const roomy = join(scratch, 'cache-roomy');
       const ok = await run(dir, ['balance', '--item', 'acct5', '--json'], { env: { ...env, XDG_CACHE_HOME: roomy } });
       expect(ok.code, ok.stderr).toBe(0);
-      expect(codeCacheEvents(ok.stderr)).toEqual(['cli none', 'commands none', 'plaid none', 'cli written', 'commands written', 'plaid written']);
-      expect(filesUnder(roomy).filter((f) => f.endsWith('.bin'))).toHaveLength(3);
+      expect(codeCacheEvents(ok.stderr)).toEqual(['cli none', 'balance none', 'commands none', 'plaid none', 'cli written', 'balance written', 'commands written', 'plaid written']);
+      expect(filesUnder(roomy).filter((f) => f.endsWith('.bin'))).toHaveLength(4);
     });
   });
 });

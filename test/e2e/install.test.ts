@@ -65,10 +65,11 @@ async function useInstalled(bin: string, keySource: 'keychain' | 'passphrase') {
   expect(balance.items[0].accounts.length).toBeGreaterThan(0);
   const lines = readdirSync(join(cache, 'plaidbal'));
   expect(lines).toEqual([`v8-${process.version}-${process.arch}`]);
-  // A cache per unit and command: cli for each command run, commands and plaid for the ones that called Plaid.
+  // A cache per unit and command: cli for each command run, commands and plaid for the ones that
+  // called Plaid, and each command family's own unit (scripts/build.mjs, splitCli) for its command.
   const files = readdirSync(join(cache, 'plaidbal', lines[0]!));
-  for (const name of files) expect(name).toMatch(/^(cli|commands|plaid|conf|table|prompts|open|tab)-[0-9a-f]{16}-[a-z-]+-(ok|failed)\.bin$/);
-  for (const [unit, command] of [['cli', 'help'], ['cli', 'config'], ['cli', 'link'], ['cli', 'balance'], ['commands', 'balance'], ['plaid', 'link'], ['plaid', 'balance']]) {
+  for (const name of files) expect(name).toMatch(/^(cli|commands|balance|check|completion|config|doctor|items|link|plaid|conf|table|chalk|prompts|open|tab)-[0-9a-f]{16}-[a-z-]+-(ok|failed)\.bin$/);
+  for (const [unit, command] of [['cli', 'help'], ['cli', 'config'], ['cli', 'link'], ['cli', 'balance'], ['commands', 'balance'], ['balance', 'balance'], ['link', 'link'], ['config', 'config'], ['plaid', 'link'], ['plaid', 'balance']]) {
     expect(files.some((name) => name.startsWith(`${unit}-`) && name.endsWith(`-${command}-ok.bin`)), `${unit} for ${command} in ${files.join(', ')}`).toBe(true);
   }
 }

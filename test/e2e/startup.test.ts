@@ -20,7 +20,9 @@ import { describe, expect, it } from 'vitest';
 import { createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
 import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
 
-const UNITS = ['cli', 'commands', 'plaid', 'conf', 'table', 'chalk', 'prompts', 'open', 'tab'];
+/** The units of src/: cli, commands, and one per command family with enough code of its own (scripts/build.mjs, splitCli). */
+const SRC_UNITS = ['cli', 'commands', 'balance', 'check', 'completion', 'config', 'doctor', 'items', 'link'];
+const UNITS = [...SRC_UNITS, 'plaid', 'conf', 'table', 'chalk', 'prompts', 'open', 'tab'];
 const source = (unit: string) => readFileSync(join(DIST, `${unit}.cjs`), 'utf8');
 
 /** The modules that went into a unit, as esbuild's metafile lists them (`src/cli.ts`, `node_modules/commander/lib/command.js`…). */
@@ -55,19 +57,34 @@ describe('start-up cost', () => {
     expect([...packages].filter((p) => p.startsWith('@inquirer/'))).toEqual([]);
   });
 
-  it("the commands' logic is in a unit of its own, which a command loads when it runs: src/ modules live in one unit each", () => {
+  it("the commands' logic is in units of their own, loaded when a command runs: one per command family, and commands for what several share; src/ modules live in one unit each", () => {
     const modules = (unit: string) => new Set(modulesOf(unit).filter((input) => input.startsWith('src/')));
     const cli = modules('cli');
     const commands = modules('commands');
     for (const definition of ['src/cli.ts', 'src/commands/balance/index.ts', 'src/commands/items/index.ts', 'src/errors.ts']) expect(cli.has(definition), definition).toBe(true);
-    for (const logic of ['src/commands/balance/run.ts', 'src/commands/link/sandbox.ts', 'src/store/store.ts', 'src/plaid/client.ts']) {
-      expect(commands.has(logic), logic).toBe(true);
-      expect(cli.has(logic), logic).toBe(false);
-    }
-    expect([...cli].filter((m) => commands.has(m))).toEqual([]);
+    // What more than one command uses is in commands; what one family alone uses, in that family's unit.
+    const home: Record<string, string> = {
+      'src/store/store.ts': 'commands',
+      'src/plaid/client.ts': 'commands',
+      'src/commands/balance/run.ts': 'balance',
+      'src/format/balance.ts': 'balance',
+      'src/commands/link/sandbox.ts': 'link',
+      'src/link/page.ts': 'link',
+      'src/commands/doctor/checks.ts': 'doctor',
+      'src/commands/items/import.ts': 'items',
+    };
+    for (const [logic, unit] of Object.entries(home)) expect(modules(unit).has(logic), `${logic} in ${unit}`).toBe(true);
+    const units = [...new Set(Object.values(home))];
+    for (const unit of units) expect([...cli].filter((m) => modules(unit).has(m)), unit).toEqual([]);
+    for (const a of units) for (const b of units) if (a < b) expect([...modules(a)].filter((m) => modules(b).has(m)), `${a} and ${b}`).toEqual([]);
+    // A balance reads neither link's page nor doctor's checks.
+    for (const other of ['src/link/page.ts', 'src/commands/doctor/checks.ts', 'src/commands/items/import.ts']) expect(commands.has(other), other).toBe(false);
     expect(source('cli')).toContain('require("./commands.cjs")');
-    // The commands' modules get cli's own (one CliError class): cli exports them as __shared.
+    expect(source('cli')).toContain('require("./balance.cjs")');
+    // The other units get cli's own modules (one CliError class), which cli exports as __shared,
+    // and a family's unit gets the store and the client from commands.
     expect(source('commands')).toMatch(/require\("\.\/cli\.cjs"\)(\.__shared|\["__shared"\])\["src\/errors\.ts"\]/);
+    expect(source('balance')).toMatch(/require\("\.\/commands\.cjs"\)(\.modules|\["modules"\])\["src\/[a-z/-]+\.ts"\]/);
   });
 
   it('plaid, axios, conf, cli-table3, @inquirer/prompts, open and @bomb.sh/tab are in units of their own, which the cli and commands units require()', () => {
@@ -75,7 +92,7 @@ describe('start-up cost', () => {
     for (const [unit, packages] of Object.entries(where)) {
       const bundled = bundledPackages(unit);
       for (const p of packages) expect(bundled.has(p), `${p} in the ${unit} unit`).toBe(true);
-      expect(source('cli') + source('commands')).toContain(`require(${JSON.stringify(`./${unit}.cjs`)})`);
+      expect(SRC_UNITS.map(source).join('')).toContain(`require(${JSON.stringify(`./${unit}.cjs`)})`);
     }
   });
 
@@ -115,8 +132,8 @@ describe('start-up cost', () => {
       // Another command keeps its own: it compiles other functions.
       const items = spawnSync(process.execPath, [BIN, 'items', '--json'], { env, encoding: 'utf8', timeout: 30_000 });
       expect(items.status, items.stderr).toBe(0);
-      expect(codeCacheEvents(items.stderr)).toEqual(['cli none', 'commands none', 'table none', 'cli written', 'commands written', 'table written']);
-      expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'commands', 'table']);
+      expect(codeCacheEvents(items.stderr)).toEqual(['cli none', 'items none', 'commands none', 'table none', 'cli written', 'items written', 'commands written', 'table written']);
+      expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'commands', 'items', 'table']);
       // Made after the run, the cache holds the functions the run compiled: more than V8 compiles
       // as the file loads, which is all Node's own compile cache kept (105 KB for cli.cjs).
       expect(written.size).toBeGreaterThan(150_000);
@@ -260,7 +277,7 @@ describe('start-up cost', () => {
     }
   });
 
-  it('shell completion loads the cli, commands and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
+  it('shell completion loads the cli, commands, completion and tab units only: never plaid, conf, cli-table3, @inquirer/prompts or open', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-startup-'));
     try {
       // Records which of dist/'s files a run loaded: require() puts load.cjs and version.cjs in
@@ -280,9 +297,9 @@ describe('start-up cost', () => {
       };
       const aliases = await unitsLoaded(['complete', '--', 'balance', '--item', '']);
       expect(aliases.stdout).toMatch(/^demo\tsandbox\n:4\n$/);
-      expect(aliases.units).toEqual(['cli', 'commands', 'tab']);
+      expect(aliases.units).toEqual(['cli', 'commands', 'completion', 'tab']);
       for (const args of [['complete', '--', 'link', '--products', ''], ['complete', '--', ''], ['completion', 'zsh']]) {
-        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'commands', 'tab']);
+        expect((await unitsLoaded(args)).units, args.join(' ')).toEqual(['cli', 'commands', 'completion', 'tab']);
       }
       // --help loads load.cjs and the cli unit, nothing else of dist/; --version only the version.
       // And the spy sees the units a command does load: listing items opens the store (conf: this
