@@ -243,83 +243,58 @@ const plugins = [
   {
     name: 'plaidbal-axios-lazy-globals',
     setup(b) {
-      b.onLoad({ filter: nodeModule('axios', 'lib/utils.js') }, async (args) => ({
-        loader: 'js',
-        contents: patchFile('axios/lib/utils.js', await readFile(args.path, 'utf8'), [
-          [
-            "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
-            "// plaidbal build: Node's FormData global loads undici; look it up only for a candidate object.\n" +
-              'let FormDataCtor;\n' +
-              "const lookUpFormData = () => (FormDataCtor === undefined ? (FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : null) : FormDataCtor);",
-          ],
-          [
-            '  if (FormDataCtor && thing instanceof FormDataCtor) return true;',
-            // Primitives, plain objects and null-prototype objects are never FormData instances.
-            "  if (typeof thing === 'object' && getPrototypeOf(thing) !== null && getPrototypeOf(thing) !== Object.prototype && lookUpFormData() && thing instanceof FormDataCtor) return true;",
-          ],
-        ]),
-      }));
+      /** Serves the package's file with `edits` made (patchFile), after `prefix`. */
+      const patch = (pkg, file, edits, prefix = '') =>
+        b.onLoad({ filter: nodeModule(pkg, file) }, async (args) => ({ loader: 'js', contents: prefix + patchFile(`${pkg}/${file}`, await readFile(args.path, 'utf8'), edits) }));
+      patch('axios', 'lib/utils.js', [
+        [
+          "const FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : undefined;",
+          "// plaidbal build: Node's FormData global loads undici; look it up only for a candidate object.\n" +
+            'let FormDataCtor;\n' +
+            "const lookUpFormData = () => (FormDataCtor === undefined ? (FormDataCtor = typeof G.FormData !== 'undefined' ? G.FormData : null) : FormDataCtor);",
+        ],
+        [
+          '  if (FormDataCtor && thing instanceof FormDataCtor) return true;',
+          // Primitives, plain objects and null-prototype objects are never FormData instances.
+          "  if (typeof thing === 'object' && getPrototypeOf(thing) !== null && getPrototypeOf(thing) !== Object.prototype && lookUpFormData() && thing instanceof FormDataCtor) return true;",
+        ],
+      ]);
       // Loaded on first use instead of with axios: follow-redirects (plaidbal sets maxRedirects: 0),
       // https-proxy-agent and its `debug` (only with an HTTPS proxy), node:http2 (only for httpVersion 2).
       const lazyHttp2 = "// plaidbal build: node:http2 is loaded on first use.\nlet http2Module;\nconst http2 = new Proxy({}, { get: (_, key) => (http2Module ??= require('http2'))[key] });";
-      b.onLoad({ filter: nodeModule('axios', 'lib/adapters/http.js') }, async (args) => ({
-        loader: 'js',
-        contents: patchFile('axios/lib/adapters/http.js', await readFile(args.path, 'utf8'), [
-          ["import HttpsProxyAgent from 'https-proxy-agent';", "// plaidbal build: https-proxy-agent is loaded on first use.\nconst lazyHttpsProxyAgent = () => require('https-proxy-agent');"],
-          ['agent = new HttpsProxyAgent(merged);', 'agent = new (lazyHttpsProxyAgent())(merged);'],
-          ['if (!(configHttpsAgent instanceof HttpsProxyAgent)) {', 'if (!(configHttpsAgent instanceof lazyHttpsProxyAgent())) {'],
-          ["import followRedirects from 'follow-redirects';", "// plaidbal build: follow-redirects is loaded on first use.\nconst lazyFollowRedirects = () => require('follow-redirects');"],
-          ['const { http: httpFollow, https: httpsFollow } = followRedirects;\n', ''],
-          ['transport = isHttpsRequest ? httpsFollow : httpFollow;', 'transport = isHttpsRequest ? lazyFollowRedirects().https : lazyFollowRedirects().http;'],
-          ["import http2 from 'http2';", lazyHttp2],
-        ]),
-      }));
-      b.onLoad({ filter: nodeModule('axios', 'lib/helpers/Http2Sessions.js') }, async (args) => ({
-        loader: 'js',
-        contents: patchFile('axios/lib/helpers/Http2Sessions.js', await readFile(args.path, 'utf8'), [["import http2 from 'http2';", lazyHttp2]]),
-      }));
+      patch('axios', 'lib/adapters/http.js', [
+        ["import HttpsProxyAgent from 'https-proxy-agent';", "// plaidbal build: https-proxy-agent is loaded on first use.\nconst lazyHttpsProxyAgent = () => require('https-proxy-agent');"],
+        ['agent = new HttpsProxyAgent(merged);', 'agent = new (lazyHttpsProxyAgent())(merged);'],
+        ['if (!(configHttpsAgent instanceof HttpsProxyAgent)) {', 'if (!(configHttpsAgent instanceof lazyHttpsProxyAgent())) {'],
+        ["import followRedirects from 'follow-redirects';", "// plaidbal build: follow-redirects is loaded on first use.\nconst lazyFollowRedirects = () => require('follow-redirects');"],
+        ['const { http: httpFollow, https: httpsFollow } = followRedirects;\n', ''],
+        ['transport = isHttpsRequest ? httpsFollow : httpFollow;', 'transport = isHttpsRequest ? lazyFollowRedirects().https : lazyFollowRedirects().http;'],
+        ["import http2 from 'http2';", lazyHttp2],
+      ]);
+      patch('axios', 'lib/helpers/Http2Sessions.js', [["import http2 from 'http2';", lazyHttp2]]);
       // commander needs node:child_process only for executable subcommands, which plaidbal has none of.
-      b.onLoad({ filter: nodeModule('commander', 'lib/command.js') }, async (args) => ({
-        loader: 'js',
-        contents: patchFile('commander/lib/command.js', await readFile(args.path, 'utf8'), [
-          ["const childProcess = require('node:child_process');", "// plaidbal build: node:child_process is loaded on first use.\nconst childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"],
-        ]),
-      }));
+      patch('commander', 'lib/command.js', [
+        ["const childProcess = require('node:child_process');", "// plaidbal build: node:child_process is loaded on first use.\nconst childProcess = { spawn: (...args) => require('node:child_process').spawn(...args) };"],
+      ]);
       // p-retry (the time its retries have taken) and axios (a response's `duration`) read the clock
       // through the `performance` global, which Node makes on first use by loading perf_hooks
       // (docs/benchmarks.md, "Figures behind the code"). Both only subtract two readings, so any
       // monotonic clock in milliseconds serves: process.uptime() is one (libuv's hrtime).
       const monotonicNow = '// plaidbal build: a monotonic clock in ms that does not load perf_hooks.\nconst monotonicNow = () => process.uptime() * 1000;\n';
-      b.onLoad({ filter: nodeModule('p-retry', 'index.js') }, async (args) => ({
-        loader: 'js',
-        contents:
-          monotonicNow +
-          patchFile('p-retry/index.js', await readFile(args.path, 'utf8'), [
-            ['return max - (performance.now() - start);', 'return max - (monotonicNow() - start);'],
-            ['const startTime = performance.now();', 'const startTime = monotonicNow();'],
-          ]),
-      }));
-      b.onLoad({ filter: nodeModule('axios', 'lib/core/dispatchRequest.js') }, async (args) => ({
-        loader: 'js',
-        contents:
-          monotonicNow +
-          patchFile('axios/lib/core/dispatchRequest.js', await readFile(args.path, 'utf8'), [
-            ["  return typeof performance !== 'undefined' && utils.isFunction(performance.now)\n    ? () => performance.now()\n    : Date.now;", '  return monotonicNow;'],
-          ]),
-      }));
+      patch('p-retry', 'index.js', [
+        ['return max - (performance.now() - start);', 'return max - (monotonicNow() - start);'],
+        ['const startTime = performance.now();', 'const startTime = monotonicNow();'],
+      ], monotonicNow);
+      patch('axios', 'lib/core/dispatchRequest.js', [
+        ["  return typeof performance !== 'undefined' && utils.isFunction(performance.now)\n    ? () => performance.now()\n    : Date.now;", '  return monotonicNow;'],
+      ], monotonicNow);
       // axios looks for a browser through the `navigator` global, which Node also makes on first use
       // by loading a module of its own. In Node it only ever finds Node's: no browser, as without it.
-      b.onLoad({ filter: nodeModule('axios', 'lib/platform/common/utils.js') }, async (args) => ({
-        loader: 'js',
-        contents: patchFile('axios/lib/platform/common/utils.js', await readFile(args.path, 'utf8'), [
-          ["const _navigator = (typeof navigator === 'object' && navigator) || undefined;", "// plaidbal build: Node's navigator global is loaded on first use, and is never a browser's.\nconst _navigator = undefined;"],
-        ]),
-      }));
-      b.onLoad({ filter: nodeModule('axios', 'lib/adapters/fetch.js') }, async (args) => ({
-        loader: 'js',
-        // The default export (unused: adapters.js uses getFetch) built the fetch adapter at load time.
-        contents: patchFile('axios/lib/adapters/fetch.js', await readFile(args.path, 'utf8'), [['const adapter = getFetch();\n\nexport default adapter;', 'export default undefined;']]),
-      }));
+      patch('axios', 'lib/platform/common/utils.js', [
+        ["const _navigator = (typeof navigator === 'object' && navigator) || undefined;", "// plaidbal build: Node's navigator global is loaded on first use, and is never a browser's.\nconst _navigator = undefined;"],
+      ]);
+      // The default export (unused: adapters.js uses getFetch) built the fetch adapter at load time.
+      patch('axios', 'lib/adapters/fetch.js', [['const adapter = getFetch();\n\nexport default adapter;', 'export default undefined;']]);
     },
   },
   {
