@@ -40,14 +40,20 @@ export function colorLevel(isTTY: boolean, { noColorFlag, env }: ColorSettings):
 
 /**
  * What a chalk of level 0 does, without loading chalk: every style, however chained
- * (`plain.red.bold`), gives back its text unchanged, and several arguments joined by spaces.
- * Most runs that scripts make have no colour at all (stdout and stderr are pipes, or NO_COLOR
- * is set), and making chalk's styles is a share of their start-up (docs/benchmarks.md, "Figures
- * behind the code"). `level` reads 0, as chalk's does.
+ * (`plain.red.bold`), gives back its text unchanged, and several arguments joined by spaces;
+ * `visible`, chalk's style for text shown only with colour, gives back nothing. Most runs that
+ * scripts make have no colour at all (stdout and stderr are pipes, or NO_COLOR is set), and
+ * making chalk's styles is a share of their start-up (docs/benchmarks.md, "Figures behind the
+ * code"). `level` reads 0, as chalk's does.
  */
-export const plainStyle: ChalkInstance = new Proxy((...text: unknown[]) => (text.length === 1 ? `${text[0]}` : text.join(' ')), {
-  get: (target, key) => (key === 'level' ? 0 : typeof key === 'string' ? plainStyle : Reflect.get(target, key)),
-}) as unknown as ChalkInstance;
+const levelZero = (format: (...text: unknown[]) => string): ChalkInstance => {
+  const style: ChalkInstance = new Proxy(format, {
+    get: (target, key) => (key === 'level' ? 0 : key === 'visible' ? invisibleStyle : typeof key === 'string' ? style : Reflect.get(target, key)),
+  }) as unknown as ChalkInstance;
+  return style;
+};
+const invisibleStyle = levelZero(() => '');
+export const plainStyle = levelZero((...text) => (text.length === 1 ? `${text[0]}` : text.join(' ')));
 
 /** Styles for one stream: chalk when it has colour, plainStyle when it has none. */
 export function styleFor(level: 0 | 1 | 2 | 3): ChalkInstance {

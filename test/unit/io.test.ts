@@ -26,6 +26,8 @@ const uses: Array<[string, (c: ChalkInstance) => string]> = [
   ['an empty string', (c) => c.red('')],
   ['the instance called', (c) => c('plain', 'text')],
   ['an escape already in the text', (c) => c.bold('\u001b[31mred')],
+  ['visible (text shown only with colour)', (c) => c.visible('only in colour')],
+  ['visible, chained', (c) => c.red.visible.bold('only in colour')],
 ];
 
 describe('plainStyle', () => {
