@@ -29,7 +29,7 @@
 //   FormData or the fetch adapter is really involved; plaidbal uses neither. Likewise axios's
 //   `navigator` (a browser check), and axios's and p-retry's `performance` (a clock, which loads
 //   perf_hooks): checked edits keep both from loading Node's modules for them.
-// - Each unit is written already wrapped in its CommonJS function (src/load.ts, UNIT_HEAD), so
+// - Each unit is written already wrapped in its CommonJS function (src/unit-wrapper.mjs), so
 //   that no run makes a wrapped copy of the source.
 // - Stubs that throw if ever used: `form-data` for axios (multipart bodies and the 200 KB
 //   mime-db; Plaid's API is JSON), and ajv, ajv-formats and semver for conf (it needs them for
@@ -52,6 +52,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { UNIT_HEAD, UNIT_TAIL } from '../src/unit-wrapper.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
@@ -501,10 +502,6 @@ const vendorPlugin = {
  * difference is what enumerates the namespace object itself (it has only `default`); lightNodeNamespaces fails the
  * build if a unit does. test/e2e/startup.test.ts checks that no unit is left with esbuild's helper for a builtin.
  */
-/** The CommonJS wrapper every unit is written in: src/load.ts's UNIT_HEAD and UNIT_TAIL, which check it. */
-const UNIT_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-const UNIT_TAIL = '\n})';
-
 const NODE_NAMESPACE = 'var __nodeNamespace = (mod) => Object.create(mod, { default: { value: mod, enumerable: true } });';
 
 function lightNodeNamespaces(unit, text) {
@@ -566,8 +563,8 @@ async function main() {
   for (const [unit, pending] of Object.entries(builds)) {
     const result = await pending;
     const text = lightNodeNamespaces(unit, result.outputFiles[0].text);
-    // Written already wrapped for src/load.ts (UNIT_HEAD and UNIT_TAIL there say why), which loads
-    // nothing else: its check fails on a unit without them.
+    // Written already wrapped (src/unit-wrapper.mjs) for src/load.ts, which says why (wrapUnit) and
+    // loads nothing else: its check fails on a unit without the wrapper.
     const file = `${UNIT_HEAD}${text}${UNIT_TAIL}`;
     units[unit] = { text, file, inputs: result.metafile.inputs };
     await writeFile(join(OUT, `${unit}.cjs`), file);

@@ -23,6 +23,7 @@ import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, 
 import { constants, homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join } from 'node:path';
 import { Script } from 'node:vm';
+import { UNIT_HEAD, UNIT_TAIL } from './unit-wrapper.mjs';
 
 /** The content hash of each unit, `{ cli: '…', plaid: '…' }`, defined by scripts/build.mjs. */
 declare const __PLAIDBAL_UNIT_HASHES__: Record<string, string>;
@@ -61,16 +62,13 @@ export function cacheKey(args: readonly string[]): string {
 }
 
 /**
- * Each unit is written already wrapped in the function Node's require() would wrap it in
- * (scripts/build.mjs writes these same two strings; wrapUnit for the tests). Wrapping it here, as the
- * unit loads, made V8 flatten a copy of the whole source into fresh memory on every run, a cost
- * proportional to the units' size (docs/benchmarks.md, "Figures behind the code"). The head has no
- * line break: line numbers in stack traces are the unit's own.
+ * A unit's file content for `body`, CommonJS module code, as the tests write one. Each unit is
+ * written already wrapped in the function Node's require() would wrap it in (src/unit-wrapper.mjs,
+ * which scripts/build.mjs writes around it). Wrapping it here, as the unit loads, made V8 flatten a
+ * copy of the whole source into fresh memory on every run, a cost proportional to the units' size
+ * (docs/benchmarks.md, "Figures behind the code"). The head has no line break: line numbers in
+ * stack traces are the unit's own.
  */
-export const UNIT_HEAD = '(function (exports, require, module, __filename, __dirname) {';
-export const UNIT_TAIL = '\n})';
-
-/** A unit's file content for `body`, CommonJS module code. */
 export function wrapUnit(body: string): string {
   return `${UNIT_HEAD}${body}${UNIT_TAIL}`;
 }
