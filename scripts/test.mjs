@@ -158,7 +158,7 @@ async function secretServiceCheck(env, { store = false } = {}) {
  * pages (`glibc.malloc.hugetlb=1`, glibc 2.35+; other C libraries and other systems ignore it),
  * added to any GLIBC_TUNABLES already set. The reason is scrypt: each passphrase-store run of the
  * CLI derives its key with 128 MiB from malloc, and on these virtual machines a first touch of a
- * 4 KiB page costs about 10 us, so more than half of a derivation was page faults (docs/benchmarks.md,
+ * 4 KiB page is so slow that more than half of a derivation was page faults (docs/benchmarks.md,
  * "Figures behind the code"). It changes how memory is mapped, not what any program does; the
  * kernel falls back to small pages when it has no huge one to give, or when THP is off.
  */

@@ -52,9 +52,8 @@ export async function launchChromium(): Promise<Browser> {
  * browser test is mostly the renderer processes it starts, not the page.
  *
  * A page in a new context always gets new renderer processes (contexts never share one), and
- * on these machines starting and ending them cost about 1.5 s of CPU a test: a page with a
- * cross-site iframe, opened and closed in a new context each time, 2.56 s of busy CPU; in one
- * context, with this keeper page open, 0.80 s (docs/benchmarks.md, "Figures behind the code").
+ * on these machines starting and ending them was most of a browser test's CPU: a third as much
+ * in one context with this keeper page open (docs/benchmarks.md, "Figures behind the code").
  * The keeper is a page on 127.0.0.1 with a frame on cdn.plaid.com, both answered here and never
  * touched by a test: while it is open, Chromium gives a test's page on 127.0.0.1, and Link's frame
  * on cdn.plaid.com, the processes it already has for those sites, as it does for a user's tabs:
