@@ -98,11 +98,13 @@ let server: LinkPageServer | undefined;
 afterAll(async () => {
   await launching?.then((b) => b.close(), () => {});
 });
-afterEach(async () => {
+/** Closes the test's pages and its Link page server: after each test, and between the rounds of one. */
+async function closeSession(): Promise<void> {
   await sharing?.then((c) => c.closePages(), () => {});
   await server?.close();
   server = undefined;
-});
+}
+afterEach(closeSession);
 
 async function open(
   behaviour: PlaidLinkBehaviour,
@@ -403,9 +405,7 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
       const s = await open({ kind: 'pending' }, {}, '127.0.0.1', { csp: change });
       await s.page.waitForFunction(() => (window.__violations as unknown[]).length > 0, undefined, { timeout: 10_000 });
       expect((await s.violations()).map((v) => v.directive), label).toContain(directive);
-      await (await shared()).closePages();
-      await server?.close();
-      server = undefined;
+      await closeSession();
     }
   });
 });
