@@ -11,13 +11,14 @@
  * test/unit/load.test.ts.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
+import { UNIT_HEAD, UNIT_TAIL } from '../../src/unit-wrapper.mjs';
 import { createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
 import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
 
@@ -250,6 +251,28 @@ describe('start-up cost', () => {
       all.forEach((bytes, i) => {
         for (const needle of [token, secret, tag]) expect(bytes.includes(needle), `${needle} in ${files[i]}`).toBe(false);
       });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a unit the build did not write (not wrapped in its CommonJS function) stops the CLI with exit 1 and the fix, before any command runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-unwrapped-'));
+    try {
+      // A copy of the built CLI whose cli.cjs is the bundle without its wrapper, as an older build wrote it.
+      await cp(join(DIST, '..', 'bin'), join(dir, 'bin'), { recursive: true });
+      await cp(DIST, join(dir, 'dist'), { recursive: true });
+      const wrapped = source('cli');
+      await writeFile(join(dir, 'dist', 'cli.cjs'), wrapped.slice(UNIT_HEAD.length, -UNIT_TAIL.length));
+      const store = join(dir, 'store');
+      const r = spawnSync(process.execPath, [join(dir, 'bin', 'plaidbal.js'), 'items'], { env: cacheEnv({ XDG_CACHE_HOME: join(dir, 'cache'), PLAIDBAL_CONFIG_DIR: store }), encoding: 'utf8', timeout: 30_000 });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain(`${join(dir, 'dist', 'cli.cjs')} is not a plaidbal unit`);
+      expect(r.stderr).toContain('run npm run build');
+      // Nothing ran: no store directory was made, and no code cache was written.
+      expect(existsSync(store)).toBe(false);
+      expect(existsSync(join(dir, 'cache'))).toBe(false);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
