@@ -101,7 +101,9 @@ export function bashComplete(shell: ShellHome, words: string[], install: 'source
 const ZSHRC = `
 PS1='' RPS1=''
 if [[ $PLAIDBAL_TEST_ZSH_INSTALL == fpath ]]; then fpath=(~/.zfunc $fpath); fi
-autoload -Uz compinit && compinit -u -D
+# compinit's dump, as zsh keeps one by default: one per way of installing, so that neither finds
+# the other's _plaidbal in it. The first completion in each way writes it; the others read it.
+autoload -Uz compinit && compinit -u -d ~/.zcompdump-$PLAIDBAL_TEST_ZSH_INSTALL
 if [[ $PLAIDBAL_TEST_ZSH_INSTALL == source ]]; then source ~/plaidbal.zsh; fi
 zstyle ':completion:*' list-grouped false
 # Report each match added (after zsh's own matching against the word), between \\x02 and \\x03.
