@@ -52,7 +52,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { UNIT_HEAD, UNIT_TAIL } from '../src/unit-wrapper.mjs';
+import { wrapUnit } from '../src/unit-wrapper.mjs';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
@@ -563,9 +563,9 @@ async function main() {
   for (const [unit, pending] of Object.entries(builds)) {
     const result = await pending;
     const text = lightNodeNamespaces(unit, result.outputFiles[0].text);
-    // Written already wrapped (src/unit-wrapper.mjs) for src/load.ts, which says why (wrapUnit) and
-    // loads nothing else: its check fails on a unit without the wrapper.
-    const file = `${UNIT_HEAD}${text}${UNIT_TAIL}`;
+    // Written already wrapped (src/unit-wrapper.mjs says why) for src/load.ts, which loads nothing
+    // else: its check fails on a unit without the wrapper.
+    const file = wrapUnit(text);
     units[unit] = { text, file, inputs: result.metafile.inputs };
     await writeFile(join(OUT, `${unit}.cjs`), file);
     Object.assign(metafile.inputs, result.metafile.inputs);

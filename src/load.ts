@@ -61,18 +61,6 @@ export function cacheKey(args: readonly string[]): string {
   return /^[a-z][a-z-]{0,23}$/.test(command) ? command : 'other';
 }
 
-/**
- * A unit's file content for `body`, CommonJS module code, as the tests write one. Each unit is
- * written already wrapped in the function Node's require() would wrap it in (src/unit-wrapper.mjs,
- * which scripts/build.mjs writes around it). Wrapping it here, as the unit loads, made V8 flatten a
- * copy of the whole source into fresh memory on every run, a cost proportional to the units' size
- * (docs/benchmarks.md, "Figures behind the code"). The head has no line break: line numbers in
- * stack traces are the unit's own.
- */
-export function wrapUnit(body: string): string {
-  return `${UNIT_HEAD}${body}${UNIT_TAIL}`;
-}
-
 /** Set by code that changes V8's flags at run time (src/plaid/ratelimit.ts): V8 keys caches on its flags. */
 const FLAGS_CHANGED = Symbol.for('plaidbal.v8FlagsChanged');
 

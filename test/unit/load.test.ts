@@ -8,7 +8,8 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, ut
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { cacheKey, compileCacheDir, noteV8FlagsChanged, unitLoader, wrapUnit } from '../../src/load.js';
+import { cacheKey, compileCacheDir, noteV8FlagsChanged, unitLoader } from '../../src/load.js';
+import { wrapUnit } from '../../src/unit-wrapper.mjs';
 
 const HASHES = { a: '0123456789abcdef', b: 'fedcba9876543210' };
 const LINE = `v8-${process.version}-${process.arch}`;
