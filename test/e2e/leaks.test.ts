@@ -281,10 +281,13 @@ const describeRun = (r: Run) => `[${r.where}, ${r.keySource}${r.debug ? ', --deb
  */
 let passphraseStore: Promise<Buffer> | undefined;
 async function setUpPassphraseStore(storeDir: string, make: () => Promise<void>): Promise<void> {
-  let mine = false;
-  passphraseStore ??= ((mine = true), make().then(() => readFile(join(storeDir, 'store.json'))));
-  const bytes = await passphraseStore;
-  if (!mine) await writeFile(join(storeDir, 'store.json'), bytes, { mode: 0o600 });
+  if (passphraseStore === undefined) {
+    // The first caller makes it in its own directory; later callers wait for it and copy it.
+    passphraseStore = make().then(() => readFile(join(storeDir, 'store.json')));
+    await passphraseStore;
+    return;
+  }
+  await writeFile(join(storeDir, 'store.json'), await passphraseStore, { mode: 0o600 });
 }
 
 interface Step {
