@@ -25,8 +25,8 @@
 // - axios: plaid `require()`s axios's CommonJS build while src/plaid/client.ts imports its ES
 //   module; both were bundled. plaid now gets the same ES module.
 // - axios touches the `FormData`, `Request` and `Response` globals when it loads; in Node those
-//   are lazy and load undici (~20 ms, ~10 MiB). Two exact, checked edits defer that until a
-//   FormData or the fetch adapter is really involved; plaidbal uses neither. Likewise axios's
+//   are lazy and load undici, a large module of Node's own. Two exact, checked edits defer that
+//   until a FormData or the fetch adapter is really involved; plaidbal uses neither. Likewise axios's
 //   `navigator` (a browser check), and axios's and p-retry's `performance` (a clock, which loads
 //   perf_hooks): checked edits keep both from loading Node's modules for them.
 // - Each unit is written already wrapped in its CommonJS function (src/unit-wrapper.mjs), so
@@ -39,10 +39,10 @@
 //   proper-lockfile gets Node's fs instead of graceful-fs, which patches the process's fs as it
 //   loads and only helps under EMFILE.
 //
-// Not minified: readable units keep stack traces and the `// node_modules/<pkg>/…` markers
-// test/e2e/startup.test.ts reads. dist/<unit>.cjs are the units (plain names: src/load.ts keys
-// each one's code cache on the name and a hash of its content); dist/meta.json is esbuild's metafiles (what went into
-// which unit) for size audits;
+// Whitespace and syntax minified, names kept (the options below say why): stack traces still
+// name plaidbal's functions. dist/<unit>.cjs are the units (plain names: src/load.ts keys each
+// one's code cache on the name and a hash of its content); dist/meta.json is esbuild's metafiles
+// (what went into which unit), which test/e2e/startup.test.ts and size audits read;
 // dist/version.cjs is the version alone, for a `--version` that loads nothing else.
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
@@ -215,13 +215,15 @@ const stubs = {
   'conf:ajv-formats': `export default { default() { throw new Error('conf: ajv-formats is not in the plaidbal bundle; see scripts/build.mjs'); } };`,
   'conf:semver': `export default new Proxy({}, { get(_, name) { return () => { throw new Error('conf: migrations (semver.' + String(name) + ') are not in the plaidbal bundle; see scripts/build.mjs'); }; } });`,
   'axios:form-data': `export default class FormData { constructor() { throw new Error('axios: multipart bodies (form-data) are not in the plaidbal bundle; see scripts/build.mjs'); } }`,
-  // graceful-fs queues opens on EMFILE and patches the process's own fs module as it loads (about
-  // 2 ms); proper-lockfile makes one directory per lock, so Node's fs serves it as well.
+  // graceful-fs queues opens on EMFILE and patches the process's own fs module as it loads, in
+  // every run; proper-lockfile makes one directory per lock, so Node's fs serves it as well.
+  // What each stub here saves: docs/benchmarks.md, "Figures behind the code", the bundles' stubs.
   'proper-lockfile:graceful-fs': `module.exports = require('node:fs');`,
-  // conf loads node:assert (about 2 ms) for one assert.deepEqual: the store as read against the
-  // store with conf's \`defaults\` added, to decide whether to write it back. plaidbal passes no
-  // defaults, so the two hold the same values in objects of different prototypes; this compares
-  // them the way assert.deepEqual's loose mode does here (prototypes aside).
+  // conf loads node:assert, which no other part of a run needs, for one assert.deepEqual: the
+  // store as read against the store with conf's \`defaults\` added, to decide whether to write it
+  // back. plaidbal passes no defaults, so the two hold the same values in objects of different
+  // prototypes; this compares them the way assert.deepEqual's loose mode does here (prototypes
+  // aside).
   'conf:node:assert': `import { isDeepStrictEqual } from 'node:util';\nexport default { deepEqual(actual, expected) { if (!isDeepStrictEqual({ ...actual }, { ...expected })) throw new Error('conf: the store differs from its defaults'); } };`,
   // @bomb.sh/tab (shell completion) loads node:assert for one assert(shell is known,
   // 'Unsupported shell'); commander's .choices() has already checked it. Loading node:assert
@@ -341,8 +343,8 @@ const options = {
  * first use, so a package is loaded only when a command reaches it.
  */
 const VENDOR_UNITS = {
-  // Only the plaid values src/ imports (see plaidValueImports): copying all of plaid's ~900 exports
-  // into a namespace object cost about 2 ms a run.
+  // Only the plaid values src/ imports (see plaidValueImports): a namespace object for all of
+  // plaid's exports would copy every one of them in every run.
   plaid: (names) => `import axios from 'axios';\nconst { ${names.join(', ')} } = require('plaid');\nexport const plaid = { ${names.join(', ')} };\nexport { axios };\n`,
   // conf's dependency when-exit hooks a dozen signals as it loads; src/load.ts says why they are
   // removed again. require(), not import: an import would run before the listeners are counted.
@@ -600,7 +602,7 @@ async function main() {
   //    package has none but the keychain binding.
   //    Comments and strings are blanked first. Each pattern is linear: a quote or apostrophe string
   //    ends at its line's end (a regex literal such as /'/ must not open a string that runs on
-  //    through the megabytes after it, which cost this check 30 s of CPU per build).
+  //    through the megabytes after it: the check then took longer than the rest of the build).
   for (const [unit, { text }] of Object.entries(units)) {
     if (/(^|[^\w.$])import\s*\(/m.test(text.replace(/\/\/.*$|\/\*[\s\S]*?\*\/|'(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`/gm, ''))) {
       fail(`the ${unit} unit still contains a dynamic import(), which would load from node_modules at run time. Bundle what it imports.`);

@@ -138,7 +138,7 @@ describe('start-up cost', () => {
       expect(readdirSync(line).filter((f) => /-items-ok\.bin$/.test(f)).map((f) => f.split('-')[0]).sort()).toEqual(['cli', 'commands', 'items', 'table']);
       // Made after the run, the cache holds the functions the run compiled: more than V8 compiles
       // as the file loads, which is all a cache made before the run (as Node's own compile cache is)
-      // holds. On Node 22 and 24: about 150 KB against 28 to 30 KB for cli.cjs.
+      // holds (sizes on Node 22 and 24: docs/benchmarks.md, "Figures behind the code").
       const beforeRun = new Script(source('cli'), { filename: join(DIST, 'cli.cjs') }).createCachedData().length;
       expect(written.size).toBeGreaterThan(3 * beforeRun);
     } finally {

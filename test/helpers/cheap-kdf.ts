@@ -1,7 +1,8 @@
 /**
  * Makes a passphrase store cheap to open: re-keys it, in this process, to scrypt N = 2^14
  * with the same passphrase. Every later plaidbal run against it derives its key at 1/8 of the
- * cost of the N = 2^17 that `config init` writes (about 50 ms of CPU instead of 400 ms).
+ * cost of the N = 2^17 that `config init` writes (what each costs here: docs/benchmarks.md,
+ * "scrypt, call by call").
  *
  * Why this is not a test-only path in plaidbal: the store records its own scrypt parameters,
  * and plaidbal opens any it could have written (N a power of two from 2^14 to 2^20,
