@@ -29,12 +29,18 @@ export function collect(value: string, previous: string[] = []): string[] {
 export const ALIAS_MAX = 64;
 
 /** Aliases are short, printable, and do not look like flags or Plaid item_ids. */
+/** How Plaid's tokens begin: access-sandbox-…, public-production-…, link-…, processor-…. */
+const PLAID_TOKEN_SHAPE = /^(access|public|link|processor)-(sandbox|development|production)-/i;
+
 export function aliasProblem(alias: string): string | null {
   if (alias.length === 0) return 'an alias cannot be empty';
   if ([...alias].length > ALIAS_MAX) return `an alias is at most ${ALIAS_MAX} characters`;
   if (alias.startsWith('-')) return 'an alias cannot start with "-"';
   if (hasControls(alias) || /\s/u.test(alias)) return 'an alias cannot contain spaces or control characters';
   if (/^[A-Za-z0-9]{37}$/.test(alias)) return 'an alias cannot look like a Plaid item_id (37 letters and digits)';
+  // Aliases are readable metadata, stored in the clear and printed by `items`, errors and completion:
+  // a token pasted as a name (a row's columns swapped, say) would be kept and shown unsealed.
+  if (PLAID_TOKEN_SHAPE.test(alias)) return 'an alias cannot look like a Plaid token (access-, public-, link- or processor-, then an environment): tokens are secrets';
   return null;
 }
 

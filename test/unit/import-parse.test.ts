@@ -40,6 +40,13 @@ describe('CSV (RFC 4180)', () => {
     for (const token of [T1, T2, P1]) expect(message).not.toContain(token);
   });
 
+  it('a name that is a token (two tokens a row, say) is refused, and neither token is quoted', async () => {
+    const message = await problems('csv', `access_token,name\n${T1},${T2}\n${T2},acme\n`);
+    expect(message).toContain('line 2: bad name: an alias cannot look like a Plaid token');
+    for (const token of [T1, T2]) expect(message).not.toContain(token);
+    expect(await problems('ndjson', JSON.stringify({ access_token: T1, name: 'PUBLIC-production-x' }))).toContain('line 1: bad name: an alias cannot look like a Plaid token');
+  });
+
   it('a header without access_token, or a repeated column', async () => {
     expect(await problems('csv', `token\n${T1}\n`)).toContain('line 1: the header has no access_token column');
     expect(await problems('csv', `access_token,name,name\n${T1},a,b\n`)).toContain('line 1: the header names "name" more than once');

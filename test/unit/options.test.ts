@@ -1,0 +1,37 @@
+/**
+ * The rules for an alias (src/commands/options.ts aliasProblem), which link --name, items
+ * rename and items import share. Aliases are readable metadata, stored and printed in the clear.
+ */
+import { InvalidArgumentError } from '@commander-js/extra-typings';
+import { describe, expect, it } from 'vitest';
+import { aliasProblem, parseAlias } from '../../src/commands/options.js';
+
+describe('aliasProblem', () => {
+  it('refuses anything shaped like a Plaid token, whatever the case: tokens are secrets', () => {
+    for (const token of [
+      'access-sandbox-435beced-94e8-4df3-a181-1dde1cfa19f0',
+      'access-production-8ab976e6-64bc-4b38-98f7-731e7a349970',
+      'public-sandbox-0a1b2c3d',
+      'link-development-x',
+      'processor-sandbox-0asd1-a92nc',
+      'Access-Sandbox-ABC',
+    ]) {
+      expect(aliasProblem(token), token).toMatch(/cannot look like a Plaid token/);
+      expect(() => parseAlias(token)).toThrow(InvalidArgumentError);
+    }
+  });
+
+  it('keeps names that merely start with those words', () => {
+    for (const name of ['access-bank', 'public-credit-union', 'link', 'sandbox-access-1', 'processor-2', 'acme-42', 'first-platypus-bank-2']) {
+      expect(aliasProblem(name), name).toBeNull();
+    }
+  });
+
+  it('the other rules: empty, leading "-", spaces or controls, an item_id\'s shape', () => {
+    expect(aliasProblem('')).toMatch(/empty/);
+    expect(aliasProblem('-x')).toMatch(/cannot start with "-"/);
+    expect(aliasProblem('a b')).toMatch(/spaces or control characters/);
+    expect(aliasProblem('a\u0007b')).toMatch(/spaces or control characters/);
+    expect(aliasProblem('eVBnVMp7zdTJLkRNr33Rs6zr7KNJqBFL9DrE6')).toMatch(/item_id/);
+  });
+});
