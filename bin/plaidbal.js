@@ -7,8 +7,12 @@
 'use strict';
 
 // A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.
+// Once the CLI is loaded it is asked first: while plaidbal is saving what Plaid has just done
+// (a new item's token, a rotated token), it finishes that before it stops (src/cli.ts outputLost).
+let outputLost = () => false;
 for (const stream of [process.stdout, process.stderr]) {
   stream.on('error', (error) => {
+    if ((error.code === 'EPIPE' || error.code === 'EIO') && outputLost()) return;
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw error;
   });
@@ -25,8 +29,9 @@ if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {
   const loader = unitLoader(require('node:path').join(__dirname, '..', 'dist'), args);
   // The caches are written as the process exits, when V8 has compiled what this run needed.
   process.once('exit', (code) => loader.save(code));
-  const { main } = loader.load('cli');
-  main(process.argv).then((code) => {
+  const cli = loader.load('cli');
+  outputLost = cli.outputLost;
+  cli.main(process.argv).then((code) => {
     process.exitCode = code;
   });
 }

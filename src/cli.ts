@@ -93,30 +93,71 @@ export interface ProgramHost {
   env: NodeJS.ProcessEnv;
   /** The streams for the run, asked again once --no-color is known. */
   io(noColorFlag: boolean): IO;
-  /** Aborted on Ctrl-C. */
+  /** Aborted on Ctrl-C, SIGTERM or SIGHUP (reason: an Interruption), or when output is lost while saving. */
   signal: AbortSignal;
 }
+
+/**
+ * Why a run was stopped from outside. `deferred`: it came while a critical section was open
+ * (critical.ts), so what that section ended in, success or a real error, is the run's outcome.
+ */
+export class Interruption extends CliError {
+  constructor(readonly deferred: boolean) {
+    super('Interrupted.', { exitCode: ExitCode.INTERRUPTED });
+  }
+}
+
+/**
+ * The signals that stop a run the way Ctrl-C does, and what messages call each. SIGTERM is what
+ * `kill`, `timeout` and service managers send, SIGHUP what a closed terminal or SSH session sends:
+ * left to Node, either ends the process at once, even between Plaid rotating a token and plaidbal
+ * saving it.
+ */
+const STOPPING_SIGNALS = [
+  ['SIGINT', 'Ctrl-C'],
+  ['SIGTERM', 'SIGTERM'],
+  ['SIGHUP', 'SIGHUP'],
+] as const;
+
+/** The controller of the run main() is running, for outputLost(). */
+let running: AbortController | null = null;
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let io: IO = processIO({ noColorFlag: false, env });
   const controller = new AbortController();
-  const onSigint = () => {
+  const stop = (name: string) => {
     const busy = finishing();
     if (busy) {
       // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
-      io.stderr.write(`${io.err.yellow(`Ctrl-C: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
+      io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
     } else if (controller.signal.aborted) {
       process.exit(ExitCode.INTERRUPTED);
     }
-    if (!controller.signal.aborted) controller.abort(new CliError('Interrupted.', { exitCode: ExitCode.INTERRUPTED }));
+    if (!controller.signal.aborted) controller.abort(new Interruption(busy !== null));
   };
-  process.on('SIGINT', onSigint);
+  const handlers = STOPPING_SIGNALS.map(([signal, name]) => [signal, () => stop(name)] as const);
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  running = controller;
   try {
     // The streams built above serve until --no-color asks for others.
     return await runProgram(argv, { env, signal: controller.signal, io: (noColorFlag) => (noColorFlag ? (io = processIO({ noColorFlag, env })) : io) });
   } finally {
-    process.off('SIGINT', onSigint);
+    running = null;
+    for (const [signal, handler] of handlers) process.off(signal, handler);
   }
+}
+
+/**
+ * stdout or stderr failed under a run of main(): its reader went away (EPIPE: `plaidbal … | head`)
+ * or its terminal closed (EIO). bin/plaidbal.js asks here before it exits on such an error. Inside a
+ * critical section, exiting would lose what Plaid has done, so the run goes on without that
+ * stream (writes to it are dropped) and stops once the section is over, as after Ctrl-C: true, the
+ * error is taken care of. Outside one, false: nothing is lost by stopping, and the caller does.
+ */
+export function outputLost(): boolean {
+  if (!running || !finishing()) return false;
+  if (!running.signal.aborted) running.abort(new Interruption(true));
+  return true;
 }
 
 /** Parses `argv`, runs the command it names and turns what happened into an exit code: all of main but the process's signals. */
@@ -149,6 +190,12 @@ export async function runProgram(argv: string[], host: ProgramHost): Promise<num
     if (error instanceof CommanderError) {
       // --help and --version "fail" with exit code 0; everything else is a usage error.
       return error.exitCode === 0 ? ExitCode.OK : ExitCode.USAGE;
+    }
+    if (signal.aborted && signal.reason instanceof Interruption && signal.reason.deferred && isCliError(error) && error.exitCode !== ExitCode.INTERRUPTED) {
+      // Stopped while Plaid's answer was being saved, and the saving failed: that failure, and
+      // what it says to do (a recovery file, an item to remove), is the outcome, not "Interrupted".
+      printError(io, error);
+      return error.exitCode;
     }
     if (signal.aborted || isPromptCancel(error)) {
       // A command that knows what the interruption left behind says so in its error.

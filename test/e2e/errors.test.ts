@@ -3,6 +3,7 @@
  * after: bad input, a Plaid error or a network failure must leave the store untouched.
  */
 import { readFile, writeFile } from 'node:fs/promises';
+import { spawn as nodeSpawn } from 'node:child_process';
 import { spawn } from '../helpers/spawner.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -352,6 +353,49 @@ describe('Ctrl-C after Plaid has acted', () => {
     world.emulator.setLatency(0, '/item/public_token/exchange');
     expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
     for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${stdout}\n${stderr}`).not.toContain(secret);
+  });
+
+  it('Ctrl-C during an exchange that then fails: the failure and what to do about it, not "Interrupted"', async () => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    const before = await world.store.snapshot();
+    // A 500 after a wait: Plaid may have made the item, and only this message says how to find it.
+    world.emulator.inject({ path: '/item/public_token/exchange', status: 500, latencyMs: 1_500 });
+    const child = spawn(process.execPath, [BIN, 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let stderr = '';
+    child.stdout.resume();
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, stderr).toBe(5);
+    expect(stderr).toContain('Ctrl-C: still exchanging the public token');
+    expect(stderr).toContain('The public-token exchange failed without a usable answer');
+    expect(stderr).toContain('ask Plaid Support to remove it');
+    expect(stderr).not.toContain('Interrupted');
+    expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it('stderr closed by its reader during the exchange (`--debug link … 2>&1 | head`): the item is saved all the same', async () => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    // Node's own spawn, not the suite's spawner: the test must hold the read end of the real pipe to close it.
+    const child = nodeSpawn(process.execPath, [BIN, '--debug', 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    // The exchange's answer is logged on stderr (--debug) before the item is saved: that write fails.
+    child.stderr.destroy();
+    const code = await closed;
+    world.emulator.setLatency(0, '/item/public_token/exchange');
+    expect(code).toBe(0);
+    const [item] = world.emulator.items();
+    const stored = JSON.parse((await world.run(['items', '--json'])).stdout).items;
+    expect(stored.map((i: { item_id: string; alias: string }) => [i.alias, i.item_id])).toEqual([['demo', item!.item_id]]);
+    expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(1);
+    expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
   });
 });
 

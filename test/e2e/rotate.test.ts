@@ -153,8 +153,8 @@ describe('items rotate <item>', () => {
 });
 
 describe('Ctrl-C while Plaid rotates', () => {
-  /** Starts `items rotate …`, presses Ctrl-C twice while Plaid holds the invalidate call, and waits for the exit. */
-  async function interrupted(args: string[]) {
+  /** Starts `items rotate …`, sends `signal` twice (Ctrl-C: SIGINT) while Plaid holds the invalidate call, and waits for the exit. */
+  async function interrupted(args: string[], signal: NodeJS.Signals = 'SIGINT') {
     world.emulator.setLatency(1_500, INVALIDATE);
     const calls = invalidateCalls();
     const child = spawn(process.execPath, [BIN, 'items', 'rotate', ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -167,9 +167,9 @@ describe('Ctrl-C while Plaid rotates', () => {
       const started = Date.now();
       while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
       expect(invalidateCalls()).toBe(calls + 1);
-      child.kill('SIGINT');
+      child.kill(signal);
       await new Promise((r) => setTimeout(r, 200));
-      child.kill('SIGINT');
+      child.kill(signal);
       const code = await closed;
       return { code, stdout, stderr, calls: invalidateCalls() - calls };
     } finally {
@@ -191,6 +191,24 @@ describe('Ctrl-C while Plaid rotates', () => {
     expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
     expectNoToken(`${r.stdout}\n${r.stderr}`);
   });
+
+  // What `kill`, `timeout` and service managers send, and what a closed terminal sends: left to
+  // Node's default, either ended the process at once, with Plaid's new token in memory only.
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`${signal}, twice, is waited out the same way: the new token is saved and the item still works`, async () => {
+      const old = tokenOf('demo', itemIds);
+      const r = await interrupted(['demo', '--yes'], signal);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.calls).toBe(1);
+      expect(r.stderr).toContain(`${signal}: still saving the new access token of "demo" (Plaid has rotated it; stopping now would lose it); plaidbal stops as soon as that is safe.`);
+      const fresh = tokenOf('demo', itemIds);
+      expect(fresh).not.toBe(old);
+      const balance = await world.run(['balance', '--item', 'demo', '--json']);
+      expect(balance.code, balance.stderr).toBe(0);
+      expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
+      expectNoToken(`${r.stdout}\n${r.stderr}`);
+    });
+  }
 
   it('--all: the item in flight is finished and saved, the rest are not started; exit 6', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));

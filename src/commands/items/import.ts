@@ -109,10 +109,9 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
 
   // 3 and 4: verify, and write in batches.
   const stop = new AbortController();
+  // Ctrl-C, SIGTERM and SIGHUP all abort ctx.signal (src/cli.ts main).
   const onAbort = () => stop.abort();
   ctx.signal.addEventListener('abort', onAbort, { once: true });
-  const onTerm = () => stop.abort();
-  process.on('SIGTERM', onTerm);
   const writer = new BatchWriter(ctx, store, sealer, environment, results);
   let fatal: CliError | null = null;
   const bar = progress(ctx, 'Verifying tokens', toVerify.length, { rate: () => pacer.observedRate() });
@@ -153,7 +152,6 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   } finally {
     bar.clear();
     ctx.signal.removeEventListener('abort', onAbort);
-    process.off('SIGTERM', onTerm);
   }
   // Whatever was verified is written, interrupted or not: a verified token is never dropped.
   try {
