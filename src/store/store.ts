@@ -455,7 +455,7 @@ export class Store {
    * passphrase) in one atomic write. Until that write the store opens with the old key only;
    * after it, with the new key only. The old keychain entry is deleted after the switch.
    */
-  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase']): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null }> {
+  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase']): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
     const from = this.doc.key;
     if (!from) throw configError('The store has no key yet, so there is nothing to re-key.', 'Run `plaidbal config init` first.');
     const oldSealer = await this.unlock();
@@ -464,6 +464,8 @@ export class Store {
     const dropNewEntry = async () => {
       if (created.config.source === 'keychain') await this.keyDeps.keychain.delete(created.config.account).catch(() => false);
     };
+    /** Set when the new store is in place but the disk did not confirm it (the directory's fsync failed). */
+    let unconfirmed: StoreWriteError | null = null;
     try {
       await this.withLock(async () => {
         const fresh = readDocument(this.dir, this.path);
@@ -484,7 +486,14 @@ export class Store {
         }
         for (const item of fresh.items) item.access_token = reseal(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
         fresh.key = created.config;
-        const digest = this.commit(fresh);
+        let digest: string | null;
+        try {
+          digest = this.commit(fresh);
+        } catch (error) {
+          if (!(error instanceof StoreWriteError && error.committed)) throw error;
+          unconfirmed = error;
+          digest = null; // read the file again before the next write
+        }
         this.current = fresh;
         this.written = digest;
         this.lazy = null;
@@ -493,11 +502,14 @@ export class Store {
       await dropNewEntry();
       throw error;
     }
+    // The store on disk is keyed to the new key now, whatever the disk confirmed.
     this.unlocked = created.sealer;
     this.unlockedCheck = created.config.check;
     let removedOldEntry: boolean | null = null;
-    if (from.source === 'keychain') removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
-    return { from, to: created.config, removedOldEntry };
+    // Unconfirmed, a crash could still bring back the previous version, which only the old key
+    // opens: the old keychain entry is kept then, as the new one is.
+    if (from.source === 'keychain' && !unconfirmed) removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
+    return { from, to: created.config, removedOldEntry, unconfirmed };
   }
 
   /**

@@ -5,12 +5,17 @@ export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passph
   const store = await ctx.store();
   const current = store.doc.key;
   const target = opts.to ?? current?.source ?? 'keychain';
-  const { from, to, removedOldEntry } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'));
+  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'));
   const e = ctx.io.err;
   const count = store.doc.items.length;
   ctx.info(`${e.green('✓')} Re-sealed ${count} access token${count === 1 ? '' : 's'} and the stored Plaid secrets.`);
   ctx.info(`  Was: ${describeKeySource(from)}`);
   ctx.info(`  Now: ${describeKeySource(to)}`);
+  if (unconfirmed) {
+    // As items rotate does for the same failure: the new store is in place and works, so this counts as done.
+    const kept = from.source === 'keychain' ? `its keychain entry (plaidbal / ${from.account}) was not deleted` : 'keep the old passphrase';
+    ctx.info(e.yellow(`! ${unconfirmed.message} The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so ${kept} until the disk is healthy.${unconfirmed.hint ? ` ${unconfirmed.hint}` : ''}`));
+  }
   if (removedOldEntry === false) ctx.info(e.yellow(`! The old keychain entry (plaidbal / ${from.source === 'keychain' ? from.account : ''}) could not be deleted; it no longer opens anything, so remove it by hand.`));
   return 0;
 }
