@@ -2,6 +2,7 @@
  * Every documented exit code and error path, with the store's bytes compared before and
  * after: bad input, a Plaid error or a network failure must leave the store untouched.
  */
+import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { spawn as nodeSpawn } from 'node:child_process';
 import { spawn } from '../helpers/spawner.js';
@@ -95,6 +96,12 @@ describe('exit 2: usage and bad input', () => {
     expect(noStdin.stderr).toContain('--secret-stdin');
     const empty = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: '' });
     expect(empty.code).toBe(2);
+    // A whole file piped in by mistake: refused before anything is sealed or written.
+    const file = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: `${TEST_SECRET}\n`.repeat(200) });
+    expect(file.code, file.stderr).toBe(2);
+    expect(file.stderr).toContain('--secret-stdin read more than 1024 bytes, which is no Plaid secret (those are 30 characters), so nothing was saved.');
+    expect(file.stderr).not.toContain(TEST_SECRET);
+    expect(existsSync(world.store.file)).toBe(false);
   });
 });
 

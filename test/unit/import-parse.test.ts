@@ -4,7 +4,7 @@
  */
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { readImportInput, tokenEnvironment, type ImportFormat } from '../../src/commands/items/import-parse.js';
+import { MAX_LINE, readImportInput, tokenEnvironment, type ImportFormat } from '../../src/commands/items/import-parse.js';
 
 const T1 = 'access-sandbox-11111111-1111-4111-8111-111111111111';
 const T2 = 'access-sandbox-22222222-2222-4222-8222-222222222222';
@@ -45,6 +45,23 @@ describe('CSV (RFC 4180)', () => {
     expect(message).toContain('line 2: bad name: an alias cannot look like a Plaid token');
     for (const token of [T1, T2]) expect(message).not.toContain(token);
     expect(await problems('ndjson', JSON.stringify({ access_token: T1, name: 'PUBLIC-production-x' }))).toContain('line 1: bad name: an alias cannot look like a Plaid token');
+  });
+
+  it('a line longer than 64 KiB is a problem by its number, not a crash; the lines around it are read as usual', async () => {
+    const huge = 'x'.repeat(MAX_LINE + 1);
+    const message = await problems('csv', `access_token,name\n${T1},a\n${huge}\n${T2},"b\n${huge}"\n${T2},c\n`);
+    expect(message.split('\n').filter((l) => l.startsWith('  line'))).toEqual([
+      '  line 3: longer than 64 KiB, so not a row (a row is an access token and an optional name)',
+      '  line 4: a quoted field running over line 5, which is longer than 64 KiB, so not a row (a row is an access token and an optional name)',
+    ]);
+    expect(await problems('ndjson', `${JSON.stringify({ access_token: T1 })}\r\n${'{'.repeat(MAX_LINE * 3)}`)).toContain('line 2: longer than 64 KiB');
+    // Exactly the limit is still a line like any other (here, not JSON).
+    expect(await problems('ndjson', 'y'.repeat(MAX_LINE))).toContain('line 1: not valid JSON');
+  });
+
+  it('line ends: LF, CRLF (split across chunks too) and a lone CR, as node:readline reads them', async () => {
+    const rows = await readImportInput(Readable.from([`access_token,name\r`, `\n${T1},a\r${T2},b\r`, `\n`, `${P1.replace('production', 'sandbox')},c`]), { format: 'csv' });
+    expect(rows.map((r) => [r.line, r.name])).toEqual([[2, 'a'], [3, 'b'], [4, 'c']]);
   });
 
   it('a header without access_token, or a repeated column', async () => {

@@ -10,9 +10,24 @@ const COUNTRY = /^[A-Z]{2}$/;
 const LANGUAGE = /^[a-z]{2}$/;
 const CLIENT_ID = /^[A-Za-z0-9_-]{6,64}$/;
 
-export async function readAllStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+/**
+ * Plaid's secrets are 30 characters. Far more on stdin is something else piped in by mistake (a
+ * file, a key store's whole export): refused before it is kept, sealed and written twice (store and
+ * backup), and never read further than this.
+ */
+export const MAX_SECRET_BYTES = 1024;
+
+export async function readSecretStdin(stdin: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  for await (const chunk of stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+  let size = 0;
+  for await (const chunk of stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > MAX_SECRET_BYTES) {
+      throw usageError(`--secret-stdin read more than ${MAX_SECRET_BYTES} bytes, which is no Plaid secret (those are 30 characters), so nothing was saved.`, 'Pipe in the secret alone, e.g. `printf %s "$PLAID_SECRET" | plaidbal config init ... --secret-stdin`.');
+    }
+    chunks.push(bytes);
+  }
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -57,7 +72,7 @@ export async function runConfigInit(ctx: Ctx, opts: ConfigInitOptions): Promise<
 
   let secret: string;
   if (opts.secretStdin) {
-    secret = (await readAllStdin(ctx.io.stdin)).replace(/\r?\n$/, '');
+    secret = (await readSecretStdin(ctx.io.stdin)).replace(/\r?\n$/, '');
     if (!secret.trim()) throw usageError('--secret-stdin read an empty secret.', 'Pipe the secret in, e.g. `printf %s "$SECRET" | plaidbal config init ... --secret-stdin`.');
   } else if (interactive) {
     secret = await prompt.password(`Plaid ${environment} secret (hidden):`, { validate: (v) => (v.trim() ? true : 'Required.') });

@@ -5,7 +5,7 @@
  * else happens (no Plaid call, no store write); no message ever quotes an input line, since
  * lines hold access tokens.
  */
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import { usageError } from '../../errors.js';
 import type { Environment } from '../../types.js';
 import { aliasProblem } from '../options.js';
@@ -32,6 +32,12 @@ export interface InputProblem {
 const MAX_PROBLEMS = 50;
 /** A bare token is short; more than this on stdin is not one token. */
 const MAX_TOKEN_INPUT = 16 * 1024;
+/**
+ * A row is a token, a name and perhaps a few other columns: a line longer than this (in UTF-16
+ * code units) is not one. It is reported by its number and never kept whole, so a stray binary
+ * or a file of one huge line costs bounded memory and gets exit 2, not a crash.
+ */
+export const MAX_LINE = 64 * 1024;
 
 /**
  * Access tokens read `access-<environment>-<identifier>` (PLAID-NOTES: `access-sandbox-<uuid>`;
@@ -77,15 +83,53 @@ export function inputError(problems: { list: InputProblem[]; count: number }, fo
   );
 }
 
-/** Lines of stdin, numbered from 1, without their line ends (LF or CRLF). */
-async function* numberedLines(stdin: NodeJS.ReadableStream): AsyncGenerator<{ line: number; text: string }> {
-  const reader = createInterface({ input: stdin, crlfDelay: Infinity });
+/**
+ * Lines of stdin, numbered from 1, without their line ends (LF, CRLF or a lone CR, as
+ * node:readline splits them). A line longer than MAX_LINE comes out as `tooLong` with no text:
+ * what is past the limit is read and dropped, never kept.
+ */
+async function* numberedLines(stdin: NodeJS.ReadableStream): AsyncGenerator<{ line: number; text: string; tooLong: boolean }> {
+  const decoder = new StringDecoder('utf8');
   let line = 0;
-  for await (const text of reader) {
+  let current = '';
+  let tooLong = false;
+  /** The last chunk ended in CR: a LF starting the next one belongs to it. */
+  let pendingCR = false;
+  const take = (piece: string) => {
+    if (tooLong) return;
+    current += piece;
+    if (current.length > MAX_LINE) {
+      tooLong = true;
+      current = '';
+    }
+  };
+  const finish = () => {
     line += 1;
-    yield { line, text: line === 1 ? text.replace(/^\uFEFF/, '') : text };
-  }
+    const out = { line, text: tooLong ? '' : line === 1 ? current.replace(/^\uFEFF/, '') : current, tooLong };
+    current = '';
+    tooLong = false;
+    return out;
+  };
+  const split = function* (text: string) {
+    if (text === '') return; // a chunk that ended inside a UTF-8 sequence decodes to nothing yet
+    let i = pendingCR && text.startsWith('\n') ? 1 : 0;
+    pendingCR = false;
+    const eol = /\r\n|\r|\n/g;
+    eol.lastIndex = i;
+    for (let m = eol.exec(text); m; m = eol.exec(text)) {
+      take(text.slice(i, m.index));
+      yield finish();
+      i = eol.lastIndex;
+      if (m[0] === '\r' && i === text.length) pendingCR = true;
+    }
+    take(text.slice(i));
+  };
+  for await (const chunk of stdin) yield* split(typeof chunk === 'string' ? chunk : decoder.write(chunk as Buffer));
+  yield* split(decoder.end());
+  if (current !== '' || tooLong) yield finish();
 }
+
+const TOO_LONG = `longer than ${MAX_LINE / 1024} KiB, so not a row (a row is an access token and an optional name)`;
 
 interface RawRow {
   line: number;
@@ -94,7 +138,11 @@ interface RawRow {
 }
 
 async function* ndjsonRows(stdin: NodeJS.ReadableStream, problems: Problems): AsyncGenerator<RawRow> {
-  for await (const { line, text } of numberedLines(stdin)) {
+  for await (const { line, text, tooLong } of numberedLines(stdin)) {
+    if (tooLong) {
+      problems.add(line, TOO_LONG);
+      continue;
+    }
     if (text.trim() === '') continue;
     let value: unknown;
     try {
@@ -127,8 +175,14 @@ async function* csvRecords(stdin: NodeJS.ReadableStream, problems: Problems): As
   let afterQuote = false;
   let start = 0;
   let lastLine = 0;
-  for await (const { line, text } of numberedLines(stdin)) {
+  for await (const { line, text, tooLong } of numberedLines(stdin)) {
     lastLine = line;
+    if (tooLong) {
+      // The record it is part of, if any, is dropped with it; parsing goes on at the next line.
+      problems.add(inQuotes ? start : line, inQuotes ? `a quoted field running over line ${line}, which is ${TOO_LONG}` : TOO_LONG);
+      inQuotes = false;
+      continue;
+    }
     if (!inQuotes) {
       if (text === '') continue;
       fields = [];
