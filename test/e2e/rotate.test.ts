@@ -112,15 +112,16 @@ describe('items rotate <item>', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
-  it('a Plaid error: exit by its code, one call only (never retried), the store byte-identical, the old token still works', async () => {
+  it('Plaid refuses (429): exit by its code, one call only (never retried), the store byte-identical, the old token still works', async () => {
     const before = await world.store.snapshot();
     const old = tokenOf('demo', itemIds);
     const calls = invalidateCalls();
-    world.emulator.inject({ path: INVALIDATE, status: 500, error_code: 'INTERNAL_SERVER_ERROR', times: 5 });
+    world.emulator.inject({ path: INVALIDATE, status: 429, error_code: 'RATE_LIMIT', times: 5 });
     try {
       const r = await world.run(['items', 'rotate', 'demo', '--yes']);
       expect(r.code).toBe(5);
-      expect(r.stderr).toContain('INTERNAL_SERVER_ERROR');
+      expect(r.stderr).toContain('RATE_LIMIT');
+      expect(r.stderr).not.toContain('was lost');
       expect(invalidateCalls()).toBe(calls + 1);
       expectNoToken(printed(r));
     } finally {
@@ -130,6 +131,30 @@ describe('items rotate <item>', () => {
     expect(tokenOf('demo', itemIds)).toBe(old);
     expect((await world.run(['balance', '--item', 'demo'])).code).toBe(0);
   });
+
+  // A 5xx or a dropped connection says nothing of whether Plaid rotated the token: the message
+  // must not claim the old one still works, and must say how to find out.
+  for (const fault of [{ status: 500, error_code: 'INTERNAL_SERVER_ERROR' }, { kind: 'reset' as const }]) {
+    it(`no usable answer (${fault.kind ?? fault.status}): exit 5, never retried, the store byte-identical, and how to tell whether Plaid rotated`, async () => {
+      const before = await world.store.snapshot();
+      const calls = invalidateCalls();
+      world.emulator.inject({ path: INVALIDATE, times: 5, ...fault });
+      try {
+        const r = await world.run(['items', 'rotate', 'demo', '--yes']);
+        expect(r.code, r.stderr).toBe(5);
+        expect(r.stderr).toContain('Plaid\'s answer to the rotation of "demo" was lost');
+        expect(r.stderr).toContain('Plaid may have rotated the access token');
+        expect(r.stderr).toContain('Hint: Check with: plaidbal items status demo. If that works, nothing changed: rotate again. If it fails with INVALID_ACCESS_TOKEN, the rotation went through');
+        expect(invalidateCalls()).toBe(calls + 1);
+        expectNoToken(printed(r));
+      } finally {
+        world.emulator.clearFaults();
+      }
+      expect(await world.store.snapshot()).toEqual(before);
+      // Here Plaid (the emulator) did nothing, so the check the hint names says so.
+      expect((await world.run(['items', 'status', 'demo'])).code).toBe(0);
+    });
+  }
 
   it("a token Plaid no longer knows: INVALID_ACCESS_TOKEN's exit code, the store byte-identical", async () => {
     await link('gone');
@@ -248,17 +273,21 @@ describe('items rotate --all', () => {
     expectNoToken(printed(r));
   });
 
-  it('one item fails at Plaid: the others are rotated, exit 6, --json says which', async () => {
-    world.emulator.inject({ path: INVALIDATE, status: 500, error_code: 'INTERNAL_SERVER_ERROR', times: 1 });
+  it('one item refused, one answer lost: the others are rotated, exit 6, --json says which is which', async () => {
+    // Faults on one path are used in the order injected: the first call is refused, the second's answer lost.
+    world.emulator.inject({ path: INVALIDATE, status: 400, error_code: 'INVALID_FIELD', error_type: 'INVALID_REQUEST', times: 1 });
+    world.emulator.inject({ path: INVALIDATE, status: 503, error_code: 'PLANNED_MAINTENANCE', times: 1 });
     const calls = invalidateCalls();
     const r = await world.run(['items', 'rotate', '--all', '--yes', '--json']);
     world.emulator.clearFaults();
     expect(r.code).toBe(6);
-    const results = JSON.parse(r.stdout).items as { name: string; result: string; error: { error_code: string } | null }[];
-    expect(results.map((x) => x.result)).toEqual(['failed', 'rotated', 'rotated']);
-    expect(results[0]!.error!.error_code).toBe('INTERNAL_SERVER_ERROR');
+    const results = JSON.parse(r.stdout).items as { name: string; result: string; error: { error_code: string } | null; message: string | null }[];
+    expect(results.map((x) => x.result)).toEqual(['failed', 'unknown', 'rotated']);
+    expect(results[0]!.error!.error_code).toBe('INVALID_FIELD');
+    expect(results[1]!.error!.error_code).toBe('PLANNED_MAINTENANCE');
+    expect(results[1]!.message).toContain('Plaid may have rotated the access token');
     expect(invalidateCalls()).toBe(calls + 3);
-    expect(r.stderr).toContain('1 of 3 items were not rotated');
+    expect(r.stderr).toContain('2 of 3 items were not rotated');
     expect((await world.run(['balance', '--all'])).code).toBe(0);
     expectNoToken(printed(r));
   });

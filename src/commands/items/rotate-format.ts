@@ -12,7 +12,7 @@ import type { Environment, PlaidErrorJson } from '../../types.js';
  * token still works). recovery_file: Plaid rotated, the store could not be saved, the new token
  * is in `recovery_file`. lost: neither could be saved. skipped: not attempted.
  */
-export type RotateOutcome = 'rotated' | 'failed' | 'recovery_file' | 'lost' | 'skipped';
+export type RotateOutcome = 'rotated' | 'failed' | 'unknown' | 'recovery_file' | 'lost' | 'skipped';
 
 export interface RotateResult {
   item: StoredItem;
@@ -53,6 +53,7 @@ export function rotateJson(doc: RotateDocument): string {
 const WORDS: Record<RotateOutcome, string> = {
   rotated: 'rotated',
   failed: 'failed: old token still works',
+  unknown: 'answer lost: check with items status',
   recovery_file: 'rotated, NOT SAVED: see the recovery file',
   lost: 'rotated, new token LOST',
   skipped: 'skipped',
@@ -64,7 +65,7 @@ export async function rotateTable(results: RotateResult[], chalk: ChalkInstance)
   const table = plainTable(['Item', 'Institution', 'Result', 'Detail'], chalk);
   for (const r of results) {
     const colour = r.result === 'rotated' ? chalk.green : r.result === 'skipped' ? chalk.dim : chalk.red;
-    const detail = r.result === 'failed' ? (r.error ? `${r.error.error_code}${r.requestId ? ` (request_id ${r.requestId})` : ''}` : (r.message ?? '')) : r.result === 'recovery_file' ? (r.recoveryFile ?? '') : r.result === 'skipped' ? (r.message ?? '') : (r.requestId ? `request_id ${r.requestId}` : '');
+    const detail = r.result === 'failed' || r.result === 'unknown' ? (r.error ? `${r.error.error_code}${r.requestId ? ` (request_id ${r.requestId})` : ''}` : (r.message ?? '')) : r.result === 'recovery_file' ? (r.recoveryFile ?? '') : r.result === 'skipped' ? (r.message ?? '') : (r.requestId ? `request_id ${r.requestId}` : '');
     table.push([chalk.bold(r.item.alias), r.item.institution_name ?? r.item.institution_id ?? '—', colour(WORDS[r.result]), detail]);
   }
   return `${table.toString()}\n`;

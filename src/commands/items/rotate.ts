@@ -40,6 +40,28 @@ import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from 
 const finishCommand = 'plaidbal items rotate --recover';
 
 /** A rotation that Plaid made but the store did not take: the error says what is kept where, and how to finish. */
+/**
+ * The rotation call got no usable answer (a timeout, a dropped connection, a 5xx): Plaid may have
+ * rotated the token, whose new value never arrived, or done nothing. Only asking Plaid about the
+ * stored token tells which; plaidbal never retries the call (a retry would send a token that may
+ * already be dead).
+ */
+class RotationUncertain extends CliError {
+  constructor(
+    readonly item: StoredItem,
+    cause: CliError,
+  ) {
+    super(
+      `Plaid's answer to the rotation of "${item.alias}" was lost (${cause.message.replace(/\.$/, '')}). Plaid may have rotated the access token, in which case the new one never reached plaidbal and the stored one no longer works; or it did nothing. plaidbal did not retry: a retry would send a token that may already be dead.`,
+      {
+        exitCode: ExitCode.PLAID_FAILURE,
+        plaid: cause.plaid,
+        hint: `Check with: plaidbal items status ${item.alias}. If that works, nothing changed: rotate again. If it fails with INVALID_ACCESS_TOKEN, the rotation went through: link the institution again, then delete this copy with: plaidbal items remove --local ${item.alias} --yes.`,
+      },
+    );
+  }
+}
+
 class RotationNotSaved extends CliError {
   constructor(
     readonly item: StoredItem,
@@ -102,6 +124,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
 
   const rotateOne = async (item: StoredItem): Promise<RotateResult> => {
     let made: { sealed: string; requestId: string } | null = null;
+    /** The rotation call is on its way to Plaid and has not been answered. */
+    let asking = false;
     // From the call until the new token is in the store or a recovery file, Ctrl-C waits (critical.ts).
     let leave = () => {};
     try {
@@ -117,7 +141,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
           const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
           leave = enterCritical(`saving the new access token of "${target.alias}" (Plaid has rotated it; stopping now would lose it)`);
+          asking = true;
           const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: opts.all ? pacer.gate(target.item_id) : undefined });
+          asking = false;
           const fresh = (answer as { new_access_token?: unknown }).new_access_token;
           if (typeof fresh !== 'string' || fresh === '') {
             throw new CliError(`Plaid answered /item/access_token/invalidate for "${target.alias}" without a new access token (request_id ${answer.request_id}). The old token may no longer work.`, {
@@ -141,6 +167,10 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
                 `Either way the item cannot be used: link the institution again, then delete this copy with: plaidbal items remove --local ${item.alias} --yes`,
             });
           }
+          // Plaid answered with an error of the request's own (4xx, 429): it did nothing. Anything
+          // else from the call itself leaves it open whether the token was rotated.
+          const refused = error instanceof CliError && error.plaid?.status !== undefined && error.plaid.status < 500;
+          if (asking && error instanceof CliError && !refused) throw new RotationUncertain(item, error);
           throw error;
         }
         const cause = error instanceof Error ? error : new Error(String(error));
@@ -191,6 +221,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           results.push({ item, result: error.recoveryFile ? 'recovery_file' : 'lost', requestId: error.requestId, error: null, message: error.message, recoveryFile: error.recoveryFile });
           // The store cannot be written: every further rotation would end the same way.
           stopped = 'not attempted: the store could not be saved';
+        } else if (error instanceof RotationUncertain) {
+          results.push({ item, result: 'unknown', requestId: error.plaid?.request_id ?? null, error: error.plaid ? plaidErrorJson(error) : null, message: error.message, recoveryFile: null });
         } else if (error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE)) {
           results.push({ item, result: 'failed', requestId: error.plaid?.request_id ?? null, error: plaidErrorJson(error), message: error.message, recoveryFile: null });
         } else if (error instanceof CliError && error.exitCode === ExitCode.CONFIG) {
