@@ -331,6 +331,41 @@ describe('exit 130: interrupted', () => {
     expect(stderr).toContain('Interrupted');
     expect(await world.store.snapshot()).toEqual(before);
   });
+
+  for (const format of [['--json'], []]) {
+    it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: the balances already answered (and billed) are printed, and the run still exits 130`, async () => {
+      await linked('one');
+      await world.link('two', '--institution', 'ins_109511');
+      await world.link('three', '--institution', 'ins_109511');
+      world.emulator.setLatency(600, '/accounts/balance/get');
+      // What plaidbal has received, as it logs it (--debug: a line per answered call), not what the
+      // emulator has sent: an answer still on its way when Ctrl-C lands is cancelled with the call.
+      const answered = () => stderr.split('\n').filter((l) => /^\[debug\] POST \/accounts\/balance\/get 200 /.test(l)).length;
+      const child = spawn(process.execPath, [BIN, '--debug', 'balance', '--all', '--concurrency', '1', ...format], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+      const started = Date.now();
+      while (answered() < 2 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
+      child.kill('SIGINT');
+      const code = await closed;
+      world.emulator.setLatency(0, '/accounts/balance/get');
+      expect(code, stderr).toBe(130);
+      // The third call was in flight or not yet made: what came back before Ctrl-C is what is printed.
+      const got = answered();
+      expect(got).toBeGreaterThanOrEqual(2);
+      expect(stderr).toContain(`Interrupted: ${got} of 3 items had been answered, and are on stdout; the others were not fetched.`);
+      if (format.length) {
+        const doc = JSON.parse(stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
+        expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual(['one', 'two', 'three'].slice(0, got).map((n) => [n, null, true]));
+      } else {
+        for (const name of ['one', 'two'].slice(0, got)) expect(stdout).toContain(name);
+        expect(stdout).toContain('Plaid Checking');
+      }
+    });
+  }
 });
 
 describe('Ctrl-C after Plaid has acted', () => {

@@ -57,6 +57,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const streaming = format === 'ndjson' || format === 'csv';
   const results: ItemResult[] = new Array(items.length);
   let header = format === 'csv' ? CSV_HEADER : '';
+  /** Set when Ctrl-C (or SIGTERM, SIGHUP) stopped the fan-out: what it was stopped with. */
+  let interrupted: unknown = null;
   try {
     await fanOut(
       items.length,
@@ -65,8 +67,9 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
       {
         pacer,
         onDone: (index, result) => {
-          // After Ctrl-C, calls end as cancelled: not the item's failure, and nothing more is written.
-          if (ctx.signal.aborted) throw ctx.signal.reason;
+          // After Ctrl-C, calls end as cancelled: not the item's failure, and they stop the fan-out.
+          // An answer that came all the same is kept: Plaid billed for it.
+          if (ctx.signal.aborted && result.error !== null) throw ctx.signal.reason;
           if (streaming) {
             const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [result.json] };
             const lines = format === 'ndjson' ? balanceNdjson(doc) : `${header}${balanceCsvRows(doc)}`;
@@ -81,9 +84,13 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
         },
       },
     );
+  } catch (error) {
+    if (!ctx.signal.aborted) throw error;
+    interrupted = error;
   } finally {
     bar.clear();
   }
+  if (interrupted !== null) return keepWhatWasFetched(ctx, store, interrupted, { results, total: items.length, format, streaming, source, environment });
   // A fan-out's pacing, once at the end (one item is not paced).
   if (ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
 
@@ -103,6 +110,25 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const only = failures[0]!.error!;
   ctx.info(`${ctx.io.err.red('Error:')} ${only.message}${only.hint ? `\n${ctx.io.err.cyan('Hint:')} ${only.hint}` : ''}`);
   return only.exitCode;
+}
+
+/**
+ * The end of a run stopped by Ctrl-C (SIGTERM, SIGHUP): the balances already answered are printed
+ * and recorded, since Plaid billed for them, and the run still ends as interrupted (exit 130),
+ * saying how many items that is. ndjson and csv printed each item as it came.
+ */
+async function keepWhatWasFetched(
+  ctx: Ctx,
+  store: Store,
+  interrupted: unknown,
+  run: { results: ItemResult[]; total: number; format: BalanceFormat; streaming: boolean; source: 'cached' | 'realtime'; environment: Environment },
+): Promise<never> {
+  const got = run.results.filter((r): r is ItemResult => r !== undefined);
+  if (got.length === 0) throw interrupted;
+  const fetchedAt = ctx.now().toISOString();
+  if (!run.streaming) ctx.io.stdout.write(await render({ environment: run.environment, fetched_at: fetchedAt, items: got.map((r) => r.json) }, run.format, ctx));
+  if (run.source === 'realtime') await recordLastBalance(ctx, store, got, fetchedAt, run.environment);
+  throw new CliError(`Interrupted: ${got.length} of ${run.total} item${run.total === 1 ? '' : 's'} had been answered, and ${got.length === 1 ? 'is' : 'are'} on stdout; the others were not fetched.`, { exitCode: ExitCode.INTERRUPTED });
 }
 
 /**
