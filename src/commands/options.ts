@@ -1,4 +1,4 @@
-/** Flag parsers shared by commands. They throw commander's InvalidArgumentError (exit 2). */
+/** Flag parsers shared by commands. They throw commander's InvalidArgumentError (exit 2), or a usage error where commander would quote a secret. */
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 
 /**
@@ -7,6 +7,8 @@ import { InvalidArgumentError } from '@commander-js/extra-typings';
  */
 export type OptionsOf<Declare extends (...args: never[]) => { opts(): object }> = ReturnType<ReturnType<Declare>['opts']>;
 import { hasControls } from '../text.js';
+import { usageError } from '../errors.js';
+import { looksLikePlaidToken } from '../tokens.js';
 
 export function parseSeconds(value: string): number {
   const n = Number(value);
@@ -29,9 +31,6 @@ export function collect(value: string, previous: string[] = []): string[] {
 export const ALIAS_MAX = 64;
 
 /** Aliases are short, printable, and do not look like flags or Plaid item_ids. */
-/** How Plaid's tokens begin: access-sandbox-…, public-production-…, link-…, processor-…. */
-const PLAID_TOKEN_SHAPE = /^(access|public|link|processor)-(sandbox|development|production)-/i;
-
 export function aliasProblem(alias: string): string | null {
   if (alias.length === 0) return 'an alias cannot be empty';
   if ([...alias].length > ALIAS_MAX) return `an alias is at most ${ALIAS_MAX} characters`;
@@ -40,12 +39,14 @@ export function aliasProblem(alias: string): string | null {
   if (/^[A-Za-z0-9]{37}$/.test(alias)) return 'an alias cannot look like a Plaid item_id (37 letters and digits)';
   // Aliases are readable metadata, stored in the clear and printed by `items`, errors and completion:
   // a token pasted as a name (a row's columns swapped, say) would be kept and shown unsealed.
-  if (PLAID_TOKEN_SHAPE.test(alias)) return 'an alias cannot look like a Plaid token (access-, public-, link- or processor-, then an environment): tokens are secrets';
+  if (looksLikePlaidToken(alias)) return 'an alias cannot look like a Plaid token (access-, public-, link- or processor-, then an environment): tokens are secrets';
   return null;
 }
 
 export function parseAlias(value: string): string {
   const problem = aliasProblem(value);
+  // commander's message for an InvalidArgumentError quotes the value it refused: never a token.
+  if (problem && looksLikePlaidToken(value)) throw usageError(`That alias was refused: ${problem}. The value is not repeated here.`, 'Name the item with a word of your own, e.g. acme-42.');
   if (problem) throw new InvalidArgumentError(problem);
   return value;
 }

@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import Conf from 'conf';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
 import { cappedList } from '../text.js';
+import { looksLikePlaidToken } from '../tokens.js';
 import type { Environment } from '../types.js';
 import { documentProblem, emptyDocument, itemLines, itemLinesNaming, parseItemLine, serializeDocument, splitDocument, type KeyConfig, type KeySource, type StoreDocument, type StoredItem } from './document.js';
 import { createKey, newStoreId, unlockKey, type KeyDeps } from './keys.js';
@@ -284,6 +285,13 @@ export class Store {
 
   /** An item by alias or item_id. Exit 2 when there is none. */
   resolveItem(ref: string, environment?: Environment): StoredItem {
+    if (looksLikePlaidToken(ref)) {
+      // Never quoted: it is (or looks like) a secret, and aliases of that shape are refused.
+      throw usageError(
+        'An item was named by a Plaid token. Items are named by alias or item_id; plaidbal takes a token only on stdin (`ps` shows arguments to anyone on the machine), and this one is not repeated here.',
+        'To check a token you hold: printf %s "$TOKEN" | plaidbal balance --access-token-stdin. If it is a live token, treat it as exposed (shell history, `ps`) and rotate it: plaidbal items rotate <item>.',
+      );
+    }
     const named = this.linesNaming(ref)?.filter((item) => environment === undefined || item.environment === environment);
     // Found by its line alone; otherwise (no match, a bad line) the whole store answers, with its message.
     const candidates = named?.length ? named : this.items(environment);

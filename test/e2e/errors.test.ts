@@ -86,6 +86,28 @@ describe('exit 2: usage and bad input', () => {
     expect(dup.stderr).toContain('already used');
     const badAlias = await unchanged(['items', 'rename', 'demo', 'has space']);
     expect(badAlias.code).toBe(2);
+    const token = world.emulator.items()[0]!.access_token;
+    const tokenAlias = await unchanged(['items', 'rename', 'demo', token]);
+    expect(tokenAlias.code).toBe(2);
+    expect(tokenAlias.stderr).toContain('an alias cannot look like a Plaid token');
+    expect(printed(tokenAlias)).not.toContain(token);
+    // rename and remove print nothing on stdout: --json (an option of `items`) is refused, not ignored.
+    for (const args of [['items', 'rename', 'demo', 'other', '--json'], ['items', '--json', 'remove', 'demo', '--yes']]) {
+      const json = await unchanged(args);
+      expect(json.code, args.join(' ')).toBe(2);
+      expect(json.stderr).toMatch(/items (rename|remove) prints nothing on stdout, so it takes no --json/);
+      expect(json.stdout).toBe('');
+    }
+    expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(1);
+    // A token given where an item is named: refused, and never repeated.
+    for (const args of [['balance', '--item', token], ['items', 'status', token], ['items', 'rename', token, 'x'], ['items', 'remove', token, '--yes']]) {
+      const named = await unchanged(args);
+      expect(named.code, args.join(' ')).toBe(2);
+      expect(named.stderr).toContain('An item was named by a Plaid token.');
+      expect(named.stderr).toContain('plaidbal balance --access-token-stdin');
+      expect(printed(named)).not.toContain(token);
+    }
+    expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(1);
   });
 
   it('config init cannot take the secret as an argument, and needs stdin without a terminal', async () => {

@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { describe, expect, it } from 'vitest';
 import { aliasProblem, parseAlias } from '../../src/commands/options.js';
+import { CliError, ExitCode } from '../../src/errors.js';
 
 describe('aliasProblem', () => {
   it('refuses anything shaped like a Plaid token, whatever the case: tokens are secrets', () => {
@@ -17,7 +18,17 @@ describe('aliasProblem', () => {
       'Access-Sandbox-ABC',
     ]) {
       expect(aliasProblem(token), token).toMatch(/cannot look like a Plaid token/);
-      expect(() => parseAlias(token)).toThrow(InvalidArgumentError);
+      // Not commander's InvalidArgumentError, whose message quotes the value: a usage error that does not.
+      let thrown: unknown;
+      try {
+        parseAlias(token);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(CliError);
+      expect(thrown).not.toBeInstanceOf(InvalidArgumentError);
+      expect((thrown as CliError).exitCode).toBe(ExitCode.USAGE);
+      expect((thrown as CliError).message).not.toContain(token);
     }
   });
 
@@ -28,6 +39,7 @@ describe('aliasProblem', () => {
   });
 
   it('the other rules: empty, leading "-", spaces or controls, an item_id\'s shape', () => {
+    expect(() => parseAlias('a b')).toThrow(InvalidArgumentError);
     expect(aliasProblem('')).toMatch(/empty/);
     expect(aliasProblem('-x')).toMatch(/cannot start with "-"/);
     expect(aliasProblem('a b')).toMatch(/spaces or control characters/);

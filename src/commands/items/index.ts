@@ -1,5 +1,6 @@
 import { Option, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import type { Runner } from '../../cli.js';
+import { usageError } from '../../errors.js';
 import { CONCURRENCY_HELP, parseAlias, parseConcurrency, parseRate, RATE_HELP, type OptionsOf } from '../options.js';
 
 // Each command's flags are declared once, below, and their types come from those calls.
@@ -27,13 +28,23 @@ Examples:
 
 type ItemsCommand = ReturnType<typeof itemsCommand>;
 
+/**
+ * --json is an option of `items` (commander gives it to `items` wherever it is on the line), and
+ * `--help` lists it under every subcommand. rename and remove print nothing on stdout: refused
+ * there, rather than accepted and ignored, so a script that asks for JSON learns it gets none.
+ */
+function noJson(items: ItemsCommand, sub: 'rename' | 'remove'): void {
+  if (items.opts().json) throw usageError(`items ${sub} prints nothing on stdout, so it takes no --json; its exit code says whether it worked (0: done).`, `Drop --json, and list the items afterwards with: plaidbal items --json`);
+}
+
 function removeCommand(items: ItemsCommand) {
   return items
     .command('remove')
     .description('remove an item at Plaid (/item/remove), then delete it locally')
     .argument('<item>', 'alias or item_id')
     .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
-    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing');
+    .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing')
+    .addHelpText('after', '\nExamples:\n  $ plaidbal items remove checking --yes          # /item/remove at Plaid, then the local copy\n  $ plaidbal items remove old-bank --local --yes  # the local copy only\n\nPrints nothing on stdout (so no --json); exit 0 when removed.');
 }
 
 function rotateCommand(items: ItemsCommand) {
@@ -131,9 +142,20 @@ export function registerItems(program: CommandUnknownOpts, runner: Runner): void
     .description('give an item a new alias (unique within its environment)')
     .argument('<item>', 'alias or item_id')
     .argument('<alias>', 'the new alias', parseAlias)
-    .action(async (ref, alias, _opts, command) => runner(command, async (ctx) => (await import('./run.js')).runItemsRename(ctx, ref, alias)));
+    .addHelpText('after', '\nExamples:\n  $ plaidbal items rename first-platypus-bank checking\n  $ plaidbal items rename 8L7XgwE1pXsZMWaZ9Ew1h6ABdkzn6JtE4mxx7 acme-42\n\nPrints nothing on stdout (so no --json); exit 0 when renamed.')
+    .action(async (ref, alias, _opts, command) =>
+      runner(command, async (ctx) => {
+        noJson(items, 'rename');
+        return (await import('./run.js')).runItemsRename(ctx, ref, alias);
+      }),
+    );
 
-  removeCommand(items).action(async (ref, opts, command) => runner(command, async (ctx) => (await import('./run.js')).runItemsRemove(ctx, ref, opts)));
+  removeCommand(items).action(async (ref, opts, command) =>
+    runner(command, async (ctx) => {
+      noJson(items, 'remove');
+      return (await import('./run.js')).runItemsRemove(ctx, ref, opts);
+    }),
+  );
   rotateCommand(items).action(async (ref, opts, command) =>
     runner(command, async (ctx) => (await import('./rotate.js')).runItemsRotate(ctx, ref, { ...items.opts(), ...opts })),
   );
