@@ -13,7 +13,7 @@ import { looksLikePlaidToken } from '../tokens.js';
 export function parseSeconds(value: string): number {
   const n = Number(value);
   if (!/^\d+(\.\d+)?$/.test(value.trim()) || !Number.isFinite(n) || n <= 0 || n > 3600) {
-    throw new InvalidArgumentError('expected a number of seconds between 0 and 3600, e.g. 30');
+    throw new InvalidArgumentError('expected a number of seconds more than 0 and at most 3600, e.g. 30');
   }
   return n;
 }

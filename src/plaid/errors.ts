@@ -96,6 +96,17 @@ export interface HintContext {
   now: number;
 }
 
+/**
+ * What to do about an error Link's update mode repairs. With no saved item (a link that failed
+ * before anything was saved: `link --sandbox --sandbox-password error_ITEM_LOCKED`, or Link's own
+ * error), there is nothing to update, so the fix is to link again.
+ */
+function loginFix(c: Pick<HintContext, 'item' | 'environment'>, code: string): string {
+  if (c.item) return `The item needs its user: run \`plaidbal link --update ${c.item}\` to fix the login, then try again.`;
+  const sandbox = c.environment === 'sandbox' ? ' (in Sandbox, `plaidbal link --sandbox` without --sandbox-password logs in as user_good)' : '';
+  return `The institution refused the login (${code}), so nothing was linked and there is no item to update: run \`plaidbal link\` again${sandbox}.`;
+}
+
 const DAY_MS = 86_400_000;
 /** plaid.com/docs/sandbox: a Sandbox Item moves to ITEM_LOGIN_REQUIRED 30 days after it was created. */
 export const SANDBOX_ITEM_LIFETIME_DAYS = 30;
@@ -149,7 +160,8 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     retried: false,
     updateModeFixes: true,
     hint: (c) => {
-      const fix = `run \`plaidbal link --update ${c.item ?? '<item>'}\` to fix the login, then try again.`;
+      if (!c.item) return loginFix(c, 'ITEM_LOGIN_REQUIRED');
+      const fix = `run \`plaidbal link --update ${c.item}\` to fix the login, then try again.`;
       const linked = c.linkedAt ? Date.parse(c.linkedAt) : Number.NaN;
       if (c.environment === 'sandbox' && !Number.isNaN(linked) && c.now - linked >= SANDBOX_ITEM_LIFETIME_DAYS * DAY_MS) {
         const days = Math.floor((c.now - linked) / DAY_MS);
@@ -278,7 +290,7 @@ export function hintForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 'err
   if (rule) return rule.hint(ctx);
   switch (info.error_type) {
     case 'ITEM_ERROR':
-      return `The item needs its user: run \`plaidbal link --update ${ctx.item ?? '<item>'}\` to fix the login, then try again.`;
+      return loginFix(ctx, info.error_code);
     case 'RATE_LIMIT_EXCEEDED':
       return 'Plaid rate-limited the call even after retries; wait a minute and try again.';
     case 'INSTITUTION_ERROR':

@@ -171,7 +171,8 @@ export function budgetFor(endpoint: LimitedEndpoint, environment: Environment, r
   const limits = PLAID_LIMITS[endpoint][environment];
   if (rate === undefined) return { budget: Math.max(1, Math.floor(limits.perClient / 2)), limits };
   if (rate > limits.perClient) {
-    return { error: `--rate ${rate} is above Plaid's documented limit for ${ENDPOINT_PATHS[endpoint]} in ${environment}: ${limits.perClient} calls per minute per client.` };
+    const whose = endpoint === 'itemAccessTokenInvalidate' ? "the limit plaidbal assumes (Plaid's table does not list the endpoint; it takes /item/remove's)" : "Plaid's documented limit";
+    return { error: `--rate ${rate} is above ${whose} for ${ENDPOINT_PATHS[endpoint]} in ${environment}: ${limits.perClient} calls per minute per client.` };
   }
   return { budget: rate, limits };
 }

@@ -241,6 +241,9 @@ describe('exit 4: the item needs its user', () => {
     const r = await unchanged(['link', '--sandbox', '--sandbox-password', 'error_ITEM_LOCKED']);
     expect(r.code).toBe(4);
     expect(r.stderr).toContain('ITEM_LOCKED');
+    // No item was made, so the hint cannot be update mode (which needs one).
+    expect(r.stderr).toContain('Hint: The institution refused the login (ITEM_LOCKED), so nothing was linked and there is no item to update: run `plaidbal link` again (in Sandbox, `plaidbal link --sandbox` without --sandbox-password logs in as user_good).');
+    expect(r.stderr).not.toContain('<item>');
   });
 });
 

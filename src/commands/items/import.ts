@@ -163,7 +163,8 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   const saved = writer.savedCount;
   const left = rows.length - results.length;
   if (fatal) {
-    throw new CliError(`${fatal.message}${stoppedNote(saved, left)}`, { exitCode: fatal.exitCode === ExitCode.OK ? ExitCode.CONFIG : fatal.exitCode, hint: fatal.hint, plaid: fatal.plaid });
+    // Plaid's own messages may end without a full stop ("...secret provided"): the note is a sentence of its own.
+    throw new CliError(`${fatal.message.replace(/([^.!?])\s*$/, '$1.')}${stoppedNote(saved, left)}`, { exitCode: fatal.exitCode === ExitCode.OK ? ExitCode.CONFIG : fatal.exitCode, hint: fatal.hint, plaid: fatal.plaid });
   }
   if (stop.signal.aborted && results.length < rows.length) {
     throw new CliError(`Interrupted.${stoppedNote(saved, left)}`, { exitCode: ExitCode.INTERRUPTED });

@@ -68,7 +68,7 @@ Examples:
 The old token stops working the moment Plaid answers. The new one is sealed and saved at once
 under the store lock; if the store cannot be saved, it is kept sealed in a recovery file
 (plaidbal-rotated-*.json beside the store) and \`plaidbal items rotate --recover\` finishes.
-A crash between Plaid's answer and that write loses the new token (README: Token rotation).
+A crash between Plaid's answer and that write loses the new token (README: "plaidbal items rotate").
 Tokens are never printed.
 
 Exit codes: 0 rotated; 2 no confirmation without a terminal (--yes) or bad input; 3 store or

@@ -40,7 +40,7 @@ export function checkProducts(products: string[] | undefined): string[] {
 
 export function checkAliasFree(store: Store, alias: string, environment: Environment, exceptItemId?: string): void {
   const taken = store.items(environment).find((i) => i.alias === alias && i.item_id !== exceptItemId);
-  if (taken) throw usageError(`The alias "${alias}" is already used by item ${taken.item_id} in ${environment}.`, 'Pick another with --name, or rename the old one with `plaidbal items rename`.');
+  if (taken) throw usageError(`The alias "${alias}" is already used by item ${taken.item_id} in ${environment}.`, `Pick another alias, or rename the old one first: plaidbal items rename ${taken.item_id} <new-alias>.`);
   if (store.items().some((i) => i.item_id === alias)) throw usageError(`"${alias}" is another item's item_id and cannot be an alias.`);
 }
 
