@@ -5,7 +5,7 @@
  */
 import { configError } from './errors.js';
 import type { Credentials } from './credentials.js';
-import type { IO } from './io.js';
+import { whyNoPrompt, type IO } from './io.js';
 import type { PlaidClient } from './plaid/client.js';
 import { inquirerPrompter, type Prompter } from './prompt.js';
 import type { KeyDeps } from './store/keys.js';
@@ -53,7 +53,7 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
       return fromEnv;
     }
     if (!io.canPrompt) {
-      throw configError(`A passphrase is needed to ${purpose}, and there is no terminal to ask for it.`, `Set ${variable} in the environment (not on the command line).`);
+      throw configError(`A passphrase is needed to ${purpose}, and plaidbal cannot ask for it here (${whyNoPrompt(io)}).`, `Set ${variable} in the environment (not on the command line).`);
     }
     const validate = (value: string) => (confirm && value.length < MIN_PASSPHRASE_LENGTH ? `At least ${MIN_PASSPHRASE_LENGTH} characters.` : value.length === 0 ? 'Required.' : true);
     const first = await prompt.password(confirm ? `New passphrase to ${purpose}:` : `Passphrase to ${purpose}:`, { validate });

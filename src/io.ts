@@ -10,6 +10,8 @@ export interface IO {
   stderrIsTTY: boolean;
   /** A person can answer prompts: stdin and stderr are terminals and CI is not set. */
   canPrompt: boolean;
+  /** When canPrompt is false because CI is set on a terminal: that, for messages (default: no terminal). */
+  noPromptBecause?: 'CI is set';
   /** Colour for stdout / stderr; level 0 when that stream is not a terminal or colour is off. */
   out: ChalkInstance;
   err: ChalkInstance;
@@ -60,6 +62,11 @@ export function styleFor(level: 0 | 1 | 2 | 3): ChalkInstance {
   return level === 0 ? plainStyle : new Chalk({ level });
 }
 
+/** Why plaidbal asks nothing here, for messages: "no terminal", or "CI is set" on a terminal. */
+export function whyNoPrompt(io: Pick<IO, 'noPromptBecause'>): string {
+  return io.noPromptBecause ?? 'no terminal';
+}
+
 export function processIO(settings: ColorSettings): IO {
   const stdoutIsTTY = Boolean(process.stdout.isTTY);
   const stderrIsTTY = Boolean(process.stderr.isTTY);
@@ -74,6 +81,7 @@ export function processIO(settings: ColorSettings): IO {
     stdoutIsTTY,
     stderrIsTTY,
     canPrompt: isatty(0) && stderrIsTTY && !ci,
+    ...(ci && isatty(0) && stderrIsTTY ? { noPromptBecause: 'CI is set' as const } : {}),
     out: styleFor(colorLevel(stdoutIsTTY, settings)),
     err: styleFor(colorLevel(stderrIsTTY, settings)),
   };

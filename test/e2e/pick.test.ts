@@ -46,7 +46,7 @@ describe('twelve items linked', () => {
 
   it('an unknown item, and the question before rotating them all, are capped too', async () => {
     expect(await refused(['balance', '--item', 'nope'])).toContain(`Known items: ${CAPPED}.`);
-    expect(await refused(['items', 'rotate', '--all'])).toContain(`Rotating the access tokens of 12 sandbox items (${CAPPED}) needs confirmation.`);
+    expect(await refused(['items', 'rotate', '--all'])).toContain(`Rotating the access tokens of 12 sandbox items (${CAPPED}) needs confirmation, and plaidbal cannot ask here (no terminal).`);
   });
 
   it('doctor lists the first ten items and counts the rest', async () => {

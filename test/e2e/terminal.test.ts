@@ -81,6 +81,11 @@ describe('on a terminal', () => {
   it('asks before removing an item; "no" keeps it', async () => {
     const env = { ...tty, PLAIDBAL_PASSPHRASE: PASSPHRASE };
     const before = await world.store.snapshot();
+    // CI set on a terminal: plaidbal asks nothing, and says that CI is why (not that there is no terminal).
+    const ci = await runInTerminal(['items', 'remove', 'demo'], { ...env, CI: 'true' });
+    expect(ci.code).toBe(2);
+    expect(stripAnsi(ci.screen).replace(/\s+/g, ' ')).toContain('Removing "demo" needs confirmation, and plaidbal cannot ask here (CI is set).');
+    expect(await world.store.snapshot()).toEqual(before);
     const no = await runInTerminal(['items', 'remove', 'demo'], env, [{ expect: /Remove at Plaid and delete "demo"/, send: `n${ENTER}` }]);
     expect(no.code).toBe(0);
     expect(stripAnsi(no.screen)).toContain('Nothing was removed');

@@ -42,7 +42,7 @@ function removeCommand(items: ItemsCommand) {
     .command('remove')
     .description('remove an item at Plaid (/item/remove), then delete it locally')
     .argument('<item>', 'alias or item_id')
-    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('-y, --yes', 'do not ask for confirmation (required where plaidbal cannot ask: no terminal, or CI set)')
     .option('--local', 'only delete the local copy (for an item whose key or token is lost); the item stays at Plaid, and a subscription keeps billing')
     .addHelpText('after', '\nExamples:\n  $ plaidbal items remove checking --yes          # /item/remove at Plaid, then the local copy\n  $ plaidbal items remove old-bank --local --yes  # the local copy only\n\nPrints nothing on stdout (so no --json); exit 0 when removed.');
 }
@@ -53,7 +53,7 @@ function rotateCommand(items: ItemsCommand) {
     .description("a new access token for an item (/item/access_token/invalidate); Plaid kills the old one at once")
     .argument('[item]', 'alias or item_id')
     .option('--all', 'every item of one environment (--env when items of both are linked)')
-    .option('-y, --yes', 'do not ask for confirmation (required when not on a terminal)')
+    .option('-y, --yes', 'do not ask for confirmation (required where plaidbal cannot ask: no terminal, or CI set)')
     .option('--rate <calls-per-minute>', "with --all: calls per minute (default: half of the per-client limit plaidbal assumes for /item/access_token/invalidate; at most that limit)", parseRate)
     .option('--recover [file]', 'finish a rotation whose new token went to a recovery file because the store could not be saved')
     .addHelpText(

@@ -24,6 +24,7 @@ import type { Ctx } from '../../context.js';
 import { enterCritical } from '../../critical.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
+import { whyNoPrompt } from '../../io.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import { pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
@@ -109,7 +110,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
 
   if (!opts.yes) {
     const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${items[0]!.institution_name ?? items[0]!.item_id}, ${env})` : `the access tokens of ${items.length} ${env} items (${cappedList(items.map((i) => i.alias))})`;
-    if (!ctx.io.canPrompt) throw usageError(`Rotating ${what} needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
+    if (!ctx.io.canPrompt) throw usageError(`Rotating ${what} needs confirmation, and plaidbal cannot ask here (${whyNoPrompt(ctx.io)}).`, 'Pass --yes to confirm.');
     const ok = await ctx.prompt.confirm(`Rotate ${what}? Each old token stops working at once.`, { default: false });
     if (!ok) {
       ctx.info('Nothing was rotated.');

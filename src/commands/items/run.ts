@@ -1,6 +1,7 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
+import { whyNoPrompt } from '../../io.js';
 import { itemsJson, itemsTable } from '../../format/items.js';
 import { aad } from '../../store/seal.js';
 import type { StoredItem } from '../../store/document.js';
@@ -57,7 +58,7 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
   const item = store.resolveItem(ref);
   if (opts.local && item.environment === 'production') ctx.info(ctx.io.err.yellow(`! ${localRemovalWarning(item)}`));
   if (!opts.yes) {
-    if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation.`, 'Pass --yes to confirm when not on a terminal.');
+    if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation, and plaidbal cannot ask here (${whyNoPrompt(ctx.io)}).`, 'Pass --yes to confirm.');
     const what = opts.local ? 'Delete the local copy of' : 'Remove at Plaid and delete';
     const ok = await ctx.prompt.confirm(`${what} "${item.alias}" (${item.institution_name ?? item.item_id}, ${item.environment})?`, { default: false });
     if (!ok) {
