@@ -301,6 +301,14 @@ export class Store {
     if (match.length > 1) {
       throw usageError(`The alias "${ref}" names items in more than one environment.`, `Pick one with --env, or use the item_id: ${match.map((m) => `${m.item_id} (${m.environment})`).join(', ')}.`);
     }
+    if (environment !== undefined) {
+      // Linked, but in the other environment: say so, rather than "link one first".
+      const elsewhere = this.items().filter((item) => item.environment !== environment && (item.item_id === ref || item.alias === ref));
+      if (elsewhere.length) {
+        const where = [...new Set(elsewhere.map((item) => item.environment))].join(' and ');
+        throw usageError(`"${ref}" is linked in ${where}, not in ${environment}.`, `Drop --env, or pass --env ${elsewhere[0]!.environment}.`);
+      }
+    }
     const known = candidates.map((item) => item.alias);
     throw usageError(
       `No linked item is called "${ref}"${environment ? ` in ${environment}` : ''}.`,

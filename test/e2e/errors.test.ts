@@ -99,6 +99,11 @@ describe('exit 2: usage and bad input', () => {
       expect(json.stdout).toBe('');
     }
     expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(1);
+    // Linked, but in the other environment: said so, not "link one first".
+    const otherEnv = await unchanged(['balance', '--item', 'demo', '--env', 'production']);
+    expect(otherEnv.code).toBe(2);
+    expect(otherEnv.stderr).toContain('"demo" is linked in sandbox, not in production.');
+    expect(otherEnv.stderr).toContain('Drop --env, or pass --env sandbox.');
     // A token given where an item is named: refused, and never repeated.
     for (const args of [['balance', '--item', token], ['items', 'status', token], ['items', 'rename', token, 'x'], ['items', 'remove', token, '--yes']]) {
       const named = await unchanged(args);

@@ -75,7 +75,7 @@ describe('production', () => {
   it('a production item is never sent to Sandbox: --env sandbox finds no such item', async () => {
     const r = await world.run(['balance', '--item', 'live1', '--env', 'sandbox']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('No linked item is called "live1" in sandbox');
+    expect(r.stderr).toContain('"live1" is linked in production, not in sandbox.');
     const status = await world.run(['sandbox', 'reset-login', 'live1']);
     expect(status.code).toBe(2);
     expect(status.stderr).toContain('exists only in Sandbox');

@@ -375,5 +375,10 @@ describe.skipIf(!isRoot)('the store cannot be written after Plaid answered', () 
     expect(balance.code, balance.stderr).toBe(0);
     expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
     expect((await world.run(['items', 'rotate', '--recover'])).stderr).toContain('No unfinished rotation');
+    // The file named again, now that it is gone: a usage error that says how to find the real ones, not "keep the file".
+    const gone = await world.run(['items', 'rotate', '--recover', file!]);
+    expect(gone.code).toBe(2);
+    expect(gone.stderr).toContain(`There is no file ${file}.`);
+    expect(gone.stderr).not.toContain('Keep the file');
   });
 });

@@ -107,7 +107,7 @@ describe('pickItems', () => {
     const store = storeWith([item(1), item(2, { environment: 'production' }), item(3)]);
     expect(aliases(pickItems(store, { ...balance, refs: [], all: true, env: 'sandbox' }))).toEqual(['a1', 'a3']);
     expect(aliases(pickItems(store, { ...check, refs: [], env: 'production' }))).toEqual(['a2']);
-    expect(refusal(store, { ...balance, refs: ['a2'], env: 'sandbox' }).message).toBe('No linked item is called "a2" in sandbox.');
+    expect(refusal(store, { ...balance, refs: ['a2'], env: 'sandbox' }).message).toBe('"a2" is linked in production, not in sandbox.');
   });
 
   it('items of both environments: refused where a run is one environment, grouped (sandbox first) where not', () => {

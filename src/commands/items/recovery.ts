@@ -12,7 +12,7 @@
 import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { CliError, configError } from '../../errors.js';
+import { CliError, configError, usageError } from '../../errors.js';
 import type { Store } from '../../store/store.js';
 import { WriteFailure, writeFileVerified } from '../../store/write.js';
 import type { Environment } from '../../types.js';
@@ -78,6 +78,7 @@ export function readRecovery(path: string): RecoveryRecord {
     raw = JSON.parse(readFileSync(path, 'utf8'));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw usageError(`There is no file ${path}.`, 'Without a path, `plaidbal items rotate --recover` finds the store\'s recovery files itself (plaidbal-rotated-*.json beside the store, or in the temporary directory).');
     throw configError(`Cannot read the rotation recovery file ${path}: ${code ?? 'it is not valid JSON'}.`, 'Keep the file; it may hold the only copy of an item\'s access token.');
   }
   if (!isRecord(raw)) throw configError(`${path} is not a plaidbal rotation recovery file.`);
