@@ -252,6 +252,25 @@ describe('exit 4: the item needs its user', () => {
   });
 });
 
+describe('a link whose accounts cannot be listed yet', () => {
+  it('--json: the item is saved (exit 0), and accounts_error says why accounts is empty', async () => {
+    await world.init('passphrase');
+    world.emulator.inject({ path: '/accounts/get', error_code: 'INSTITUTION_DOWN', error_type: 'INSTITUTION_ERROR', status: 400, times: 1 });
+    const r = await world.run(['link', '--sandbox', '--name', 'no-accounts-yet', '--json']);
+    world.emulator.clearFaults();
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(r.stdout) as { item: { alias: string }; accounts: unknown[]; accounts_error: { error_code: string; request_id: string | null } | null };
+    expect(doc.item.alias).toBe('no-accounts-yet');
+    expect(doc.accounts).toEqual([]);
+    expect(doc.accounts_error).toMatchObject({ error_type: 'INSTITUTION_ERROR', error_code: 'INSTITUTION_DOWN' });
+    expect(Object.keys(doc.accounts_error!)).toEqual(['error_type', 'error_code', 'error_message', 'display_message', 'request_id']);
+    expect(JSON.parse((await world.run(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias)).toEqual(['no-accounts-yet']);
+    const ok = await world.run(['link', '--sandbox', '--name', 'listed', '--json']);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ accounts_error: null });
+    expect(JSON.parse(ok.stdout).accounts.length).toBeGreaterThan(0);
+  });
+});
+
 describe('exit 5: Plaid, institution and network failures, after retries', () => {
   it('INSTITUTION_DOWN', async () => {
     await linked('down', '--institution', 'ins_132361');

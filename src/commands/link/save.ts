@@ -8,6 +8,7 @@ import type { Ctx } from '../../context.js';
 import { enterCritical } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
+import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
@@ -212,7 +213,14 @@ export function linkedSummary(ctx: Ctx, linked: LinkedItem, verb = 'Linked'): st
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The linked item as JSON. `accounts_error` is null when the accounts were listed; otherwise Plaid's
+ * error (the five fields, as everywhere in plaidbal's JSON): the item is linked and saved all the
+ * same, and `accounts` is empty because listing failed, not because the item has none.
+ */
 export function linkedJson(linked: LinkedItem): string {
   const { access_token: _sealed, ...item } = linked.item;
-  return `${JSON.stringify({ item: { ...item, last_balance_at: item.last_balance_at ?? null }, accounts: linked.accounts.map((a) => ({ account_id: a.account_id, name: a.name, mask: a.mask ?? null, type: a.type, subtype: a.subtype ?? null })) }, null, 2)}\n`;
+  const accounts = linked.accounts.map((a) => ({ account_id: a.account_id, name: a.name, mask: a.mask ?? null, type: a.type, subtype: a.subtype ?? null }));
+  const accountsError = linked.accountsError ? plaidErrorJson(linked.accountsError) : null;
+  return `${JSON.stringify({ item: { ...item, last_balance_at: item.last_balance_at ?? null }, accounts, accounts_error: accountsError }, null, 2)}\n`;
 }
