@@ -42,6 +42,26 @@ export interface RealContextOptions {
 
 export const MIN_PASSPHRASE_LENGTH = 8;
 
+/**
+ * PLAIDBAL_BASE_URL, when set: an absolute http or https URL, or a configuration error (exit 3)
+ * before any call, rather than a network failure (exit 5) that sends the user to check the network.
+ */
+export function baseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
+  const raw = env.PLAIDBAL_BASE_URL;
+  if (!raw) return undefined;
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    url = null;
+  }
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    // Not quoted: a proxy's URL can carry a user and password.
+    throw configError('PLAIDBAL_BASE_URL is set, but not to an http or https URL, so no call was made.', 'Set it to where Plaid\'s API is answered, e.g. https://sandbox.plaid.com or http://127.0.0.1:8080 for the bundled emulator, or unset it to use Plaid\'s own host.');
+  }
+  return raw;
+}
+
 /** The passphrase from `variable` (PLAIDBAL_PASSPHRASE, or PLAIDBAL_NEW_PASSPHRASE for rekey), else a hidden prompt. */
 export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Prompter, variable = 'PLAIDBAL_PASSPHRASE'): KeyDeps['passphrase'] {
   return async ({ confirm, purpose }) => {
@@ -111,7 +131,7 @@ export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx
         environment,
         clientId: credentials.clientId,
         secret: credentials.secret,
-        baseUrl: env.PLAIDBAL_BASE_URL || undefined,
+        baseUrl: baseUrlFrom(env),
         timeoutMs: opts.timeoutMs,
         retries: opts.retries,
         signal,

@@ -133,6 +133,16 @@ describe('exit 2: usage and bad input', () => {
 });
 
 describe('exit 3: configuration, credentials and store', () => {
+  it('PLAIDBAL_BASE_URL that is not an http(s) URL: exit 3 before any call, the value not repeated', async () => {
+    await linked();
+    for (const bad of ['notaurl', 'ftp://user:hunter2@proxy.example/']) {
+      const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: bad });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain('PLAIDBAL_BASE_URL is set, but not to an http or https URL, so no call was made.');
+      expect(r.stderr).not.toContain(bad);
+    }
+  });
+
   it('no credentials at all', async () => {
     const r = await world.run(['link', '--sandbox']);
     expect(r.code).toBe(3);
