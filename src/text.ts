@@ -44,3 +44,8 @@ export function cappedList(names: readonly string[], cap = LIST_CAP): string {
   const shown = names.slice(0, cap).join(', ');
   return names.length > cap ? `${shown} and ${names.length - cap} more` : shown;
 }
+
+/** A URL as messages show it: a user and password in it (`https://user:pass@proxy/`) become `***`. */
+export function withoutUserinfo(url: string): string {
+  return url.replace(/\/\/[^/@]*@/, '//***@');
+}

@@ -8,6 +8,7 @@ import pRetry from 'p-retry';
 import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
 import { CliError, ExitCode } from '../errors.js';
 import type { Environment } from '../types.js';
+import { withoutUserinfo } from '../text.js';
 import { isRetriable, toCliError, type RetryPolicy } from './errors.js';
 import { rateLimitScope, type Outcome, type PaceGate } from './ratelimit.js';
 
@@ -90,6 +91,7 @@ export interface Exchange {
 
 export interface PlaidClient {
   readonly environment: Environment;
+  /** Where calls go, as messages show it (without a user and password from PLAIDBAL_BASE_URL). */
   readonly host: string;
   readonly profile: ClientProfile;
   call<K extends PlaidMethod>(method: K, request: Methods[K]['request'], options?: CallOptions): Promise<Methods[K]['response']>;
@@ -137,6 +139,8 @@ function connectionOfItsOwn() {
 
 export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
   const host = (opts.baseUrl || PlaidEnvironments[opts.environment]!).replace(/\/+$/, '');
+  // What messages say: a proxy's user and password in PLAIDBAL_BASE_URL are not repeated.
+  const shownHost = withoutUserinfo(host);
   // Plaid's API never redirects, and a followed redirect would carry the PLAID-SECRET header to
   // wherever it points: a 3xx is an error (and axios then never loads follow-redirects).
   const http = axios.create({ maxRedirects: 0 });
@@ -178,7 +182,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
 
   return {
     environment: opts.environment,
-    host,
+    host: shownHost,
     profile: opts.profile ?? { clientName: 'plaidbal', countryCodes: ['US'], language: 'en' },
     async call(method, request, callOptions = {}) {
       const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
@@ -238,7 +242,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         // A proxy's HTML page or a cut-off body reaches here as text (axios parses JSON silently):
         // every Plaid answer is a JSON object with a request_id, and nothing else may be read as one.
         if (!isPlaidBody(response.data)) {
-          throw new CliError(`Plaid answered HTTP ${response.status} with a body that is not a Plaid response (from ${host}).`, {
+          throw new CliError(`Plaid answered HTTP ${response.status} with a body that is not a Plaid response (from ${shownHost}).`, {
             exitCode: ExitCode.PLAID_FAILURE,
             hint: 'A proxy or PLAIDBAL_BASE_URL may be pointing somewhere that is not Plaid; try again later.',
           });
@@ -248,7 +252,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         throw toCliError(
           error,
           { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy },
-          host,
+          shownHost,
         ) as CliError;
       }
     },

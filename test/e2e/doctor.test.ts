@@ -252,6 +252,18 @@ describe('network', () => {
     expect(r.stdout).toMatch(/1 problem: Plaid host \(sandbox\); 1 warning\. Exit code 5\.\n$/);
   });
 
+  it('a PLAIDBAL_BASE_URL with a user and password (a proxy): doctor shows it without them', async () => {
+    const w = await linkedWorld();
+    const url = `http://proxyuser:hunter2@127.0.0.1:${await closedPort()}`;
+    const r = await doctor(w, [], { PLAIDBAL_BASE_URL: url });
+    expect(r.code).toBe(5);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('hunter2');
+    expect(r.stdout).toContain('PLAIDBAL_BASE_URL=http://***@127.0.0.1:');
+    const json = await doctor(w, ['--json'], { PLAIDBAL_BASE_URL: url });
+    expect(json.stdout).not.toContain('hunter2');
+    expect(json.stdout).toContain('http://***@127.0.0.1:');
+  });
+
   it('both kinds of failure: 3 (configuration) outranks 5 (network)', async () => {
     const w = await linkedWorld();
     const url = `http://127.0.0.1:${await closedPort()}`;

@@ -141,6 +141,11 @@ describe('exit 3: configuration, credentials and store', () => {
       expect(r.stderr).toContain('PLAIDBAL_BASE_URL is set, but not to an http or https URL, so no call was made.');
       expect(r.stderr).not.toContain(bad);
     }
+    // A proxy URL with a user and password: the failure names the host without them.
+    const proxy = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: 'http://proxyuser:hunter2@127.0.0.1:9' });
+    expect(proxy.code, proxy.stderr).toBe(5);
+    expect(proxy.stderr).toContain('http://***@127.0.0.1:9');
+    expect(printed(proxy)).not.toContain('hunter2');
   });
 
   it('no credentials at all', async () => {

@@ -21,7 +21,7 @@ import { osKeychain, type Keychain, type KeychainProbe } from '../../store/keych
 import { STORE_FILE, storeDir } from '../../store/paths.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
-import { cappedList } from '../../text.js';
+import { cappedList, withoutUserinfo } from '../../text.js';
 import { ENVIRONMENTS, type Environment } from '../../types.js';
 import {
   clockSkew,
@@ -88,15 +88,16 @@ function nodeCheck(deps: DoctorDeps): Check {
   const verdict = satisfiesRange(deps.nodeVersion, deps.engines);
   if (verdict === null) return warn(base, `v${deps.nodeVersion}; the required range "${deps.engines}" (package.json engines) could not be read`, 'Report this: the package.json of this plaidbal has an engines range doctor does not understand.');
   if (verdict) return ok(base, `v${deps.nodeVersion} (package.json engines: ${deps.engines})`);
-  return fail(base, `v${deps.nodeVersion} does not satisfy ${deps.engines} (package.json engines)`, `Install a supported Node (${deps.engines}; tested on 20, 22 and 24), e.g. \`nvm install 22\`, and run plaidbal with it.`, ExitCode.CONFIG);
+  return fail(base, `v${deps.nodeVersion} does not satisfy ${deps.engines} (package.json engines)`, `Install a supported Node (${deps.engines}; tested on 22 and 24), e.g. \`nvm install 24\`, and run plaidbal with it.`, ExitCode.CONFIG);
 }
 
 function environmentCheck(ctx: Ctx): { check: Check; defaultEnvironment: Environment; valid: boolean } {
-  const base = { id: 'environment' as const, title: 'Environment', details: { plaid_env: ctx.env.PLAID_ENV ?? null, base_url: ctx.env.PLAIDBAL_BASE_URL || null } };
+  const baseUrl = ctx.env.PLAIDBAL_BASE_URL ? withoutUserinfo(ctx.env.PLAIDBAL_BASE_URL) : null;
+  const base = { id: 'environment' as const, title: 'Environment', details: { plaid_env: ctx.env.PLAID_ENV ?? null, base_url: baseUrl } };
   try {
     const environment = envCredentialsEnvironment(ctx.env);
     const where = ctx.env.PLAID_ENV ? `PLAID_ENV=${environment}` : `${environment} (PLAID_ENV is not set)`;
-    const override = ctx.env.PLAIDBAL_BASE_URL ? `; every call goes to PLAIDBAL_BASE_URL=${ctx.env.PLAIDBAL_BASE_URL}` : '';
+    const override = baseUrl ? `; every call goes to PLAIDBAL_BASE_URL=${baseUrl}` : '';
     return { check: ok({ ...base, details: { ...base.details, default: environment } }, `${where}${override}`), defaultEnvironment: environment, valid: true };
   } catch (error) {
     const e = asCliError(error);
