@@ -624,11 +624,33 @@ export class Store {
   }
 
   private ensureDir(): void {
+    /** Where the directory being made would go: what a failure is about. */
+    let parent = dirname(this.dir);
     try {
-      mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-      if (process.platform !== 'win32' && (statSync(this.dir).mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
+      // One level at a time, not mkdirSync's `recursive`: that reports ENOENT when a parent cannot
+      // be made (a read-only file system, a directory of someone else's), hiding why.
+      const missing: string[] = [];
+      for (let dir = this.dir; !existsSync(dir); dir = dirname(dir)) {
+        missing.unshift(dir);
+        if (dirname(dir) === dir) break;
+      }
+      for (const dir of missing) {
+        parent = dirname(dir);
+        try {
+          mkdirSync(dir, { mode: 0o700 });
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+        }
+      }
+      const stat = statSync(this.dir);
+      if (!stat.isDirectory()) throw configError(`Cannot use ${this.dir} as the store directory: it is a file, not a directory.`, 'Point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).');
+      if (process.platform !== 'win32' && (stat.mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
     } catch (error) {
-      throw configError(`Cannot use ${this.dir} as the store directory: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}.`, 'Point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).');
+      if (error instanceof CliError) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      const { what, fix } = describeFsFailure(code, parent);
+      const elsewhere = fix.includes('PLAIDBAL_CONFIG_DIR') ? '' : ' Or point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).';
+      throw configError(`Cannot use ${this.dir} as the store directory: ${code === undefined ? (error as Error).message : what}.`, `${fix}${elsewhere}`);
     }
   }
 }

@@ -311,6 +311,16 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(world.emulator.items().length).toBe(items);
       expect(liveItems()).toBe(live);
     });
+
+    it('config init of a new store whose directory would be made on a read-only file system: says so (not ENOENT)', async () => {
+      const { dir } = readOnlyStore('newstore');
+      const fresh = join(dir, 'sub', 'store');
+      const result = await run(fresh, ['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET });
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain(`Cannot use ${fresh} as the store directory: ${dir} is on a read-only file system.`);
+      expect(result.stderr).not.toContain('ENOENT');
+      expect(printed(result)).not.toContain(TEST_SECRET);
+    });
   });
 
   describe('the code cache (src/load.ts) on a full disk', () => {

@@ -2,7 +2,7 @@
  * Every documented exit code and error path, with the store's bytes compared before and
  * after: bad input, a Plaid error or a network failure must leave the store untouched.
  */
-import { existsSync } from 'node:fs';
+import { chmodSync, existsSync, statSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { spawn as nodeSpawn } from 'node:child_process';
 import { spawn } from '../helpers/spawner.js';
@@ -205,11 +205,13 @@ describe('exit 3: configuration, credentials and store', () => {
   it('a store directory that is not a directory is exit 3, not a crash', async () => {
     const file = `${world.store.dir}/not-a-dir`;
     await writeFile(file, 'x');
+    chmodSync(file, 0o644);
     const r = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET, extraEnv: { PLAIDBAL_CONFIG_DIR: file } });
     expect(r.code).toBe(3);
-    expect(r.stderr).toContain('as the store directory');
+    expect(r.stderr).toContain('as the store directory: it is a file, not a directory.');
     expect(r.stderr).toContain('PLAIDBAL_CONFIG_DIR');
     expect(await readFile(file, 'utf8')).toBe('x');
+    expect(statSync(file).mode & 0o777).toBe(0o644);
   });
 
   it('a tampered access token is detected (AES-GCM tag) and nothing changes', async () => {
