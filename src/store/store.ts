@@ -298,6 +298,13 @@ export class Store {
     const match = candidates.find((item) => item.item_id === ref) ?? candidates.filter((item) => item.alias === ref);
     if (!Array.isArray(match)) return match;
     if (match.length === 1) return match[0]!;
+    if (match.length > 1 && new Set(match.map((m) => m.environment)).size === 1) {
+      // plaidbal never writes two equal aliases in one environment: the store was edited by hand.
+      throw usageError(
+        `${match.length} items are called "${ref}" in ${match[0]!.environment}, where aliases are unique (the store was edited by hand?).`,
+        `Use the item_id (${match.map((m) => m.item_id).join(', ')}), and give one a new alias: plaidbal items rename ${match[1]!.item_id} <new-alias>.`,
+      );
+    }
     if (match.length > 1) {
       throw usageError(`The alias "${ref}" names items in more than one environment.`, `Pick one with --env, or use the item_id: ${match.map((m) => `${m.item_id} (${m.environment})`).join(', ')}.`);
     }

@@ -202,6 +202,19 @@ describe('exit 3: configuration, credentials and store', () => {
     expect(await readFile(world.store.file, 'utf8')).toBe(content);
   });
 
+  it('two items with one alias in one environment (a store edited by hand): said so, with their item_ids', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
+    doc.items[1].alias = 'one';
+    await writeFile(world.store.file, JSON.stringify(doc, null, '\t'), { mode: 0o600 });
+    const r = await unchanged(['balance', '--item', 'one']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('2 items are called "one" in sandbox, where aliases are unique (the store was edited by hand?).');
+    expect(r.stderr).toContain(`plaidbal items rename ${doc.items[1].item_id} <new-alias>`);
+    expect(r.stderr).not.toContain('more than one environment');
+  });
+
   it('a store directory that is not a directory is exit 3, not a crash', async () => {
     const file = `${world.store.dir}/not-a-dir`;
     await writeFile(file, 'x');
@@ -520,6 +533,8 @@ describe('removal', () => {
     const balance = await unchanged(['balance', '--item', 'demo']);
     expect(balance.code).toBe(3);
     expect(balance.stderr).toContain('INVALID_ACCESS_TOKEN');
+    // A rotation by another plaidbal ends the same way for a run that read the old token: the hint says to run again first.
+    expect(balance.stderr).toContain('If another plaidbal was rotating it just now (items rotate), run the command again');
     const r = await world.run(['items', 'remove', 'demo', '--yes']);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('only the local copy was deleted');

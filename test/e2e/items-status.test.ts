@@ -136,7 +136,7 @@ describe('--all', () => {
     const table = await status(['--all']);
     expect(table.code).toBe(6);
     expect(table.stdout).toMatch(/│ gone +│ sandbox +│ Tartan Bank +│ INVALID_ACCESS_TOKEN +│/);
-    expect(table.stdout).toContain('Hint: Plaid no longer knows this item');
+    expect(table.stdout).toContain('Hint: Plaid no longer knows this token');
 
     const offline = await status(['--all', '--json'], { PLAIDBAL_BASE_URL: 'http://127.0.0.1:9' });
     expect(offline.code).toBe(6);
