@@ -86,7 +86,7 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
 }
 
 export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx {
-  const prompt = inquirerPrompter(io);
+  const prompt = inquirerPrompter(io, signal);
   const info = (message: string) => io.stderr.write(`${message}\n`);
   let storePromise: Promise<Store> | undefined;
   let keychain: Keychain | undefined;

@@ -9,9 +9,12 @@ export interface Prompter {
   confirm(message: string, opts?: { default?: boolean }): Promise<boolean>;
 }
 
-export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream }): Prompter {
+export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; readonly stderr: NodeJS.WritableStream }, signal?: AbortSignal): Prompter {
   // Read at the first prompt: creating process.stdin costs start-up time that most runs never use.
-  const context = () => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false });
+  // The run's signal ends a prompt waiting for an answer: SIGTERM or SIGHUP (src/cli.ts main) stop
+  // the run there as they stop it anywhere else (Ctrl-C at a prompt is a key press, which
+  // inquirer handles itself).
+  const context = () => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false, ...(signal ? { signal } : {}) });
   const load = () => import('@inquirer/prompts');
   return {
     async input(message, opts = {}) {

@@ -44,6 +44,19 @@ describe('on a terminal', () => {
     expect(doc.profiles.sandbox).toMatchObject({ client_id: 'test_client_id', client_name: 'Support desk', country_codes: ['US'], language: 'en' });
   });
 
+  // Ctrl-C at a prompt is a key press inquirer handles; SIGTERM and SIGHUP come from outside and
+  // must end the prompt too (they abort the run's signal, which the prompts are given).
+  for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+    it(`${signal} while a prompt waits for an answer: exit 130 at once, nothing saved`, async () => {
+      const before = await world.store.snapshot();
+      const started = Date.now();
+      const r = await runInTerminal(['config', 'init', '--env', 'production'], tty, [{ expect: /client_id/, send: '', signal }], 15_000);
+      expect(r.code, stripAnsi(r.screen)).toBe(130);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      expect(await world.store.snapshot()).toEqual(before);
+    });
+  }
+
   it('asks for the passphrase on a terminal; a wrong one changes nothing', async () => {
     // The store the test above made, re-keyed to a cheap scrypt cost: what follows is about the
     // terminal, not scrypt (helpers/cheap-kdf.ts).

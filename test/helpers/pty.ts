@@ -3,6 +3,7 @@
  * input and colour can be tested as a person sees them. Answers are typed only once the
  * expected prompt text has appeared.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { spawn } from './spawner.js';
 import { BIN } from './cli.js';
 
@@ -11,6 +12,33 @@ export interface TerminalStep {
   expect: RegExp;
   /** Then type this ("\r" is Enter, "\x1b[B" is the down arrow). */
   send: string;
+  /** Then also send this signal to plaidbal itself (the process `script` started), as `kill` would. */
+  signal?: NodeJS.Signals;
+}
+
+/** The plaidbal process among the descendants of `root` (Linux: read from /proc). */
+function plaidbalUnder(root: number): number | undefined {
+  const parent = new Map<number, number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      parent.set(Number(name), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      // gone already
+    }
+  }
+  for (const pid of parent.keys()) {
+    let up = pid;
+    while (up > 1 && up !== root) up = parent.get(up) ?? 0;
+    if (up !== root) continue;
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(BIN)) return pid;
+    } catch {
+      // gone already
+    }
+  }
+  return undefined;
 }
 
 export interface TerminalResult {
@@ -44,6 +72,11 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
         // A short pause lets the prompt finish drawing before keys arrive.
         setTimeout(() => {
           child.stdin.write(step.send);
+          if (step.signal) {
+            const pid = child.pid === undefined ? undefined : plaidbalUnder(child.pid);
+            if (pid === undefined) reject(new Error(`no plaidbal process under script (pid ${child.pid}) to send ${step.signal} to`));
+            else process.kill(pid, step.signal);
+          }
           advance();
         }, 50);
       }
