@@ -368,7 +368,7 @@ export function plaidErrorJson(error: CliError | PlaidErrorFields, secrets: read
     const network = error.exitCode === ExitCode.PLAID_FAILURE;
     return {
       error_type: network ? 'PLAIDBAL_NETWORK_ERROR' : 'PLAIDBAL_ERROR',
-      error_code: network ? 'NETWORK_FAILURE' : 'UNEXPECTED',
+      error_code: network ? 'NETWORK_FAILURE' : error.exitCode === ExitCode.INTERRUPTED ? 'INTERRUPTED' : 'UNEXPECTED',
       error_message: redact(error.message, secrets),
       display_message: null,
       request_id: null,

@@ -466,6 +466,9 @@ describe('Ctrl-C after Plaid has acted', () => {
     expect(code, stderr).toBe(0);
     expect(stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
     expect(stdout).toContain('"demo"');
+    // Saved; its accounts were not asked for after the Ctrl-C (the run was to stop), and it says so.
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/get')).toHaveLength(0);
+    expect(stdout).toContain('could not list accounts yet: plaidbal was stopped (Ctrl-C, SIGTERM or SIGHUP) while it saved the item, so they were not asked for');
     // Exchanged once, and the one item Plaid has is the one in the store.
     expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
     const [item] = world.emulator.items();

@@ -141,6 +141,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           const target = doc.items.find((i) => i.item_id === item.item_id);
           if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
           const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
+          // Stopped while waiting for the lock or unsealing: nothing has happened at Plaid yet.
+          if (ctx.signal.aborted) throw ctx.signal.reason;
           leave = enterCritical(`saving the new access token of "${target.alias}" (Plaid has rotated it; stopping now would lose it)`);
           asking = true;
           const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: opts.all ? pacer.gate(target.item_id) : undefined });

@@ -128,6 +128,8 @@ export async function exchangeAndSave(ctx: Ctx, store: Store, plaid: PlaidClient
   // Unlock (or create) the key before exchanging, so a wrong passphrase costs no Plaid item.
   const sealer = await store.sealerForWriting();
   store.assertWritable();
+  // Stopped before the exchange (unlocking can take a while): nothing has happened at Plaid yet.
+  if (ctx.signal.aborted) throw ctx.signal.reason;
   // From the exchange until the item is saved (or removed again), Ctrl-C waits: stopping in
   // between leaves a billed item at Plaid whose token nobody has (critical.ts).
   const leave = enterCritical('exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token)');
@@ -193,6 +195,8 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
 
   let accounts: AccountBase[] = [];
   let accountsError: CliError | null = null;
+  // Stopped while the item was being saved: it is saved; its accounts are not asked for.
+  if (ctx.signal.aborted) return { item: saved!, accounts, accountsError: new CliError('plaidbal was stopped (Ctrl-C, SIGTERM or SIGHUP) while it saved the item, so they were not asked for', { exitCode: ExitCode.INTERRUPTED }) };
   try {
     accounts = (await plaid.call('accountsGet', { access_token: accessToken }, { secrets: [accessToken], item: saved!.alias })).accounts;
   } catch (error) {

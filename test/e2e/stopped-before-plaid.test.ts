@@ -1,0 +1,56 @@
+/**
+ * A run stopped (Ctrl-C, SIGTERM, SIGHUP: its signal aborted) after its checks but before the call
+ * that makes Plaid act (the public-token exchange, the token rotation) makes no such call: nothing
+ * has happened at Plaid yet, so stopping there is safe, and the critical section it would have
+ * opened (src/critical.ts) is never entered. Unlocking the store, which comes just before, can take
+ * a noticeable time (scrypt, the keychain). In process, with the run's signal aborted up front.
+ */
+import { PassThrough } from 'node:stream';
+import { Chalk } from 'chalk';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { callPlaid } from '../emulator/client.js';
+import { Interruption } from '../../src/cli.js';
+import { realContext } from '../../src/context.js';
+import { exchangeAndSave } from '../../src/commands/link/save.js';
+import { runItemsRotate } from '../../src/commands/items/rotate.js';
+import type { IO } from '../../src/io.js';
+import { createWorld, TEST_SECRET, type World } from '../helpers/world.js';
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+  expect((await world.init('passphrase')).code).toBe(0);
+  await world.link('demo');
+});
+afterAll(async () => world?.close());
+
+function stoppedContext() {
+  const io: IO = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume(), stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
+  const controller = new AbortController();
+  controller.abort(new Interruption(false));
+  return { ctx: realContext({ io, env: world.env, debug: false, signal: controller.signal }), reason: controller.signal.reason as Interruption };
+}
+
+const calls = (path: string) => world.emulator.requests.filter((q) => q.path === path).length;
+
+it('link: the public token is not exchanged', async () => {
+  const created = await callPlaid(world.emulator.url, '/sandbox/public_token/create', { institution_id: 'ins_109508', initial_products: ['auth'] }, { headers: { 'PLAID-SECRET': TEST_SECRET } });
+  const publicToken = created.body.public_token as string;
+  const { ctx, reason } = stoppedContext();
+  const store = await ctx.store();
+  const plaid = await ctx.plaid('sandbox');
+  const before = await world.store.snapshot();
+  const exchanges = calls('/item/public_token/exchange');
+  await expect(exchangeAndSave(ctx, store, plaid, { publicToken, alias: 'stopped', products: ['auth'], institutionId: 'ins_109508' })).rejects.toBe(reason);
+  expect(calls('/item/public_token/exchange')).toBe(exchanges);
+  expect(await world.store.snapshot()).toEqual(before);
+});
+
+it('items rotate: the token is not rotated', async () => {
+  const { ctx, reason } = stoppedContext();
+  const before = await world.store.snapshot();
+  const rotations = calls('/item/access_token/invalidate');
+  await expect(runItemsRotate(ctx, 'demo', { yes: true })).rejects.toBe(reason);
+  expect(calls('/item/access_token/invalidate')).toBe(rotations);
+  expect(await world.store.snapshot()).toEqual(before);
+});
