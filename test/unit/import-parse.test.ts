@@ -55,6 +55,10 @@ describe('CSV (RFC 4180)', () => {
       '  line 4: a quoted field running over line 5, which is longer than 64 KiB, so not a row (a row is an access token and an optional name)',
     ]);
     expect(await problems('ndjson', `${JSON.stringify({ access_token: T1 })}\r\n${'{'.repeat(MAX_LINE * 3)}`)).toContain('line 2: longer than 64 KiB');
+    // A quote never closed: the record stops at 64 KiB, over however many short lines, and parsing goes on.
+    const unclosed = await problems('csv', `access_token,name\n${T1},"oops\n${'short line\n'.repeat(7000)}`);
+    expect(unclosed).toMatch(/line 2: a quoted field that runs from line 2 past 64 KiB \(by line \d+\), so not a row: is a quote missing\?/);
+    expect(unclosed).not.toContain(T1);
     // Exactly the limit is still a line like any other (here, not JSON).
     expect(await problems('ndjson', 'y'.repeat(MAX_LINE))).toContain('line 1: not valid JSON');
   });

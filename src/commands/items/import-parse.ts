@@ -175,6 +175,8 @@ async function* csvRecords(stdin: NodeJS.ReadableStream, problems: Problems): As
   let afterQuote = false;
   let start = 0;
   let lastLine = 0;
+  /** The characters of the record so far, over all its lines: a record, like a line, is at most MAX_LINE. */
+  let size = 0;
   for await (const { line, text, tooLong } of numberedLines(stdin)) {
     lastLine = line;
     if (tooLong) {
@@ -189,8 +191,18 @@ async function* csvRecords(stdin: NodeJS.ReadableStream, problems: Problems): As
       field = '';
       afterQuote = false;
       start = line;
+      size = 0;
     } else {
       field += '\n';
+    }
+    size += text.length + 1;
+    if (size > MAX_LINE) {
+      // A quoted field that is never closed would otherwise take in the rest of the input.
+      problems.add(start, `a quoted field that runs from line ${start} past ${MAX_LINE / 1024} KiB (by line ${line}), so not a row: is a quote missing?`);
+      inQuotes = false;
+      fields = [];
+      field = '';
+      continue;
     }
     let bad: string | null = null;
     for (let i = 0; i < text.length && !bad; i++) {
