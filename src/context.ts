@@ -55,11 +55,13 @@ export function baseUrlFrom(env: NodeJS.ProcessEnv): string | undefined {
   } catch {
     url = null;
   }
-  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+  if (!url || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
     // Not quoted: a proxy's URL can carry a user and password.
     throw configError('PLAIDBAL_BASE_URL is set, but not to an http or https URL, so no call was made.', 'Set it to where Plaid\'s API is answered, e.g. https://sandbox.plaid.com or http://127.0.0.1:8080 for the bundled emulator, or unset it to use Plaid\'s own host.');
   }
-  return raw;
+  // As the URL parser reads it (what Node's HTTP client will do anyway): `https:\\host` and
+  // `https:host` mean https://host/, and messages then show the same URL the calls go to.
+  return url.href;
 }
 
 /** The passphrase from `variable` (PLAIDBAL_PASSPHRASE, or PLAIDBAL_NEW_PASSPHRASE for rekey), else a hidden prompt. */

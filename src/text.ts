@@ -45,7 +45,21 @@ export function cappedList(names: readonly string[], cap = LIST_CAP): string {
   return names.length > cap ? `${shown} and ${names.length - cap} more` : shown;
 }
 
-/** A URL as messages show it: a user and password in it (`https://user:pass@proxy/`) become `***`. */
+/**
+ * A URL as messages show it: a user and password in it (`https://user:pass@proxy/`) become `***`.
+ * Parsed as the WHATWG URL parser (and so Node's HTTP clients) reads it, so `https:\\user:pw@host`
+ * and a password holding `@` are caught too; text that is no URL loses everything before its
+ * last `@`.
+ */
 export function withoutUserinfo(url: string): string {
-  return url.replace(/\/\/[^/@]*@/, '//***@');
+  try {
+    const parsed = new URL(url);
+    if (parsed.username === '' && parsed.password === '') return url;
+    parsed.username = '***';
+    parsed.password = '';
+    return parsed.href;
+  } catch {
+    const at = url.lastIndexOf('@');
+    return at === -1 ? url : `***${url.slice(at)}`;
+  }
 }

@@ -141,11 +141,19 @@ describe('exit 3: configuration, credentials and store', () => {
       expect(r.stderr).toContain('PLAIDBAL_BASE_URL is set, but not to an http or https URL, so no call was made.');
       expect(r.stderr).not.toContain(bad);
     }
-    // A proxy URL with a user and password: the failure names the host without them.
-    const proxy = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: 'http://proxyuser:hunter2@127.0.0.1:9' });
-    expect(proxy.code, proxy.stderr).toBe(5);
-    expect(proxy.stderr).toContain('http://***@127.0.0.1:9');
-    expect(printed(proxy)).not.toContain('hunter2');
+    // A proxy URL with a user and password: the failure names the host without them, and so does config show.
+    for (const url of ['http://proxyuser:hunter2@127.0.0.1:9', 'http:\\\\proxyuser:hun@ter2@127.0.0.1:9']) {
+      const proxy = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_BASE_URL: url });
+      expect(proxy.code, proxy.stderr).toBe(5);
+      expect(proxy.stderr).toContain('http://***@127.0.0.1:9');
+      expect(printed(proxy)).not.toMatch(/hunter2|ter2/);
+      for (const args of [['config', 'show'], ['config', 'show', '--json']]) {
+        const shown = await unchanged(args, { PLAIDBAL_BASE_URL: url });
+        expect(shown.code, shown.stderr).toBe(0);
+        expect(shown.stdout).toContain('http://***@127.0.0.1:9');
+        expect(printed(shown)).not.toMatch(/hunter2|ter2/);
+      }
+    }
   });
 
   it('no credentials at all', async () => {

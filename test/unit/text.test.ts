@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeControls, hasControls, stripControls } from '../../src/text.js';
+import { escapeControls, hasControls, stripControls, withoutUserinfo } from '../../src/text.js';
 
 // Every C0 and C1 control character, DEL included, and the two kept for layout.
 const C0 = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i));
@@ -54,5 +54,22 @@ describe('hasControls', () => {
 
   it('does not count characters just outside the ranges', () => {
     expect(hasControls('\u0020\u007e\u00a0')).toBe(false);
+  });
+});
+
+describe('withoutUserinfo', () => {
+  it('hides a user and password however the URL spells them, and leaves other URLs as they are', () => {
+    for (const [given, shown] of [
+      ['https://user:hunter2@proxy.example/', 'https://***@proxy.example/'],
+      ['https://user:p@ss@proxy.example/plaid', 'https://***@proxy.example/plaid'],
+      ['https:\\\\user:hunter2@proxy.example', 'https://***@proxy.example/'],
+      ['https:user:hunter2@proxy.example', 'https://***@proxy.example/'],
+      ['http://token@127.0.0.1:8080', 'http://***@127.0.0.1:8080/'],
+      ['not a url, u:hunter2@x', '***@x'],
+      ['https://sandbox.plaid.com', 'https://sandbox.plaid.com'],
+      ['http://127.0.0.1:9/a@b', 'http://127.0.0.1:9/a@b'],
+    ]) {
+      expect(withoutUserinfo(given!), given).toBe(shown);
+    }
   });
 });

@@ -2,6 +2,7 @@ import type { Ctx } from '../../context.js';
 import { envCredentialsEnvironment } from '../../credentials.js';
 import { describeKeySource } from '../../store/keys.js';
 import { ENVIRONMENTS } from '../../types.js';
+import { withoutUserinfo } from '../../text.js';
 
 export async function runConfigShow(ctx: Ctx, opts: { json?: boolean }): Promise<number> {
   const store = await ctx.store();
@@ -29,7 +30,7 @@ export async function runConfigShow(ctx: Ctx, opts: { json?: boolean }): Promise
     key_source: doc.key?.source ?? null,
     key_source_detail: describeKeySource(doc.key),
     default_environment: envCreds,
-    base_url: ctx.env.PLAIDBAL_BASE_URL || null,
+    base_url: ctx.env.PLAIDBAL_BASE_URL ? withoutUserinfo(ctx.env.PLAIDBAL_BASE_URL) : null,
     profiles,
   };
   if (opts.json) {
