@@ -631,8 +631,8 @@ export class Store {
   }
 
   private ensureDir(): void {
-    /** Where the directory being made would go: what a failure is about. */
-    let parent = dirname(this.dir);
+    /** What a failure is about: where a missing level is being made, then the store directory itself. */
+    let subject = dirname(this.dir);
     try {
       // One level at a time, not mkdirSync's `recursive`: that reports ENOENT when a parent cannot
       // be made (a read-only file system, a directory of someone else's), hiding why.
@@ -642,20 +642,22 @@ export class Store {
         if (dirname(dir) === dir) break;
       }
       for (const dir of missing) {
-        parent = dirname(dir);
+        subject = dirname(dir);
         try {
           mkdirSync(dir, { mode: 0o700 });
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         }
       }
+      subject = this.dir;
       const stat = statSync(this.dir);
       if (!stat.isDirectory()) throw configError(`Cannot use ${this.dir} as the store directory: it is a file, not a directory.`, 'Point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).');
       if (process.platform !== 'win32' && (stat.mode & 0o777) !== 0o700) chmodSync(this.dir, 0o700);
     } catch (error) {
       if (error instanceof CliError) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      const { what, fix } = describeFsFailure(code, parent);
+      if (code === 'ENOTDIR') throw configError(`Cannot use ${this.dir} as the store directory: ${subject} is a file, not a directory.`, 'Point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).');
+      const { what, fix } = describeFsFailure(code, subject);
       const elsewhere = fix.includes('PLAIDBAL_CONFIG_DIR') ? '' : ' Or point PLAIDBAL_CONFIG_DIR at a directory you own (it is created if missing).';
       throw configError(`Cannot use ${this.dir} as the store directory: ${code === undefined ? (error as Error).message : what}.`, `${fix}${elsewhere}`);
     }

@@ -233,6 +233,11 @@ describe('exit 3: configuration, credentials and store', () => {
     expect(r.stderr).toContain('PLAIDBAL_CONFIG_DIR');
     expect(await readFile(file, 'utf8')).toBe('x');
     expect(statSync(file).mode & 0o777).toBe(0o644);
+    // Below a file: that file is named as the cause.
+    const below = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'passphrase'], { stdin: TEST_SECRET, extraEnv: { PLAIDBAL_CONFIG_DIR: `${file}/store` } });
+    expect(below.code).toBe(3);
+    expect(below.stderr).toContain(`Cannot use ${file}/store as the store directory: ${file} is a file, not a directory.`);
+    expect(await readFile(file, 'utf8')).toBe('x');
   });
 
   it('a tampered access token is detected (AES-GCM tag) and nothing changes', async () => {
