@@ -66,7 +66,7 @@ it('passphrase -> keychain: the new keychain entry is kept, the store opens with
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).toContain('Re-sealed 1 access token');
   expect(r.stderr).toMatch(/! The store at .* was replaced, but the disk did not confirm it: .*(EIO|input\/output)/i);
-  expect(r.stderr).toContain('The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so keep the old passphrase until the disk is healthy.');
+  expect(r.stderr).toContain('The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so keep the old passphrase until the disk is healthy and the store has been written again.');
   const now = await key();
   expect(now.source).toBe('keychain');
   expect(await osKeychain().get(now.account!)).not.toBeNull();
@@ -81,7 +81,7 @@ it('keychain -> keychain: both entries are kept, and the store opens with the ne
   expect(old.source).toBe('keychain');
   const r = await rekeyUnconfirmed('keychain');
   expect(r.code, r.stderr).toBe(0);
-  expect(r.stderr).toContain(`its keychain entry (plaidbal / ${old.account}) was not deleted`);
+  expect(r.stderr).toContain(`the old keychain entry (service plaidbal, account ${old.account}) was kept. Once the disk is healthy and the store has been written again, delete that entry`);
   const now = await key();
   expect(now.account).not.toBe(old.account);
   expect(await osKeychain().get(now.account!)).not.toBeNull();

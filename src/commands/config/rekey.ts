@@ -13,8 +13,11 @@ export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passph
   ctx.info(`  Now: ${describeKeySource(to)}`);
   if (unconfirmed) {
     // As items rotate does for the same failure: the new store is in place and works, so this counts as done.
-    const kept = from.source === 'keychain' ? `its keychain entry (plaidbal / ${from.account}) was not deleted` : 'keep the old passphrase';
-    ctx.info(e.yellow(`! ${unconfirmed.message} The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so ${kept} until the disk is healthy.${unconfirmed.hint ? ` ${unconfirmed.hint}` : ''}`));
+    const kept =
+      from.source === 'keychain'
+        ? `the old keychain entry (service plaidbal, account ${from.account}) was kept. Once the disk is healthy and the store has been written again, delete that entry with your keychain's own tool (it opens nothing else).`
+        : 'keep the old passphrase until the disk is healthy and the store has been written again.';
+    ctx.info(e.yellow(`! ${unconfirmed.message} The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so ${kept}${unconfirmed.hint ? ` ${unconfirmed.hint}` : ''}`));
   }
   if (removedOldEntry === false) ctx.info(e.yellow(`! The old keychain entry (plaidbal / ${from.source === 'keychain' ? from.account : ''}) could not be deleted; it no longer opens anything, so remove it by hand.`));
   return 0;

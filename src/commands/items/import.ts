@@ -11,7 +11,7 @@
  *    institution's name comes from /institutions/get_by_id, once per institution. Both are paced
  *    to Plaid's documented limits (ratelimit.ts).
  * 4. Verified rows are written in batches, under the store lock, through the verified write
- *    (Store.update), every BATCH_ROWS rows or batchIntervalMs(), and at the end. Ctrl-C or SIGTERM stops
+ *    (Store.update), every BATCH_ROWS rows or batchIntervalMs(), and at the end. Ctrl-C, SIGTERM or SIGHUP stops
  *    new calls and writes what was verified; running the same import again finishes the rest
  *    (rows already saved come out unchanged), so import is idempotent.
  *
@@ -44,7 +44,7 @@ export const BATCH_MS_PER_STORED_ITEM = 2;
  * Every write re-reads, checks and rewrites the whole store (and its backup), so writes at a
  * fixed interval make an import's write work, and the garbage it leaves, grow with the square
  * of the store; an interval in proportion to the store keeps writing a steady share of the run.
- * At 10,000 items it is 20 s: rows verified since are written at the end, on Ctrl-C or SIGTERM
+ * At 10,000 items it is 20 s: rows verified since are written at the end, on Ctrl-C, SIGTERM or SIGHUP
  * too, and only a crash loses them, at no cost (/item/get is free; the same import redoes them).
  */
 export const batchIntervalMs = (storedItems: number): number => Math.max(BATCH_MS, storedItems * BATCH_MS_PER_STORED_ITEM);
