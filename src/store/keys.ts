@@ -19,7 +19,7 @@ export interface KeyDeps {
   now(): Date;
 }
 
-const KEYCHAIN_HINT = 'Use a passphrase instead: `plaidbal config init --key-source passphrase` (with PLAIDBAL_PASSPHRASE set for scripts).';
+const KEYCHAIN_HINT = 'Use a passphrase instead: `--key-source passphrase` for config init, `--to passphrase` for config rekey (with PLAIDBAL_PASSPHRASE set for scripts).';
 
 function keychainFailure(action: string, error: unknown): CliError {
   const reason = error instanceof Error ? error.message : String(error);

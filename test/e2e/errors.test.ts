@@ -123,6 +123,9 @@ describe('exit 2: usage and bad input', () => {
     expect(noStdin.stderr).toContain('--secret-stdin');
     const empty = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: '' });
     expect(empty.code).toBe(2);
+    const shortId = await world.run(['config', 'init', '--client-id', 'x', '--secret-stdin'], { stdin: TEST_SECRET });
+    expect(shortId.code).toBe(2);
+    expect(shortId.stderr).toContain('That does not look like a Plaid client_id: 6 to 64 letters, digits, _ or -.');
     // A whole file piped in by mistake: refused before anything is sealed or written.
     const file = await world.run(['config', 'init', '--client-id', 'abcdefgh12', '--secret-stdin'], { stdin: `${TEST_SECRET}\n`.repeat(200) });
     expect(file.code, file.stderr).toBe(2);

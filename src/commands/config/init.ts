@@ -68,7 +68,7 @@ export async function runConfigInit(ctx: Ctx, opts: ConfigInitOptions): Promise<
     clientId = await prompt.input('Plaid client_id:', { default: existing?.client_id, validate: (v) => (CLIENT_ID.test(v.trim()) ? true : 'Letters and digits, as shown in the Plaid dashboard (Team Settings → Keys).') });
   }
   clientId = clientId.trim();
-  if (!CLIENT_ID.test(clientId)) throw usageError('That does not look like a Plaid client_id (letters, digits, _ and -).');
+  if (!CLIENT_ID.test(clientId)) throw usageError('That does not look like a Plaid client_id: 6 to 64 letters, digits, _ or -.', 'Copy it from the Plaid Dashboard (Developers, Keys).');
 
   let secret: string;
   if (opts.secretStdin) {
