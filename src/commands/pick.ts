@@ -32,7 +32,7 @@ export interface ItemChoice {
 /** The items to act on, grouped by environment (sandbox first), else a usage error (exit 2) saying what to pass. */
 export function pickItems(store: Store, choice: ItemChoice): StoredItem[] {
   const { refs, all = false, env } = choice;
-  if (all && refs.length) throw usageError('Name an item or pass --all, not both.');
+  if (all && refs.length) throw usageError('Name an item or pass --all, not both.', 'Drop --all to act on the items named, or drop the names to act on every item.');
   let items: StoredItem[];
   if (refs.length) {
     // One entry per item, however often (and under whichever names) it was named.

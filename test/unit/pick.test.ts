@@ -89,7 +89,9 @@ describe('pickItems', () => {
   it('--all and a name together are refused', () => {
     const store = storeWith([item(1), item(2)]);
     for (const settings of [balance, status, rotate]) {
-      expect(refusal(store, { ...settings, refs: ['a1'], all: true }).message).toBe('Name an item or pass --all, not both.');
+      const refused = refusal(store, { ...settings, refs: ['a1'], all: true });
+      expect(refused.message).toBe('Name an item or pass --all, not both.');
+      expect(refused.hint).toBe('Drop --all to act on the items named, or drop the names to act on every item.');
     }
   });
 

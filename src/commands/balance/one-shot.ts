@@ -83,7 +83,7 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   const token = await readToken(ctx.io.stdin);
   const environment = tokenEnvironment(token);
   if (environment !== 'sandbox' && environment !== 'production') throw usageError(`The input on stdin is ${environment}. Nothing was sent to Plaid.`, `For example: ${EXAMPLE}`);
-  if (flagEnv && flagEnv !== environment) throw usageError(`The token is a ${environment} token, but --env is ${flagEnv}. Nothing was sent to Plaid.`);
+  if (flagEnv && flagEnv !== environment) throw usageError(`The token is a ${environment} token, but --env is ${flagEnv}. Nothing was sent to Plaid.`, `Drop --env (the token says its environment), or pass --env ${environment} with that environment's PLAID_CLIENT_ID and PLAID_SECRET.`);
   const credentials = credentialsFromEnv(ctx.env, environment);
   const timeoutMs = opts.timeout ? opts.timeout * 1000 : undefined;
   const plaid = await ctx.plaid(environment, { credentials, timeoutMs });
