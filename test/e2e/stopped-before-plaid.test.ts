@@ -5,15 +5,13 @@
  * opened (src/critical.ts) is never entered. Unlocking the store, which comes just before, can take
  * a noticeable time (scrypt, the keychain). In process, with the run's signal aborted up front.
  */
-import { PassThrough } from 'node:stream';
-import { Chalk } from 'chalk';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { callPlaid } from '../emulator/client.js';
 import { Interruption } from '../../src/cli.js';
 import { realContext } from '../../src/context.js';
 import { exchangeAndSave } from '../../src/commands/link/save.js';
 import { runItemsRotate } from '../../src/commands/items/rotate.js';
-import type { IO } from '../../src/io.js';
+import { bufferedIO } from '../helpers/in-process.js';
 import { createWorld, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
@@ -25,7 +23,7 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 function stoppedContext() {
-  const io: IO = { stdout: new PassThrough().resume(), stderr: new PassThrough().resume(), stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
+  const { io } = bufferedIO();
   const controller = new AbortController();
   controller.abort(new Interruption(false));
   return { ctx: realContext({ io, env: world.env, debug: false, signal: controller.signal }), reason: controller.signal.reason as Interruption };

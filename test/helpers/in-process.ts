@@ -12,8 +12,24 @@
  */
 import { PassThrough, Readable } from 'node:stream';
 import { runProgram } from '../../src/cli.js';
+import { Chalk } from 'chalk';
 import { colorLevel, styleFor, type IO } from '../../src/io.js';
 import type { CliResult } from './cli.js';
+
+/**
+ * Streams for calling a command's run function directly (realContext({ io, ... })): what a piped
+ * run has (no terminal, no prompt, no colour), with stdout and stderr kept as text.
+ */
+export function bufferedIO(): { io: IO; stdout: () => string; stderr: () => string } {
+  let stdout = '';
+  let stderr = '';
+  const out = new PassThrough();
+  const err = new PassThrough();
+  out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+  err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const io: IO = { stdout: out, stderr: err, stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
+  return { io, stdout: () => stdout, stderr: () => stderr };
+}
 
 export interface InProcessOptions {
   env: NodeJS.ProcessEnv;

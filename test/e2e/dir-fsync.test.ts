@@ -1,0 +1,127 @@
+/**
+ * A write whose new store is in place but not confirmed by the disk: the directory's fsync fails
+ * after the rename (write.ts: `committed`). A real file system does not fail a directory fsync on
+ * demand, so the commands run in process with node:fs wrapped: fsync of the store's directory
+ * fails with EIO while `fault.dir` is set. The store and the emulator are set up by the built CLI,
+ * as in the other e2e tests.
+ * - `items rotate`: the token is saved and the item works, so the rotation counts as done;
+ *   plaidbal says so, keeps a sealed copy of the new token in a recovery file in case the rename
+ *   does not survive a crash, and `--recover` tidies up.
+ * - `config rekey`: the store on disk is keyed to the new key, so the new key must be kept, and
+ *   the old one too, since a crash could still bring back the previous version. (Found in review:
+ *   the new keychain entry was deleted, leaving a store nothing opens.)
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { bufferedIO } from '../helpers/in-process.js';
+import { createWorld, PASSPHRASE, type World } from '../helpers/world.js';
+
+const fault = vi.hoisted(() => ({ dir: null as string | null, fired: 0 }));
+vi.mock('node:fs', async (importOriginal) => {
+  const real = await importOriginal<typeof import('node:fs')>();
+  const fsyncSync = (fd: number) => {
+    if (fault.dir !== null && real.fstatSync(fd).isDirectory() && real.fstatSync(fd).ino === real.statSync(fault.dir).ino) {
+      fault.fired += 1;
+      throw Object.assign(new Error('EIO: i/o error, fsync (injected)'), { code: 'EIO' });
+    }
+    real.fsyncSync(fd);
+  };
+  return { ...real, fsyncSync, default: { ...real, fsyncSync } };
+});
+
+const { realContext } = await import('../../src/context.js');
+const { runItemsRotate } = await import('../../src/commands/items/rotate.js');
+const { runConfigRekey } = await import('../../src/commands/config/rekey.js');
+const { osKeychain } = await import('../../src/store/keychain.js');
+
+let world: World;
+beforeAll(async () => {
+  world = await createWorld();
+  expect((await world.init('passphrase')).code).toBe(0);
+  await world.link('demo');
+});
+afterAll(async () => world?.close());
+
+/** Runs `command` in process with the store directory's fsync failing, and checks that it did fail. */
+async function withDirFsyncFailing(command: (ctx: ReturnType<typeof realContext>) => Promise<number>) {
+  const { io, stdout, stderr } = bufferedIO();
+  const ctx = realContext({ io, env: world.env, debug: false, signal: new AbortController().signal });
+  const fired = fault.fired;
+  fault.dir = world.store.dir;
+  let code: number;
+  try {
+    code = await command(ctx);
+  } finally {
+    fault.dir = null;
+  }
+  expect(fault.fired).toBeGreaterThan(fired);
+  return { code, stderr: stderr(), printed: `${stdout()}\n${stderr()}` };
+}
+
+it('the store is in place but its directory fsync fails: rotated (exit 0), a warning, a recovery copy; --recover removes it', async () => {
+  const old = world.emulator.items()[0]!.access_token;
+  const { code, printed: text } = await withDirFsyncFailing((ctx) => runItemsRotate(ctx, 'demo', { yes: true }));
+  expect(code).toBe(0);
+  const fresh = world.emulator.items()[0]!.access_token;
+  expect(fresh).not.toBe(old);
+  expect(text).toContain('Rotated the access token of "demo"');
+  expect(text).toMatch(/! .*EIO|! .*input\/output/i);
+  const recoveries = readdirSync(world.store.dir).filter((n) => n.startsWith('plaidbal-rotated-'));
+  expect(recoveries).toHaveLength(1);
+  const file = join(world.store.dir, recoveries[0]!);
+  expect(text).toContain(`The new token is also kept in ${file}; \`plaidbal items rotate --recover\` removes it once the store is safe.`);
+  expect(statSync(file).mode & 0o777).toBe(0o600);
+  for (const t of [old, fresh]) {
+    expect(text).not.toContain(t);
+    expect(readFileSync(file, 'utf8')).not.toContain(t);
+  }
+
+  // The store itself has the new token: the item works without --recover.
+  const balance = await world.run(['balance', '--item', 'demo', '--json']);
+  expect(balance.code, balance.stderr).toBe(0);
+  expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(fresh);
+
+  const recovered = await world.run(['items', 'rotate', '--recover']);
+  expect(recovered.code, recovered.stderr).toBe(0);
+  expect(recovered.stderr).toContain('Finished the rotation of "demo"');
+  expect(readdirSync(world.store.dir).filter((n) => n.startsWith('plaidbal-rotated-'))).toEqual([]);
+  expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
+});
+
+const key = async () => JSON.parse(await readFile(world.store.file, 'utf8')).key as { source: string; account?: string };
+
+/** `config rekey --to <to>` with the store directory's fsync failing. */
+const rekeyUnconfirmed = (to: 'keychain' | 'passphrase') => withDirFsyncFailing((ctx) => runConfigRekey(ctx, { to }));
+
+it('passphrase -> keychain: the new keychain entry is kept, the store opens with it, the warning says to keep the old passphrase', async () => {
+  const r = await rekeyUnconfirmed('keychain');
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain('Re-sealed 1 access token');
+  expect(r.stderr).toMatch(/! The store at .* was replaced, but the disk did not confirm it: .*(EIO|input\/output)/i);
+  expect(r.stderr).toContain('The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so keep the old passphrase until the disk is healthy and the store has been written again.');
+  const now = await key();
+  expect(now.source).toBe('keychain');
+  expect(await osKeychain().get(now.account!)).not.toBeNull();
+  // Opens with the keychain alone: no passphrase given.
+  const balance = await world.run(['balance', '--item', 'demo', '--json'], { extraEnv: { PLAIDBAL_PASSPHRASE: undefined } });
+  expect(balance.code, balance.stderr).toBe(0);
+  expect(`${r.stderr}${balance.stdout}${balance.stderr}`).not.toContain(PASSPHRASE);
+});
+
+it('keychain -> keychain: both entries are kept, and the store opens with the new one', async () => {
+  const old = await key();
+  expect(old.source).toBe('keychain');
+  const r = await rekeyUnconfirmed('keychain');
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stderr).toContain(`the old keychain entry (service plaidbal, account ${old.account}) was kept. Once the disk is healthy and the store has been written again, delete that entry`);
+  const now = await key();
+  expect(now.account).not.toBe(old.account);
+  expect(await osKeychain().get(now.account!)).not.toBeNull();
+  expect(await osKeychain().get(old.account!)).not.toBeNull();
+  const balance = await world.run(['balance', '--item', 'demo', '--json']);
+  expect(balance.code, balance.stderr).toBe(0);
+  // Tidy: the entry kept for a crash is this test's to remove.
+  await osKeychain().delete(old.account!);
+});
