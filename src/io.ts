@@ -62,6 +62,23 @@ export function styleFor(level: 0 | 1 | 2 | 3): ChalkInstance {
   return level === 0 ? plainStyle : new Chalk({ level });
 }
 
+/**
+ * All of stdin as UTF-8 text, or null as soon as it holds more than `maxBytes` (reading stops
+ * there): for input that is one short value (a secret, an access token), where far more is
+ * something piped in by mistake, never to be kept whole.
+ */
+export async function readStdinUpTo(stdin: NodeJS.ReadableStream, maxBytes: number): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stdin) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += bytes.length;
+    if (size > maxBytes) return null;
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
 /** Why plaidbal asks nothing here, for messages: "no terminal", or "CI is set" on a terminal. */
 export function whyNoPrompt(io: Pick<IO, 'noPromptBecause'>): string {
   return io.noPromptBecause ?? 'no terminal';

@@ -8,6 +8,7 @@
 import type { Ctx } from '../../context.js';
 import { DEFAULT_CLIENT_NAME, DEFAULT_COUNTRY_CODES, DEFAULT_LANGUAGE, envCredentialsEnvironment, resolveEnvironment, type Credentials } from '../../credentials.js';
 import { CliError, configError, ExitCode, usageError } from '../../errors.js';
+import { readStdinUpTo } from '../../io.js';
 import type { BalanceDocument, Environment, ItemRecord } from '../../types.js';
 import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.js';
 import { fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
@@ -19,15 +20,9 @@ const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --a
 const MAX_INPUT = 16 * 1024;
 
 async function readToken(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stdin) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buffer.length;
-    if (size > MAX_INPUT) throw usageError(`More than ${MAX_INPUT / 1024} KiB on stdin: --access-token-stdin reads one access token.`, `For example: ${EXAMPLE}`);
-    chunks.push(buffer);
-  }
-  const token = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').trim();
+  const text = await readStdinUpTo(stdin, MAX_INPUT);
+  if (text === null) throw usageError(`More than ${MAX_INPUT / 1024} KiB on stdin: --access-token-stdin reads one access token.`, `For example: ${EXAMPLE}`);
+  const token = text.replace(/^\uFEFF/, '').trim();
   if (token === '') throw usageError('No access token on stdin.', `Pipe one in, e.g. ${EXAMPLE}`);
   if (/\s/.test(token)) throw usageError('stdin holds more than one word or line: --access-token-stdin reads exactly one access token.', `For example: ${EXAMPLE}`);
   return token;

@@ -1,6 +1,7 @@
 import type { Ctx } from '../../context.js';
 import { DEFAULT_CLIENT_NAME, DEFAULT_COUNTRY_CODES, DEFAULT_LANGUAGE, parseEnvironment, resolveEnvironment } from '../../credentials.js';
 import { configError, usageError } from '../../errors.js';
+import { readStdinUpTo } from '../../io.js';
 import { describeKeySource } from '../../store/keys.js';
 import { aad } from '../../store/seal.js';
 import type { Environment } from '../../types.js';
@@ -17,18 +18,12 @@ const CLIENT_ID = /^[A-Za-z0-9_-]{6,64}$/;
  */
 export const MAX_SECRET_BYTES = 1024;
 
-export async function readSecretStdin(stdin: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stdin) {
-    const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += bytes.length;
-    if (size > MAX_SECRET_BYTES) {
-      throw usageError(`--secret-stdin read more than ${MAX_SECRET_BYTES} bytes, which is no Plaid secret (those are 30 characters), so nothing was saved.`, 'Pipe in the secret alone, e.g. `printf %s "$PLAID_SECRET" | plaidbal config init ... --secret-stdin`.');
-    }
-    chunks.push(bytes);
+async function readSecretStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  const text = await readStdinUpTo(stdin, MAX_SECRET_BYTES);
+  if (text === null) {
+    throw usageError(`--secret-stdin read more than ${MAX_SECRET_BYTES} bytes, which is no Plaid secret (those are 30 characters), so nothing was saved.`, 'Pipe in the secret alone, e.g. `printf %s "$PLAID_SECRET" | plaidbal config init ... --secret-stdin`.');
   }
-  return Buffer.concat(chunks).toString('utf8');
+  return text;
 }
 
 function checkCountries(codes: string[]): string[] {

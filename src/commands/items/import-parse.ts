@@ -7,6 +7,7 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { usageError } from '../../errors.js';
+import { readStdinUpTo } from '../../io.js';
 import type { Environment } from '../../types.js';
 import { aliasProblem } from '../options.js';
 
@@ -268,18 +269,12 @@ async function* csvRows(stdin: NodeJS.ReadableStream, problems: Problems): Async
 }
 
 async function tokenRows(stdin: NodeJS.ReadableStream, name: string | undefined, problems: Problems): Promise<RawRow[]> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stdin) {
-    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    size += buffer.length;
-    if (size > MAX_TOKEN_INPUT) {
-      problems.add(1, `more than ${MAX_TOKEN_INPUT / 1024} KiB on stdin: --format token takes one token (use --format ndjson or csv for many)`);
-      return [];
-    }
-    chunks.push(buffer);
+  const input = await readStdinUpTo(stdin, MAX_TOKEN_INPUT);
+  if (input === null) {
+    problems.add(1, `more than ${MAX_TOKEN_INPUT / 1024} KiB on stdin: --format token takes one token (use --format ndjson or csv for many)`);
+    return [];
   }
-  const text = Buffer.concat(chunks).toString('utf8').replace(/^\uFEFF/, '').trim();
+  const text = input.replace(/^\uFEFF/, '').trim();
   if (text === '') return [];
   if (/\s/.test(text)) {
     problems.add(1, 'stdin holds more than one word or line: --format token takes exactly one token (use --format ndjson or csv for several)');
