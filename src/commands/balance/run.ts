@@ -90,18 +90,25 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   } finally {
     bar.clear();
   }
-  if (interrupted !== null) return keepWhatWasFetched(ctx, store, interrupted, { results, total: items.length, format, streaming, source, environment });
+  // Stopped by Ctrl-C (SIGTERM, SIGHUP): the balances already answered are still printed and
+  // recorded, since Plaid billed for them, and the run then ends as interrupted (exit 130).
+  const answered = interrupted === null ? results : results.filter((r): r is ItemResult => r !== undefined);
+  if (interrupted !== null && answered.length === 0) throw interrupted;
   // A fan-out's pacing, once at the end (one item is not paced).
-  if (ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
+  if (interrupted === null && ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
 
   const fetchedAt = ctx.now().toISOString();
-  const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: results.map((r) => r.json) };
-  const failures = results.filter((r) => r.error);
+  const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: answered.map((r) => r.json) };
+  const failures = answered.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
-  if (results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
+  if (interrupted === null && results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   if (!streaming) ctx.io.stdout.write(await render(doc, format, ctx));
-  if (source === 'realtime') await recordLastBalance(ctx, store, results, fetchedAt, environment);
+  if (source === 'realtime') await recordLastBalance(ctx, store, answered, fetchedAt, environment);
+  if (interrupted !== null) {
+    const [n, total] = [answered.length, items.length];
+    throw new CliError(`Interrupted: ${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the others were not fetched.`, { exitCode: ExitCode.INTERRUPTED });
+  }
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
@@ -110,25 +117,6 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const only = failures[0]!.error!;
   ctx.info(`${ctx.io.err.red('Error:')} ${only.message}${only.hint ? `\n${ctx.io.err.cyan('Hint:')} ${only.hint}` : ''}`);
   return only.exitCode;
-}
-
-/**
- * The end of a run stopped by Ctrl-C (SIGTERM, SIGHUP): the balances already answered are printed
- * and recorded, since Plaid billed for them, and the run still ends as interrupted (exit 130),
- * saying how many items that is. ndjson and csv printed each item as it came.
- */
-async function keepWhatWasFetched(
-  ctx: Ctx,
-  store: Store,
-  interrupted: unknown,
-  run: { results: ItemResult[]; total: number; format: BalanceFormat; streaming: boolean; source: 'cached' | 'realtime'; environment: Environment },
-): Promise<never> {
-  const got = run.results.filter((r): r is ItemResult => r !== undefined);
-  if (got.length === 0) throw interrupted;
-  const fetchedAt = ctx.now().toISOString();
-  if (!run.streaming) ctx.io.stdout.write(await render({ environment: run.environment, fetched_at: fetchedAt, items: got.map((r) => r.json) }, run.format, ctx));
-  if (run.source === 'realtime') await recordLastBalance(ctx, store, got, fetchedAt, run.environment);
-  throw new CliError(`Interrupted: ${got.length} of ${run.total} item${run.total === 1 ? '' : 's'} had been answered, and ${got.length === 1 ? 'is' : 'are'} on stdout; the others were not fetched.`, { exitCode: ExitCode.INTERRUPTED });
 }
 
 /**
