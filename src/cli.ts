@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { realContext, type Ctx } from './context.js';
-import { finishing } from './critical.js';
+import { draining, finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { escapeControls } from './text.js';
@@ -125,15 +125,28 @@ let running: AbortController | null = null;
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let io: IO = processIO({ noColorFlag: false, env });
   const controller = new AbortController();
+  let cancelled = false;
   const stop = (name: string) => {
     const busy = finishing();
+    const drain = busy ? null : draining();
     if (busy) {
       // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
       io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
     } else if (controller.signal.aborted) {
-      process.exit(ExitCode.INTERRUPTED);
+      // The second stop cancels billed calls still on their way (critical.ts, Drain); the next exits.
+      if (drain === null || cancelled) process.exit(ExitCode.INTERRUPTED);
+      cancelled = true;
+      io.stderr.write(`${io.err.yellow(`${name}: cancelling the calls still on their way; their answers are lost.`)}\n`);
+      drain.cancel();
+      return;
     }
-    if (!controller.signal.aborted) controller.abort(new Interruption(busy !== null));
+    if (controller.signal.aborted) return;
+    controller.abort(new Interruption(busy !== null));
+    const waitingFor = drain?.waitingFor();
+    if (waitingFor) {
+      const again = name === 'Ctrl-C' ? 'Ctrl-C again' : `A second ${name}`;
+      io.stderr.write(`${io.err.yellow(`${name}: no new calls; waiting for ${waitingFor}, which Plaid bills. ${again} cancels them.`)}\n`);
+    }
   };
   const handlers = STOPPING_SIGNALS.map(([signal, name]) => [signal, () => stop(name)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);

@@ -31,3 +31,30 @@ export function enterCritical(what: string): () => void {
 export function finishing(): string | null {
   return open.at(-1) ?? null;
 }
+
+/**
+ * Answers on their way: billed calls already sent (a real-time balance), which a stop should not
+ * throw away. While a drain is registered, the first Ctrl-C (SIGTERM, SIGHUP) stops what has not
+ * been sent and waits for these, saying so (cli.ts); the second cancels them; the third exits.
+ */
+export interface Drain {
+  /** What is being waited for, completing "Ctrl-C: waiting for …", or null when nothing is. */
+  waitingFor(): string | null;
+  /** Cancels what is on its way: its answers are lost. */
+  cancel(): void;
+}
+
+let drain: Drain | null = null;
+
+/** Registers `d` until the returned function is called (in a finally). */
+export function enterDrain(d: Drain): () => void {
+  drain = d;
+  return () => {
+    if (drain === d) drain = null;
+  };
+}
+
+/** The drain registered now, if any. */
+export function draining(): Drain | null {
+  return drain;
+}

@@ -66,6 +66,21 @@ export interface CallOptions {
    * included, waits for it, and tells it how it ended, so a 429 slows the whole run down.
    */
   pace?: PaceGate;
+  /**
+   * For a billed call whose answer is worth waiting for (a real-time balance: Plaid bills each
+   * request it serves). The run's signal (Ctrl-C) then stops only what has not been sent: a
+   * pacing wait, a retry, its backoff. A request already on its way is left to finish (or time
+   * out), and only `inFlight.signal` (a second Ctrl-C) cancels it.
+   */
+  inFlight?: InFlight;
+}
+
+/** The requests of a run that are sent and not yet answered (CallOptions.inFlight). */
+export interface InFlight {
+  /** Aborted to cancel them, answers and all. */
+  readonly signal: AbortSignal;
+  /** How many there are now. */
+  sent: number;
 }
 
 /**
@@ -188,11 +203,14 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const timeout = callOptions.timeoutMs ?? opts.timeoutMs ?? (method === 'accountsBalanceGet' ? BALANCE_TIMEOUT_MS : DEFAULT_TIMEOUT_MS);
       const invoke = api[method] as (req: unknown, options: unknown) => Promise<AxiosResponse>;
       const signal = callOptions.uninterruptible ? undefined : opts.signal;
+      const inFlight = callOptions.uninterruptible ? undefined : callOptions.inFlight;
       const policy = retryPolicyFor(method, opts.environment);
       const observe = callOptions.observe;
       const pace = callOptions.pace;
-      const requestOptions = policy === 'never' ? { timeout, signal, ...connectionOfItsOwn() } : { timeout, signal };
-      const invokeOnce = observe
+      // What cancels a request on its way: the run's signal, or inFlight's (see CallOptions.inFlight).
+      const cancel = inFlight ? inFlight.signal : signal;
+      const requestOptions = policy === 'never' ? { timeout, signal: cancel, ...connectionOfItsOwn() } : { timeout, signal: cancel };
+      const invokeHttp = observe
         ? async () => {
             try {
               const response = await invoke.call(api, request, requestOptions);
@@ -204,6 +222,36 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
             }
           }
         : () => invoke.call(api, request, requestOptions);
+      let sending = false;
+      const invokeOnce = inFlight
+        ? async () => {
+            // Nothing is sent after a stop, even when the pacing wait or the backoff had just ended.
+            signal?.throwIfAborted();
+            inFlight.sent += 1;
+            sending = true;
+            try {
+              return await invokeHttp();
+            } finally {
+              inFlight.sent -= 1;
+              sending = false;
+            }
+          }
+        : invokeHttp;
+      // pRetry drops an attempt's answer when its signal is aborted by then. With inFlight, its
+      // signal follows the run's only between attempts (a pacing wait, a backoff), and a second
+      // Ctrl-C (inFlight.signal) at any time.
+      let retrySignal = signal;
+      let detach = () => {};
+      if (inFlight && signal) {
+        const between = new AbortController();
+        const onStop = () => {
+          if (!sending) between.abort(signal.reason);
+        };
+        if (signal.aborted) between.abort(signal.reason);
+        else signal.addEventListener('abort', onStop, { once: true });
+        detach = () => signal.removeEventListener('abort', onStop);
+        retrySignal = AbortSignal.any([between.signal, inFlight.signal]);
+      }
       const attempt = pace
         ? async () => {
             await pace.acquire(signal);
@@ -221,7 +269,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const retries = policy === 'never' ? 0 : (opts.retries ?? DEFAULT_RETRIES);
       const maxRetries = pace && retries > 0 ? Math.max(retries, PACED_RATE_LIMIT_RETRIES) : retries;
       const willRetry = (error: unknown, attemptNumber: number) =>
-        attemptNumber <= maxRetries && isRetriable(error, policy) && (attemptNumber <= retries || outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit');
+        !(inFlight && signal?.aborted) && attemptNumber <= maxRetries && isRetriable(error, policy) && (attemptNumber <= retries || outcomeOf(error) === 'client-limit' || outcomeOf(error) === 'item-limit');
       try {
         const response = await pRetry(attempt, {
           retries: maxRetries,
@@ -229,7 +277,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
           minTimeout: 250,
           maxTimeout: 4_000,
           randomize: true,
-          signal,
+          signal: retrySignal,
           shouldRetry: ({ error, attemptNumber }) => willRetry(error, attemptNumber),
           onFailedAttempt: ({ error, attemptNumber }) => {
             if (opts.debug && willRetry(error, attemptNumber)) {
@@ -249,11 +297,15 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         }
         return response.data;
       } catch (error) {
+        // Cancelled by a second Ctrl-C: the run's interruption, not a failure of this item.
+        if (inFlight?.signal.aborted && (error === inFlight.signal.reason || (error as { code?: unknown } | null)?.code === 'ERR_CANCELED')) throw inFlight.signal.reason;
         throw toCliError(
           error,
           { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy },
           shownHost,
         ) as CliError;
+      } finally {
+        detach();
       }
     },
   };

@@ -397,6 +397,13 @@ export interface FanOutOptions<T> {
   onDone?: (index: number, result: T) => void;
   /** Called once, before the first item, by a fan-out over LARGE_FAN_OUT items or more (default preferSmallHeap). */
   onLarge?: () => void;
+  /**
+   * Stops the fan-out without giving up on the items already started: once it is aborted, no
+   * item starts, an item whose work rejects with its reason (stopped before its call was sent)
+   * is dropped, the others are waited for (onDone sees them), and the fan-out then rejects with
+   * its reason. Without it, the first rejection ends the fan-out at once.
+   */
+  stop?: AbortSignal;
 }
 
 /** A fan-out over this many items or more runs with V8 tuned for memory (preferSmallHeap). */
@@ -438,33 +445,50 @@ export async function fanOut<T>(count: number, work: (index: number) => Promise<
   let next = 0;
   let running = 0;
   let failed = false;
+  const { stop } = opts;
   if (count >= LARGE_FAN_OUT) (opts.onLarge ?? preferSmallHeap)();
-  await new Promise<void>((resolve, reject) => {
-    const pump = () => {
-      if (failed) return;
-      if (next >= count && running === 0) return resolve();
-      while (next < count && running < opts.pacer.inFlightTarget()) {
-        const index = next++;
-        running += 1;
-        work(index).then(
-          (result) => {
-            running -= 1;
-            if (failed) return;
-            try {
-              opts.onDone?.(index, result);
-            } catch (error) {
+  let pump = () => {};
+  const onStop = () => pump();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      pump = () => {
+        if (failed) return;
+        if (running === 0 && stop?.aborted) {
+          failed = true;
+          return reject(stop.reason);
+        }
+        if (next >= count && running === 0) return resolve();
+        while (!stop?.aborted && next < count && running < opts.pacer.inFlightTarget()) {
+          const index = next++;
+          running += 1;
+          work(index).then(
+            (result) => {
+              running -= 1;
+              if (failed) return;
+              try {
+                opts.onDone?.(index, result);
+              } catch (error) {
+                failed = true;
+                return reject(error);
+              }
+              pump();
+            },
+            (error: unknown) => {
+              running -= 1;
+              if (failed) return;
+              // Stopped before its call was sent: dropped, and the others still on their way waited for.
+              if (stop?.aborted && error === stop.reason) return pump();
               failed = true;
-              return reject(error);
-            }
-            pump();
-          },
-          (error: unknown) => {
-            failed = true;
-            reject(error);
-          },
-        );
-      }
-    };
-    pump();
-  });
+              reject(error);
+            },
+          );
+        }
+      };
+      stop?.addEventListener('abort', onStop, { once: true });
+      pump();
+    });
+  } finally {
+    failed = true;
+    stop?.removeEventListener('abort', onStop);
+  }
 }

@@ -411,54 +411,94 @@ describe('exit 6: some items failed', () => {
 });
 
 describe('exit 130: interrupted', () => {
-  it('Ctrl-C during a slow balance call exits 130 and saves nothing', async () => {
+  /** Starts `plaidbal <args>`, collecting its output. */
+  const start = (args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = { stdout: '', stderr: '' };
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { child, out, closed };
+  };
+  const until = async (condition: () => boolean, what: string) => {
+    const started = Date.now();
+    while (!condition()) {
+      if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+  const balanceCalls = () => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
+  /** The items whose balance the store has recorded (last_balance_at), sorted. */
+  const recordedAliases = async () => {
+    const items = JSON.parse((await world.run(['items', '--json'])).stdout).items as { alias: string; last_balance_at: string | null }[];
+    return items.filter((i) => i.last_balance_at !== null).map((i) => i.alias).sort();
+  };
+
+  it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async () => {
+    await linked();
+    world.emulator.setLatency(1_500, '/accounts/balance/get');
+    const before = balanceCalls();
+    const run = start(['balance', '--item', 'demo', '--json']);
+    await until(() => balanceCalls() > before, 'the balance call');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.setLatency(0, '/accounts/balance/get');
+    expect(code, run.out.stderr).toBe(130);
+    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills. Ctrl-C again cancels them.');
+    expect(run.out.stderr).toContain('Interrupted, after the item had been answered (on stdout).');
+    const doc = JSON.parse(run.out.stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
+    expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual([['demo', null, true]]);
+    expect(balanceCalls()).toBe(before + 1);
+    expect((await recordedAliases())).toEqual(['demo']);
+  });
+
+  it('a second Ctrl-C cancels the call on its way: exit 130 at once, nothing printed, the store byte-identical', async () => {
     await linked();
     world.emulator.setLatency(10_000, '/accounts/balance/get');
     const before = await world.store.snapshot();
-    const child = spawn(process.execPath, [BIN, 'balance', '--item', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/accounts/balance/get') && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 50));
-    child.kill('SIGINT');
-    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const calls = balanceCalls();
+    const run = start(['balance', '--item', 'demo']);
+    await until(() => balanceCalls() > calls, 'the balance call');
+    run.child.kill('SIGINT');
+    await until(() => run.out.stderr.includes('waiting for'), 'the first Ctrl-C to be answered');
+    const second = Date.now();
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.setLatency(0, '/accounts/balance/get');
     expect(code).toBe(130);
-    expect(stderr).toContain('Interrupted');
+    expect(Date.now() - second).toBeLessThan(5_000);
+    expect(run.out.stderr).toContain('Ctrl-C: cancelling the calls still on their way; their answers are lost.');
+    expect(run.out.stderr).toContain('Interrupted.');
+    expect(run.out.stdout).toBe('');
     expect(await world.store.snapshot()).toEqual(before);
   });
 
   for (const format of [['--json'], []]) {
-    it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: the balances already answered (and billed) are printed, and the run still exits 130`, async () => {
+    it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: no new calls, the one on its way is waited for, and every balance Plaid answered is printed and recorded`, async () => {
       await linked('one');
       await world.link('two', '--institution', 'ins_109511');
       await world.link('three', '--institution', 'ins_109511');
-      world.emulator.setLatency(600, '/accounts/balance/get');
-      // What plaidbal has received, as it logs it (--debug: a line per answered call), not what the
-      // emulator has sent: an answer still on its way when Ctrl-C lands is cancelled with the call.
-      const answered = () => stderr.split('\n').filter((l) => /^\[debug\] POST \/accounts\/balance\/get 200 /.test(l)).length;
-      const child = spawn(process.execPath, [BIN, '--debug', 'balance', '--all', '--concurrency', '1', ...format], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-      const started = Date.now();
-      while (answered() < 2 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
-      child.kill('SIGINT');
-      const code = await closed;
+      world.emulator.setLatency(1_500, '/accounts/balance/get');
+      const calls = balanceCalls();
+      const run = start(['balance', '--all', '--concurrency', '1', ...format]);
+      // Ctrl-C while the second call is on its way: the first has been answered, the third never starts.
+      await until(() => balanceCalls() - calls === 2, 'the second call');
+      run.child.kill('SIGINT');
+      const code = await run.closed;
       world.emulator.setLatency(0, '/accounts/balance/get');
-      expect(code, stderr).toBe(130);
-      // The third call was in flight or not yet made: what came back before Ctrl-C is what is printed.
-      const got = answered();
-      expect(got).toBeGreaterThanOrEqual(2);
-      expect(stderr).toContain(`Interrupted: ${got} of 3 items had been answered, and are on stdout; the others were not fetched.`);
+      expect(code, run.out.stderr).toBe(130);
+      expect(balanceCalls() - calls).toBe(2);
+      expect(run.out.stderr).toContain('waiting for the real-time balance call already sent');
+      expect(run.out.stderr).toContain('Interrupted: 2 of 3 items had been answered, and are on stdout; the others were not fetched.');
       if (format.length) {
-        const doc = JSON.parse(stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
-        expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual(['one', 'two', 'three'].slice(0, got).map((n) => [n, null, true]));
+        const doc = JSON.parse(run.out.stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
+        expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual([['one', null, true], ['two', null, true]]);
       } else {
-        for (const name of ['one', 'two'].slice(0, got)) expect(stdout).toContain(name);
-        expect(stdout).toContain('Plaid Checking');
+        for (const name of ['one', 'two']) expect(run.out.stdout).toContain(name);
+        expect(run.out.stdout).not.toContain('three');
+        expect(run.out.stdout).toContain('Plaid Checking');
       }
+      expect(await recordedAliases()).toEqual(['one', 'two']);
     });
   }
 });

@@ -29,7 +29,7 @@ function startStreaming(world: World, args: string[]) {
   });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const done = new Promise<CliResult>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
-  return { child, chunks, done, started, stdout: () => stdout };
+  return { child, chunks, done, started, stdout: () => stdout, stderr: () => stderr };
 }
 
 async function until(condition: () => boolean, timeoutMs = 15_000): Promise<void> {
@@ -147,12 +147,16 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     expect(rows.slice(1 + ACCOUNTS, -1).every((row) => row.includes(`,${slow.alias},`))).toBe(true);
   }, 30_000);
 
-  it('Ctrl-C mid-stream leaves only complete lines, and exits 130', async () => {
+  it('Ctrl-C mid-stream waits for the calls on its way, a second one cancels them: only complete lines, exit 130', async () => {
     for (const i of items.slice(10, 20)) world.emulator.setItemLatency(i.item_id, 20_000);
     const run = startStreaming(world, ['balance', '--item', ...items.slice(5, 20).flatMap((i) => [i.alias, '--item']).slice(0, -1), '--yes', '--rate', '1200', '--format', 'ndjson']);
     await until(() => run.stdout().split('\n').length > 5 * ACCOUNTS);
     run.child.kill('SIGINT');
+    // The slow items' calls are on their way: the first Ctrl-C waits for them (Plaid bills them).
+    await until(() => /Ctrl-C: no new calls; waiting for the \d+ real-time balance calls already sent/.test(run.stderr()));
+    run.child.kill('SIGINT');
     const r = await run.done;
+    expect(r.stderr).toContain('Ctrl-C: cancelling the calls still on their way; their answers are lost.');
     for (const i of items.slice(10, 20)) world.emulator.setItemLatency(i.item_id, 0);
     expect(r.code).toBe(130);
     expect(r.stdout.endsWith('\n')).toBe(true);

@@ -12,7 +12,7 @@ import { withUnfinishedRotation } from '../items/recovery.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
-import type { PlaidClient } from '../../plaid/client.js';
+import type { InFlight, PlaidClient } from '../../plaid/client.js';
 import type { ItemBalanceJson, ItemRecord } from '../../types.js';
 
 export interface FetchOptions {
@@ -24,6 +24,8 @@ export interface FetchOptions {
   timeoutMs?: number;
   /** A fan-out's pacing for this item's calls (Pacer.gate). */
   pace?: PaceGate;
+  /** The run's calls on their way, which Ctrl-C waits for (CallOptions.inFlight). */
+  inFlight?: InFlight;
 }
 
 /**
@@ -112,7 +114,7 @@ export async function fetchItemBalances(ctx: Ctx, store: Store, item: StoredItem
  */
 export async function fetchBalancesWithToken(ctx: Ctx, plaid: PlaidClient, item: ItemRecord, accessToken: string, opts: FetchOptions): Promise<ItemResult> {
   try {
-    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at || undefined, pace: opts.pace };
+    const callOptions = { secrets: [accessToken], item: item.alias, linkedAt: item.linked_at || undefined, pace: opts.pace, inFlight: opts.inFlight };
     const accountIds = opts.accountIds?.length ? { account_ids: opts.accountIds } : {};
     const minLastUpdated = minLastUpdatedFor(item, opts.minLastUpdated, ctx.now());
     const response =

@@ -1,9 +1,11 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
+import { enterDrain } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { balanceJson } from '../../format/json.js';
 import { CSV_HEADER, balanceCsvRows, balanceNdjson } from '../../format/rows.js';
 import { fanOut, pacerFor } from '../../plaid/ratelimit.js';
+import type { InFlight } from '../../plaid/client.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
 import { fetchItemBalances, parseMinLastUpdated, type ItemResult } from './fetch.js';
@@ -50,7 +52,11 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
       return client;
     },
   };
-  const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined } as const;
+  // Ctrl-C (SIGTERM, SIGHUP) stops what has not been sent, and waits for the calls on their way:
+  // Plaid bills each real-time one it serves. A second one cancels them (cli.ts, critical.ts).
+  const cancel = new AbortController();
+  const inFlight: InFlight = { signal: cancel.signal, sent: 0 };
+  const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, inFlight } as const;
   const bar = progress(ctx, 'Fetching balances', items.length, { rate: () => pacer.observedRate() });
   // ndjson and csv stream: each item's lines go out, in one write, as soon as that item is
   // answered, so Ctrl-C leaves only whole lines. JSON (one document) and the table wait for all.
@@ -59,6 +65,10 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   let header = format === 'csv' ? CSV_HEADER : '';
   /** Set when Ctrl-C (or SIGTERM, SIGHUP) stopped the fan-out: what it was stopped with. */
   let interrupted: unknown = null;
+  const leaveDrain = enterDrain({
+    waitingFor: () => (inFlight.sent === 0 ? null : inFlight.sent === 1 ? `the ${source === 'realtime' ? 'real-time ' : ''}balance call already sent` : `the ${inFlight.sent} ${source === 'realtime' ? 'real-time ' : ''}balance calls already sent`),
+    cancel: () => cancel.abort(ctx.signal.reason),
+  });
   try {
     await fanOut(
       items.length,
@@ -66,10 +76,11 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
       (index) => fetchItemBalances(shared, store, items[index]!, items.length > 1 ? { ...fetchOptions, pace: pacer.gate(items[index]!.item_id) } : fetchOptions),
       {
         pacer,
+        // After Ctrl-C, the calls already sent still end here, with Plaid's answer, a balance or an
+        // error: it is kept (a balance was billed). Those stopped before being sent, or cancelled
+        // by a second Ctrl-C, never do.
+        stop: ctx.signal,
         onDone: (index, result) => {
-          // After Ctrl-C, calls end as cancelled: not the item's failure, and they stop the fan-out.
-          // An answer that came all the same is kept: Plaid billed for it.
-          if (ctx.signal.aborted && result.error !== null) throw ctx.signal.reason;
           if (streaming) {
             const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [result.json] };
             const lines = format === 'ndjson' ? balanceNdjson(doc) : `${header}${balanceCsvRows(doc)}`;
@@ -88,6 +99,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     if (!ctx.signal.aborted) throw error;
     interrupted = error;
   } finally {
+    leaveDrain();
     bar.clear();
   }
   // Stopped by Ctrl-C (SIGTERM, SIGHUP): the balances already answered are still printed and
@@ -107,7 +119,11 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   if (source === 'realtime') await recordLastBalance(ctx, store, answered, fetchedAt, environment);
   if (interrupted !== null) {
     const [n, total] = [answered.length, items.length];
-    throw new CliError(`Interrupted: ${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the others were not fetched.`, { exitCode: ExitCode.INTERRUPTED });
+    const what =
+      n === total
+        ? `Interrupted, after ${total === 1 ? 'the item' : `all ${total} items`} had been answered (on stdout).`
+        : `Interrupted: ${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the others were not fetched.`;
+    throw new CliError(what, { exitCode: ExitCode.INTERRUPTED });
   }
   if (failures.length === 0) return ExitCode.OK;
   if (results.length > 1) {
