@@ -356,6 +356,22 @@ export interface PlaidErrorFields {
 }
 
 /**
+ * Plaid's errors about the client, not about one item: every item of a fan-out would fail the
+ * same way, so the run stops (exit 3) instead of making every other call to fail it again.
+ */
+const CREDENTIAL_ERRORS: ReadonlySet<string> = new Set(['INVALID_API_KEYS', 'UNAUTHORIZED_ENVIRONMENT', 'CREDITS_EXHAUSTED']);
+
+/**
+ * Whether `error` belongs to one item of a fan-out (balance --all, items status, items import):
+ * Plaid's error about that item, or a network failure or timeout on its call, so the other items
+ * go on. Credential errors (CREDENTIAL_ERRORS) and anything else (the store, the keychain, an
+ * interruption) stop the run.
+ */
+export function isItemFailure(error: unknown): error is CliError {
+  return error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE) && !CREDENTIAL_ERRORS.has(error.plaid?.error_code ?? '');
+}
+
+/**
  * Plaid's error object as plaidbal's JSON output carries it: the five documented fields, in
  * their documented order, and nothing else (no `causes`, `status`, `documentation_url`…).
  * A CliError without a Plaid error object (network failure, timeout…) gets the same shape with

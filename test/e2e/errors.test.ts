@@ -178,6 +178,52 @@ describe('exit 3: configuration, credentials and store', () => {
     noLeaks(r);
   });
 
+  it('bad credentials stop a multi-item run (exit 3), instead of a failed call and row for every item', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    await world.link('three', '--institution', 'ins_109511');
+    const calls = (path: string) => world.emulator.requests.filter((q) => q.path === path).length;
+    const [balances, gets] = [calls('/accounts/balance/get'), calls('/item/get')];
+    const balance = await unchanged(['balance', '--all', '--concurrency', '1', '--format', 'ndjson'], { PLAID_SECRET: 'wrong-secret-value' });
+    expect(balance.code, balance.stderr).toBe(3);
+    expect(balance.stderr).toContain('INVALID_API_KEYS');
+    expect(balance.stdout).toBe('');
+    expect(calls('/accounts/balance/get') - balances).toBe(1);
+    const status = await unchanged(['items', 'status', '--all', '--concurrency', '1', '--json'], { PLAID_SECRET: 'wrong-secret-value' });
+    expect(status.code, status.stderr).toBe(3);
+    expect(status.stderr).toContain('INVALID_API_KEYS');
+    expect(calls('/item/get') - gets).toBe(1);
+    noLeaks(balance);
+    noLeaks(status);
+  });
+
+  it('a credential error in the middle of balance --all keeps the balances already answered (billed), then exits 3', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    await world.link('three', '--institution', 'ins_109511');
+    world.emulator.setLatency(300, '/accounts/balance/get');
+    const before = world.emulator.requests.length;
+    const child = spawn(process.execPath, [BIN, 'balance', '--all', '--concurrency', '1', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
+    const started = Date.now();
+    while (balanceCalls().length < 1 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+    // The first call is on its way; the next one is refused as Plaid refuses a revoked secret.
+    world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
+    const code = await closed;
+    world.emulator.setLatency(0, '/accounts/balance/get');
+    expect(code, stderr).toBe(3);
+    expect(balanceCalls()).toHaveLength(2);
+    expect(stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
+    expect(stderr).toContain('INVALID_API_KEYS');
+    const doc = JSON.parse(stdout) as { items: { name: string; error: unknown }[] };
+    expect(doc.items.map((i) => [i.name, i.error])).toEqual([['one', null]]);
+  });
+
   it('a wrong passphrase leaves the store byte-identical', async () => {
     await linked();
     const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_PASSPHRASE: 'not the passphrase' });

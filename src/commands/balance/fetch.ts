@@ -6,7 +6,7 @@ import type { Ctx } from '../../context.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
-import { plaidErrorJson } from '../../plaid/errors.js';
+import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import type { PaceGate } from '../../plaid/ratelimit.js';
 import { withUnfinishedRotation } from '../items/recovery.js';
 import type { StoredItem } from '../../store/document.js';
@@ -151,10 +151,10 @@ function itemBase(item: ItemRecord, opts: FetchOptions) {
 
 /**
  * Plaid's errors about this item, and network failures or timeouts on its call, belong to the
- * item: the other items of a run go on. Store, credential and interrupt errors stop the run.
+ * item: the other items of a run go on. Store, credential and interrupt errors stop the run
+ * (isItemFailure).
  */
 function itemFailure(item: ItemRecord, opts: FetchOptions, error: unknown): ItemResult {
-  const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
-  if (!itemLevel) throw error;
+  if (!isItemFailure(error)) throw error;
   return { json: { ...itemBase(item, opts), request_id: error.plaid?.request_id ?? null, accounts: [], error: plaidErrorJson(error) }, error };
 }

@@ -63,8 +63,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const streaming = format === 'ndjson' || format === 'csv';
   const results: ItemResult[] = new Array(items.length);
   let header = format === 'csv' ? CSV_HEADER : '';
-  /** Set when Ctrl-C (or SIGTERM, SIGHUP) stopped the fan-out: what it was stopped with. */
-  let interrupted: unknown = null;
+  /** Set when Ctrl-C (or SIGTERM, SIGHUP), or an error that stops the run, stopped the fan-out: what it was stopped with. */
+  let stopped: unknown = null;
   const leaveDrain = enterDrain({
     waitingFor: () => (inFlight.sent === 0 ? null : inFlight.sent === 1 ? `the ${source === 'realtime' ? 'real-time ' : ''}balance call already sent` : `the ${inFlight.sent} ${source === 'realtime' ? 'real-time ' : ''}balance calls already sent`),
     cancel: () => cancel.abort(ctx.signal.reason),
@@ -96,28 +96,35 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
       },
     );
   } catch (error) {
-    if (!ctx.signal.aborted) throw error;
-    interrupted = error;
+    // Ctrl-C, or an error that stops the run (bad credentials, the store): either way, what
+    // Plaid has answered so far is kept below.
+    stopped = error;
   } finally {
     leaveDrain();
     bar.clear();
   }
-  // Stopped by Ctrl-C (SIGTERM, SIGHUP): the balances already answered are still printed and
-  // recorded, since Plaid billed for them, and the run then ends as interrupted (exit 130).
-  const answered = interrupted === null ? results : results.filter((r): r is ItemResult => r !== undefined);
-  if (interrupted !== null && answered.length === 0) throw interrupted;
+  // Stopped by Ctrl-C (SIGTERM, SIGHUP) or by an error: the balances already answered are still
+  // printed and recorded, since Plaid billed for them, and the run then ends as interrupted (exit
+  // 130) or with that error.
+  const answered = stopped === null ? results : results.filter((r): r is ItemResult => r !== undefined);
+  if (stopped !== null && answered.length === 0) throw stopped;
   // A fan-out's pacing, once at the end (one item is not paced).
-  if (interrupted === null && ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
+  if (stopped === null && ctx.debug && items.length > 1) ctx.info(ctx.io.err.dim(`[debug] pacing: budget ${pacer.budget}/min, ${pacer.attempts} attempts, ${pacer.rateLimited} answered 429, rate at the end ${Math.round(pacer.rate)}/min`));
 
   const fetchedAt = ctx.now().toISOString();
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: answered.map((r) => r.json) };
   const failures = answered.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
-  if (interrupted === null && results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
+  if (stopped === null && results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   if (!streaming) ctx.io.stdout.write(await render(doc, format, ctx));
   if (source === 'realtime') await recordLastBalance(ctx, store, answered, fetchedAt, environment);
-  if (interrupted !== null) {
+  if (stopped !== null && !(ctx.signal.aborted && stopped === ctx.signal.reason)) {
+    const [n, total] = [answered.length, items.length];
+    ctx.info(ctx.io.err.yellow(`${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the run stopped on the error below.`));
+    throw stopped;
+  }
+  if (stopped !== null) {
     const [n, total] = [answered.length, items.length];
     const what =
       n === total

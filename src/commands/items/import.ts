@@ -21,7 +21,7 @@ import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { plaidErrorJson } from '../../plaid/errors.js';
+import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import { fanOut, pacerFor, PLAID_LIMITS, preferSmallHeap, RateLimiter, realTimers, type Pacer } from '../../plaid/ratelimit.js';
 import type { StoredItem, StoreDocument } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
@@ -48,12 +48,6 @@ export const BATCH_MS_PER_STORED_ITEM = 2;
  * too, and only a crash loses them, at no cost (/item/get is free; the same import redoes them).
  */
 export const batchIntervalMs = (storedItems: number): number => Math.max(BATCH_MS, storedItems * BATCH_MS_PER_STORED_ITEM);
-
-/**
- * Credential errors say nothing about one token: every row of the run would fail the same way,
- * so the run stops (exit 3) instead of reporting each row as failed.
- */
-const CREDENTIAL_ERRORS = new Set(['INVALID_API_KEYS', 'UNAUTHORIZED_ENVIRONMENT', 'CREDITS_EXHAUSTED']);
 
 /** What /item/get said about a row's token. */
 interface Verified {
@@ -131,8 +125,7 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
             if (stop.signal.aborted && !(error instanceof CliError && error.plaid)) return;
             // Credential errors, and anything that is not about this token, stop the run; what was
             // verified so far is still written below.
-            const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE) && !CREDENTIAL_ERRORS.has(error.plaid?.error_code ?? '');
-            if (!itemLevel) {
+            if (!isItemFailure(error)) {
               fatal ??= asCliError(error);
               stop.abort();
               return;

@@ -8,7 +8,7 @@ import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode } from '../../errors.js';
 import { itemStatus, statusJson, statusTable, type ItemCheck, type ItemStatus, type StatusDocument } from '../../format/status.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { exitCodeForPlaidError, hintForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
+import { exitCodeForPlaidError, hintForPlaidError, isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
@@ -63,10 +63,9 @@ async function checkItem(plaid: PlaidClient, item: StoredItem, accessToken: stri
       failure: null,
     };
   } catch (error) {
-    // Plaid's errors about this item, and network failures or timeouts on its call, belong to the
-    // item, so the other items of an --all run are still checked. Anything else stops the run.
-    const itemLevel = error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE);
-    if (!itemLevel) throw error;
+    // An item's own failure leaves the other items of an --all run to be checked; anything else
+    // (bad credentials, the store) stops the run.
+    if (!isItemFailure(error)) throw error;
     const failure = withUnfinishedRotation(error, store, item);
     return { item, check: { ok: false, error: plaidErrorJson(failure), hint: failure.hint ?? null }, failure };
   }
