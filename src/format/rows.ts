@@ -4,6 +4,7 @@
  * with empty account fields and its error.
  */
 import type { AccountBalancesJson, BalanceDocument, PlaidErrorJson } from '../types.js';
+import { exactDecimal } from './money.js';
 
 /** One account of one item; the balance fields are the account's `balances`, flattened. */
 export interface BalanceRow extends AccountBalancesJson {
@@ -63,14 +64,28 @@ export function balanceRows(doc: BalanceDocument): BalanceRow[] {
   });
 }
 
+/**
+ * One JSON object per line. U+2028, U+2029 and U+0085, which JSON allows raw in a string, are
+ * written as \u escapes (the same values when parsed): readers that split lines on every Unicode
+ * line break (Python's str.splitlines) would otherwise cut a record in two.
+ */
 export function balanceNdjson(doc: BalanceDocument): string {
-  return balanceRows(doc).map((row) => `${JSON.stringify(row)}\n`).join('');
+  return balanceRows(doc).map((row) => `${JSON.stringify(row).replace(/[\u2028\u2029\u0085]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`).join('');
 }
 
-/** RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted, quotes doubled. */
+/**
+ * RFC 4180: CRLF line ends; a field with a comma, quote, CR or LF is quoted, quotes doubled.
+ * Numbers never in exponent form (1e-7 is 0.0000001: exactDecimal). Text that a spreadsheet
+ * would run as a formula (starting with =, +, -, @, a tab or CR: OWASP, "CSV Injection") gets a
+ * leading apostrophe: account names come from the bank and can be set by its customer.
+ */
 export function csvField(value: string | number | null): string {
   if (value === null) return '';
-  const text = String(value);
+  if (typeof value === 'number') {
+    const text = String(value);
+    return /e/i.test(text) ? exactDecimal(value) : text;
+  }
+  const text = /^[=+\-@\t\r]/.test(value) ? `'${value}` : value;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
 }
 
