@@ -63,3 +63,17 @@ export function withoutUserinfo(url: string): string {
     return at === -1 ? url : `***${url.slice(at)}`;
   }
 }
+
+/**
+ * `value` with escapeControls applied to every string in it, deeply (arrays and plain objects;
+ * other values as they are). For text a terminal shows that came from Plaid or the bank: an
+ * account name with an escape sequence or a bell in it must not reach the terminal as one.
+ */
+export function escapeControlsDeep<T>(value: T): T {
+  if (typeof value === 'string') return (hasControls(value, { allowTabNewline: true }) ? escapeControls(value) : value) as T;
+  if (Array.isArray(value)) return value.map(escapeControlsDeep) as T;
+  if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, escapeControlsDeep(v)])) as T;
+  }
+  return value;
+}

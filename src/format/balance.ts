@@ -15,6 +15,7 @@ import type {
 import { asOfText, staleBalance } from './age.js';
 import { MISSING, currencyLabel, formatMoney } from './money.js';
 import { NO_ITEMS_MESSAGE } from './items.js';
+import { escapeControlsDeep } from '../text.js';
 
 export interface BalanceTableOptions {
   /** Terminal columns. When the table is wider, Account and Type wrap; amounts never shrink. */
@@ -29,7 +30,9 @@ const UPDATED_HEADING = 'Updated';
 /** Cell padding cli-table3 counts in a column's width. */
 const PADDING = 2;
 
-export function balanceTable(doc: BalanceDocument, chalk: ChalkInstance, opts: BalanceTableOptions = {}): string {
+export function balanceTable(shown: BalanceDocument, chalk: ChalkInstance, opts: BalanceTableOptions = {}): string {
+  // Names, institutions and error messages come from Plaid and the bank: never raw to a terminal.
+  const doc = escapeControlsDeep(shown);
   if (doc.items.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
   const blocks = doc.items.map((item) => {
     const body = item.error ? errorLines(item, item.error, chalk) : accountsTable(item.accounts, doc.fetched_at, chalk, opts);

@@ -6,13 +6,15 @@ import { plainTable } from './table.js';
 import type { ChalkInstance } from 'chalk';
 import type { ItemRecord } from '../types.js';
 import { MISSING } from './money.js';
+import { escapeControlsDeep } from '../text.js';
 
 export const NO_ITEMS_MESSAGE =
   'No items linked yet. Run `plaidbal link` (or `plaidbal link --sandbox`) to add one.';
 
 const HEADINGS = ['Alias', 'Item ID', 'Institution', 'Environment', 'Linked', 'Last balance'] as const;
 
-export function itemsTable(items: ItemRecord[], chalk: ChalkInstance, now: Date): string {
+export function itemsTable(shown: ItemRecord[], chalk: ChalkInstance, now: Date): string {
+  const items = escapeControlsDeep(shown);
   if (items.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
   const table = plainTable(HEADINGS, chalk);
   for (const item of items) {

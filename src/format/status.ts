@@ -9,6 +9,7 @@ import { plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
 import { plainTable } from './table.js';
 import { MISSING } from './money.js';
+import { escapeControlsDeep } from '../text.js';
 
 /** Consent that ends within this many days (or has ended) needs the user, through update mode. */
 export const CONSENT_WARNING_DAYS = 7;
@@ -172,7 +173,7 @@ export function statusTable(statuses: ItemStatus[], chalk: ChalkInstance, now: D
   if (statuses.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
   const table = plainTable(HEADINGS, chalk);
   for (const s of statuses) {
-    const i = s.json;
+    const i = escapeControlsDeep(s.json);
     const unknown = s.consent === 'unknown';
     table.push([
       chalk.bold(i.name),

@@ -8,6 +8,7 @@ import { currencyText, formatMoney, formatMoneyDecimal } from '../../format/mone
 import { asOfText, type BalanceAge } from '../../format/age.js';
 import type { AccountJson } from '../../types.js';
 import { accountLabel, typeLabel, type BalanceField, type FundsDecision } from './funds.js';
+import { escapeControlsDeep } from '../../text.js';
 
 export interface CheckReport {
   item_id: string;
@@ -29,7 +30,9 @@ const FIELD_WORDS: Record<BalanceField, string> = {
 };
 
 /** The figures and the verdict, for people. Colour comes from `chalk` (level 0 off a terminal). */
-export function checkText(report: CheckReport, chalk: ChalkInstance): string {
+export function checkText(shown: CheckReport, chalk: ChalkInstance): string {
+  // The account's name and type come from the bank: never raw to a terminal.
+  const report = { ...shown, account: escapeControlsDeep(shown.account), name: escapeControlsDeep(shown.name) };
   const { account, amount, decision } = report;
   const { iso_currency_code: iso, unofficial_currency_code: unofficial, limit, current } = account.balances;
   const money = (value: ScaledDecimal) => formatMoneyDecimal(formatScaled(value), iso, unofficial);

@@ -5,6 +5,7 @@
 import { plainTable } from '../../format/table.js';
 import type { ChalkInstance } from 'chalk';
 import type { Environment, PlaidErrorJson } from '../../types.js';
+import { escapeControlsDeep } from '../../text.js';
 
 export type ImportStatus = 'imported' | 'updated' | 'unchanged' | 'failed';
 
@@ -54,7 +55,8 @@ export function importSummaryLine(doc: ImportDocument): string {
   return `${s.imported} imported, ${s.updated} updated, ${s.unchanged} unchanged, ${s.failed} failed (${doc.environment}).`;
 }
 
-export function importTable(doc: ImportDocument, chalk: ChalkInstance): string {
+export function importTable(shown: ImportDocument, chalk: ChalkInstance): string {
+  const doc = escapeControlsDeep(shown);
   const table = plainTable(['Line', 'Alias', 'Item ID', 'Institution', 'Status', 'Note'], chalk);
   const colour: Record<ImportStatus, (s: string) => string> = { imported: chalk.green, updated: chalk.yellow, unchanged: chalk.dim, failed: chalk.red };
   for (const row of doc.rows) {

@@ -13,6 +13,7 @@ import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
+import { escapeControls, escapeControlsDeep } from '../../text.js';
 
 /**
  * Auth: the cheapest product that serves a balance check. Plaid bills it once per item, where
@@ -207,12 +208,12 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
 
 export function linkedSummary(ctx: Ctx, linked: LinkedItem, verb = 'Linked'): string {
   const o = ctx.io.out;
-  const { item } = linked;
+  const item = escapeControlsDeep(linked.item);
   const lines = [`${o.green('✓')} ${verb} ${o.bold(item.institution_name ?? item.institution_id ?? 'an institution')} as ${o.bold(`"${item.alias}"`)} ${o.dim(`(${item.environment}, item_id ${item.item_id})`)}`];
-  for (const a of linked.accounts) {
+  for (const a of escapeControlsDeep(linked.accounts)) {
     lines.push(`  ${a.name}${a.mask ? ` ••${a.mask}` : ''}  ${o.dim(`${a.type}${a.subtype ? ` / ${a.subtype}` : ''}`)}`);
   }
-  if (linked.accountsError) lines.push(o.yellow(`  (could not list accounts yet: ${linked.accountsError.message})`));
+  if (linked.accountsError) lines.push(o.yellow(`  (could not list accounts yet: ${escapeControls(linked.accountsError.message)})`));
   lines.push('', `Next: plaidbal balance --item ${item.alias}`);
   return `${lines.join('\n')}\n`;
 }

@@ -12,6 +12,7 @@ import { exitCodeForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
+import { escapeControls } from '../../text.js';
 
 export interface UpdateTarget {
   item: StoredItem;
@@ -62,7 +63,7 @@ export async function confirmUpdated(plaid: PlaidClient, target: UpdateTarget): 
 
 export function updatedSummary(ctx: Ctx, stored: StoredItem, institutionName: string | null): string {
   const o = ctx.io.out;
-  const name = stored.institution_name ?? institutionName ?? stored.institution_id ?? 'the institution';
+  const name = escapeControls(stored.institution_name ?? institutionName ?? stored.institution_id ?? 'the institution');
   return [
     `${o.green('✓')} Reconnected ${o.bold(name)} as ${o.bold(`"${stored.alias}"`)} ${o.dim(`(${stored.environment}, item_id ${stored.item_id})`)}`,
     '  Plaid reports no error on the item. Same item, same access token: nothing in the store changed.',
