@@ -194,6 +194,45 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     updateModeFixes: false,
     hint: (c) => `Plaid does not support this kind of account at this institution; update mode will not change that. ${removeAdvice(c)}`,
   },
+  // plaid.com/docs/errors/item: ITEM_NOT_FOUND ("does not exist, has been previously removed via
+  // /item/remove, or has had access removed by the user… create a new Item") and
+  // PRODUCT_NOT_ENABLED ("create the Item again"): update mode cannot bring either back.
+  ITEM_NOT_FOUND: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) =>
+      `Plaid no longer has this item: it was removed (with /item/remove, by another application holding its token, or by its user), and update mode cannot bring it back.${c.item ? ` Delete it here with \`plaidbal items remove ${c.item}\`, then` : ''} link the account again: that makes a new item. ${NOT_LATER}`,
+  },
+  PRODUCT_NOT_ENABLED: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) => `The item was linked without a product this call needs, and update mode cannot add it: link the account again (\`plaidbal link\`). ${removeAdvice(c)}`,
+  },
+  // plaid.com/docs/errors/invalid-input: an INVALID_INPUT about the item and its user, not the request.
+  // USER_PERMISSION_REVOKED: "Delete the item using /item/remove and prompt your user to re-enter
+  // the Link flow… a new Item will be created, and the old Item will not be re-activated."
+  USER_PERMISSION_REVOKED: {
+    permanent: true,
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: false,
+    hint: (c) =>
+      `The account holder revoked your application's access to this item (at their bank, or on my.plaid.com); it will not come back.${c.item ? ` Remove it with \`plaidbal items remove ${c.item}\`, and` : ' Ask the user to'} link the account again if the user agrees: that makes a new item. ${NOT_LATER}`,
+  },
+  // ADDITIONAL_CONSENT_REQUIRED: "You can fix any Items with missing consent by using update mode."
+  ADDITIONAL_CONSENT_REQUIRED: {
+    exitCode: ExitCode.ITEM_NEEDS_USER,
+    retried: false,
+    updateModeFixes: true,
+    hint: (c) =>
+      c.item
+        ? `The item's user has not consented to the data this call needs: run \`plaidbal link --update ${c.item}\` so the user can grant it, then try again.`
+        : "The item's user has not consented to the data this call needs: Link's update mode lets the user grant it.",
+  },
   // plaid.com/docs/errors/institution: down / not responding are temporary ("please try again soon")…
   INSTITUTION_DOWN: { exitCode: ExitCode.PLAID_FAILURE, retried: false, hint: () => TRY_LATER },
   INSTITUTION_NOT_RESPONDING: { exitCode: ExitCode.PLAID_FAILURE, retried: false, hint: () => TRY_LATER },
@@ -219,6 +258,13 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     retried: false,
     hint: () =>
       'Your application is not yet registered with this institution: complete the Security Questionnaire in the Plaid Dashboard (https://dashboard.plaid.com/overview/questionnaire); registration then takes up to a week (up to six for some banks). Retrying before that will not help.',
+  },
+  // UNSUPPORTED_RESPONSE: "This error is un-retryable and requires custom updates from Plaid."
+  UNSUPPORTED_RESPONSE: {
+    permanent: true,
+    exitCode: ExitCode.PLAID_FAILURE,
+    retried: false,
+    hint: () => `The institution answered Plaid in a form Plaid does not support; only a change at Plaid fixes that: file a Plaid Support ticket quoting the request_id. ${NOT_LATER}`,
   },
   INSTITUTION_NOT_ENABLED_IN_ENVIRONMENT: {
     permanent: true,
@@ -280,9 +326,12 @@ export function exitCodeForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 
   }
 }
 
-/** Whether Link's update mode fixes an item failing with this error: ITEM_ERRORs, except those about the item itself. */
+/**
+ * Whether Link's update mode fixes an item failing with this error: what its rule says, and
+ * otherwise ITEM_ERRORs (those about the item itself say no in their rules).
+ */
 export function updateModeFixes(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>): boolean {
-  return info.error_type === 'ITEM_ERROR' && errorRule(info.error_code)?.updateModeFixes !== false;
+  return errorRule(info.error_code)?.updateModeFixes ?? info.error_type === 'ITEM_ERROR';
 }
 
 export function hintForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>, ctx: HintContext): string | undefined {

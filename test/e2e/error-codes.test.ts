@@ -65,9 +65,14 @@ const ROWS: Array<[string, number, number, RegExp, RegExp | null]> = [
   ['PRODUCTS_NOT_SUPPORTED', 4, ONCE, /update mode will not change that.*--cached/, /link --update/],
   ['NO_ACCOUNTS', 4, ONCE, /update mode will not bring them back.*plaidbal items remove demo/, /link --update/],
   ['ITEM_NOT_SUPPORTED', 4, ONCE, /update mode will not change that.*plaidbal items remove demo/, /link --update/],
+  ['ITEM_NOT_FOUND', 4, ONCE, /update mode cannot bring it back.*plaidbal items remove demo.*link the account again/, /link --update|later/i],
+  ['PRODUCT_NOT_ENABLED', 4, ONCE, /update mode cannot add it.*plaidbal link/, /link --update|later/i],
+  ['USER_PERMISSION_REVOKED', 4, ONCE, /revoked your application's access.*plaidbal items remove demo/, /link --update|later/i],
+  ['ADDITIONAL_CONSENT_REQUIRED', 4, ONCE, /plaidbal link --update demo/, /later/i],
   ['INSTITUTION_DOWN', 5, ONCE, /try again later/, null],
   ['INSTITUTION_NOT_RESPONDING', 5, ONCE, /try again later/, null],
   ['INSTITUTION_NOT_AVAILABLE', 5, ONCE, /try again later/, null],
+  ['UNSUPPORTED_RESPONSE', 5, ONCE, /Plaid Support.*Retrying or waiting will not fix this/, /later/i],
   ['INSTITUTION_NO_LONGER_SUPPORTED', 5, ONCE, /no longer supports this institution.*Retrying or waiting will not fix this.*plaidbal items remove demo/, /later/i],
   ['UNAUTHORIZED_INSTITUTION', 3, ONCE, /not authorized for this institution.*us-oauth-institutions/, /later/i],
   ['INSTITUTION_REGISTRATION_REQUIRED', 3, ONCE, /Security Questionnaire/, /later/i],
@@ -205,4 +210,26 @@ describe('a Sandbox item 30 days old turns ITEM_LOGIN_REQUIRED by itself', () =>
       await writeFile(world.store.file, original);
     }
   }, 30_000);
+});
+
+describe('items remove, when Plaid no longer has the item', () => {
+  it.each(['INVALID_ACCESS_TOKEN', 'ITEM_NOT_FOUND'])('%s: the local copy is deleted, and the message says why', async (code) => {
+    const alias = `gone-${code.toLowerCase().replace(/_/g, '-')}`;
+    await world.link(alias);
+    world.emulator.inject({ path: '/item/remove', error_code: code, times: Infinity });
+    const r = await world.runInProcess(['items', 'remove', alias, '--yes']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(`${r.stdout}${r.stderr}`).toContain(`Plaid no longer knew the item (${code}), so only the local copy was deleted.`);
+    const items = JSON.parse((await world.runInProcess(['items', '--json'])).stdout).items as { alias: string }[];
+    expect(items.map((i) => i.alias)).not.toContain(alias);
+  });
+
+  it('any other error keeps the item (exit 3 for bad credentials)', async () => {
+    await world.link('kept');
+    world.emulator.inject({ path: '/item/remove', error_code: 'INVALID_API_KEYS', times: Infinity });
+    const before = await world.store.snapshot();
+    const r = await world.runInProcess(['items', 'remove', 'kept', '--yes']);
+    expect(r.code).toBe(3);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
 });

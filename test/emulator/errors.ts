@@ -52,6 +52,9 @@ export const PLAID_ERRORS = {
     400,
     'you are not authorized to create items in this api environment. Go to the Dashboard (https://dashboard.plaid.com) to see which environments you are authorized for.',
   ),
+  // plaid.com/docs/errors/invalid-input: these two are about the item's user, under INVALID_INPUT.
+  USER_PERMISSION_REVOKED: define('INVALID_INPUT', 400, 'the holder of this account has revoked their permission for your application to access it'),
+  ADDITIONAL_CONSENT_REQUIRED: define('INVALID_INPUT', 400, 'client does not have user consent to access the PRODUCT_AUTH product'),
   // INVALID_RESULT
   LAST_UPDATED_DATETIME_OUT_OF_RANGE: define('INVALID_RESULT', 400, 'requested datetime out of range, most recently updated balance {datetime}'),
   // ITEM_ERROR
@@ -95,11 +98,16 @@ export const PLAID_ERRORS = {
   ),
   USER_INPUT_TIMEOUT: define('ITEM_ERROR', 400, 'user must retry this operation', 'The application timed out waiting for user input'),
   PRODUCTS_NOT_SUPPORTED: define('ITEM_ERROR', 400, ''),
+  // plaid.com/docs/errors/item
+  ITEM_NOT_FOUND: define('ITEM_ERROR', 400, 'The Item you requested cannot be found. This Item does not exist, has been previously removed via /item/remove, or has had access removed by the user.'),
+  PRODUCT_NOT_ENABLED: define('ITEM_ERROR', 400, 'A requested product was not enabled for the current access token. Please ensure it is included when when initializing Link and create the Item again.'),
   PRODUCT_NOT_READY: define('ITEM_ERROR', 400, 'the requested product is not yet ready. please provide a webhook or try the request again later'),
   // INSTITUTION_ERROR
   INSTITUTION_DOWN: define('INSTITUTION_ERROR', 400, INSTITUTION_NOT_RESPONDING, INSTITUTION_NOT_RESPONDING_DISPLAY),
   INSTITUTION_NOT_RESPONDING: define('INSTITUTION_ERROR', 400, INSTITUTION_NOT_RESPONDING, INSTITUTION_NOT_RESPONDING_DISPLAY),
   INSTITUTION_NOT_AVAILABLE: define('INSTITUTION_ERROR', 400, INSTITUTION_NOT_RESPONDING, INSTITUTION_NOT_RESPONDING_DISPLAY),
+  // plaid.com/docs/errors/institution: "un-retryable and requires custom updates from Plaid".
+  UNSUPPORTED_RESPONSE: define('INSTITUTION_ERROR', 400, 'the data returned from the financial institution is not in a supported format', 'The data returned from the financial institution is not in a supported format.'),
   INSTITUTION_NO_LONGER_SUPPORTED: define(
     'INSTITUTION_ERROR',
     400,

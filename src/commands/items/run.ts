@@ -81,8 +81,9 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
       await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], item: item.alias });
     } catch (error) {
       // Already gone at Plaid: the local copy is all that is left, so delete it.
-      if (!(error instanceof CliError && error.plaid?.error_code === 'INVALID_ACCESS_TOKEN')) throw error;
-      note = ' Plaid no longer knew the item (INVALID_ACCESS_TOKEN), so only the local copy was deleted.';
+      const gone = error instanceof CliError ? error.plaid?.error_code : undefined;
+      if (gone !== 'INVALID_ACCESS_TOKEN' && gone !== 'ITEM_NOT_FOUND') throw error;
+      note = ` Plaid no longer knew the item (${gone}), so only the local copy was deleted.`;
     }
   }
   try {
