@@ -37,7 +37,7 @@ Examples:
   $ plaidbal doctor                           # what is wrong with this set-up, and the fix
 
 Exit codes: 0 ok, 1 unexpected, 2 usage, 3 config/credentials/store, 4 item needs its user,
-5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed, 130 interrupted.
+5 Plaid/network failure, 6 some items failed, 7 insufficient funds, 8 Link closed or a confirmation declined, 130 interrupted.
 Docs: see README.md ("plaidbal help <command>" for a command's flags).`;
 
 /** The program and its global flags (--debug, --no-color); `program.opts()` is typed from these calls. */

@@ -106,7 +106,7 @@ describe('items rotate <item>', () => {
     const before = await world.store.snapshot();
     const calls = invalidateCalls();
     const no = await runInTerminal(['items', 'rotate', 'demo'], tty, [{ expect: /Rotate the access token of "demo"/, send: 'n\r' }]);
-    expect(no.code).toBe(0);
+    expect(no.code).toBe(8);
     expect(stripAnsi(no.screen)).toContain('Nothing was rotated');
     expect(invalidateCalls()).toBe(calls);
     expect(await world.store.snapshot()).toEqual(before);

@@ -100,7 +100,7 @@ describe('on a terminal', () => {
     expect(stripAnsi(ci.screen).replace(/\s+/g, ' ')).toContain('Removing "demo" needs confirmation, and plaidbal cannot ask here (CI is set).');
     expect(await world.store.snapshot()).toEqual(before);
     const no = await runInTerminal(['items', 'remove', 'demo'], env, [{ expect: /Remove at Plaid and delete "demo"/, send: `n${ENTER}` }]);
-    expect(no.code).toBe(0);
+    expect(no.code).toBe(8);
     expect(stripAnsi(no.screen)).toContain('Nothing was removed');
     expect(await world.store.snapshot()).toEqual(before);
     const yes = await runInTerminal(['items', 'remove', 'demo'], env, [{ expect: /Remove at Plaid and delete "demo"/, send: `y${ENTER}` }]);

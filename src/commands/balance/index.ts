@@ -29,7 +29,7 @@ Examples:
   $ plaidbal balance --item checking --json | jq '.items[0].accounts[] | {name, available: .balances.available}'
   $ plaidbal balance --all --env production --yes --format csv > balances.csv
   $ plaidbal balance --all --env production --yes --rate 300 --format ndjson > balances.ndjson
-  $ plaidbal balance --all --cached --format ndjson | jq -c 'select(.available < 100)'
+  $ plaidbal balance --all --cached --format ndjson | jq -c 'select(.available != null and .available < 100)'
   $ vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json
 
 In production each real-time call is billed: on a terminal, plaidbal asks before making more

@@ -114,7 +114,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
     const ok = await ctx.prompt.confirm(`Rotate ${what}? Each old token stops working at once.`, { default: false });
     if (!ok) {
       ctx.info('Nothing was rotated.');
-      return ExitCode.OK;
+      // Declined, as `balance` and `link` exit when the user says no: a script can tell it from done.
+      return ExitCode.LINK_CANCELLED;
     }
   }
 

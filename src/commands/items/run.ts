@@ -63,7 +63,8 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
     const ok = await ctx.prompt.confirm(`${what} "${item.alias}" (${item.institution_name ?? item.item_id}, ${item.environment})?`, { default: false });
     if (!ok) {
       ctx.info('Nothing was removed.');
-      return ExitCode.OK;
+      // Declined, as `balance` and `link` exit when the user says no: a script can tell it from done.
+      return ExitCode.LINK_CANCELLED;
     }
   }
   let note = '';
