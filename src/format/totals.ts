@@ -19,6 +19,7 @@ import { addScaled, subtractScaled, type ScaledDecimal } from '../amount.js';
 import type { AccountJson, BalanceDocument } from '../types.js';
 import { ZERO, decimalOf, plainDecimal } from './decimal.js';
 import { MISSING, currencyLabel, formatMoneyDecimal } from './money.js';
+import { cappedList } from '../text.js';
 
 /** How an account type counts: depository and investment are assets, credit and loan liabilities. */
 export type TotalsKind = 'depository' | 'investment' | 'credit' | 'loan' | 'other';
@@ -169,11 +170,18 @@ function addAccount(group: Group, account: AccountJson): void {
   }
 }
 
-/** Totals per currency, sorted by currency label. Accounts of failed items are not there to add. */
+/** An account with neither currency code: its currency is unknown, so it is added to none. */
+const noCurrency = (account: AccountJson): boolean => currencyLabel(account.balances.iso_currency_code, account.balances.unofficial_currency_code) === MISSING;
+
+/**
+ * Totals per currency, sorted by currency label. Accounts of failed items are not there to add,
+ * and accounts with no currency code are added to none (leftOutOfTotals says so under the table).
+ */
 export function currencyTotals(doc: BalanceDocument): CurrencyTotals[] {
   const groups = new Map<string, Group>();
   for (const item of doc.items) {
     for (const account of item.accounts) {
+      if (noCurrency(account)) continue;
       const { iso_currency_code: iso, unofficial_currency_code: unofficial } = account.balances;
       const key = currencyLabel(iso, unofficial);
       let group = groups.get(key);
@@ -240,8 +248,21 @@ const LEGEND = [
 
 const accountsCount = (n: number): string => `${n} account${n === 1 ? '' : 's'}`;
 
-export function totalsTable(totals: CurrencyTotals[], chalk: ChalkInstance): string {
-  if (totals.length === 0) return '';
+/**
+ * What the totals cannot include, said under them: the items that failed (their accounts are
+ * unknown) and the accounts with no currency code (two of them may be in different currencies).
+ */
+export function leftOutOfTotals(doc: BalanceDocument): string[] {
+  const lines: string[] = [];
+  const failed = doc.items.filter((item) => item.error !== null).map((item) => item.name);
+  if (failed.length) lines.push(`Not in the totals: ${failed.length === 1 ? 'the item' : `the ${failed.length} items`} that failed (${cappedList(failed)}); ${failed.length === 1 ? 'its' : 'their'} accounts are unknown.`);
+  const unknown = doc.items.reduce((n, item) => n + item.accounts.filter(noCurrency).length, 0);
+  if (unknown) lines.push(`Not in the totals: ${accountsCount(unknown)} with no currency code from Plaid, which cannot be added to any currency.`);
+  return lines;
+}
+
+export function totalsTable(totals: CurrencyTotals[], chalk: ChalkInstance, leftOut: readonly string[] = []): string {
+  if (totals.length === 0) return leftOut.map((line) => chalk.dim(line)).join('\n');
   const showOther = totals.some((t) => t.other.counted + t.other.missing > 0);
   const rows = FIGURE_ROWS.filter(([, key]) => key !== 'other' || showOther);
 
@@ -255,7 +276,7 @@ export function totalsTable(totals: CurrencyTotals[], chalk: ChalkInstance): str
     table.push(['Accounts', ...chunk.map((t) => String(t.accounts))]);
     tables.push(table.toString());
   }
-  return [...tables, ...[...LEGEND, ...notes(totals, showOther)].map((line) => chalk.dim(line))].join('\n');
+  return [...tables, ...[...LEGEND, ...notes(totals, showOther), ...leftOut].map((line) => chalk.dim(line))].join('\n');
 }
 
 function money(value: string | null, t: CurrencyTotals, chalk: ChalkInstance): string {

@@ -5,7 +5,7 @@
  */
 import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
-import { CURRENCIES_PER_TABLE, currencyTotals, totalsKind, totalsTable, type CurrencyTotals } from '../../src/format/totals.js';
+import { CURRENCIES_PER_TABLE, currencyTotals, leftOutOfTotals, totalsKind, totalsTable, type CurrencyTotals } from '../../src/format/totals.js';
 import type { AccountJson, BalanceDocument } from '../../src/types.js';
 
 const plain = new Chalk({ level: 0 });
@@ -359,5 +359,35 @@ describe('totalsTable', () => {
 
   it('nothing to total, nothing shown', () => {
     expect(totalsTable([], plain)).toBe('');
+  });
+});
+
+describe('what the totals leave out, said under them', () => {
+  it('accounts with no currency code are added to no currency, and counted in a note', () => {
+    const doc = docOf([
+      account('a', 'depository', { available: 100, current: 100, iso: null }),
+      account('b', 'depository', { available: 200, current: 200, iso: null, unofficial: '  ' }),
+      account('c', 'depository', { available: 5, current: 5 }),
+    ]);
+    const totals = currencyTotals(doc);
+    expect(totals.map((t) => [t.currency, t.cashAvailable.total, t.accounts])).toEqual([['USD', '5', 1]]);
+    const text = totalsTable(totals, plain, leftOutOfTotals(doc));
+    expect(text).toContain('Not in the totals: 2 accounts with no currency code from Plaid, which cannot be added to any currency.');
+    expect(text).not.toContain('300');
+  });
+
+  it('with only such accounts there are no totals, only the note', () => {
+    const doc = docOf([account('a', 'depository', { available: 100, current: 100, iso: null })]);
+    expect(currencyTotals(doc)).toEqual([]);
+    expect(totalsTable(currencyTotals(doc), plain, leftOutOfTotals(doc))).toBe('Not in the totals: 1 account with no currency code from Plaid, which cannot be added to any currency.');
+  });
+
+  it('failed items are named: the totals are not the whole store', () => {
+    const doc = docOf(PLATYPUS, [], []);
+    doc.items[1]!.error = { error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED', error_message: 'm', display_message: null, request_id: 'r' };
+    doc.items[2]!.error = { error_type: 'ITEM_ERROR', error_code: 'ITEM_LOCKED', error_message: 'm', display_message: null, request_id: 'r' };
+    expect(leftOutOfTotals(doc)).toEqual(['Not in the totals: the 2 items that failed (item-1, item-2); their accounts are unknown.']);
+    expect(totalsTable(currencyTotals(doc), plain, leftOutOfTotals(doc))).toContain('Not in the totals: the 2 items that failed (item-1, item-2)');
+    expect(leftOutOfTotals(docOf(PLATYPUS))).toEqual([]);
   });
 });

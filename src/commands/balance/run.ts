@@ -170,8 +170,8 @@ export async function render(doc: BalanceDocument, format: BalanceFormat, ctx: C
       return CSV_HEADER + balanceCsvRows(doc);
     case 'table': {
       // cli-table3 is loaded only for tables: JSON, ndjson and csv (scripts) never pay for it.
-      const [{ balanceTable }, { currencyTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
-      const totals = totalsTable(currencyTotals(doc), ctx.io.out);
+      const [{ balanceTable }, { currencyTotals, leftOutOfTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
+      const totals = totalsTable(currencyTotals(doc), ctx.io.out, leftOutOfTotals(doc));
       return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
     }
   }
