@@ -439,6 +439,21 @@ describe('exit 5: Plaid, institution and network failures, after retries', () =>
 });
 
 describe('exit 6: some items failed', () => {
+  it('--all on a store of one failing item is still a many-item run: exit 6 and an error row; --item exits 4', async () => {
+    await linked('bad');
+    await world.run(['sandbox', 'reset-login', 'bad']);
+    const all = await world.run(['balance', '--all']);
+    expect(all.code, all.stderr).toBe(6);
+    expect(all.stdout).toContain('ITEM_LOGIN_REQUIRED');
+    expect(all.stderr).toContain('1 of 1 items failed.');
+    const json = await world.run(['balance', '--all', '--json']);
+    expect(json.code).toBe(6);
+    expect(JSON.parse(json.stdout).items[0].error.error_code).toBe('ITEM_LOGIN_REQUIRED');
+    const one = await world.run(['balance', '--item', 'bad']);
+    expect(one.code).toBe(4);
+    expect(one.stderr).toContain('plaidbal link --update bad');
+  });
+
   it('one failing item never loses the others', async () => {
     await linked('good');
     await world.link('bad', '--institution', 'ins_109511');

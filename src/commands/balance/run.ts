@@ -115,7 +115,10 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   const doc: BalanceDocument = { environment, fetched_at: fetchedAt, items: answered.map((r) => r.json) };
   const failures = answered.filter((r) => r.error);
   // One item that failed: its error is the command's error, printed with its hint by the top level.
-  if (stopped === null && results.length === 1 && failures.length === 1 && format === 'table') throw failures[0]!.error!;
+  // --all is a many-item run whatever the store holds: a script gets 6, not the item's own code,
+  // when a store of one item has it failing (as `items status --all` does).
+  const oneItem = results.length === 1 && !opts.all;
+  if (stopped === null && oneItem && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   if (!streaming) ctx.io.stdout.write(await render(doc, format, ctx));
   if (source === 'realtime') await recordLastBalance(ctx, store, answered, fetchedAt, environment);
@@ -133,7 +136,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     throw new CliError(what, { exitCode: ExitCode.INTERRUPTED });
   }
   if (failures.length === 0) return ExitCode.OK;
-  if (results.length > 1) {
+  if (!oneItem) {
     ctx.info(ctx.io.err.red(`${failures.length} of ${results.length} items failed.`));
     return ExitCode.PARTIAL_FAILURE;
   }
