@@ -395,6 +395,8 @@ describe('plaidbal link with the local page in Chromium', () => {
       [['--name', 'demo'], 'already used'],
       [['--country', 'USA'], 'Not ISO-3166 alpha-2 country codes: USA'],
       [['--redirect-uri', 'https://example.com/cb?x=1'], 'must not contain a query'],
+      [['--redirect-uri', 'http://example.com/cb'], 'must be an https URL: Plaid takes http only for localhost, and only in Sandbox'],
+      [['--env', 'production', '--redirect-uri', 'http://localhost:3000/cb'], 'works only in Sandbox; in production it must be an https URL'],
       [['--sandbox-password', 'error_ITEM_LOCKED'], 'only apply with --sandbox'],
     ];
     for (const [args, message] of cases) {

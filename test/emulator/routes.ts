@@ -136,7 +136,8 @@ function institutionById(id: string): SandboxInstitution {
   return institution;
 }
 
-function checkRedirectUri(uri: string, registered: string[] | null): void {
+/** PLAID-NOTES ("OAuth"): https, or http on localhost in Sandbox only, and registered in the dashboard. */
+function checkRedirectUri(uri: string, registered: string[] | null, environment: string): void {
   const notRegistered = invalidField('OAuth redirect URI must be configured in the developer dashboard. See https://dashboard.plaid.com/team/api');
   if (registered) {
     if (!registered.includes(uri)) throw notRegistered;
@@ -149,7 +150,7 @@ function checkRedirectUri(uri: string, registered: string[] | null): void {
     throw invalidField('redirect_uri must be a valid URI');
   }
   const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw notRegistered;
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback && environment === 'sandbox')) throw notRegistered;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -383,7 +384,7 @@ function linkTokenCreate(body: Body, ctx: RouteContext): Reply<LinkTokenCreateRe
   const countries = countryCodes(body);
   const webhook = optionalString(body, 'webhook');
   const redirectUri = optionalString(body, 'redirect_uri');
-  if (redirectUri) checkRedirectUri(redirectUri, ctx.redirectUris);
+  if (redirectUri) checkRedirectUri(redirectUri, ctx.redirectUris, ctx.state.environment);
   const hostedLink = optionalObject(body, 'hosted_link');
 
   const accessToken = optionalString(body, 'access_token');

@@ -74,7 +74,12 @@ function checkLanguage(language: string | undefined): string | undefined {
   return lang;
 }
 
-function checkRedirectUri(uri: string | undefined): string | undefined {
+/**
+ * PLAID-NOTES ("OAuth"): a redirect URI must be https, except http on localhost in Sandbox;
+ * plaid/quickstart#144: an http localhost URI "works only in Sandbox". Refused here, before the
+ * store is unlocked, rather than by /link/token/create after it.
+ */
+function checkRedirectUri(uri: string | undefined, environment: Environment): string | undefined {
   if (uri === undefined) return undefined;
   let url: URL;
   try {
@@ -82,7 +87,13 @@ function checkRedirectUri(uri: string | undefined): string | undefined {
   } catch {
     throw usageError(`--redirect-uri "${uri}" is not a URL.`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usageError('--redirect-uri must be an https URL (http only for localhost in Sandbox).');
+  if (url.protocol === 'http:') {
+    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+    if (!loopback) throw usageError('--redirect-uri must be an https URL: Plaid takes http only for localhost, and only in Sandbox.');
+    if (environment !== 'sandbox') throw usageError(`--redirect-uri on http://${url.hostname} works only in Sandbox; in ${environment} it must be an https URL registered in the Plaid Dashboard.`);
+  } else if (url.protocol !== 'https:') {
+    throw usageError('--redirect-uri must be an https URL (http only for localhost in Sandbox).');
+  }
   if (url.search || url.hash) throw usageError('--redirect-uri must not contain a query or fragment: Plaid refuses them.');
   return uri;
 }
@@ -103,18 +114,20 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
   checkFlags(opts);
   const countryCodes = checkCountryCodes(opts.country);
   const language = checkLanguage(opts.language);
-  const redirectUri = checkRedirectUri(opts.redirectUri);
   const products = opts.update === undefined ? checkProducts(opts.products) : [];
   const store = await ctx.store();
 
   let update: UpdateTarget | null = null;
   let environment: Environment;
+  let redirectUri: string | undefined;
   if (opts.update !== undefined) {
     // Update mode: the item's environment wins; opening its token also unlocks the store.
     update = await resolveUpdateTarget(store, opts.update, opts.env);
     environment = update.item.environment;
+    redirectUri = checkRedirectUri(opts.redirectUri, environment);
   } else {
     environment = resolveEnvironment(opts.env, ctx.env);
+    redirectUri = checkRedirectUri(opts.redirectUri, environment);
     if (opts.name) checkAliasFree(store, opts.name, environment);
     store.assertWritable();
     await confirmSubscription(ctx, environment, products, Boolean(opts.yes));
