@@ -5,6 +5,7 @@
  * emulator is told to hold (Plaid reports those with `unofficial_currency_code`).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runInProcess } from '../helpers/in-process.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 const customUser = JSON.stringify({
@@ -50,6 +51,17 @@ describe('awkward balances in the table and the JSON', () => {
 
   const row = (mask: string) => table.split('\n').find((l) => l.includes(`••${mask}`)) ?? '';
   const balances = (mask: string) => json.items[0]!.accounts.find((a) => a.mask === mask)!.balances;
+
+  it('on a terminal the accounts table fits its width (names and types wrap); piped, it does not', async () => {
+    const accountsTable = (text: string) => text.split('\n\n')[0]!.split('\n').slice(1);
+    const widest = (text: string) => Math.max(...accountsTable(text).map((l) => l.length));
+    expect(widest(table)).toBeGreaterThan(90);
+    // Only the account and type columns wrap (down to their longest word): the figures never do.
+    const r = await runInProcess(['balance', '--item', 'custom'], { env: { ...world.env, NO_COLOR: '1' }, terminalColumns: 90 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(widest(r.stdout), r.stdout).toBeLessThanOrEqual(90);
+    for (const mask of ['1001', '1005', '1006']) expect(r.stdout).toContain(`••${mask}`);
+  });
 
   it('negatives stay negative', () => {
     expect(row('1001')).toMatch(/-\$12\.50.*-\$12\.50/);

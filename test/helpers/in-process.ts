@@ -34,6 +34,8 @@ export function bufferedIO(): { io: IO; stdout: () => string; stderr: () => stri
 export interface InProcessOptions {
   env: NodeJS.ProcessEnv;
   stdin?: string;
+  /** stdout is a terminal this many columns wide (its isTTY and columns, as Node sets them). */
+  terminalColumns?: number;
 }
 
 export async function runInProcess(args: string[], opts: InProcessOptions): Promise<CliResult> {
@@ -45,15 +47,16 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
   out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
   const stdin = Readable.from(opts.stdin ? [Buffer.from(opts.stdin)] : []);
+  if (opts.terminalColumns !== undefined) Object.assign(out, { isTTY: true, columns: opts.terminalColumns });
   // What processIO gives a piped run (no terminal, so no prompt and no colour unless forced).
   const io = (noColorFlag: boolean): IO => ({
     stdout: out,
     stderr: err,
     stdin,
-    stdoutIsTTY: false,
+    stdoutIsTTY: opts.terminalColumns !== undefined,
     stderrIsTTY: false,
     canPrompt: false,
-    out: styleFor(colorLevel(false, { noColorFlag, env })),
+    out: styleFor(colorLevel(opts.terminalColumns !== undefined, { noColorFlag, env })),
     err: styleFor(colorLevel(false, { noColorFlag, env })),
   });
   const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });

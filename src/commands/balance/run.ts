@@ -175,7 +175,9 @@ export async function render(doc: BalanceDocument, format: BalanceFormat, ctx: C
       // cli-table3 is loaded only for tables: JSON, ndjson and csv (scripts) never pay for it.
       const [{ balanceTable }, { currencyTotals, leftOutOfTotals, totalsTable }] = await Promise.all([import('../../format/balance.js'), import('../../format/totals.js')]);
       const totals = totalsTable(currencyTotals(doc), ctx.io.out, leftOutOfTotals(doc));
-      return `${balanceTable(doc, ctx.io.out)}${totals ? `\n${totals}\n` : ''}`;
+      // On a terminal, the table fits its width (the account and type columns wrap).
+      const columns = ctx.io.stdoutIsTTY ? (ctx.io.stdout as { columns?: number }).columns : undefined;
+      return `${balanceTable(doc, ctx.io.out, { width: columns || undefined })}${totals ? `\n${totals}\n` : ''}`;
     }
   }
 }
