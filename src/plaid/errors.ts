@@ -280,7 +280,8 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     retried: true,
     hint: () => 'Plaid rate-limited balance calls for your client_id (shared with every application using it) even after retries; wait a minute and try again.',
   },
-  ACCOUNTS_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => "Plaid rate-limited this item's /accounts/get calls even after retries; wait a minute and try again." },
+  // ACCOUNTS_LIMIT is both a per-item and a per-client limit (plaid.com/docs/errors/rate-limit-exceeded).
+  ACCOUNTS_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => 'Plaid rate-limited /accounts/get calls (for this item, or for your client_id) even after retries; wait a minute and try again.' },
   INSTITUTION_RATE_LIMIT: { exitCode: ExitCode.PLAID_FAILURE, retried: true, hint: () => 'Plaid rate-limited calls to this institution even after retries; wait a minute and try again.' },
   // …RATE_LIMIT can mean a long wait, and CREDITS_EXHAUSTED (a trial plan's free credits) does not clear by waiting.
   RATE_LIMIT: {
