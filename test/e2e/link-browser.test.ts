@@ -321,7 +321,8 @@ describe('plaidbal link with the local page in Chromium', () => {
     await openPage(await run.url, { kind: 'exit', error });
     const r = await run.done;
     expect(r.code).toBe(8);
-    expect(r.stderr).toContain('The link token expired: Plaid Link can no longer finish this session. Nothing was saved. (Plaid Link ended with INVALID_LINK_TOKEN');
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain('Plaid Link refused the link token (INVALID_LINK_TOKEN, link_session_id');
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain('it expired, or it was used up (too many failed logins, or, outside Sandbox, a second Link session on it, such as a reloaded page). Nothing was saved.');
     expect(r.stderr).toContain('Start again with `plaidbal link`');
   });
 

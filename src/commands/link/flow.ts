@@ -307,9 +307,14 @@ export function pause(ms: number, signal: AbortSignal): Promise<void> {
 export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: LinkExitMetadata): CliError {
   const session = metadata.link_session_id ?? 'unknown';
   // plaid.com/docs/link/handle-invalid-link-token: the token expired (30+ minutes in Link) or
-  // too many failed logins used it up. Start again with a new token; not a usage error.
+  // too many failed logins used it up; plaid.com/docs/errors/invalid-input: "A link_token can only
+  // be used once, except when working in the Sandbox", so a page reloaded in Production ends here
+  // too. Start again with a new token; not a usage error.
   if (error.error_code === 'INVALID_LINK_TOKEN') {
-    return expiredError(plan, null, ` (Plaid Link ended with INVALID_LINK_TOKEN, link_session_id ${session}.)`);
+    return new CliError(
+      `Plaid Link refused the link token (INVALID_LINK_TOKEN, link_session_id ${session}): it expired, or it was used up (too many failed logins, or, outside Sandbox, a second Link session on it, such as a reloaded page). Nothing was ${plan.update ? 'changed' : 'saved'}.`,
+      { exitCode: ExitCode.LINK_CANCELLED, hint: `Start again with \`${retryCommand(plan)}\`: it makes a new link token.` },
+    );
   }
   const where = metadata.institution ? ` at ${metadata.institution.name}` : '';
   const info = {
