@@ -111,19 +111,28 @@ describe('depository accounts', () => {
     expect(JSON.parse(json.stdout)).toMatchObject({ amount: '100.01', sufficient: false, shortfall: '0.01' });
   });
 
-  it('Plaid CD (available null) falls back to current, and says so', async () => {
+  it('Plaid CD (available null) is refused: its current balance is held until it matures (exit 2)', async () => {
     const r = await demo('2222', '25');
-    expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Current:   $1,000.00 (no available balance reported: current balance used)');
-    expect(r.stdout).toContain('Sufficient: $1,000.00 current ≥ $25.00 requested');
-    expect(r.stderr).toContain('Note: Plaid reported no available balance for "Plaid CD ••2222", so its current balance was used.');
-    const json = await demo('2222', '1000.50', '--json');
-    expect(json.code).toBe(7);
-    expect(json.stderr).toContain('Note:');
-    expect(JSON.parse(json.stdout)).toMatchObject({
-      balance_used: { field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null },
-      balances: { available: null, current: 1000, limit: null },
-      shortfall: '0.50',
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.replace(/\s+/g, ' ')).toContain('"Plaid CD ••2222" is a certificate of deposit (depository / cd) and Plaid reports no available balance for it: its current balance is held until it matures, not funds');
+  });
+
+  it('another depository account with no available balance falls back to current, and says so', async () => {
+    await withBalances(demoItemId, '1111', { available: null, current: 1000 }, async () => {
+      const r = await demo('1111', '25');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('Current:   $1,000.00 (no available balance reported: current balance used)');
+      expect(r.stdout).toContain('Sufficient: $1,000.00 current ≥ $25.00 requested');
+      expect(r.stderr).toContain('Note: Plaid reported no available balance for "Plaid Saving ••1111", so its current balance was used.');
+      const json = await demo('1111', '1000.50', '--json');
+      expect(json.code).toBe(7);
+      expect(json.stderr).toContain('Note:');
+      expect(JSON.parse(json.stdout)).toMatchObject({
+        balance_used: { field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null },
+        balances: { available: null, current: 1000 },
+        shortfall: '0.50',
+      });
     });
   });
 });

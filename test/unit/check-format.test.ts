@@ -25,6 +25,8 @@ function account(name: string, mask: string | null, type: string, subtype: strin
 }
 
 const checking = account('Plaid Checking', '0000', 'depository', 'checking', { available: 100, current: 110 });
+/** A depository account whose institution reports no available balance. */
+const noAvailable = account('Plaid Money Market', '4444', 'depository', 'money market', { available: null, current: 1000 });
 const cd = account('Plaid CD', '2222', 'depository', 'cd', { available: null, current: 1000 });
 const card = account('Plaid Credit Card', '3333', 'credit', 'credit card', { available: null, current: 410, limit: 2000 });
 const loan = account('Plaid Student Loan', '7777', 'loan', 'student', { current: 65262 });
@@ -66,8 +68,8 @@ describe('decideFunds', () => {
   });
 
   it('falls back to current when available is null', () => {
-    expect(decide(cd, '1000')).toMatchObject({ field: 'current', source: 'current', sufficient: true });
-    expect(decide(cd, '1000.5')).toMatchObject({ field: 'current', sufficient: false, shortfall: { units: 50n, scale: 2 } });
+    expect(decide(noAvailable, '1000')).toMatchObject({ field: 'current', source: 'current', sufficient: true });
+    expect(decide(noAvailable, '1000.5')).toMatchObject({ field: 'current', sufficient: false, shortfall: { units: 50n, scale: 2 } });
   });
 
   it('an overdrawn account is short by the amount plus the overdraft', () => {
@@ -107,6 +109,15 @@ describe('decideFunds', () => {
     );
     expect(refusal(() => decide(ira, '1')).message).toContain('is an investment account');
     expect(refusal(() => decide(account('Wallet', null, 'other', null, {}), '1')).message).toContain('"Wallet" is an account of type "other"');
+  });
+
+  it('a CD without an available balance is refused: its current balance is held until it matures', () => {
+    const e = refusal(() => decide(cd, '1'));
+    expect(e.exitCode).toBe(ExitCode.USAGE);
+    expect(e.message).toBe(
+      '"Plaid CD ••2222" is a certificate of deposit (depository / cd) and Plaid reports no available balance for it: its current balance is held until it matures, not funds, so plaidbal does not check funds against it.',
+    );
+    expect(decide({ ...cd, balances: { ...cd.balances, available: 500 } }, '400')).toMatchObject({ field: 'available', source: 'available', sufficient: true });
   });
 
   it('no usable balance is a Plaid-side failure (exit 5)', () => {
@@ -156,7 +167,7 @@ describe('checkText', () => {
   });
 
   it('the current fallback says so', () => {
-    const text = checkText(report(cd, '25'), plain);
+    const text = checkText(report(noAvailable, '25'), plain);
     expect(text).toContain('Current:   $1,000.00 (no available balance reported: current balance used)');
     expect(text).toContain('Sufficient: $1,000.00 current ≥ $25.00 requested');
   });
@@ -191,7 +202,7 @@ describe('fallbackNote', () => {
   it('only for the current fallback', () => {
     expect(fallbackNote(report(checking, '25'))).toBeNull();
     expect(fallbackNote(report(card, '25', true))).toBeNull();
-    expect(fallbackNote(report(cd, '25'))).toContain('Plaid reported no available balance for "Plaid CD ••2222", so its current balance was used');
+    expect(fallbackNote(report(noAvailable, '25'))).toContain('Plaid reported no available balance for "Plaid Money Market ••4444", so its current balance was used');
   });
 });
 
@@ -229,7 +240,7 @@ describe('checkJson', () => {
   });
 
   it('fallback and credit figures', () => {
-    expect(JSON.parse(checkJson(report(cd, '25'))).balance_used).toEqual({ field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null });
+    expect(JSON.parse(checkJson(report(noAvailable, '25'))).balance_used).toEqual({ field: 'current', source: 'current', value: 1000, realtime: true, last_updated_datetime: null });
     expect(JSON.parse(checkJson(report(card, '25', true))).balance_used).toEqual({ field: 'available_credit', source: 'limit_minus_current', value: 1590, realtime: true, last_updated_datetime: null });
     const awkward = { ...card, balances: { ...card.balances, current: 410.11 } };
     expect(JSON.parse(checkJson(report(awkward, '25', true))).balance_used.value).toBe(1589.89);

@@ -57,7 +57,14 @@ export function decideFunds(account: AccountJson, amount: Amount, opts: { allowC
 
   if (account.type === 'depository') {
     if (usable(available)) picked = { field: 'available', source: 'available', balance: decimalOf(available) };
-    else if (usable(current)) picked = { field: 'current', source: 'current', balance: decimalOf(current) };
+    // A CD's current balance is held until it matures: not funds, so no fallback to it (a script's
+    // `check … && pay` must not go ahead on it). An available balance Plaid sends for one is used.
+    else if (account.subtype === 'cd') {
+      throw usageError(
+        `${label} is a certificate of deposit (${typeLabel(account)}) and Plaid reports no available balance for it: its current balance is held until it matures, not funds, so plaidbal does not check funds against it.`,
+        '`plaidbal check` works on depository accounts that hold funds (checking, savings, …); `plaidbal balance` shows the CD\'s current balance.',
+      );
+    } else if (usable(current)) picked = { field: 'current', source: 'current', balance: decimalOf(current) };
     else throw noBalance(`Plaid reported neither an available nor a current balance for ${label}.`);
   } else if (account.type === 'credit') {
     if (!opts.allowCredit) {
