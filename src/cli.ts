@@ -134,7 +134,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
     } else if (controller.signal.aborted) {
       // The second stop cancels billed calls still on their way (critical.ts, Drain); the next exits.
-      if (drain === null || cancelled) process.exit(ExitCode.INTERRUPTED);
+      if (drain === null || cancelled || drain.waitingFor() === null) process.exit(ExitCode.INTERRUPTED);
       cancelled = true;
       io.stderr.write(`${io.err.yellow(`${name}: cancelling the calls still on their way; their answers are lost.`)}\n`);
       drain.cancel();
@@ -145,7 +145,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     const waitingFor = drain?.waitingFor();
     if (waitingFor) {
       const again = name === 'Ctrl-C' ? 'Ctrl-C again' : `A second ${name}`;
-      io.stderr.write(`${io.err.yellow(`${name}: no new calls; waiting for ${waitingFor}, which Plaid bills. ${again} cancels them.`)}\n`);
+      io.stderr.write(`${io.err.yellow(`${name}: no new calls; waiting for ${waitingFor}. ${again} cancels them.`)}\n`);
     }
   };
   const handlers = STOPPING_SIGNALS.map(([signal, name]) => [signal, () => stop(name)] as const);

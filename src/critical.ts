@@ -38,7 +38,7 @@ export function finishing(): string | null {
  * been sent and waits for these, saying so (cli.ts); the second cancels them; the third exits.
  */
 export interface Drain {
-  /** What is being waited for, completing "Ctrl-C: waiting for …", or null when nothing is. */
+  /** What is being waited for, completing "Ctrl-C: no new calls; waiting for …", or null when nothing is. */
   waitingFor(): string | null;
   /** Cancels what is on its way: its answers are lost. */
   cancel(): void;

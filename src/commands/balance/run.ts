@@ -66,7 +66,12 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   /** Set when Ctrl-C (or SIGTERM, SIGHUP), or an error that stops the run, stopped the fan-out: what it was stopped with. */
   let stopped: unknown = null;
   const leaveDrain = enterDrain({
-    waitingFor: () => (inFlight.sent === 0 ? null : inFlight.sent === 1 ? `the ${source === 'realtime' ? 'real-time ' : ''}balance call already sent` : `the ${inFlight.sent} ${source === 'realtime' ? 'real-time ' : ''}balance calls already sent`),
+    waitingFor: () => {
+      if (inFlight.sent === 0) return null;
+      const calls = inFlight.sent === 1 ? `the ${source === 'realtime' ? 'real-time ' : ''}balance call` : `the ${inFlight.sent} ${source === 'realtime' ? 'real-time ' : ''}balance calls`;
+      // Only real-time calls are billed; /accounts/get (--cached) is free.
+      return `${calls} already sent${source === 'realtime' ? ', which Plaid bills' : ''}`;
+    },
     cancel: () => cancel.abort(ctx.signal.reason),
   });
   try {
