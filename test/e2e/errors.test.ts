@@ -534,6 +534,23 @@ describe('exit 130: interrupted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
+  it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', status: 500, times: Infinity });
+    const before = await world.store.snapshot();
+    const calls = balanceCalls();
+    const run = start(['--debug', 'balance', '--item', 'demo']);
+    await until(() => run.out.stderr.includes('attempt 1 failed; retrying'), 'the first retry');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.clearFaults();
+    expect(code, run.out.stderr).toBe(130);
+    expect(balanceCalls() - calls).toBe(1);
+    expect(run.out.stderr).toContain('Interrupted.');
+    expect(run.out.stderr).not.toContain('waiting for');
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
   for (const format of [['--json'], []]) {
     it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: no new calls, the one on its way is waited for, and every balance Plaid answered is printed and recorded`, async () => {
       await linked('one');
