@@ -534,6 +534,24 @@ describe('exit 130: interrupted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
+  it('check: Ctrl-C during its balance call waits for the answer, prints the verdict, and still exits 130', async () => {
+    await linked();
+    const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string; mask: string }[];
+    const checking = accounts.find((a) => a.mask === '0000')!.account_id;
+    world.emulator.setLatency(1_500, '/accounts/balance/get');
+    const calls = balanceCalls();
+    const run = start(['check', '--item', 'demo', '--account', checking, '--amount', '25']);
+    await until(() => balanceCalls() > calls, 'the balance call');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.setLatency(0, '/accounts/balance/get');
+    expect(code, run.out.stderr).toBe(130);
+    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills.');
+    expect(run.out.stdout).toContain('Sufficient: $100.00 available ≥ $25.00 requested');
+    expect(run.out.stderr).toContain('Interrupted, after the balance was answered (the verdict is on stdout).');
+    expect(balanceCalls()).toBe(calls + 1);
+  });
+
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async () => {
     await linked();
     world.emulator.inject({ path: '/accounts/balance/get', status: 500, times: Infinity });

@@ -3,6 +3,7 @@
  * sealed token, calls Plaid, and returns either the accounts or the item's error.
  */
 import type { Ctx } from '../../context.js';
+import { enterDrain } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
@@ -26,6 +27,27 @@ export interface FetchOptions {
   pace?: PaceGate;
   /** The run's calls on their way, which Ctrl-C waits for (CallOptions.inFlight). */
   inFlight?: InFlight;
+}
+
+/**
+ * The run's balance calls on their way, registered so that Ctrl-C waits for them instead of
+ * cancelling answers Plaid bills (critical.ts, Drain; a second Ctrl-C cancels them). Pass
+ * `inFlight` in FetchOptions, and call `leave()` once the calls are over.
+ */
+export function balanceDrain(ctx: Ctx, source: FetchOptions['source']): { inFlight: InFlight; leave: () => void } {
+  const cancel = new AbortController();
+  const inFlight: InFlight = { signal: cancel.signal, sent: 0 };
+  const leave = enterDrain({
+    waitingFor: () => {
+      if (inFlight.sent === 0) return null;
+      const kind = source === 'realtime' ? 'real-time balance' : 'balance';
+      const calls = inFlight.sent === 1 ? `the ${kind} call` : `the ${inFlight.sent} ${kind} calls`;
+      // Only real-time calls are billed; /accounts/get (--cached) is free.
+      return `${calls} already sent${source === 'realtime' ? ', which Plaid bills' : ''}`;
+    },
+    cancel: () => cancel.abort(ctx.signal.reason),
+  });
+  return { inFlight, leave };
 }
 
 /**

@@ -1,14 +1,12 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
-import { enterDrain } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { balanceJson } from '../../format/json.js';
 import { CSV_HEADER, balanceCsvRows, balanceNdjson } from '../../format/rows.js';
 import { fanOut, pacerFor } from '../../plaid/ratelimit.js';
-import type { InFlight } from '../../plaid/client.js';
 import type { Store } from '../../store/store.js';
 import type { BalanceDocument, Environment } from '../../types.js';
-import { fetchItemBalances, parseMinLastUpdated, type ItemResult } from './fetch.js';
+import { balanceDrain, fetchItemBalances, parseMinLastUpdated, type ItemResult } from './fetch.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
@@ -53,9 +51,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     },
   };
   // Ctrl-C (SIGTERM, SIGHUP) stops what has not been sent, and waits for the calls on their way:
-  // Plaid bills each real-time one it serves. A second one cancels them (cli.ts, critical.ts).
-  const cancel = new AbortController();
-  const inFlight: InFlight = { signal: cancel.signal, sent: 0 };
+  // Plaid bills each real-time one it serves. A second one cancels them.
+  const { inFlight, leave: leaveDrain } = balanceDrain(ctx, source);
   const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, inFlight } as const;
   const bar = progress(ctx, 'Fetching balances', items.length, { rate: () => pacer.observedRate() });
   // ndjson and csv stream: each item's lines go out, in one write, as soon as that item is
@@ -65,15 +62,6 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   let header = format === 'csv' ? CSV_HEADER : '';
   /** Set when Ctrl-C (or SIGTERM, SIGHUP), or an error that stops the run, stopped the fan-out: what it was stopped with. */
   let stopped: unknown = null;
-  const leaveDrain = enterDrain({
-    waitingFor: () => {
-      if (inFlight.sent === 0) return null;
-      const calls = inFlight.sent === 1 ? `the ${source === 'realtime' ? 'real-time ' : ''}balance call` : `the ${inFlight.sent} ${source === 'realtime' ? 'real-time ' : ''}balance calls`;
-      // Only real-time calls are billed; /accounts/get (--cached) is free.
-      return `${calls} already sent${source === 'realtime' ? ', which Plaid bills' : ''}`;
-    },
-    cancel: () => cancel.abort(ctx.signal.reason),
-  });
   try {
     await fanOut(
       items.length,

@@ -2,7 +2,7 @@ import type { Ctx } from '../../context.js';
 import { AmountError, parseAmount, type Amount } from '../../amount.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
-import { fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
+import { balanceDrain, fetchItemBalances, parseMinLastUpdated } from '../balance/fetch.js';
 import { staleBalance } from '../../format/age.js';
 import { checkJson, checkText, fallbackNote, staleNote, type CheckReport } from './format.js';
 import { decideFunds } from './funds.js';
@@ -34,12 +34,20 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   // One item: check has no --all, and pickItems returns at least one item or throws.
   const item = pickItems(store, { refs: opts.item !== undefined ? [opts.item] : [], env: environment, nameWith: '--item <item>', allowAll: false, onlyItemByDefault: true, oneEnvironment: true })[0]!;
 
-  const result = await fetchItemBalances(ctx, store, item, {
-    source: 'realtime',
-    accountIds: [opts.account],
-    minLastUpdated,
-    timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
-  });
+  // Ctrl-C during the call waits for Plaid's answer, which Plaid bills; a second one cancels it.
+  const { inFlight, leave } = balanceDrain(ctx, 'realtime');
+  let result;
+  try {
+    result = await fetchItemBalances(ctx, store, item, {
+      source: 'realtime',
+      accountIds: [opts.account],
+      minLastUpdated,
+      timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined,
+      inFlight,
+    });
+  } finally {
+    leave();
+  }
   // The item's Plaid error (ITEM_LOGIN_REQUIRED, INVALID_ACCOUNT_ID, …) carries its hint; the top level prints it.
   if (result.error) throw result.error;
   const account = result.json.accounts.find((a) => a.account_id === opts.account);
@@ -64,5 +72,8 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   };
   for (const note of [fallbackNote(report), staleNote(report)]) if (note) ctx.info(ctx.io.err.yellow(note));
   ctx.io.stdout.write(opts.json ? checkJson(report) : checkText(report, ctx.io.out));
+  // Stopped while Plaid answered: the verdict it billed for is printed, and the run still ends as
+  // interrupted, so a script's `check && pay` does not go on after a Ctrl-C or a SIGTERM.
+  if (ctx.signal.aborted) throw new CliError('Interrupted, after the balance was answered (the verdict is on stdout).', { exitCode: ExitCode.INTERRUPTED });
   return decision.sufficient ? ExitCode.OK : ExitCode.INSUFFICIENT_FUNDS;
 }
