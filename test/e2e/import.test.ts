@@ -347,6 +347,29 @@ describe('balance --access-token-stdin: no store at all', () => {
   afterAll(() => rmSync(home, { recursive: true, force: true }));
   const oneShot = (args: string[], stdin: string, extra: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCli(['balance', '--access-token-stdin', ...args], { env: { ...env, ...extra }, stdin });
 
+  it('Ctrl-C during the balance call waits for the answer (billed), prints it, and exits 130', async () => {
+    world.emulator.setLatency(1_500, BALANCE);
+    const before = calls(BALANCE);
+    const child = spawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--json'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    child.stdin!.end(`${token}\n`);
+    const started = Date.now();
+    while (calls(BALANCE) === before && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
+    child.kill('SIGINT');
+    const code = await closed;
+    world.emulator.setLatency(0, BALANCE);
+    expect(code, stderr).toBe(130);
+    expect(stderr).toContain('waiting for the real-time balance call already sent, which Plaid bills');
+    expect(stderr).toContain('Interrupted, after the item had been answered (on stdout).');
+    expect(JSON.parse(stdout).items[0].accounts.length).toBeGreaterThan(0);
+    expect(stdout + stderr).not.toContain(token);
+    expect(calls(BALANCE)).toBe(before + 1);
+  });
+
   it('every output format; the item named by its item_id; nothing created anywhere', async () => {
     const itemId = world.emulator.items().find((i) => i.access_token === token)!.item_id;
     const balances = calls(BALANCE);

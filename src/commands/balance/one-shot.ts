@@ -11,7 +11,7 @@ import { CliError, configError, ExitCode, usageError } from '../../errors.js';
 import { readStdinUpTo } from '../../io.js';
 import type { BalanceDocument, Environment, ItemRecord } from '../../types.js';
 import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.js';
-import { fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
+import { balanceDrain, fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
 import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 
@@ -99,13 +99,22 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
     }
   }
   const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: institutionName, products: [], linked_at: '' };
-  const result = await fetchBalancesWithToken(ctx, plaid, record, token, { source: opts.cached ? 'cached' : 'realtime', accountIds: opts.account, minLastUpdated, timeoutMs });
+  // Ctrl-C during the call waits for Plaid's answer (billed when real-time); a second one cancels it.
+  const source = opts.cached ? 'cached' : 'realtime';
+  const { inFlight, leave } = balanceDrain(ctx, source);
+  let result;
+  try {
+    result = await fetchBalancesWithToken(ctx, plaid, record, token, { source, accountIds: opts.account, minLastUpdated, timeoutMs, inFlight });
+  } finally {
+    leave();
+  }
 
   // The item is named by its item_id: it has no alias.
   const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [{ ...result.json, name: item.item_id }] };
   const failure = result.error ? oneShotError(result.error) : null;
   if (failure && format === 'table') throw failure;
   ctx.io.stdout.write(await render(doc, format, ctx));
+  if (ctx.signal.aborted) throw new CliError('Interrupted, after the item had been answered (on stdout).', { exitCode: ExitCode.INTERRUPTED });
   if (!failure) return ExitCode.OK;
   const { message, hint, exitCode } = failure;
   ctx.info(`${ctx.io.err.red('Error:')} ${message}${hint ? `\n${ctx.io.err.cyan('Hint:')} ${hint}` : ''}`);
