@@ -34,6 +34,8 @@ const BY_ID = '/institutions/get_by_id';
 const BALANCE = '/accounts/balance/get';
 
 const calls = (path?: string) => world.emulator.requests.filter((q) => path === undefined || q.path === path).length;
+/** Added to the emulator's clock: an item Plaid created weeks ago, without waiting weeks. */
+let clockOffsetMs = 0;
 const mint = async (institution_id = 'ins_109508') => (await createSandboxItem(world.emulator, { institution_id, initial_products: ['auth'] })).access_token;
 const ndjson = (rows: object[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
 const storeItems = () => JSON.parse(readFileSync(world.store.file, 'utf8')).items as { alias: string; item_id: string; institution_name: string | null; products: string[]; access_token: string }[];
@@ -47,7 +49,7 @@ function expectNoToken(text: string) {
 const importRun = (args: string[], stdin: string, extraEnv?: NodeJS.ProcessEnv) => world.run(['items', 'import', ...args], { stdin, extraEnv });
 
 beforeAll(async () => {
-  world = await createWorld({}, {}, { inProcess: true });
+  world = await createWorld({ clock: () => Date.now() + clockOffsetMs }, {}, { inProcess: true });
   expect((await world.init('passphrase')).code).toBe(0);
   await world.link('demo');
 });
@@ -139,6 +141,23 @@ describe('items import: happy paths', () => {
     expect(balance.code, balance.stderr).toBe(0);
     expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(token);
     expectNoToken(printed(r) + printed(balance) + readFileSync(world.store.file, 'utf8'));
+  });
+
+  it("an imported item's linked_at is when Plaid created it (/item/get's created_at), so the Sandbox's 30-day age counts from there", async () => {
+    clockOffsetMs = -40 * 86_400_000;
+    let token: string;
+    try {
+      token = await mint();
+    } finally {
+      clockOffsetMs = 0;
+    }
+    const r = await importRun(['--name', 'old-one'], token);
+    expect(r.code, r.stderr).toBe(0);
+    const emulated = world.emulator.items().find((i) => i.access_token === token)!;
+    const listed = (JSON.parse((await world.run(['items', '--json'])).stdout).items as { alias: string; linked_at: string }[]).find((i) => i.alias === 'old-one')!;
+    // /item/get's created_at has whole seconds (the spec's example: "2019-02-15T15:51:39Z").
+    expect(listed.linked_at).toBe(new Date(Math.floor(Date.parse(emulated.created_at) / 1000) * 1000).toISOString());
+    expect(Date.now() - Date.parse(listed.linked_at)).toBeGreaterThan(39 * 86_400_000);
   });
 
   it('NDJSON and CSV batches (--json): aliases derived like link, one /institutions/get_by_id per institution', async () => {

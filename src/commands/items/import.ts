@@ -57,6 +57,15 @@ interface Verified {
   institutionName: string | null;
   products: string[];
   itemError: string | null;
+  /** When Plaid created the item (/item/get's item.created_at), or null when it did not say. */
+  createdAt: string | null;
+}
+
+/** An ISO-8601 time Plaid sent, normalised (toISOString), or null when absent or not a time. */
+function plaidTime(value: unknown): string | null {
+  if (typeof value !== 'string') return null;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
 const ownError = (code: string, message: string): PlaidErrorJson => ({ error_type: 'PLAIDBAL_ERROR', error_code: code, error_message: message, display_message: null, request_id: null });
@@ -247,6 +256,7 @@ function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal
       institutionName: institutionId ? await institutionName(institutionId) : null,
       products: (item.products ?? []).map(String),
       itemError: item.error?.error_code ?? null,
+      createdAt: plaidTime((item as { created_at?: unknown }).created_at),
     };
   };
 }
@@ -350,7 +360,9 @@ class BatchWriter {
       institution_id: v.institutionId,
       institution_name: v.institutionName,
       products: v.products,
-      linked_at: this.ctx.now().toISOString(),
+      // When Plaid created it, so that the Sandbox's 30-day expiry hint counts from the right day;
+      // the import's own time when Plaid does not say.
+      linked_at: v.createdAt ?? this.ctx.now().toISOString(),
       last_balance_at: null,
       access_token: this.sealer.seal(row.token, aad.accessToken(env, v.itemId)),
     };
