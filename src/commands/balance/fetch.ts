@@ -79,14 +79,17 @@ export function minLastUpdatedFor(item: Pick<ItemRecord, 'institution_id'>, give
   return new Date(Math.floor((now.getTime() - CAPITAL_ONE_DEFAULT_WINDOW_MS) / 1000) * 1000).toISOString().replace(/\.000Z$/, 'Z');
 }
 
-/** --min-last-updated, checked and normalised to UTC. */
+/**
+ * --min-last-updated, checked and normalised to UTC, in the form Plaid's docs show
+ * (YYYY-MM-DDTHH:mm:ssZ): milliseconds only when the value had a fraction of a second.
+ */
 export function parseMinLastUpdated(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(ms)) {
     throw usageError(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${value}").`);
   }
-  return new Date(ms).toISOString();
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /** The timestamp Plaid's LAST_UPDATED_DATETIME_OUT_OF_RANGE message names: the most recent balance it has. */
