@@ -495,22 +495,28 @@ describe('exit 130: interrupted', () => {
     return items.filter((i) => i.last_balance_at !== null).map((i) => i.alias).sort();
   };
 
-  it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async () => {
-    await linked();
+  /** Runs `args` with a slow balance call, presses Ctrl-C once while it is on its way, and waits for the end. */
+  const ctrlCDuringBalanceCall = async (args: string[]) => {
     world.emulator.setLatency(1_500, '/accounts/balance/get');
     const before = balanceCalls();
-    const run = start(['balance', '--item', 'demo', '--json']);
+    const run = start(args);
     await until(() => balanceCalls() > before, 'the balance call');
     run.child.kill('SIGINT');
     const code = await run.closed;
     world.emulator.setLatency(0, '/accounts/balance/get');
-    expect(code, run.out.stderr).toBe(130);
+    return { code, out: run.out, calls: balanceCalls() - before };
+  };
+
+  it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async () => {
+    await linked();
+    const run = await ctrlCDuringBalanceCall(['balance', '--item', 'demo', '--json']);
+    expect(run.code, run.out.stderr).toBe(130);
     expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills. Ctrl-C again cancels them.');
     expect(run.out.stderr).toContain('Interrupted, after the item had been answered (on stdout).');
     const doc = JSON.parse(run.out.stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
     expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual([['demo', null, true]]);
-    expect(balanceCalls()).toBe(before + 1);
-    expect((await recordedAliases())).toEqual(['demo']);
+    expect(run.calls).toBe(1);
+    expect(await recordedAliases()).toEqual(['demo']);
   });
 
   it('a second Ctrl-C cancels the call on its way: exit 130 at once, nothing printed, the store byte-identical', async () => {
@@ -538,18 +544,12 @@ describe('exit 130: interrupted', () => {
     await linked();
     const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string; mask: string }[];
     const checking = accounts.find((a) => a.mask === '0000')!.account_id;
-    world.emulator.setLatency(1_500, '/accounts/balance/get');
-    const calls = balanceCalls();
-    const run = start(['check', '--item', 'demo', '--account', checking, '--amount', '25']);
-    await until(() => balanceCalls() > calls, 'the balance call');
-    run.child.kill('SIGINT');
-    const code = await run.closed;
-    world.emulator.setLatency(0, '/accounts/balance/get');
-    expect(code, run.out.stderr).toBe(130);
+    const run = await ctrlCDuringBalanceCall(['check', '--item', 'demo', '--account', checking, '--amount', '25']);
+    expect(run.code, run.out.stderr).toBe(130);
     expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills.');
     expect(run.out.stdout).toContain('Sufficient: $100.00 available ≥ $25.00 requested');
     expect(run.out.stderr).toContain('Interrupted, after the balance was answered (the verdict is on stdout).');
-    expect(balanceCalls()).toBe(calls + 1);
+    expect(run.calls).toBe(1);
   });
 
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async () => {
