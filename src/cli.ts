@@ -210,6 +210,13 @@ export async function runProgram(argv: string[], host: ProgramHost): Promise<num
       printError(io, error);
       return error.exitCode;
     }
+    if (signal.aborted && isCliError(error) && error.plaid !== undefined) {
+      // Plaid's answer to a call a stop waited for (critical.ts, Drain), an error: it is what the
+      // wait was for, so it is shown, with its hint, before the run ends as interrupted.
+      printError(io, error);
+      io.stderr.write(`${io.err.yellow('Interrupted.')}\n`);
+      return ExitCode.INTERRUPTED;
+    }
     if (signal.aborted || isPromptCancel(error)) {
       // A command that knows what the interruption left behind says so in its error.
       const message = isCliError(error) && error.exitCode === ExitCode.INTERRUPTED ? error.message : 'Interrupted.';

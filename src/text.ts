@@ -77,3 +77,11 @@ export function escapeControlsDeep<T>(value: T): T {
   }
   return value;
 }
+
+/**
+ * An error's message and hint as stderr shows them beside a document on stdout (`Error: …`,
+ * `Hint: …`), escaped: the message can carry Plaid's words, which carry the bank's.
+ */
+export function errorText(colour: { red(s: string): string; cyan(s: string): string }, error: { message: string; hint?: string }): string {
+  return `${colour.red('Error:')} ${escapeControls(error.message)}${error.hint ? `\n${colour.cyan('Hint:')} ${escapeControls(error.hint)}` : ''}`;
+}

@@ -401,7 +401,9 @@ export interface FanOutOptions<T> {
    * Stops the fan-out without giving up on the items already started: once it is aborted, no
    * item starts, an item whose work rejects with its reason (stopped before its call was sent)
    * is dropped, the others are waited for (onDone sees them), and the fan-out then rejects with
-   * its reason. Without it, the first rejection ends the fan-out at once.
+   * its reason. With it, an error that stops the run (work rejecting otherwise) is handled the
+   * same way, and the fan-out rejects with that error once the items on their way have ended:
+   * their answers are billed. Without it, the first rejection ends the fan-out at once.
    */
   stop?: AbortSignal;
 }
@@ -449,16 +451,19 @@ export async function fanOut<T>(count: number, work: (index: number) => Promise<
   if (count >= LARGE_FAN_OUT) (opts.onLarge ?? preferSmallHeap)();
   let pump = () => {};
   const onStop = () => pump();
+  /** The first error that stopped the run, when `stop` is given. */
+  let fatal: { error: unknown } | null = null;
   try {
     await new Promise<void>((resolve, reject) => {
       pump = () => {
         if (failed) return;
-        if (running === 0 && stop?.aborted) {
+        const stopping = () => fatal !== null || (stop?.aborted ?? false);
+        if (running === 0 && stopping()) {
           failed = true;
-          return reject(stop.reason);
+          return reject(fatal !== null ? fatal.error : stop!.reason);
         }
         if (next >= count && running === 0) return resolve();
-        while (!stop?.aborted && next < count && running < opts.pacer.inFlightTarget()) {
+        while (!stopping() && next < count && running < opts.pacer.inFlightTarget()) {
           const index = next++;
           running += 1;
           work(index).then(
@@ -478,6 +483,11 @@ export async function fanOut<T>(count: number, work: (index: number) => Promise<
               if (failed) return;
               // Stopped before its call was sent: dropped, and the others still on their way waited for.
               if (stop?.aborted && error === stop.reason) return pump();
+              // An error that stops the run: with `stop`, the others on their way are waited for first.
+              if (stop) {
+                fatal ??= { error };
+                return pump();
+              }
               failed = true;
               reject(error);
             },

@@ -56,6 +56,16 @@ describe('exit 2: usage and bad input', () => {
     }
   });
 
+  it("Plaid's message beside a --json document is escaped too: an escape sequence never reaches the terminal", async () => {
+    await linked();
+    world.emulator.inject({ path: '/accounts/balance/get', error_code: 'ITEM_LOCKED', error_message: 'locked \u001b[2J here \u0007' });
+    const r = await world.run(['balance', '--item', 'demo', '--json']);
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.stdout).items[0].error.error_message).toBe('locked \u001b[2J here \u0007');
+    expect(r.stderr).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/);
+    expect(r.stderr).toContain('locked \\u001b[2J here \\u0007');
+  });
+
   it('the retired development environment is refused with the reason', async () => {
     const r = await world.run(['link', '--sandbox', '--env', 'development']);
     expect(r.code).toBe(2);
@@ -222,6 +232,27 @@ describe('exit 3: configuration, credentials and store', () => {
     expect(stderr).toContain('INVALID_API_KEYS');
     const doc = JSON.parse(stdout) as { items: { name: string; error: unknown }[] };
     expect(doc.items.map((i) => [i.name, i.error])).toEqual([['one', null]]);
+  });
+
+  it('a credential error while other balance calls are on their way waits for them: their answers (billed) are printed, then exit 3', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    const two = world.emulator.items().find((i) => i.institution_id === 'ins_109511')!;
+    world.emulator.setItemLatency(two.item_id, 2_500);
+    // The first call to arrive is refused as Plaid refuses a revoked secret, after the other is sent.
+    world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided', latencyMs: 500 });
+    const before = world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
+    const r = await world.run(['balance', '--all', '--concurrency', '2', '--json']);
+    world.emulator.setItemLatency(two.item_id, 0);
+    expect(r.code, r.stderr).toBe(3);
+    const sent = world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').slice(before);
+    expect(sent.map((q) => q.status).sort()).toEqual([200, 400]);
+    expect(r.stderr).toContain('1 of 2 items had been answered, and is on stdout; the run stopped on the error below.');
+    expect(r.stderr).toContain('INVALID_API_KEYS');
+    const doc = JSON.parse(r.stdout) as { items: { item_id: string; error: unknown; accounts: unknown[] }[] };
+    expect(doc.items).toHaveLength(1);
+    expect(doc.items[0]!.error).toBeNull();
+    expect(doc.items[0]!.accounts.length).toBeGreaterThan(0);
   });
 
   it('a wrong passphrase leaves the store byte-identical', async () => {
@@ -550,6 +581,17 @@ describe('exit 130: interrupted', () => {
     expect(run.out.stdout).toContain('Sufficient: $100.00 available ≥ $25.00 requested');
     expect(run.out.stderr).toContain('Interrupted, after the balance was answered (the verdict is on stdout).');
     expect(run.calls).toBe(1);
+  });
+
+  it('check: when the answer Ctrl-C waited for is a Plaid error, that error and its hint are shown, then exit 130', async () => {
+    await linked();
+    const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string; mask: string }[];
+    world.emulator.inject({ path: '/accounts/balance/get', error_code: 'ITEM_LOGIN_REQUIRED', latencyMs: 1_500 });
+    const run = await ctrlCDuringBalanceCall(['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25']);
+    expect(run.code, run.out.stderr).toBe(130);
+    expect(run.out.stderr).toContain('error_code:      ITEM_LOGIN_REQUIRED');
+    expect(run.out.stderr).toContain('plaidbal link --update demo');
+    expect(run.out.stderr.trim().endsWith('Interrupted.')).toBe(true);
   });
 
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async () => {

@@ -14,6 +14,7 @@ import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.
 import { balanceDrain, fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
 import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
+import { errorText } from '../../text.js';
 
 const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
 /** An access token is short; more than this on stdin is not one token. */
@@ -116,7 +117,6 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   ctx.io.stdout.write(await render(doc, format, ctx));
   if (ctx.signal.aborted) throw new CliError('Interrupted, after the item had been answered (on stdout).', { exitCode: ExitCode.INTERRUPTED });
   if (!failure) return ExitCode.OK;
-  const { message, hint, exitCode } = failure;
-  ctx.info(`${ctx.io.err.red('Error:')} ${message}${hint ? `\n${ctx.io.err.cyan('Hint:')} ${hint}` : ''}`);
-  return exitCode;
+  ctx.info(errorText(ctx.io.err, failure));
+  return failure.exitCode;
 }

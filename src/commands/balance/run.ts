@@ -10,6 +10,7 @@ import { balanceDrain, fetchItemBalances, parseMinLastUpdated, type ItemResult }
 import type { BalanceFormat, BalanceOptions } from './index.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
+import { errorText } from '../../text.js';
 
 function pickFormat(opts: BalanceOptions): BalanceFormat {
   if (opts.json && opts.format && opts.format !== 'json') throw usageError(`--json and --format ${opts.format} disagree; pick one.`);
@@ -134,7 +135,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     return ExitCode.PARTIAL_FAILURE;
   }
   const only = failures[0]!.error!;
-  ctx.info(`${ctx.io.err.red('Error:')} ${only.message}${only.hint ? `\n${ctx.io.err.cyan('Hint:')} ${only.hint}` : ''}`);
+  ctx.info(errorText(ctx.io.err, only));
   return only.exitCode;
 }
 

@@ -8,6 +8,7 @@ import { checkJson, checkText, fallbackNote, staleNote, type CheckReport } from 
 import { decideFunds } from './funds.js';
 import type { CheckOptions } from './index.js';
 import { pickItems } from '../pick.js';
+import { escapeControls } from '../../text.js';
 
 /** The input as a message shows it: quoted, escaped, and cut short. */
 function shown(text: string): string {
@@ -70,7 +71,8 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
     decision,
     age: staleBalance(account, checkedAt),
   };
-  for (const note of [fallbackNote(report), staleNote(report)]) if (note) ctx.info(ctx.io.err.yellow(note));
+  // The notes name the account, whose name comes from the bank.
+  for (const note of [fallbackNote(report), staleNote(report)]) if (note) ctx.info(ctx.io.err.yellow(escapeControls(note)));
   ctx.io.stdout.write(opts.json ? checkJson(report) : checkText(report, ctx.io.out));
   // Stopped while Plaid answered: the verdict it billed for is printed, and the run still ends as
   // interrupted, so a script's `check && pay` does not go on after a Ctrl-C or a SIGTERM.

@@ -18,6 +18,7 @@ import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
 import type { ItemsStatusOptions } from './index.js';
 import { withUnfinishedRotation } from './recovery.js';
+import { errorText } from '../../text.js';
 
 interface Checked {
   item: StoredItem;
@@ -145,9 +146,8 @@ function reportOne(ctx: Ctx, checked: Checked, status: ItemStatus, doc: StatusDo
   if (checked.failure) {
     if (!opts.json) throw checked.failure;
     ctx.io.stdout.write(statusJson(doc));
-    const { message, hint, exitCode } = checked.failure;
-    ctx.info(`${e.red('Error:')} ${message}${hint ? `\n${e.cyan('Hint:')} ${hint}` : ''}`);
-    return exitCode;
+    ctx.info(errorText(e, checked.failure));
+    return checked.failure.exitCode;
   }
   ctx.io.stdout.write(opts.json ? statusJson(doc) : statusTable([status], ctx.io.out, now));
   const { json } = status;
