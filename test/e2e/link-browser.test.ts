@@ -397,6 +397,7 @@ describe('plaidbal link with the local page in Chromium', () => {
       [['--country', 'USA'], 'Not ISO-3166 alpha-2 country codes: USA'],
       [['--redirect-uri', 'https://example.com/cb?x=1'], 'must not contain a query'],
       [['--redirect-uri', 'http://example.com/cb'], 'must be an https URL: Plaid takes http only for localhost, and only in Sandbox'],
+      [['--redirect-uri', 'https://example.com/cb?'], 'must not contain a query'],
       [['--env', 'production', '--redirect-uri', 'http://localhost:3000/cb'], 'works only in Sandbox; in production it must be an https URL'],
       [['--sandbox-password', 'error_ITEM_LOCKED'], 'only apply with --sandbox'],
     ];
@@ -405,6 +406,10 @@ describe('plaidbal link with the local page in Chromium', () => {
       expect(r.code, args.join(' ')).toBe(2);
       expect(r.stderr).toContain(message);
     }
+    // Before the store is unlocked, in update mode too: a wrong passphrase is not what it says.
+    const update = await world.run(['link', '--no-browser', '--update', 'demo', '--redirect-uri', 'ftp://example.com/cb'], { extraEnv: { PLAIDBAL_PASSPHRASE: 'not the passphrase' } });
+    expect(update.code, update.stderr).toBe(2);
+    expect(update.stderr).toContain('--redirect-uri must be an https URL');
     expect(world.emulator.requests.length).toBe(count);
     expect(await world.store.snapshot()).toEqual(before);
   });

@@ -76,10 +76,10 @@ function checkLanguage(language: string | undefined): string | undefined {
 
 /**
  * PLAID-NOTES ("OAuth"): a redirect URI must be https, except http on localhost in Sandbox;
- * plaid/quickstart#144: an http localhost URI "works only in Sandbox". Refused here, before the
- * store is unlocked, rather than by /link/token/create after it.
+ * plaid/quickstart#144: an http localhost URI "works only in Sandbox". Checked at the door, before
+ * the store is unlocked, as far as the URI alone tells (checkRedirectUriFor adds the environment).
  */
-function checkRedirectUri(uri: string | undefined, environment: Environment): string | undefined {
+function checkRedirectUri(uri: string | undefined): string | undefined {
   if (uri === undefined) return undefined;
   let url: URL;
   try {
@@ -88,14 +88,22 @@ function checkRedirectUri(uri: string | undefined, environment: Environment): st
     throw usageError(`--redirect-uri "${uri}" is not a URL.`);
   }
   if (url.protocol === 'http:') {
-    const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-    if (!loopback) throw usageError('--redirect-uri must be an https URL: Plaid takes http only for localhost, and only in Sandbox.');
-    if (environment !== 'sandbox') throw usageError(`--redirect-uri on http://${url.hostname} works only in Sandbox; in ${environment} it must be an https URL registered in the Plaid Dashboard.`);
+    if (!isLoopback(url)) throw usageError('--redirect-uri must be an https URL: Plaid takes http only for localhost, and only in Sandbox.');
   } else if (url.protocol !== 'https:') {
     throw usageError('--redirect-uri must be an https URL (http only for localhost in Sandbox).');
   }
-  if (url.search || url.hash) throw usageError('--redirect-uri must not contain a query or fragment: Plaid refuses them.');
+  // The raw text: URL drops an empty query or fragment ("…/cb?"), which would still be sent.
+  if (/[?#]/.test(uri)) throw usageError('--redirect-uri must not contain a query or fragment: Plaid refuses them.');
   return uri;
+}
+
+const isLoopback = (url: URL): boolean => ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+
+/** The part of the rule that needs the environment: http on localhost is for Sandbox only. */
+function checkRedirectUriFor(uri: string | undefined, environment: Environment): void {
+  if (uri === undefined || environment === 'sandbox') return;
+  const url = new URL(uri);
+  if (url.protocol === 'http:') throw usageError(`--redirect-uri on http://${url.hostname} works only in Sandbox; in ${environment} it must be an https URL registered in the Plaid Dashboard.`);
 }
 
 /** Checks the flags at the door, before the store is unlocked or Plaid is called. */
@@ -114,20 +122,20 @@ export async function planLink(ctx: Ctx, opts: LinkOptions): Promise<LinkPlan> {
   checkFlags(opts);
   const countryCodes = checkCountryCodes(opts.country);
   const language = checkLanguage(opts.language);
+  const redirectUri = checkRedirectUri(opts.redirectUri);
   const products = opts.update === undefined ? checkProducts(opts.products) : [];
   const store = await ctx.store();
 
   let update: UpdateTarget | null = null;
   let environment: Environment;
-  let redirectUri: string | undefined;
   if (opts.update !== undefined) {
     // Update mode: the item's environment wins; opening its token also unlocks the store.
     update = await resolveUpdateTarget(store, opts.update, opts.env);
     environment = update.item.environment;
-    redirectUri = checkRedirectUri(opts.redirectUri, environment);
+    checkRedirectUriFor(redirectUri, environment);
   } else {
     environment = resolveEnvironment(opts.env, ctx.env);
-    redirectUri = checkRedirectUri(opts.redirectUri, environment);
+    checkRedirectUriFor(redirectUri, environment);
     if (opts.name) checkAliasFree(store, opts.name, environment);
     store.assertWritable();
     await confirmSubscription(ctx, environment, products, Boolean(opts.yes));
