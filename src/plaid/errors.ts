@@ -80,7 +80,7 @@ export interface ErrorRule {
   exitCode: ExitCode;
   /** Whether plaidbal retries the call (capped backoff) when Plaid answers with this code. */
   retried: boolean;
-  /** Whether Link's update mode fixes the item (only for ITEM_ERRORs). */
+  /** Whether Link's update mode fixes the item; unset, ITEM_ERRORs say yes and other types no (updateModeFixes()). */
   updateModeFixes?: boolean;
   /** Neither waiting, retrying nor running Link again fixes it (Link's own "try again later" advice must not be given). */
   permanent?: true;
@@ -212,16 +212,18 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     updateModeFixes: false,
     hint: (c) => `The item was linked without a product this call needs, and update mode cannot add it: link the account again (\`plaidbal link\`). ${removeAdvice(c)}`,
   },
-  // plaid.com/docs/errors/invalid-input: an INVALID_INPUT about the item and its user, not the request.
-  // USER_PERMISSION_REVOKED: "Delete the item using /item/remove and prompt your user to re-enter
-  // the Link flow… a new Item will be created, and the old Item will not be re-activated."
+  // An error about the item's user, not the request. plaid.com/docs/errors/invalid-input has it as
+  // an INVALID_INPUT and says to remove the item and link again; the pinned spec
+  // (UserPermissionRevokedWebhook, with error_type ITEM_ERROR) says update mode can restore it.
+  // So update mode first, and removal if that fails; keyed on the code, whichever type Plaid sends.
   USER_PERMISSION_REVOKED: {
-    permanent: true,
     exitCode: ExitCode.ITEM_NEEDS_USER,
     retried: false,
-    updateModeFixes: false,
+    updateModeFixes: true,
     hint: (c) =>
-      `The account holder revoked your application's access to this item (at their bank, or on my.plaid.com); it will not come back.${c.item ? ` Remove it with \`plaidbal items remove ${c.item}\`, and` : ' Ask the user to'} link the account again if the user agrees: that makes a new item. ${NOT_LATER}`,
+      c.item
+        ? `The account holder revoked your application's access to this item (at their bank, or on my.plaid.com). \`plaidbal link --update ${c.item}\` asks them to grant it again; if that fails, remove the item with \`plaidbal items remove ${c.item}\` and link the account again (a new item). ${NOT_LATER}`
+        : `The account holder revoked your application's access to this item. Link's update mode can ask them to grant it again; otherwise link the account again. ${NOT_LATER}`,
   },
   // ADDITIONAL_CONSENT_REQUIRED: "You can fix any Items with missing consent by using update mode."
   ADDITIONAL_CONSENT_REQUIRED: {

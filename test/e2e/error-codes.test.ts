@@ -67,7 +67,7 @@ const ROWS: Array<[string, number, number, RegExp, RegExp | null]> = [
   ['ITEM_NOT_SUPPORTED', 4, ONCE, /update mode will not change that.*plaidbal items remove demo/, /link --update/],
   ['ITEM_NOT_FOUND', 4, ONCE, /update mode cannot bring it back.*plaidbal items remove demo.*link the account again/, /link --update|later/i],
   ['PRODUCT_NOT_ENABLED', 4, ONCE, /update mode cannot add it.*plaidbal link/, /link --update|later/i],
-  ['USER_PERMISSION_REVOKED', 4, ONCE, /revoked your application's access.*plaidbal items remove demo/, /link --update|later/i],
+  ['USER_PERMISSION_REVOKED', 4, ONCE, /revoked your application's access.*plaidbal link --update demo.*if that fails.*plaidbal items remove demo/, /later/i],
   ['ADDITIONAL_CONSENT_REQUIRED', 4, ONCE, /plaidbal link --update demo/, /later/i],
   ['INSTITUTION_DOWN', 5, ONCE, /try again later/, null],
   ['INSTITUTION_NOT_RESPONDING', 5, ONCE, /try again later/, null],
