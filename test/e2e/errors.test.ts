@@ -542,7 +542,7 @@ describe('exit 130: interrupted', () => {
     await linked();
     const run = await ctrlCDuringBalanceCall(['balance', '--item', 'demo', '--json']);
     expect(run.code, run.out.stderr).toBe(130);
-    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills. Ctrl-C again cancels them.');
+    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent. Ctrl-C again cancels them.');
     expect(run.out.stderr).toContain('Interrupted, after the item had been answered (on stdout).');
     const doc = JSON.parse(run.out.stdout) as { items: { name: string; error: unknown; accounts: unknown[] }[] };
     expect(doc.items.map((i) => [i.name, i.error, i.accounts.length > 0])).toEqual([['demo', null, true]]);
@@ -577,7 +577,7 @@ describe('exit 130: interrupted', () => {
     const checking = accounts.find((a) => a.mask === '0000')!.account_id;
     const run = await ctrlCDuringBalanceCall(['check', '--item', 'demo', '--account', checking, '--amount', '25']);
     expect(run.code, run.out.stderr).toBe(130);
-    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent, which Plaid bills.');
+    expect(run.out.stderr).toContain('Ctrl-C: no new calls; waiting for the real-time balance call already sent. Ctrl-C again cancels them.');
     expect(run.out.stdout).toContain('Sufficient: $100.00 available ≥ $25.00 requested');
     expect(run.out.stderr).toContain('Interrupted, after the balance was answered (the verdict is on stdout).');
     expect(run.calls).toBe(1);

@@ -382,7 +382,8 @@ describe('balance --access-token-stdin: no store at all', () => {
     const code = await closed;
     world.emulator.setLatency(0, BALANCE);
     expect(code, stderr).toBe(130);
-    expect(stderr).toContain('waiting for the real-time balance call already sent, which Plaid bills');
+    // Sandbox: free, so the message does not say that Plaid bills it.
+    expect(stderr).toContain('waiting for the real-time balance call already sent. Ctrl-C again cancels them.');
     expect(stderr).toContain('Interrupted, after the item had been answered (on stdout).');
     expect(JSON.parse(stdout).items[0].accounts.length).toBeGreaterThan(0);
     expect(stdout + stderr).not.toContain(token);

@@ -153,7 +153,7 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     await until(() => run.stdout().split('\n').length > 5 * ACCOUNTS);
     run.child.kill('SIGINT');
     // The slow items' calls are on their way: the first Ctrl-C waits for them (Plaid bills them).
-    await until(() => /Ctrl-C: no new calls; waiting for the \d+ real-time balance calls already sent/.test(run.stderr()));
+    await until(() => /Ctrl-C: no new calls; waiting for the \d+ real-time balance calls already sent, which Plaid bills\. Ctrl-C again cancels them\./.test(run.stderr()));
     run.child.kill('SIGINT');
     const r = await run.done;
     expect(r.stderr).toContain('Ctrl-C: cancelling the calls still on their way; their answers are lost.');

@@ -14,7 +14,7 @@ import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import type { Store } from '../../store/store.js';
 import type { InFlight, PlaidClient } from '../../plaid/client.js';
-import type { ItemBalanceJson, ItemRecord } from '../../types.js';
+import type { Environment, ItemBalanceJson, ItemRecord } from '../../types.js';
 
 export interface FetchOptions {
   /** `cached` uses the free /accounts/get; `realtime` the billed /accounts/balance/get. */
@@ -34,7 +34,7 @@ export interface FetchOptions {
  * cancelling answers Plaid bills (critical.ts, Drain; a second Ctrl-C cancels them). Pass
  * `inFlight` in FetchOptions, and call `leave()` once the calls are over.
  */
-export function balanceDrain(ctx: Ctx, source: FetchOptions['source']): { inFlight: InFlight; leave: () => void } {
+export function balanceDrain(ctx: Ctx, source: FetchOptions['source'], environment: Environment): { inFlight: InFlight; leave: () => void } {
   const cancel = new AbortController();
   const inFlight: InFlight = { signal: cancel.signal, sent: 0 };
   const leave = enterDrain({
@@ -42,8 +42,8 @@ export function balanceDrain(ctx: Ctx, source: FetchOptions['source']): { inFlig
       if (inFlight.sent === 0) return null;
       const kind = source === 'realtime' ? 'real-time balance' : 'balance';
       const calls = inFlight.sent === 1 ? `the ${kind} call` : `the ${inFlight.sent} ${kind} calls`;
-      // Only real-time calls are billed; /accounts/get (--cached) is free.
-      return `${calls} already sent${source === 'realtime' ? ', which Plaid bills' : ''}`;
+      // Only real-time calls in Production are billed; /accounts/get (--cached) and Sandbox are free.
+      return `${calls} already sent${source === 'realtime' && environment === 'production' ? ', which Plaid bills' : ''}`;
     },
     cancel: () => cancel.abort(ctx.signal.reason),
   });

@@ -102,7 +102,7 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: institutionName, products: [], linked_at: '' };
   // Ctrl-C during the call waits for Plaid's answer (billed when real-time); a second one cancels it.
   const source = opts.cached ? 'cached' : 'realtime';
-  const { inFlight, leave } = balanceDrain(ctx, source);
+  const { inFlight, leave } = balanceDrain(ctx, source, environment);
   let result;
   try {
     result = await fetchBalancesWithToken(ctx, plaid, record, token, { source, accountIds: opts.account, minLastUpdated, timeoutMs, inFlight });

@@ -53,7 +53,7 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   };
   // Ctrl-C (SIGTERM, SIGHUP) stops what has not been sent, and waits for the calls on their way:
   // Plaid bills each real-time one it serves. A second one cancels them.
-  const { inFlight, leave: leaveDrain } = balanceDrain(ctx, source);
+  const { inFlight, leave: leaveDrain } = balanceDrain(ctx, source, environment);
   const fetchOptions = { source, accountIds: opts.account, minLastUpdated, timeoutMs: opts.timeout ? opts.timeout * 1000 : undefined, inFlight } as const;
   const bar = progress(ctx, 'Fetching balances', items.length, { rate: () => pacer.observedRate() });
   // ndjson and csv stream: each item's lines go out, in one write, as soon as that item is
@@ -121,7 +121,9 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     ctx.info(ctx.io.err.yellow(`${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the run stopped on the error below.`));
     throw stopped;
   }
-  if (stopped !== null) {
+  // Ctrl-C after the last answer (while rendering): the output is whole, and the run still ends as
+  // interrupted, as check's does.
+  if (stopped !== null || ctx.signal.aborted) {
     const [n, total] = [answered.length, items.length];
     const what =
       n === total

@@ -36,7 +36,7 @@ export async function runCheck(ctx: Ctx, opts: CheckOptions): Promise<number> {
   const item = pickItems(store, { refs: opts.item !== undefined ? [opts.item] : [], env: environment, nameWith: '--item <item>', allowAll: false, onlyItemByDefault: true, oneEnvironment: true })[0]!;
 
   // Ctrl-C during the call waits for Plaid's answer, which Plaid bills; a second one cancels it.
-  const { inFlight, leave } = balanceDrain(ctx, 'realtime');
+  const { inFlight, leave } = balanceDrain(ctx, 'realtime', item.environment);
   let result;
   try {
     result = await fetchItemBalances(ctx, store, item, {
