@@ -115,8 +115,11 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
   if (stopped === null && oneItem && failures.length === 1 && format === 'table') throw failures[0]!.error!;
   // The result first: Plaid billed for it, and the bookkeeping below may wait for the lock or fail.
   if (!streaming) ctx.io.stdout.write(await render(doc, format, ctx));
-  if (source === 'realtime') await recordLastBalance(ctx, store, answered, fetchedAt, environment);
-  if (stopped !== null && !(ctx.signal.aborted && stopped === ctx.signal.reason)) {
+  // Recorded when the run ended or was interrupted, not when an error stopped it: a failed run
+  // leaves the store directory as it was (the balances are on stdout all the same).
+  const failedRun = stopped !== null && !(ctx.signal.aborted && stopped === ctx.signal.reason);
+  if (source === 'realtime' && !failedRun) await recordLastBalance(ctx, store, answered, fetchedAt, environment);
+  if (failedRun) {
     const [n, total] = [answered.length, items.length];
     ctx.info(ctx.io.err.yellow(`${n} of ${total} item${total === 1 ? '' : 's'} had been answered, and ${n === 1 ? 'is' : 'are'} on stdout; the run stopped on the error below.`));
     throw stopped;
