@@ -98,8 +98,8 @@ export async function runBalance(ctx: Ctx, opts: BalanceOptions): Promise<number
     bar.clear();
   }
   // Stopped by Ctrl-C (SIGTERM, SIGHUP) or by an error: the balances already answered are still
-  // printed and recorded, since Plaid billed for them, and the run then ends as interrupted (exit
-  // 130) or with that error.
+  // printed, since Plaid billed for them (recorded only after Ctrl-C, below), and the run then
+  // ends as interrupted (exit 130) or with that error.
   const answered = stopped === null ? results : results.filter((r): r is ItemResult => r !== undefined);
   if (stopped !== null && answered.length === 0) throw stopped;
   // A fan-out's pacing, once at the end (one item is not paced).
