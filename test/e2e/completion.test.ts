@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { bashComplete, fishComplete, requireShell, shellHome, zshComplete, type ShellHome } from '../helpers/shells.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { linkedWorld, type World } from '../helpers/world.js';
 
 const ALIASES = ['demo', 'tartan'];
 
@@ -22,10 +22,8 @@ let before: Map<string, Buffer>;
 let requestsBefore: number;
 
 beforeAll(async () => {
-  world = await createWorld();
   // PLAIDBAL_PASSPHRASE is set for these: the store is keyed by a passphrase.
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld();
   await world.link('tartan', '--institution', 'ins_109511', '--products', 'auth');
 
   const env = { ...world.env };

@@ -16,7 +16,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { bufferedIO } from '../helpers/in-process.js';
-import { createWorld, PASSPHRASE, type World } from '../helpers/world.js';
+import { linkedWorld, PASSPHRASE, type World } from '../helpers/world.js';
 
 const fault = vi.hoisted(() => ({ dir: null as string | null, fired: 0 }));
 vi.mock('node:fs', async (importOriginal) => {
@@ -38,9 +38,7 @@ const { osKeychain } = await import('../../src/store/keychain.js');
 
 let world: World;
 beforeAll(async () => {
-  world = await createWorld();
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld();
 });
 afterAll(async () => world?.close());
 

@@ -8,13 +8,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempStore } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
-import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { linkedWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 beforeAll(async () => {
-  world = await createWorld();
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld();
   await world.link('other', '--institution', 'ins_109511');
 });
 afterAll(async () => world?.close());

@@ -12,13 +12,11 @@ import { realContext } from '../../src/context.js';
 import { exchangeAndSave } from '../../src/commands/link/save.js';
 import { runItemsRotate } from '../../src/commands/items/rotate.js';
 import { bufferedIO } from '../helpers/in-process.js';
-import { createWorld, TEST_SECRET, type World } from '../helpers/world.js';
+import { linkedWorld, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 beforeAll(async () => {
-  world = await createWorld();
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld();
 });
 afterAll(async () => world?.close());
 

@@ -21,14 +21,20 @@ import type { CliResult } from './cli.js';
  * run has (no terminal, no prompt, no colour), with stdout and stderr kept as text.
  */
 export function bufferedIO(): { io: IO; stdout: () => string; stderr: () => string } {
+  const { out, err, stdout, stderr } = capturedStreams();
+  const io: IO = { stdout: out, stderr: err, stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
+  return { io, stdout, stderr };
+}
+
+/** A stdout and a stderr whose writes are kept as text. */
+function capturedStreams(): { out: PassThrough; err: PassThrough; stdout: () => string; stderr: () => string } {
   let stdout = '';
   let stderr = '';
   const out = new PassThrough();
   const err = new PassThrough();
   out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
   err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const io: IO = { stdout: out, stderr: err, stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
-  return { io, stdout: () => stdout, stderr: () => stderr };
+  return { out, err, stdout: () => stdout, stderr: () => stderr };
 }
 
 export interface InProcessOptions {
@@ -40,12 +46,7 @@ export interface InProcessOptions {
 
 export async function runInProcess(args: string[], opts: InProcessOptions): Promise<CliResult> {
   const { env } = opts;
-  let stdout = '';
-  let stderr = '';
-  const out = new PassThrough();
-  const err = new PassThrough();
-  out.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  err.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  const { out, err, stdout, stderr } = capturedStreams();
   const stdin = Readable.from(opts.stdin ? [Buffer.from(opts.stdin)] : []);
   if (opts.terminalColumns !== undefined) Object.assign(out, { isTTY: true, columns: opts.terminalColumns });
   // What processIO gives a piped run (no terminal, so no prompt and no colour unless forced).
@@ -62,5 +63,5 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
   const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });
   // Let the last writes reach the buffers.
   await new Promise((resolve) => setImmediate(resolve));
-  return { code, signal: null, stdout, stderr };
+  return { code, signal: null, stdout: stdout(), stderr: stderr() };
 }

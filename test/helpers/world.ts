@@ -128,6 +128,18 @@ function keepTemplate(key: string, made: Initialized): void {
  * instead of spawning the built CLI: for files whose tests are about what a command does, not
  * about the process. Spawn the binary yourself (BIN, runCli) where the process matters.
  */
+/**
+ * A world with a passphrase store (`config init`) and one Sandbox item linked under `alias`: the
+ * set-up most end-to-end files start from. Either step failing throws, with its stderr.
+ */
+export async function linkedWorld(alias = 'demo'): Promise<World> {
+  const world = await createWorld();
+  const init = await world.init('passphrase');
+  if (init.code !== 0) throw new Error(`config init failed (${init.code}):\n${init.stderr}`);
+  await world.link(alias);
+  return world;
+}
+
 export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJS.ProcessEnv = {}, how: { inProcess?: boolean } = {}): Promise<World> {
   const emulator = await startEmulator(options);
   const store = await tempStore();
