@@ -40,7 +40,6 @@ import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from 
 
 const finishCommand = 'plaidbal items rotate --recover';
 
-/** A rotation that Plaid made but the store did not take: the error says what is kept where, and how to finish. */
 /**
  * The rotation call got no usable answer (a timeout, a dropped connection, a 5xx): Plaid may have
  * rotated the token, whose new value never arrived, or done nothing. Only asking Plaid about the
@@ -63,6 +62,7 @@ class RotationUncertain extends CliError {
   }
 }
 
+/** A rotation that Plaid made but the store did not take: the error says what is kept where, and how to finish. */
 class RotationNotSaved extends CliError {
   constructor(
     readonly item: StoredItem,
