@@ -12,7 +12,7 @@
  *
  * Both count calls made by this process only; calls from other processes show up as 429s.
  */
-import { usageError } from '../errors.js';
+import { CliError, ExitCode, usageError } from '../errors.js';
 import { noteV8FlagsChanged } from '../load.js';
 import type { Environment } from '../types.js';
 
@@ -217,6 +217,17 @@ export interface PaceGate {
   settle(outcome: Outcome, latencyMs: number): void;
 }
 
+/**
+ * What a paced call still waiting for its slot rejects with once an error has stopped the run
+ * (Pacer.halt): it was never sent. Not an item's failure (isItemFailure), so no item is reported
+ * as failed for it, and fanOut drops the item.
+ */
+export class RunHalted extends CliError {
+  constructor() {
+    super('Not sent: an earlier error stopped the run.', { exitCode: ExitCode.INTERRUPTED });
+  }
+}
+
 export class Pacer {
   readonly budget: number;
   readonly limits: Limits;
@@ -250,6 +261,8 @@ export class Pacer {
    * client has filled Plaid's window collects a handful of 429s, not a burst's worth.
    */
   private slowStart = MIN_IN_FLIGHT;
+  /** Aborted by halt(): every wait ends, and no attempt starts. */
+  private readonly halted = new AbortController();
 
   constructor(
     opts: PacerOptions,
@@ -311,10 +324,21 @@ export class Pacer {
     return wait;
   }
 
-  /** Resolves when one more call for `itemId` fits, and counts it. */
+  /**
+   * No attempt starts any more: calls waiting for their slot, and any that ask later, reject with
+   * RunHalted. For an error that stops a fan-out (fanOut calls it): the calls still waiting would
+   * otherwise be sent after the run has failed, each one billed in Production.
+   */
+  halt(): void {
+    if (!this.halted.signal.aborted) this.halted.abort(new RunHalted());
+  }
+
+  /** Resolves when one more call for `itemId` fits, and counts it (RunHalted after halt()). */
   async acquire(itemId: string, signal?: AbortSignal): Promise<void> {
+    const halted = this.halted.signal;
     for (;;) {
       if (signal?.aborted) throw signal.reason;
+      halted.throwIfAborted();
       const now = this.deps.now();
       const wait = this.waitFor(itemId, now);
       if (wait <= 0) {
@@ -328,7 +352,7 @@ export class Pacer {
         this.attempts += 1;
         return;
       }
-      await this.deps.sleep(Math.max(1, Math.ceil(wait)), signal);
+      await this.deps.sleep(Math.max(1, Math.ceil(wait)), signal ? AbortSignal.any([signal, halted]) : halted);
     }
   }
 
@@ -403,7 +427,9 @@ export interface FanOutOptions<T> {
    * is dropped, the others are waited for (onDone sees them), and the fan-out then rejects with
    * its reason. With it, an error that stops the run (work rejecting otherwise) is handled the
    * same way, and the fan-out rejects with that error once the items on their way have ended:
-   * their answers are billed. Without it, the first rejection ends the fan-out at once.
+   * their answers are billed. Without it, the first rejection ends the fan-out at once. Either
+   * way, an error that stops the run halts the pacer: the calls still waiting for a slot are
+   * never sent (Pacer.halt).
    */
   stop?: AbortSignal;
 }
@@ -474,6 +500,7 @@ export async function fanOut<T>(count: number, work: (index: number) => Promise<
                 opts.onDone?.(index, result);
               } catch (error) {
                 failed = true;
+                opts.pacer.halt();
                 return reject(error);
               }
               pump();
@@ -481,9 +508,12 @@ export async function fanOut<T>(count: number, work: (index: number) => Promise<
             (error: unknown) => {
               running -= 1;
               if (failed) return;
-              // Stopped before its call was sent: dropped, and the others still on their way waited for.
-              if (stop?.aborted && error === stop.reason) return pump();
-              // An error that stops the run: with `stop`, the others on their way are waited for first.
+              // Stopped before its call was sent (Ctrl-C, or halted by an earlier error): dropped, and
+              // the others still on their way waited for.
+              if ((stop?.aborted && error === stop.reason) || error instanceof RunHalted) return pump();
+              // An error that stops the run: nothing more is sent (the calls waiting for a pacing
+              // slot are dropped), and with `stop` the others on their way are waited for first.
+              opts.pacer.halt();
               if (stop) {
                 fatal ??= { error };
                 return pump();

@@ -255,6 +255,25 @@ describe('exit 3: configuration, credentials and store', () => {
     expect(doc.items[0]!.accounts.length).toBeGreaterThan(0);
   });
 
+  it('a credential error stops the calls still waiting for a pacing slot: they are never sent', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    const calls = (path: string) => world.emulator.requests.filter((q) => q.path === path).length;
+    const refused = { status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' };
+    // --rate 5: one call at once, the next one 12 s later (ratelimit.ts, Pacer), so the second
+    // item is waiting for its slot when the first is refused. Sent after the run had failed, its
+    // call would be a second refused call here, and a billed one after, say, a store error.
+    for (const [path, args] of [['/accounts/balance/get', ['balance', '--all', '--rate', '5', '--json']], ['/item/get', ['items', 'status', '--all', '--rate', '5', '--json']]] as const) {
+      world.emulator.inject({ path, ...refused });
+      const before = calls(path);
+      const r = await unchanged([...args]);
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain('INVALID_API_KEYS');
+      expect(r.stdout).toBe('');
+      expect(calls(path) - before, path).toBe(1);
+    }
+  });
+
   it('a wrong passphrase leaves the store byte-identical', async () => {
     await linked();
     const r = await unchanged(['balance', '--item', 'demo'], { PLAIDBAL_PASSPHRASE: 'not the passphrase' });

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { FAN_OUT_V8_FLAGS, budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, LARGE_FAN_OUT, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter } from '../../src/plaid/ratelimit.js';
+import { FAN_OUT_V8_FLAGS, budgetFor, CLIENT_429_PAUSE_MS, MAX_429_PAUSE_MS, WINDOW_MARGIN_MS, fanOut, LARGE_FAN_OUT, MAX_IN_FLIGHT, MIN_IN_FLIGHT, MIN_RATE, Pacer, PLAID_LIMITS, RateLimiter, RunHalted } from '../../src/plaid/ratelimit.js';
 
 function fakeClock() {
   let now = 0;
@@ -263,4 +263,55 @@ describe('fanOut', () => {
     ).rejects.toThrow('store gone');
     expect(done.length).toBeLessThan(10);
   });
+
+  // A clock whose sleeps end 20 ms later in real time (the pacing wait over, the clock moved on),
+  // or at once with the signal's reason when it is aborted first, as realTimers.sleep does.
+  function interruptibleClock() {
+    let now = 0;
+    return {
+      now: () => now,
+      sleep: (ms: number, signal?: AbortSignal) =>
+        new Promise<void>((resolve, reject) => {
+          if (signal?.aborted) return reject(signal.reason);
+          const timer = setTimeout(() => {
+            now += ms;
+            resolve();
+          }, 20);
+          signal?.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+        }),
+    };
+  }
+
+  for (const withStop of [true, false]) {
+    it(`sends nothing more once an error stops the run: the items waiting for a pacing slot are dropped (${withStop ? 'with' : 'without'} a stop signal)`, async () => {
+      // Budget 5 a minute: one call at once, then one every 12 s, so items 1 to 3 wait for their slot.
+      const pacer = new Pacer({ limits: { perItem: 100, perClient: 100, windowMs: 60_000 }, budget: 5, maxInFlight: 4 }, interruptibleClock());
+      const sent: number[] = [];
+      const ends: unknown[] = [];
+      const fatal = new Error('invalid client_id or secret provided');
+      const run = fanOut(
+        4,
+        async (i) => {
+          try {
+            await pacer.acquire(`item-${i}`);
+          } catch (error) {
+            ends.push(error);
+            throw error;
+          }
+          sent.push(i);
+          if (i === 0) throw fatal;
+          return i;
+        },
+        { pacer, stop: withStop ? new AbortController().signal : undefined },
+      );
+      await expect(run).rejects.toBe(fatal);
+      // Long enough for a wait that was not ended to end (20 ms) and send its call.
+      await new Promise((r) => setTimeout(r, 100));
+      expect(sent).toEqual([0]);
+      expect(ends).toHaveLength(3);
+      for (const e of ends) expect(e).toBeInstanceOf(RunHalted);
+      // And a call that asks later is refused at once.
+      await expect(pacer.acquire('item-9')).rejects.toBeInstanceOf(RunHalted);
+    });
+  }
 });
