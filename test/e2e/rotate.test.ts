@@ -279,6 +279,24 @@ describe('items rotate --all', () => {
     expectNoToken(printed(r));
   });
 
+  it('bad credentials stop the run at the first refusal (exit 3): no refused call for every other item', async () => {
+    const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
+    world.emulator.inject({ path: INVALIDATE, status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided', times: Infinity });
+    const calls = invalidateCalls();
+    const r = await world.run(['items', 'rotate', '--all', '--yes', '--json']);
+    world.emulator.clearFaults();
+    expect(r.code, r.stderr).toBe(3);
+    expect(invalidateCalls()).toBe(calls + 1);
+    const results = JSON.parse(r.stdout).items as { result: string; error: { error_code: string } | null; message: string | null }[];
+    expect(results.map((x) => x.result)).toEqual(['failed', 'skipped', 'skipped']);
+    expect(results[0]!.error!.error_code).toBe('INVALID_API_KEYS');
+    expect(results[1]!.message).toBe('not attempted: Plaid refused the credentials (INVALID_API_KEYS)');
+    expect(r.stderr).toContain('3 of 3 items were not rotated');
+    expect(r.stderr).toContain('error_code:      INVALID_API_KEYS');
+    expect(['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds))).toEqual(olds);
+    expectNoToken(printed(r));
+  });
+
   it('without --yes and without a terminal: exit 2', async () => {
     const calls = invalidateCalls();
     const r = await world.run(['items', 'rotate', '--all']);

@@ -25,7 +25,7 @@ import { enterCritical } from '../../critical.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
 import { whyNoPrompt } from '../../io.js';
-import { plaidErrorJson } from '../../plaid/errors.js';
+import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import { pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
@@ -212,6 +212,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   const results: RotateResult[] = [];
   const bar = progress(ctx, 'Rotating', items.length, { rate: () => pacer.observedRate() });
   let stopped: string | null = null;
+  /** Plaid refused the credentials (isItemFailure): the run's error, thrown once the results are printed. */
+  let refused: CliError | null = null;
   try {
     for (const item of items) {
       if (stopped || ctx.signal.aborted) {
@@ -227,8 +229,14 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           stopped = 'not attempted: the store could not be saved';
         } else if (error instanceof RotationUncertain) {
           results.push({ item, result: 'unknown', requestId: error.plaid?.request_id ?? null, error: error.plaid ? plaidErrorJson(error) : null, message: error.message, recoveryFile: null });
-        } else if (error instanceof CliError && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE)) {
+        } else if (isItemFailure(error)) {
           results.push({ item, result: 'failed', requestId: error.plaid?.request_id ?? null, error: plaidErrorJson(error), message: error.message, recoveryFile: null });
+        } else if (error instanceof CliError && error.plaid) {
+          // INVALID_API_KEYS and the other credential errors say nothing about this item: every
+          // further call would be refused the same way (as in balance --all).
+          results.push({ item, result: 'failed', requestId: error.plaid.request_id ?? null, error: plaidErrorJson(error), message: error.message, recoveryFile: null });
+          stopped = `not attempted: Plaid refused the credentials (${error.plaid.error_code})`;
+          refused = error;
         } else if (error instanceof CliError && error.exitCode === ExitCode.CONFIG) {
           results.push({ item, result: 'failed', requestId: null, error: null, message: error.message, recoveryFile: null });
           stopped = 'not attempted: the store could not be used';
@@ -250,6 +258,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
     return ExitCode.OK;
   }
   ctx.info(ctx.io.err.red(`${failed.length} of ${results.length} items were not rotated.`));
+  if (refused) throw refused;
   return ExitCode.PARTIAL_FAILURE;
 }
 
