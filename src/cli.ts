@@ -122,7 +122,18 @@ const STOPPING_SIGNALS = [
 /** The controller of the run main() is running, for outputLost(). */
 let running: AbortController | null = null;
 
+/**
+ * The environment variables that carry a secret. main() reads them from its own copy of the
+ * environment and removes them from the process's, which every child inherits: the browser
+ * `link` starts, which can outlive plaidbal by hours, and the keychain helper.
+ */
+export const SECRET_VARIABLES = ['PLAID_SECRET', 'PLAIDBAL_PASSPHRASE', 'PLAIDBAL_NEW_PASSPHRASE'] as const;
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  if (env === process.env) {
+    env = { ...process.env };
+    for (const name of SECRET_VARIABLES) delete process.env[name];
+  }
   let io: IO = processIO({ noColorFlag: false, env });
   const controller = new AbortController();
   let cancelled = false;

@@ -6,6 +6,12 @@
  * - bound to 127.0.0.1 on an OS-chosen port, for this session only;
  * - Host must be 127.0.0.1:<port> or localhost:<port>, which defeats DNS rebinding;
  * - the path must carry a 256-bit per-session secret, compared in constant time;
+ * - the first client to GET the page claims the session: it gets a cookie (a second 256-bit
+ *   secret), and every later request needs it. The path's secret is on the browser's command
+ *   line while the browser starts (xdg-open, open), where any local user can read it
+ *   (/proc/<pid>/cmdline); a request with that secret and without the cookie ends the session
+ *   (LinkPageSharedError), so whoever comes second, the user or someone else, nobody can
+ *   complete Link through it;
  * - the callback takes one same-origin JSON POST of at most 64 KiB, validated strictly.
  * No response carries CORS headers, so no other origin can read or preflight anything.
  *
@@ -82,6 +88,17 @@ export class LinkPageGoneError extends Error {
   constructor() {
     super('The Link page was closed before Link reported a result');
     this.name = 'LinkPageGoneError';
+  }
+}
+
+/**
+ * A request carried the page's secret path but not the cookie of the client that opened the page
+ * first: another browser or program has the URL (server.ts's header says how it can get it).
+ */
+export class LinkPageSharedError extends Error {
+  constructor() {
+    super('The Link page was opened by a second browser or program');
+    this.name = 'LinkPageSharedError';
   }
 }
 
@@ -192,6 +209,9 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
   const { linkToken, environment } = opts;
   const secret = randomBytes(SECRET_BYTES).toString('base64url');
   const secretBytes = Buffer.from(secret, 'utf8');
+  /** The cookie's value: given to the first client that opens the page, needed by every later request. */
+  const session = Buffer.from(randomBytes(SECRET_BYTES).toString('base64url'), 'utf8');
+  let claimed = false;
 
   let accepted: LinkOutcome | undefined;
   let resolveOutcome!: (outcome: LinkOutcome) => void;
@@ -212,10 +232,18 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
   let port = 0;
   let allowedHosts: ReadonlySet<string> = new Set();
 
-  const isSecret = (candidate: string): boolean => {
+  const equalsSecret = (candidate: string, expected: Buffer): boolean => {
     const bytes = Buffer.from(candidate, 'utf8');
-    return bytes.length === secretBytes.length && timingSafeEqual(bytes, secretBytes);
+    return bytes.length === expected.length && timingSafeEqual(bytes, expected);
   };
+  const isSecret = (candidate: string): boolean => equalsSecret(candidate, secretBytes);
+  /** Named after the port: cookies are per host, not per port, and another session may run beside this one. */
+  const cookieName = () => `plaidbal-${port}`;
+  const hasSessionCookie = (headers: IncomingHttpHeaders): boolean =>
+    (headers.cookie ?? '').split(';').some((pair) => {
+      const at = pair.indexOf('=');
+      return at !== -1 && pair.slice(0, at).trim() === cookieName() && equalsSecret(pair.slice(at + 1).trim(), session);
+    });
 
   /** 'page' for /<secret>/ (a query is ignored); 'callback' and 'events' for exactly /<secret>/<name>. */
   const route = (rawUrl: string | undefined): 'page' | 'callback' | 'events' | null => {
@@ -272,12 +300,19 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
     return site === undefined || site === 'same-origin';
   };
 
-  const servePage = (res: ServerResponse): void => {
+  const servePage = (res: ServerResponse, headers: Record<string, string> = {}): void => {
     const nonce = randomBytes(16).toString('base64');
     send(res, 200, renderLinkPage({ nonce, linkToken, environment, title, mode }), {
       'Content-Type': 'text/html; charset=utf-8',
       'Content-Security-Policy': linkPageCsp(nonce, plaidOrigin),
+      ...headers,
     });
+  };
+
+  /** A request with the secret path and without the first client's cookie: the URL is in other hands. */
+  const shared = (res: ServerResponse): void => {
+    end(new LinkPageSharedError());
+    send(res, 403, 'This Link session is open in another browser, or another program has its address, so plaidbal has ended it. Run plaidbal link again, and open the page in one browser.\n');
   };
 
   const takeCallback = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
@@ -330,8 +365,16 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         return send(res, 405, 'Method not allowed\n', { Allow: 'GET, HEAD' });
       }
-      return servePage(res);
+      // A reload, or HEAD (no body, so no link token): no claim is made.
+      if (hasSessionCookie(req.headers) || req.method === 'HEAD') return servePage(res);
+      if (claimed) return shared(res);
+      claimed = true;
+      // HttpOnly: the page's scripts (and Link's) never see it. SameSite=Strict: no other site's page sends it.
+      return servePage(res, { 'Set-Cookie': `${cookieName()}=${session.toString('utf8')}; Path=/${secret}/; HttpOnly; SameSite=Strict` });
     }
+
+    // Everything but the page belongs to the client that opened it.
+    if (!hasSessionCookie(req.headers)) return shared(res);
 
     if (target === 'events') {
       if (req.method !== 'GET') return send(res, 405, 'Method not allowed\n', { Allow: 'GET' });

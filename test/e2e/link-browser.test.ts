@@ -5,11 +5,15 @@
  * (Emulator.completeLinkSession on the link token the CLI created).
  */
 import type { LightChild } from '../helpers/spawner.js';
-import { readFile } from 'node:fs/promises';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
+import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const PAGE_URL = /http:\/\/127\.0\.0\.1:\d+\/[A-Za-z0-9_-]{43}\//;
@@ -65,7 +69,7 @@ function latestLinkToken(): { linkToken: string; body: Record<string, unknown> }
 }
 
 /** Opens the CLI's page in Chromium with the stand-in for Plaid's script; nothing else may leave 127.0.0.1. */
-async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[]; traffic: StandInTraffic }> {
+async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ page: Page; external: string[]; traffic: StandInTraffic; html: string }> {
   const { page, external } = await (await shared()).newPage(['127.0.0.1']);
   const pageErrors: string[] = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
@@ -76,8 +80,10 @@ async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ p
   });
   const traffic = await routePlaidLinkStandIn(page, behaviour);
   opened = { page, pageErrors };
-  await page.goto(url);
-  return { page, external, traffic };
+  // The page as the server sent it. Only this browser may fetch it: the first client to open the
+  // page claims the session (src/link/server.ts), so the test does not fetch it on its own first.
+  const response = await page.goto(url);
+  return { page, external, traffic, html: (await response?.text()) ?? '' };
 }
 
 async function pageState(page: Page, state: string): Promise<string> {
@@ -120,13 +126,11 @@ describe('plaidbal link with the local page in Chromium', () => {
     expect(body).not.toHaveProperty('access_token');
     expect(body).not.toHaveProperty('hosted_link');
 
+    const publicToken = world.emulator.completeLinkSession(linkToken)!;
+    const { page, external, html } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS });
     // What the browser gets: the link token, and nothing secret.
-    const html = await (await fetch(url)).text();
     expect(html).toContain(linkToken);
     expect(credentialsInPage(html)).toEqual([]);
-
-    const publicToken = world.emulator.completeLinkSession(linkToken)!;
-    const { page, external } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS });
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Linked First Platypus Bank as "checking"');
@@ -202,6 +206,47 @@ describe('plaidbal link with the local page in Chromium', () => {
     expect(await pageState(page, 'closed')).toContain('Link was closed');
     expect(await world.store.snapshot()).toEqual(before);
     expect(paths()).not.toContain('/item/public_token/exchange');
+  });
+
+  it("another program that read the page's URL and opened it first cannot finish Link: the browser arriving ends the session (exit 8), nothing is exchanged or saved", async () => {
+    const before = await world.store.snapshot();
+    const run = startLink(['--no-browser']);
+    const url = await run.url;
+    // Any local user can read the URL on the browser's command line while it starts (xdg-open).
+    const thief = await fetch(url);
+    expect(thief.status).toBe(200);
+    const { html } = await openPage(url, { kind: 'pending' });
+    expect(html).toContain('open the page in one browser');
+    const r = await run.done;
+    expect(r.code, r.stderr).toBe(8);
+    expect(r.stderr).toContain('The Link page was opened by a second browser or program, without the cookie the first one got, so plaidbal ended the session: nobody can finish Link through it. Nothing was saved.');
+    expect(r.stderr).toContain("another program on this computer had the page's address");
+    // A forged result from the thief comes too late: the page server is gone.
+    expect(await refused(url)).toBe(true);
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(paths()).not.toContain('/item/public_token/exchange');
+  });
+
+  it('on a terminal, starts the browser with the page URL, and with none of the secrets in its environment', async () => {
+    // A stand-in for xdg-open (the `open` package runs the one on PATH): it writes down what it was given.
+    const bin = await mkdtemp(join(tmpdir(), 'plaidbal-xdg-open-'));
+    try {
+      const seen = join(bin, 'seen');
+      writeFileSync(join(bin, 'xdg-open'), `#!/bin/sh\n{ printf 'arg %s\\n' "$@"; env; } > '${seen}'\n`, { mode: 0o755 });
+      const env = { ...world.env, PATH: `${bin}:${process.env.PATH}`, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, PLAIDBAL_NEW_PASSPHRASE: 'a new passphrase, secret too' };
+      const r = await runInTerminal(['link', '--timeout', '2'], env);
+      expect(r.code, stripAnsi(r.screen)).toBe(8);
+      expect(stripAnsi(r.screen)).toContain('Opened Plaid Link in your browser to link an account (Sandbox)');
+      const launched = readFileSync(seen, 'utf8');
+      expect(launched).toMatch(new RegExp(`^arg ${PAGE_URL.source}$`, 'm'));
+      // The browser gets the rest of the environment (its display, its locale)…
+      expect(launched).toContain(`PLAIDBAL_CONFIG_DIR=${world.env.PLAIDBAL_CONFIG_DIR}`);
+      // …and no secret: a browser started here can run for hours, and hands its environment on.
+      for (const name of ['PLAID_SECRET', 'PLAIDBAL_PASSPHRASE', 'PLAIDBAL_NEW_PASSPHRASE']) expect(launched).not.toMatch(new RegExp(`^${name}=`, 'm'));
+      for (const secret of [TEST_SECRET, PASSPHRASE, env.PLAIDBAL_NEW_PASSPHRASE]) expect(launched).not.toContain(secret);
+    } finally {
+      await rm(bin, { recursive: true, force: true });
+    }
   });
 
   it('--timeout gives up with exit 8, shuts the page down and saves nothing', async () => {
@@ -343,13 +388,11 @@ describe('plaidbal link with the local page in Chromium', () => {
     expect(body).toMatchObject({ access_token: item!.access_token });
     expect(body).not.toHaveProperty('products');
 
+    const publicToken = world.emulator.completeLinkSession(linkToken)!;
+    const { page, html } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: [] });
     // The page of an update session still carries only the link token, never the access token.
-    const html = await (await fetch(url)).text();
     expect(html).toContain(linkToken);
     expect(credentialsInPage(html)).toEqual([]);
-
-    const publicToken = world.emulator.completeLinkSession(linkToken)!;
-    const { page } = await openPage(url, { kind: 'success', publicToken, institution: FIRST_PLATYPUS, accounts: [] });
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Reconnected First Platypus Bank as "demo"');

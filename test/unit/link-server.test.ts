@@ -6,6 +6,7 @@ import {
   LinkCallbackRefusedError,
   LinkPageClosedError,
   LinkPageGoneError,
+  LinkPageSharedError,
   MAX_CALLBACK_BYTES,
   PLAID_LINK_SCRIPT_URL,
   startLinkPage,
@@ -22,7 +23,17 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((s) => s.close()));
 });
 
-async function start(overrides: Partial<LinkPageOptions> = {}): Promise<Session> {
+/**
+ * The cookie of the client that opened each session's page, by port. Every request a test sends
+ * goes as that client (with the cookie) unless it passes a Cookie header of its own.
+ */
+const cookies = new Map<number, string>();
+
+/** The name=value of a page's Set-Cookie. */
+const cookieOf = (reply: Reply) => String(reply.headers['set-cookie']?.[0] ?? '').split(';')[0]!;
+
+/** A session whose page the test's "browser" has opened (claimed), unless `claim` is false. */
+async function start(overrides: Partial<LinkPageOptions> = {}, { claim = true } = {}): Promise<Session> {
   const server = await startLinkPage({
     linkToken: LINK_TOKEN,
     environment: 'sandbox',
@@ -31,7 +42,19 @@ async function start(overrides: Partial<LinkPageOptions> = {}): Promise<Session>
   });
   started.push(server);
   const url = new URL(server.url);
-  return { server, port: Number(url.port), path: url.pathname, secret: url.pathname.split('/')[1]!, origin: url.origin };
+  const port = Number(url.port);
+  cookies.delete(port);
+  if (claim) {
+    const page = await send(port, { path: url.pathname, headers: { Host: `127.0.0.1:${port}` } });
+    expect(page.status).toBe(200);
+    cookies.set(port, cookieOf(page));
+  }
+  return { server, port, path: url.pathname, secret: url.pathname.split('/')[1]!, origin: url.origin };
+}
+
+function withCookie(port: number, headers: Record<string, string | number> = {}): Record<string, string | number> {
+  const cookie = cookies.get(port);
+  return cookie && !Object.keys(headers).some((h) => h.toLowerCase() === 'cookie') ? { Cookie: cookie, ...headers } : headers;
 }
 
 interface Session {
@@ -57,7 +80,7 @@ function send(
 ): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = httpRequest(
-      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: options.headers, agent: false, setHost: false },
+      { host: '127.0.0.1', port, method: options.method ?? 'GET', path: options.path, headers: withCookie(port, options.headers), agent: false, setHost: false },
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -118,7 +141,7 @@ function openCallback(s: Session, headers: Record<string, string | number> = {})
         method: 'POST',
         path: `${s.path}callback`,
         agent: false,
-        headers: { Host: `127.0.0.1:${s.port}`, Origin: s.origin, 'Content-Type': 'application/json', ...headers },
+        headers: withCookie(s.port, { Host: `127.0.0.1:${s.port}`, Origin: s.origin, 'Content-Type': 'application/json', ...headers }),
       },
       (res) => {
         res.resume();
@@ -652,7 +675,7 @@ function openPresence(s: Session, headers: Record<string, string> = {}): Promise
         path: `${s.path}events`,
         agent: false,
         setHost: false,
-        headers: { Host: `127.0.0.1:${s.port}`, Accept: 'text/event-stream', 'Sec-Fetch-Site': 'same-origin', ...headers },
+        headers: withCookie(s.port, { Host: `127.0.0.1:${s.port}`, Accept: 'text/event-stream', 'Sec-Fetch-Site': 'same-origin', ...headers }),
       },
       (res) => {
         res.once('data', (chunk: Buffer) =>
@@ -706,5 +729,63 @@ describe('presence: noticing that the page went away', () => {
     expect((await send(s.port, { method: 'POST', path: `${s.path}events`, headers: { Host: `127.0.0.1:${s.port}` } })).status).toBe(405);
     expect((await get(s, `${s.path}events`, { 'Sec-Fetch-Site': 'cross-site' })).status).toBe(403);
     expect((await get(s, `${s.path}events?x=1`)).status).toBe(404);
+  });
+});
+
+describe('the session belongs to the first client that opens the page', () => {
+  // The page's URL is on the browser's command line while it starts (xdg-open), where any local
+  // user can read it: the path's secret alone must not let another program finish Link.
+  it('the first GET gets an HttpOnly, SameSite=Strict cookie for the secret path; its reloads are served', async () => {
+    const s = await start({}, { claim: false });
+    const first = await get(s);
+    expect(first.status).toBe(200);
+    const setCookie = String(first.headers['set-cookie']?.[0]);
+    expect(setCookie).toMatch(new RegExp(`^plaidbal-${s.port}=[A-Za-z0-9_-]{43}; Path=/${s.secret}/; HttpOnly; SameSite=Strict$`));
+    const reload = await get(s, s.path, { Cookie: cookieOf(first) });
+    expect(reload.status).toBe(200);
+    expect(reload.body).toContain(LINK_TOKEN);
+    expect(reload.headers['set-cookie']).toBeUndefined();
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+
+  it('HEAD claims nothing (it carries no link token): the first GET after it still gets the cookie', async () => {
+    const s = await start({}, { claim: false });
+    const head = await send(s.port, { method: 'HEAD', path: s.path, headers: { Host: `127.0.0.1:${s.port}` } });
+    expect(head.status).toBe(200);
+    expect(head.headers['set-cookie']).toBeUndefined();
+    expect(cookieOf(await get(s))).toMatch(/^plaidbal-\d+=/);
+    expect(await hasSettled(s.server.outcome)).toBe(false);
+  });
+
+  it('a second client with the URL and without the cookie ends the session: 403, LinkPageSharedError, and the first can no longer post', async () => {
+    const s = await start();
+    const other = await get(s, s.path, { Cookie: '' });
+    expect(other.status).toBe(403);
+    expect(other.body).not.toContain(LINK_TOKEN);
+    expectCommonHeaders(other);
+    await expect(s.server.outcome).rejects.toBeInstanceOf(LinkPageSharedError);
+    expect((await postCallback(s, successBody())).status).toBe(409);
+  });
+
+  it('another program that opens the page before the browser gets the link token, but cannot finish Link: the browser arriving ends the session', async () => {
+    const s = await start({}, { claim: false });
+    const thief = await get(s);
+    expect(thief.status).toBe(200);
+    const browser = await get(s, s.path, { Cookie: 'plaidbal-other=1' });
+    expect(browser.status).toBe(403);
+    await expect(s.server.outcome).rejects.toBeInstanceOf(LinkPageSharedError);
+    expect((await postCallback(s, successBody(), { Cookie: cookieOf(thief) })).status).toBe(409);
+  });
+
+  it('a callback or the presence stream without the cookie ends the session, whoever sends it', async () => {
+    for (const request of [
+      (s: Session) => postCallback(s, successBody(), { Cookie: '' }),
+      (s: Session) => get(s, `${s.path}events`, { Cookie: 'plaidbal-1=x' }),
+      (s: Session) => postCallback(s, successBody(), { Cookie: `plaidbal-${s.port}=${'A'.repeat(43)}` }),
+    ]) {
+      const s = await start();
+      expect((await request(s)).status).toBe(403);
+      await expect(s.server.outcome).rejects.toBeInstanceOf(LinkPageSharedError);
+    }
   });
 });

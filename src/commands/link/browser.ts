@@ -5,7 +5,7 @@
  */
 import type { Ctx } from '../../context.js';
 import { CliError, ExitCode } from '../../errors.js';
-import { LinkCallbackRefusedError, LinkPageGoneError, startLinkPage } from '../../link/server.js';
+import { LinkCallbackRefusedError, LinkPageGoneError, LinkPageSharedError, startLinkPage } from '../../link/server.js';
 import type { LinkOptions } from './index.js';
 import { createLinkToken, environmentLabel, finishLink, linkWait, mayOpenBrowser, planLink, retryCommand, waitEnded, waitForUser, waitingLine, type LinkPlan } from './flow.js';
 
@@ -17,6 +17,17 @@ function pageEndedError(plan: LinkPlan, error: unknown): unknown {
       exitCode: ExitCode.LINK_CANCELLED,
       hint: `To open Link again, run \`${retryCommand(plan)}\` (Plaid Link does not report a closed tab, so this session is over).`,
     });
+  }
+  if (error instanceof LinkPageSharedError) {
+    return new CliError(
+      `The Link page was opened by a second browser or program, without the cookie the first one got, so plaidbal ended the session: nobody can finish Link through it. ${nothing}`,
+      {
+        exitCode: ExitCode.LINK_CANCELLED,
+        hint:
+          `Run \`${retryCommand(plan)}\` again and open the page in one browser only, one that keeps cookies for 127.0.0.1. ` +
+          "If you opened it only once, another program on this computer had the page's address: while a browser starts, its address is on the browser's command line, which every local user can read.",
+      },
+    );
   }
   if (error instanceof LinkCallbackRefusedError) {
     return new CliError(`Plaid Link finished, but the page sent a result plaidbal cannot accept (${error.reason}). ${nothing}`, {

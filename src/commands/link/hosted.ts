@@ -8,9 +8,9 @@ import type { LinkTokenGetSessionsResponse } from 'plaid';
 import type { Ctx } from '../../context.js';
 import { CliError, ExitCode, isCliError } from '../../errors.js';
 import type { LinkOutcome } from '../../link/callback.js';
-import { stripControls } from '../../text.js';
+import { escapeControls, stripControls } from '../../text.js';
 import type { LinkOptions } from './index.js';
-import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, mayOpenBrowser, pause, planLink, waitEnded, waitingLine } from './flow.js';
+import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, pause, planLink, waitEnded, waitingLine } from './flow.js';
 
 /**
  * How often /link/token/get is polled. A person takes tens of seconds to get through Link,
@@ -103,13 +103,10 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
 
   const what = plan.update ? `reconnect "${plan.update.item.alias}"` : 'link an account';
   const wait = linkWait(plan, created, Date.now());
-  const opened = mayOpenBrowser(ctx, opts) && /^https?:\/\//.test(url) && (await ctx.openBrowser(url));
-  ctx.info(
-    opened
-      ? `Opened Plaid Hosted Link in your browser to ${what} (${environmentLabel(plan.environment)}). You can also open it on any device:`
-      : `Open this Plaid Hosted Link URL on any device to ${what} (${environmentLabel(plan.environment)}):`,
-  );
-  ctx.info(`  ${e.bold(url)}`);
+  // Printed, never opened here: opening it would put it on a browser's command line, where every
+  // local user can read it (/proc/<pid>/cmdline), and anyone with it can finish Link.
+  ctx.info(`Open this Plaid Hosted Link URL on any device to ${what} (${environmentLabel(plan.environment)}):`);
+  ctx.info(`  ${e.bold(escapeControls(url))}`);
   ctx.info(e.dim(`  Anyone with this URL can use it until it expires (${new Date(wait.expiresAt).toISOString()}); do not share it.`));
   ctx.info(e.dim(waitingLine(wait)));
 
@@ -125,7 +122,7 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
       // working through; anything else (a bad link token, bad keys) should.
       if (ctx.signal.aborted) throw interrupted(); // Ctrl-C during a poll, not only between polls
       if (!isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE || Date.now() >= deadline) throw error;
-      if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${error.message}); still trying.`));
+      if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${escapeControls(error.message)}); still trying.`));
       warned = true;
     }
     if (outcome) return finishLink(ctx, plan, outcome);

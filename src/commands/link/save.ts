@@ -158,7 +158,7 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
       const inst = await plaid.call('institutionsGetById', { institution_id: req.institutionId, country_codes: plaid.profile.countryCodes as never });
       institutionName = inst.institution.name;
     } catch (error) {
-      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? error.message : 'error'}); saving without it.`));
+      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? escapeControls(error.message) : 'error'}); saving without it.`));
     }
   }
 
