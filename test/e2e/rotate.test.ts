@@ -237,6 +237,34 @@ describe('Ctrl-C while Plaid rotates', () => {
   });
 });
 
+describe('items remove while another process rotates the item', () => {
+  it("Plaid's INVALID_ACCESS_TOKEN to the old token does not delete the item the rotation saved: exit 2, the item and its new token kept", async () => {
+    const old = tokenOf('second', itemIds);
+    // The rotation is held at Plaid for a while after Plaid has acted, holding the store lock.
+    world.emulator.setLatency(3_000, INVALIDATE);
+    const calls = invalidateCalls();
+    const rotating = world.run(['items', 'rotate', 'second', '--yes']);
+    try {
+      const started = Date.now();
+      while (invalidateCalls() === calls && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+      // The remove reads the store before the rotation has saved: it sends the old, now dead, token.
+      const removal = await world.run(['items', 'remove', 'second', '--yes']);
+      expect(removal.code, removal.stderr).toBe(2);
+      expect(removal.stderr).toContain('The access token of "second" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.');
+      expect((world.emulator.requests.filter((q) => q.path === '/item/remove').at(-1)!.response as { error_code?: string }).error_code).toBe('INVALID_ACCESS_TOKEN');
+    } finally {
+      world.emulator.setLatency(0, INVALIDATE);
+    }
+    const rotated = await rotating;
+    expect(rotated.code, rotated.stderr).toBe(0);
+    expect(tokenOf('second', itemIds)).not.toBe(old);
+    // Still in the store, and working with the token the rotation saved.
+    const balance = await world.run(['balance', '--item', 'second', '--json']);
+    expect(balance.code, balance.stderr).toBe(0);
+    noteTokens();
+  });
+});
+
 describe('items rotate --all', () => {
   it('rotates every item of the environment, with per-item results, each on a connection of its own', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
@@ -370,6 +398,19 @@ describe.skipIf(!isRoot)('the store cannot be written after Plaid answered', () 
     expect(again.code).toBe(2);
     expect(again.stderr).toContain('An earlier rotation of "demo" is not finished');
     expect(tokenOf('demo', itemIds)).toBe(fresh);
+
+    // So is removing the item, at Plaid (which would answer INVALID_ACCESS_TOKEN to the dead stored
+    // token) or locally: either would leave the item at Plaid with its only token in a file nothing can use.
+    const removes = world.emulator.requests.filter((q) => q.path === '/item/remove').length;
+    const unremoved = await world.store.snapshot();
+    for (const args of [['items', 'remove', 'demo', '--yes'], ['items', 'remove', 'demo', '--local', '--yes']]) {
+      const removal = await world.run(args);
+      expect(removal.code, removal.stderr).toBe(2);
+      expect(removal.stderr).toContain(`An earlier rotation of "demo" is not finished: its new token is in ${file}. Nothing was removed.`);
+      expect(removal.stderr).toContain('Finish it first with: plaidbal items rotate --recover');
+    }
+    expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(removes);
+    expect(await world.store.snapshot()).toEqual(unremoved);
 
     const recovered = await world.run(['items', 'rotate', '--recover']);
     expect(recovered.code, recovered.stderr).toBe(0);

@@ -8,6 +8,7 @@ import type { StoredItem } from '../../store/document.js';
 import { subscriptionProducts } from '../link/products.js';
 import { checkAliasFree } from '../link/save.js';
 import type { ItemsListOptions, ItemsRemoveOptions } from './index.js';
+import { pendingRecoveryFor } from './recovery.js';
 
 export async function runItemsList(ctx: Ctx, opts: ItemsListOptions): Promise<number> {
   const store = await ctx.store();
@@ -56,6 +57,13 @@ export function localRemovalWarning(item: StoredItem): string {
 export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOptions): Promise<number> {
   const store = await ctx.store();
   const item = store.resolveItem(ref);
+  // A recovery file holds the item's only working token: removing the item (at Plaid, whose
+  // answer to the dead stored token would be INVALID_ACCESS_TOKEN, or locally) would leave it at
+  // Plaid with that token in a file nothing can use any more.
+  const pending = pendingRecoveryFor(store, item.item_id);
+  if (pending) {
+    throw usageError(`An earlier rotation of "${item.alias}" is not finished: its new token is in ${pending}. Nothing was removed.`, 'Finish it first with: plaidbal items rotate --recover');
+  }
   if (opts.local && item.environment === 'production') ctx.info(ctx.io.err.yellow(`! ${localRemovalWarning(item)}`));
   if (!opts.yes) {
     if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation, and plaidbal cannot ask here (${whyNoPrompt(ctx.io)}).`, 'Pass --yes to confirm.');
@@ -87,12 +95,23 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
       note = ` Plaid no longer knew the item (${gone}), so only the local copy was deleted.`;
     }
   }
+  const gone = note !== '' && !opts.local;
+  let rotatedMeanwhile: CliError | null = null;
   try {
     await store.update((doc) => {
+      // "Plaid no longer knew the item" was said of the token read above. Another plaidbal process
+      // may have rotated it since (Plaid then refuses the old one): the item lives on, with the new one.
+      const current = doc.items.find((i) => i.item_id === item.item_id);
+      if (gone && current && current.access_token !== item.access_token) {
+        throw (rotatedMeanwhile = usageError(
+          `The access token of "${item.alias}" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.`,
+          `Run \`plaidbal items remove ${item.alias}\` again to remove it with its new token.`,
+        ));
+      }
       doc.items = doc.items.filter((i) => i.item_id !== item.item_id);
     });
   } catch (error) {
-    if (opts.local || !(error instanceof CliError)) throw error;
+    if (opts.local || error === rotatedMeanwhile || !(error instanceof CliError)) throw error;
     // Plaid has already removed the item; what is left is a local copy whose token no longer works.
     throw new CliError(`"${item.alias}" was removed at Plaid, but deleting its local copy failed. ${error.message}`, {
       exitCode: error.exitCode,
