@@ -412,8 +412,13 @@ export class Store {
    * what this process last wrote, takes the document in memory), applies `change`, validates and
    * writes through the verified, atomic write (write.ts), so a crash leaves the old content or
    * the new. When `change` throws, nothing is written.
+   *
+   * `untilFree`: wait for the lock as long as another live process holds it, instead of giving up
+   * after PLAIDBAL_LOCK_TIMEOUT_MS; for a write whose failure would throw away something Plaid
+   * has already done and billed (a new item). A holder that died leaves a stale lock, taken over
+   * within seconds. `onWait` is told once when the usual timeout has passed.
    */
-  async update(change: (doc: StoreDocument) => void | Promise<void>): Promise<StoreDocument> {
+  async update(change: (doc: StoreDocument) => void | Promise<void>, opts: { untilFree?: boolean; onWait?: () => void } = {}): Promise<StoreDocument> {
     this.ensureDir();
     return this.withLock(async () => {
       const expected = this.written;
@@ -437,7 +442,7 @@ export class Store {
       if (this.pendingKey) this.unlockedCheck = this.pendingKey.config.check;
       this.pendingKey = null;
       return fresh;
-    });
+    }, opts);
   }
 
   /** The body of update() once `fresh` is read: checks, `change`, validation and the write; the digest of what was written. */
@@ -583,12 +588,13 @@ export class Store {
   }
 
   /** Several plaidbal processes at once (scripts in parallel) must not lose each other's updates. */
-  private async withLock<T>(critical: () => Promise<T>): Promise<T> {
+  private async withLock<T>(critical: () => Promise<T>, opts: { untilFree?: boolean; onWait?: () => void } = {}): Promise<T> {
     const { default: lockfile } = await import('proper-lockfile');
     const lockPath = `${this.path}.lock`;
     const timeoutMs = lockTimeoutMs(this.env);
     let release: () => Promise<void>;
     const deadline = Date.now() + timeoutMs;
+    let told = false;
     try {
       // Retried here rather than by proper-lockfile, which retries every error: a read-only or
       // full file system would cost the whole timeout before saying so. Only a held lock waits.
@@ -605,7 +611,12 @@ export class Store {
           });
           break;
         } catch (error) {
-          if ((error as NodeJS.ErrnoException).code !== 'ELOCKED' || Date.now() >= deadline) throw error;
+          if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
+          if (Date.now() >= deadline) {
+            if (!opts.untilFree) throw error;
+            if (!told) opts.onWait?.();
+            told = true;
+          }
           await new Promise((resolve) => setTimeout(resolve, 50 + Math.random() * 100));
         }
       }

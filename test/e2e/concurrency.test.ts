@@ -59,6 +59,32 @@ describe('several processes at once', () => {
   });
 });
 
+describe('a busy store after Plaid has created an item', () => {
+  it('link waits for the lock as long as it is held, instead of removing the new (billed) item again', async () => {
+    const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
+    let released = false;
+    try {
+      const exchanges = () => world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange').length;
+      const running = world.run(['link', '--sandbox', '--name', 'held'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '600' } });
+      const started = Date.now();
+      while (exchanges() === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
+      expect(exchanges()).toBe(1);
+      // Well past the 600 ms after which any other write gives up on the lock.
+      await new Promise((r) => setTimeout(r, 2_000));
+      await release();
+      released = true;
+      const r = await running;
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.');
+      expect(r.stdout).toContain('as "held"');
+    } finally {
+      if (!released) await release();
+    }
+    expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
+    expect(await aliases()).toEqual(['held']);
+  });
+});
+
 describe('crashes', () => {
   /** Starts plaidbal and SIGKILLs it after `afterMs`. */
   function killed(args: string[], afterMs: number): Promise<void> {

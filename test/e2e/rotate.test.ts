@@ -222,6 +222,35 @@ describe('Ctrl-C while Plaid rotates', () => {
     });
   }
 
+  it('--all: the wait for the next pacing slot holds neither the store lock nor Ctrl-C', async () => {
+    const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
+    const calls = invalidateCalls();
+    // --rate 4: one rotation at once, the next 15 s later.
+    const child = spawn(process.execPath, [BIN, 'items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const started = Date.now();
+    while (tokenOf('demo', itemIds) === olds[0] && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 500)); // the first rotation saved; the second waiting for its slot
+    // Another plaidbal writes the store meanwhile: at once, though it gives up on a held lock after 1 s.
+    const rename = await world.run(['items', 'rename', 'third', 'third-renamed'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '1000' } });
+    expect(rename.code, rename.stderr).toBe(0);
+    expect((await world.run(['items', 'rename', 'third-renamed', 'third'])).code).toBe(0);
+    child.kill('SIGINT');
+    const code = await closed;
+    expect(code, stderr).toBe(6);
+    expect(invalidateCalls()).toBe(calls + 1);
+    expect(stderr).not.toContain('still saving');
+    const results = JSON.parse(stdout).items as { name: string; result: string; message: string | null }[];
+    expect(results.map((x) => [x.result, x.message])).toEqual([['rotated', null], ['skipped', 'interrupted'], ['skipped', 'interrupted']]);
+    expect([tokenOf('second', itemIds), tokenOf('third', itemIds)]).toEqual(olds.slice(1));
+    noteTokens();
+    expectNoToken(`${stdout}\n${stderr}`);
+  });
+
   it('--all: the item in flight is finished and saved, the rest are not started; exit 6', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
     const r = await interrupted(['--all', '--yes', '--json']);

@@ -137,6 +137,10 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
     }
 
     async function saveRotation(): Promise<RotateResult> {
+      // The pacing slot is waited for before the lock and outside the critical section: a wait of
+      // up to a minute must neither hold up every other plaidbal process nor defer Ctrl-C.
+      const gate = opts.all ? pacer.gate(item.item_id) : undefined;
+      if (gate) await gate.acquire(ctx.signal);
       try {
         await store.update(async (doc) => {
           const target = doc.items.find((i) => i.item_id === item.item_id);
@@ -146,7 +150,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           if (ctx.signal.aborted) throw ctx.signal.reason;
           leave = enterCritical(`saving the new access token of "${target.alias}" (Plaid has rotated it; stopping now would lose it)`);
           asking = true;
-          const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace: opts.all ? pacer.gate(target.item_id) : undefined });
+          // The slot is taken (above): the call only tells the pacer how it went.
+          const pace = gate && { acquire: async () => {}, settle: gate.settle };
+          const answer = await plaid.call('itemAccessTokenInvalidate', { access_token: oldToken }, { secrets: [oldToken], item: target.alias, uninterruptible: true, pace });
           asking = false;
           const fresh = (answer as { new_access_token?: unknown }).new_access_token;
           if (typeof fresh !== 'string' || fresh === '') {
@@ -223,7 +229,11 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
       try {
         results.push(await rotateOne(item));
       } catch (error) {
-        if (error instanceof RotationNotSaved) {
+        if (ctx.signal.aborted && error === ctx.signal.reason) {
+          // Stopped before this item's call (waiting for its pacing slot, the lock or the key): nothing happened at Plaid.
+          results.push({ item, result: 'skipped', requestId: null, error: null, message: 'interrupted', recoveryFile: null });
+          continue;
+        } else if (error instanceof RotationNotSaved) {
           results.push({ item, result: error.recoveryFile ? 'recovery_file' : 'lost', requestId: error.requestId, error: null, message: error.message, recoveryFile: error.recoveryFile });
           // The store cannot be written: every further rotation would end the same way.
           stopped = 'not attempted: the store could not be saved';

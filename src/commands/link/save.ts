@@ -180,6 +180,10 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
         access_token: sealer.seal(accessToken, aad.accessToken(environment, itemId)),
       };
       doc.items = doc.items.filter((i) => i.item_id !== itemId).concat(saved);
+    }, {
+      // Plaid has created (and billed) the item: a busy store is waited for, never a reason to remove it again.
+      untilFree: true,
+      onWait: () => ctx.info(ctx.io.err.yellow('! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.')),
     });
   } catch (error) {
     // The new store is on disk (only the directory's fsync failed): the token is saved, so the item stays.
