@@ -3,7 +3,9 @@
  * after: bad input, a Plaid error or a network failure must leave the store untouched.
  */
 import { chmodSync, existsSync, statSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn as nodeSpawn } from 'node:child_process';
 import { spawn } from '../helpers/spawner.js';
 import { createServer } from 'node:http';
@@ -733,6 +735,60 @@ describe('Ctrl-C after Plaid has acted', () => {
     expect(stored.map((i: { item_id: string; alias: string }) => [i.alias, i.item_id])).toEqual([['demo', item!.item_id]]);
     expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(1);
     expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
+  });
+});
+
+describe('stderr lost outside a critical section', () => {
+  it('stderr closed by its reader during balance --all (`--debug`): the run goes on, every balance reaches stdout, exit 0', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    await world.link('three', '--institution', 'ins_109511');
+    world.emulator.setLatency(1_000, '/accounts/balance/get');
+    const before = world.emulator.requests.length;
+    // Node's own spawn: the test closes the read end of the real stderr pipe.
+    const child = nodeSpawn(process.execPath, [BIN, '--debug', 'balance', '--all', '--concurrency', '1', '--format', 'ndjson'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const started = Date.now();
+    while (!world.emulator.requests.slice(before).some((q) => q.path === '/accounts/balance/get') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    // Each answer is logged on stderr (--debug): those writes now fail with EPIPE.
+    child.stderr.destroy();
+    const code = await closed;
+    world.emulator.setLatency(0, '/accounts/balance/get');
+    expect(code).toBe(0);
+    const names = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { item_name: string }).item_name);
+    expect([...new Set(names)].sort()).toEqual(['one', 'three', 'two']);
+  });
+
+  it('the terminal closing during balance --all (SIGHUP, and EIO on stderr): the calls on their way are waited for and written to stdout, exit 130', async () => {
+    await linked('one');
+    await world.link('two', '--institution', 'ins_109511');
+    await world.link('three', '--institution', 'ins_109511');
+    world.emulator.setLatency(2_000, '/accounts/balance/get');
+    const dir = await mkdtemp(join(tmpdir(), 'plaidbal-hangup-'));
+    try {
+      const [out, exit] = [join(dir, 'out.ndjson'), join(dir, 'exit')];
+      const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+      // stdout to a file, stderr on a terminal (util-linux script). The shell passes the hangup on, as
+      // an interactive shell does to its jobs, and outlives it to write down the exit code.
+      const inner = `${quote(process.execPath)} ${quote(BIN)} balance --all --format ndjson > ${quote(out)} & pid=$!; trap 'kill -HUP $pid' HUP; wait $pid; wait $pid; echo $? > ${quote(exit)}`;
+      const terminal = nodeSpawn('script', ['-qfec', inner, '/dev/null'], { env: world.env, stdio: ['pipe', 'ignore', 'ignore'] });
+      const before = world.emulator.requests.length;
+      const calls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get').length;
+      const started = Date.now();
+      while (calls() < 3 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+      expect(calls()).toBe(3);
+      // The terminal goes away (an SSH session dropped): the kernel hangs up its session, and writes to it fail.
+      terminal.kill('SIGKILL');
+      while (!existsSync(exit) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 50));
+      expect((await readFile(exit, 'utf8')).trim()).toBe('130');
+      const names = (await readFile(out, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { item_name: string }).item_name);
+      expect([...new Set(names)].sort()).toEqual(['one', 'three', 'two']);
+    } finally {
+      world.emulator.setLatency(0, '/accounts/balance/get');
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 
