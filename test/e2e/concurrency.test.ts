@@ -85,6 +85,26 @@ describe('a busy store after Plaid has created an item', () => {
   });
 });
 
+describe('an alias taken while Link was open', () => {
+  it('the item is saved under the next free alias and says so, instead of being removed again at Plaid', async () => {
+    const exchanges = () => world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange').length;
+    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    const first = world.run(['link', '--sandbox', '--name', 'checking', '--json']);
+    const started = Date.now();
+    while (exchanges() === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
+    world.emulator.setLatency(0, '/item/public_token/exchange');
+    // Another process links under the same name and saves first.
+    const second = await world.run(['link', '--sandbox', '--name', 'checking']);
+    expect(second.code, second.stderr).toBe(0);
+    const r = await first;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('! The alias "checking" was taken by another plaidbal process while Link was open, so the item is saved as "checking-2". Rename it with: plaidbal items rename checking-2 <alias>');
+    expect(JSON.parse(r.stdout).item.alias).toBe('checking-2');
+    expect(await aliases()).toEqual(['checking', 'checking-2']);
+    expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
+  });
+});
+
 describe('crashes', () => {
   /** Starts plaidbal and SIGKILLs it after `afterMs`. */
   function killed(args: string[], afterMs: number): Promise<void> {

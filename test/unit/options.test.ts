@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { describe, expect, it } from 'vitest';
 import { aliasProblem, parseAlias } from '../../src/commands/options.js';
+import { freeAlias } from '../../src/commands/link/save.js';
 import { CliError, ExitCode } from '../../src/errors.js';
 
 describe('aliasProblem', () => {
@@ -45,5 +46,17 @@ describe('aliasProblem', () => {
     expect(aliasProblem('a b')).toMatch(/spaces or control characters/);
     expect(aliasProblem('a\u0007b')).toMatch(/spaces or control characters/);
     expect(aliasProblem('eVBnVMp7zdTJLkRNr33Rs6zr7KNJqBFL9DrE6')).toMatch(/item_id/);
+  });
+});
+
+describe('freeAlias (link, when its --name was taken while Link was open)', () => {
+  it('adds the first free -N, cut to fit the 64-character limit, and the result is a valid alias', () => {
+    expect(freeAlias(new Set(), 'checking')).toBe('checking');
+    expect(freeAlias(new Set(['checking']), 'checking')).toBe('checking-2');
+    expect(freeAlias(new Set(['checking', 'checking-2']), 'checking')).toBe('checking-3');
+    const long = 'é'.repeat(64);
+    const next = freeAlias(new Set([long]), long);
+    expect(next).toBe(`${'é'.repeat(62)}-2`);
+    expect(aliasProblem(next)).toBeNull();
   });
 });

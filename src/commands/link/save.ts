@@ -14,6 +14,7 @@ import { aad, type Sealer } from '../../store/seal.js';
 import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import { escapeControls, escapeControlsDeep } from '../../text.js';
+import { ALIAS_MAX } from '../options.js';
 
 /**
  * Auth: the cheapest product that serves a balance check. Plaid bills it once per item, where
@@ -65,6 +66,16 @@ export function defaultAlias(aliasesInUse: Set<string>, institutionName: string 
   const base = aliasBase(institutionName);
   if (!aliasesInUse.has(base)) return base;
   for (let n = 2; ; n++) if (!aliasesInUse.has(`${base}-${n}`)) return `${base}-${n}`;
+}
+
+/** `wanted`, or `wanted-2`, `wanted-3`… (cut to fit ALIAS_MAX), whichever is free first. */
+export function freeAlias(aliasesInUse: Set<string>, wanted: string): string {
+  if (!aliasesInUse.has(wanted)) return wanted;
+  for (let n = 2; ; n++) {
+    const suffix = `-${n}`;
+    const alias = `${[...wanted].slice(0, ALIAS_MAX - suffix.length).join('')}${suffix}`;
+    if (!aliasesInUse.has(alias)) return alias;
+  }
 }
 
 export interface LinkedItem {
@@ -163,11 +174,15 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
   }
 
   let saved: StoredItem | undefined;
+  let taken = false;
   try {
     await store.update((doc) => {
       const inEnv = doc.items.filter((i) => i.environment === environment);
-      const alias = req.alias ?? defaultAlias(new Set(inEnv.map((i) => i.alias)), institutionName);
-      if (inEnv.some((i) => i.alias === alias)) throw usageError(`The alias "${alias}" was taken while linking.`);
+      const inUse = new Set(inEnv.map((i) => i.alias));
+      // --name was free when Link opened; another plaidbal process may have taken it since. The item
+      // exists at Plaid (and is billed): it is saved under the next free alias, not removed again.
+      const alias = req.alias ? freeAlias(inUse, req.alias) : defaultAlias(inUse, institutionName);
+      taken = req.alias !== undefined && alias !== req.alias;
       saved = {
         item_id: itemId,
         alias,
@@ -197,6 +212,7 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
     throw error;
   }
   leave(); // saved: listing the accounts can be interrupted
+  if (taken) ctx.info(ctx.io.err.yellow(`! The alias "${escapeControls(req.alias!)}" was taken by another plaidbal process while Link was open, so the item is saved as "${escapeControls(saved!.alias)}". Rename it with: plaidbal items rename ${saved!.alias} <alias>`));
 
   let accounts: AccountBase[] = [];
   let accountsError: CliError | null = null;
