@@ -7,11 +7,18 @@
  * to their end once as well.
  */
 import { spawn } from '../helpers/spawner.js';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { writeRecovery } from '../../src/commands/items/recovery.js';
+import { realContext } from '../../src/context.js';
 import { osKeychain } from '../../src/store/keychain.js';
+import { aad } from '../../src/store/seal.js';
+import { callPlaid } from '../emulator/client.js';
 import { CHEAP_SCRYPT_N, cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { BIN } from '../helpers/cli.js';
+import { bufferedIO } from '../helpers/in-process.js';
+import { keychainAccounts } from '../helpers/keyring.js';
 import { createWorld, PASSPHRASE, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
@@ -23,6 +30,42 @@ afterEach(async () => world.close());
 const NEW = 'a brand new passphrase';
 const doc = async () => JSON.parse(await readFile(world.store.file, 'utf8'));
 const opensWith = async (passphrase: string) => (await world.run(['balance', '--all', '--cached', '--json'], { extraEnv: { PLAIDBAL_PASSPHRASE: passphrase } })).code === 0;
+
+/** The store's keychain entries: its first key's `store-<id>`, and each rekey's `store-<id>.<suffix>`. */
+const storeEntries = async () => {
+  const { store_id } = await doc();
+  return (await keychainAccounts(world.env)).filter((account) => account.startsWith(`store-${store_id}`));
+};
+
+/**
+ * What `items rotate` leaves when the store cannot be saved after Plaid answered: Plaid (the
+ * emulator) has rotated the item's token, and the new one is in a recovery file, sealed with the
+ * store's key by the same writer rotate uses.
+ */
+async function pendingRotation(alias: string): Promise<{ file: string; token: string }> {
+  const ctx = realContext({ io: bufferedIO().io, env: world.env, debug: false, signal: new AbortController().signal });
+  const store = await ctx.store();
+  const item = store.doc.items.find((i) => i.alias === alias)!;
+  const old = world.emulator.items().find((i) => i.item_id === item.item_id)!.access_token;
+  const reply = await callPlaid(world.emulator.url, '/item/access_token/invalidate', { access_token: old });
+  expect(reply.status).toBe(200);
+  const token = reply.body.new_access_token as string;
+  const sealer = await store.unlock();
+  const written = writeRecovery(store, {
+    format: 'plaidbal-rotation-recovery/1',
+    store_id: store.meta.store_id,
+    store_path: store.path,
+    key_check: store.meta.key!.check,
+    environment: item.environment,
+    item_id: item.item_id,
+    alias,
+    access_token: sealer.seal(token, aad.accessToken(item.environment, item.item_id)),
+    rotated_at: new Date().toISOString(),
+    request_id: reply.body.request_id,
+  });
+  if (!('failures' in written)) return { file: written.path, token };
+  throw new Error(`no recovery file could be written: ${written.failures.join('; ')}`);
+}
 
 describe('config rekey', () => {
   it('changes the passphrase: the old one stops working, every secret re-sealed', async () => {
@@ -84,6 +127,45 @@ describe('config rekey', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('does not verify');
     expect(await world.store.snapshot()).toEqual(tampered);
+  });
+
+  for (const source of ['keychain', 'passphrase'] as const) {
+    it(`${source} store: refuses while a rotation waits in a recovery file, changing nothing; after --recover it re-keys`, async () => {
+      await world.init(source);
+      await world.link('demo');
+      const { file, token } = await pendingRotation('demo');
+      const before = await world.store.snapshot();
+      const entries = await storeEntries();
+      const refused = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+      expect(refused.code, refused.stderr).toBe(3);
+      expect(refused.stderr).toContain(`A token rotation is not finished: its new token is kept in ${file}, sealed with the store's current key, which a rekey would retire. Nothing was re-keyed.`);
+      expect(refused.stderr).toContain('Finish first with: plaidbal items rotate --recover');
+      expect(await world.store.snapshot()).toEqual(before);
+      // No new keychain entry made, and the old one, the only key to the file, still there.
+      expect(await storeEntries()).toEqual(entries);
+
+      const recovered = await world.run(['items', 'rotate', '--recover']);
+      expect(recovered.code, recovered.stderr).toBe(0);
+      expect(existsSync(file)).toBe(false);
+      const rekeyed = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+      expect(rekeyed.code, rekeyed.stderr).toBe(0);
+      // The rotated token, saved by --recover, is re-sealed under the new key and is the one used.
+      const balance = await world.run(['balance', '--item', 'demo', '--json'], { extraEnv: { PLAIDBAL_PASSPHRASE: source === 'passphrase' ? NEW : PASSPHRASE } });
+      expect(balance.code, balance.stderr).toBe(0);
+      expect((world.emulator.requests.at(-1)!.body as { access_token: string }).access_token).toBe(token);
+    });
+  }
+
+  it('a recovery file sealed under an earlier key does not hold up a rekey: it is past saving already', async () => {
+    await world.init('passphrase');
+    await world.link('demo');
+    const { file } = await pendingRotation('demo');
+    // As a rekey made before this check would have left it.
+    const stale = { ...JSON.parse(readFileSync(file, 'utf8')), key_check: 'a key this store no longer has' };
+    writeFileSync(file, JSON.stringify(stale));
+    const r = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(r.code, r.stderr).toBe(0);
+    expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stale));
   });
 
   it('kill -9 at any point leaves a store that opens with the old passphrase or the new one', async () => {

@@ -9,7 +9,7 @@
  * in the OS temporary directory. `plaidbal items rotate --recover` finds it there, puts the
  * token in the store and deletes the file.
  */
-import { readdirSync, readFileSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { CliError, configError, usageError } from '../../errors.js';
@@ -99,6 +99,23 @@ export function findRecoveries(store: Store): string[] {
     for (const name of names) if (name.startsWith(prefix) && name.endsWith('.json') && !name.includes('.tmp-')) found.push(join(dir, name));
   }
   return found;
+}
+
+/**
+ * The recovery files whose token only the store's current key opens: what `config rekey` would
+ * strand, since --recover takes a file only under the key that sealed it. A file sealed under an
+ * earlier key is past saving already, so it does not count; one that cannot be read does, as it
+ * may still hold the only copy of a token.
+ */
+export function recoveriesUnderCurrentKey(store: Store): string[] {
+  return findRecoveries(store).filter((path) => {
+    try {
+      return readRecovery(path).key_check === store.meta.key?.check;
+    } catch {
+      // Gone since it was listed (another plaidbal finished it): nothing to strand.
+      return existsSync(path);
+    }
+  });
 }
 
 /** A recovery file waiting for this item, if any. */
