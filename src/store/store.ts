@@ -9,6 +9,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { accessSync, constants as fsConstants, chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statfsSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import Conf from 'conf';
+import { enterCritical } from '../critical.js';
 import { CliError, ExitCode, configError, usageError } from '../errors.js';
 import { cappedList } from '../text.js';
 import { looksLikePlaidToken } from '../tokens.js';
@@ -482,8 +483,10 @@ export class Store {
    * Re-seals every secret under a new key (a new passphrase, or a move between keychain and
    * passphrase) in one atomic write. Until that write the store opens with the old key only;
    * after it, with the new key only. The old keychain entry is deleted after the switch.
+   * A stop (`signal`) before the write ends the rekey with nothing written; from the write until
+   * the old entry is deleted, a stop waits (critical.ts).
    */
-  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase']): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
+  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase'], signal: AbortSignal): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
     const from = this.doc.key;
     if (!from) throw configError('The store has no key yet, so there is nothing to re-key.', 'Run `plaidbal config init` first.');
     const oldSealer = await this.unlock();
@@ -494,50 +497,60 @@ export class Store {
     };
     /** Set when the new store is in place but the disk did not confirm it (the directory's fsync failed). */
     let unconfirmed: StoreWriteError | null = null;
+    let leave = () => {};
     try {
-      await this.withLock(async () => {
-        const fresh = readDocument(this.dir, this.path);
-        if (!fresh || fresh.store_id !== this.doc.store_id || fresh.key?.check !== from.check) {
-          throw configError(`The store at ${this.path} changed while re-keying, so nothing was written.`, 'Run `plaidbal config rekey` again.');
-        }
-        const reseal = (sealed: string, boundTo: string, what: string) => {
-          let plaintext: string;
-          try {
-            plaintext = oldSealer.open(sealed, boundTo);
-          } catch {
-            throw configError(`The sealed ${what} does not verify (altered or copied from elsewhere), so nothing was re-keyed.`, 'Remove or re-link that item first.');
+      try {
+        await this.withLock(async () => {
+          const fresh = readDocument(this.dir, this.path);
+          if (!fresh || fresh.store_id !== this.doc.store_id || fresh.key?.check !== from.check) {
+            throw configError(`The store at ${this.path} changed while re-keying, so nothing was written.`, 'Run `plaidbal config rekey` again.');
           }
-          return created.sealer.seal(plaintext, boundTo);
-        };
-        for (const [environment, profile] of Object.entries(fresh.profiles) as [Environment, NonNullable<StoreDocument['profiles'][Environment]>][]) {
-          if (profile.secret) profile.secret = reseal(profile.secret, aad.secret(environment), `${environment} Plaid secret`);
-        }
-        for (const item of fresh.items) item.access_token = reseal(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
-        fresh.key = created.config;
-        let digest: string | null;
-        try {
-          digest = this.commit(fresh);
-        } catch (error) {
-          if (!(error instanceof StoreWriteError && error.committed)) throw error;
-          unconfirmed = error;
-          digest = null; // read the file again before the next write
-        }
-        this.current = fresh;
-        this.written = digest;
-        this.lazy = null;
-      });
-    } catch (error) {
-      await dropNewEntry();
-      throw error;
+          const reseal = (sealed: string, boundTo: string, what: string) => {
+            let plaintext: string;
+            try {
+              plaintext = oldSealer.open(sealed, boundTo);
+            } catch {
+              throw configError(`The sealed ${what} does not verify (altered or copied from elsewhere), so nothing was re-keyed.`, 'Remove or re-link that item first.');
+            }
+            return created.sealer.seal(plaintext, boundTo);
+          };
+          for (const [environment, profile] of Object.entries(fresh.profiles) as [Environment, NonNullable<StoreDocument['profiles'][Environment]>][]) {
+            if (profile.secret) profile.secret = reseal(profile.secret, aad.secret(environment), `${environment} Plaid secret`);
+          }
+          for (const item of fresh.items) item.access_token = reseal(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
+          fresh.key = created.config;
+          // Stopped while the keys were derived or the lock awaited: the old key still opens the store.
+          if (signal.aborted) throw signal.reason;
+          // From the write until the old keychain entry is deleted, a stop waits: exiting in
+          // between leaves behind a key that still opens every earlier copy of the store.
+          leave = enterCritical(`switching the store to the new key${from.source === 'keychain' ? ' and deleting the old keychain entry' : ''}`);
+          let digest: string | null;
+          try {
+            digest = this.commit(fresh);
+          } catch (error) {
+            if (!(error instanceof StoreWriteError && error.committed)) throw error;
+            unconfirmed = error;
+            digest = null; // read the file again before the next write
+          }
+          this.current = fresh;
+          this.written = digest;
+          this.lazy = null;
+        });
+      } catch (error) {
+        await dropNewEntry();
+        throw error;
+      }
+      // The store on disk is keyed to the new key now, whatever the disk confirmed.
+      this.unlocked = created.sealer;
+      this.unlockedCheck = created.config.check;
+      let removedOldEntry: boolean | null = null;
+      // Unconfirmed, a crash could still bring back the previous version, which only the old key
+      // opens: the old keychain entry is kept then, as the new one is.
+      if (from.source === 'keychain' && !unconfirmed) removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
+      return { from, to: created.config, removedOldEntry, unconfirmed };
+    } finally {
+      leave();
     }
-    // The store on disk is keyed to the new key now, whatever the disk confirmed.
-    this.unlocked = created.sealer;
-    this.unlockedCheck = created.config.check;
-    let removedOldEntry: boolean | null = null;
-    // Unconfirmed, a crash could still bring back the previous version, which only the old key
-    // opens: the old keychain entry is kept then, as the new one is.
-    if (from.source === 'keychain' && !unconfirmed) removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
-    return { from, to: created.config, removedOldEntry, unconfirmed };
   }
 
   /**

@@ -4,16 +4,21 @@
  *
  * The commands run in this process (test/helpers/in-process.ts), but for the rekeys that are
  * killed, which only a real process can show: those are spawned from the built CLI, and run
- * to their end once as well.
+ * to their end once as well. A rekey stopped by Ctrl-C runs `runConfigRekey` with a context of
+ * the test's own, whose signal the test aborts at a known point of the rekey.
  */
 import { spawn } from '../helpers/spawner.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Interruption } from '../../src/cli.js';
+import { runConfigRekey } from '../../src/commands/config/rekey.js';
 import { writeRecovery } from '../../src/commands/items/recovery.js';
-import { realContext } from '../../src/context.js';
-import { osKeychain } from '../../src/store/keychain.js';
+import { passphraseProvider, realContext, type Ctx } from '../../src/context.js';
+import { finishing } from '../../src/critical.js';
+import { osKeychain, type Keychain } from '../../src/store/keychain.js';
 import { aad } from '../../src/store/seal.js';
+import { Store } from '../../src/store/store.js';
 import { callPlaid } from '../emulator/client.js';
 import { CHEAP_SCRYPT_N, cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { BIN } from '../helpers/cli.js';
@@ -166,6 +171,68 @@ describe('config rekey', () => {
     const r = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stale));
+  });
+
+  it('Ctrl-C once the new passphrase is given: nothing is written, the run ends as interrupted, the old passphrase opens the store', async () => {
+    await world.init('passphrase');
+    await world.link('demo');
+    const before = await world.store.snapshot();
+    const { io } = bufferedIO();
+    const controller = new AbortController();
+    const ctrlC = new Interruption(false);
+    const env = { ...world.env, PLAIDBAL_NEW_PASSPHRASE: undefined };
+    const base = realContext({ io, env, debug: false, signal: controller.signal });
+    let asked = 0;
+    // The new passphrase typed twice, then Ctrl-C (main() aborts the run's signal so), while the
+    // new key is derived: the rekey has begun and has not written yet.
+    const ctx: Ctx = {
+      ...base,
+      io: { ...io, canPrompt: true },
+      prompt: {
+        ...base.prompt,
+        password: async () => {
+          if (++asked === 2) controller.abort(ctrlC);
+          return NEW;
+        },
+      },
+    };
+    await expect(runConfigRekey(ctx, {})).rejects.toBe(ctrlC);
+    expect(asked).toBe(2);
+    expect(await world.store.snapshot()).toEqual(before);
+    expect(await opensWith(PASSPHRASE)).toBe(true);
+  });
+
+  it('a stop during the switch waits for it: the write and the old keychain entry\'s delete are one critical section', async () => {
+    await world.init('keychain');
+    await world.link('demo');
+    const oldAccount = (await doc()).key.account as string;
+    const { io } = bufferedIO();
+    const controller = new AbortController();
+    const base = realContext({ io, env: world.env, debug: false, signal: controller.signal });
+    const real = osKeychain({ env: world.env });
+    let whileDeleting: string | null | undefined;
+    // Ctrl-C as the old entry is being deleted: main() aborts the run's signal, deferred when a
+    // critical section is open, and says what it is finishing (finishing()).
+    const keychain: Keychain = {
+      probe: () => real.probe(),
+      get: (account) => real.get(account),
+      set: (account, secret) => real.set(account, secret),
+      delete: async (account) => {
+        if (account === oldAccount) {
+          whileDeleting = finishing();
+          controller.abort(new Interruption(whileDeleting !== null));
+        }
+        return real.delete(account);
+      },
+    };
+    const store = Store.open({ env: world.env, keyDeps: { keychain, passphrase: passphraseProvider(io, world.env, base.prompt), notice: () => {}, now: () => new Date() } });
+    const ctx: Ctx = { ...base, store: async () => store };
+    expect(await runConfigRekey(ctx, {})).toBe(0);
+    expect(whileDeleting).toBe('switching the store to the new key and deleting the old keychain entry');
+    expect(finishing()).toBeNull();
+    expect(await real.get(oldAccount)).toBeNull();
+    expect((await doc()).key.account).not.toBe(oldAccount);
+    expect(await opensWith('')).toBe(true);
   });
 
   it('kill -9 at any point leaves a store that opens with the old passphrase or the new one', async () => {

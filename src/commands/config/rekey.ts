@@ -18,7 +18,7 @@ export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passph
   }
   const current = store.doc.key;
   const target = opts.to ?? current?.source ?? 'keychain';
-  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'));
+  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'), ctx.signal);
   const e = ctx.io.err;
   const count = store.doc.items.length;
   ctx.info(`${e.green('✓')} Re-sealed ${count} access token${count === 1 ? '' : 's'} and the stored Plaid secrets.`);
