@@ -171,6 +171,14 @@ describe('config rekey', () => {
     const r = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
     expect(r.code, r.stderr).toBe(0);
     expect(readFileSync(file, 'utf8')).toBe(JSON.stringify(stale));
+    const after = { PLAIDBAL_PASSPHRASE: NEW };
+    // --recover says what is left to do, and that works: the item's token is past saving, so its copy can go.
+    const recover = await world.run(['items', 'rotate', '--recover'], { extraEnv: after });
+    expect(recover.code).toBe(3);
+    expect(recover.stderr).toContain('was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.');
+    expect(recover.stderr).toContain('link the institution again, then delete this copy with: plaidbal items remove --local demo --yes');
+    const removed = await world.run(['items', 'remove', '--local', 'demo', '--yes'], { extraEnv: after });
+    expect(removed.code, removed.stderr).toBe(0);
   });
 
   it('Ctrl-C once the new passphrase is given: nothing is written, the run ends as interrupted, the old passphrase opens the store', async () => {

@@ -118,9 +118,12 @@ export function recoveriesUnderCurrentKey(store: Store): string[] {
   });
 }
 
-/** A recovery file waiting for this item, if any. */
+/**
+ * A recovery file waiting for this item, if any: one --recover can still finish (sealed under the
+ * current key, or unreadable). A file from before a rekey is no longer waiting for anything.
+ */
 export function pendingRecoveryFor(store: Store, itemId: string): string | null {
-  return findRecoveries(store).find((path) => basename(path) === recoveryName(store, itemId)) ?? null;
+  return recoveriesUnderCurrentKey(store).find((path) => basename(path) === recoveryName(store, itemId)) ?? null;
 }
 
 export function removeRecovery(path: string): boolean {

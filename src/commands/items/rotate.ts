@@ -288,7 +288,12 @@ async function recover(ctx: Ctx, file: string | null): Promise<number> {
   for (const path of files) {
     const record = readRecovery(path);
     if (record.store_id !== store.meta.store_id) throw configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`);
-    if (record.key_check !== store.meta.key?.check) throw configError(`${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`);
+    if (record.key_check !== store.meta.key?.check) {
+      throw configError(
+        `${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`,
+        `The key that sealed it is gone with the rekey, so the token in it cannot be opened: link the institution again, then delete this copy with: plaidbal items remove --local ${record.alias} --yes (and then the file).`,
+      );
+    }
     const bound = aad.accessToken(record.environment, record.item_id);
     // Proves the file was sealed for this item with this store's key before it goes in.
     await store.open(record.access_token, bound, `access token in ${path}`);
