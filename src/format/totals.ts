@@ -19,7 +19,7 @@ import { addScaled, subtractScaled, type ScaledDecimal } from '../amount.js';
 import type { AccountJson, BalanceDocument } from '../types.js';
 import { ZERO, decimalOf, plainDecimal } from './decimal.js';
 import { MISSING, currencyLabel, formatMoneyDecimal } from './money.js';
-import { cappedList } from '../text.js';
+import { cappedList, escapeControlsDeep } from '../text.js';
 
 /** How an account type counts: depository and investment are assets, credit and loan liabilities. */
 export type TotalsKind = 'depository' | 'investment' | 'credit' | 'loan' | 'other';
@@ -261,7 +261,10 @@ export function leftOutOfTotals(doc: BalanceDocument): string[] {
   return lines;
 }
 
-export function totalsTable(totals: CurrencyTotals[], chalk: ChalkInstance, leftOut: readonly string[] = []): string {
+export function totalsTable(shown: CurrencyTotals[], chalk: ChalkInstance, leftOut: readonly string[] = []): string {
+  // Currency codes come from Plaid and the bank, as the balance table's text does: never raw to a
+  // terminal. Escaped here, after currencyTotals grouped the accounts by the codes as sent.
+  const totals = escapeControlsDeep(shown);
   if (totals.length === 0) return leftOut.map((line) => chalk.dim(line)).join('\n');
   const showOther = totals.some((t) => t.other.counted + t.other.missing > 0);
   const rows = FIGURE_ROWS.filter(([, key]) => key !== 'other' || showOther);
