@@ -169,11 +169,14 @@ const HEADINGS = ['Alias', 'Environment', 'Institution', 'Status', 'Consent expi
  * request_id) and what to do. Items are listed in the order given (the caller groups them
  * by environment).
  */
-export function statusTable(statuses: ItemStatus[], chalk: ChalkInstance, now: Date): string {
+export function statusTable(shown: ItemStatus[], chalk: ChalkInstance, now: Date): string {
+  // Institutions, Plaid's error codes and messages, request_ids and hints built from them: never
+  // raw to a terminal, in the table or in the details under it.
+  const statuses = escapeControlsDeep(shown);
   if (statuses.length === 0) return `${NO_ITEMS_MESSAGE}\n`;
   const table = plainTable(HEADINGS, chalk);
   for (const s of statuses) {
-    const i = escapeControlsDeep(s.json);
+    const i = s.json;
     const unknown = s.consent === 'unknown';
     table.push([
       chalk.bold(i.name),

@@ -3,7 +3,12 @@
  * codes in the totals, items status, the items rotate table, warnings that quote Plaid's message,
  * and the --debug line's request_id. Each shows its control characters as `\u001b`-style text
  * (README, "Text from Plaid on a terminal"), so an answer cannot retitle or clear the terminal.
+ *
+ * What the emulator cannot send (an item error with any code, any request_id) comes from a Plaid
+ * in front of it that rewrites its answers.
  */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from '../helpers/cli.js';
 import { createWorld, type World } from '../helpers/world.js';
@@ -28,6 +33,36 @@ function noRawControls(r: CliResult) {
   expect(r.stderr).not.toMatch(RAW_CONTROL);
 }
 
+type Body = Record<string, unknown>;
+
+/**
+ * A Plaid in front of the emulator: each answer is the emulator's, with `edit` applied to the
+ * JSON body (the path says which call it answers). The URL goes in PLAIDBAL_BASE_URL.
+ */
+async function rewritingPlaid(edit: (path: string, body: Body) => void): Promise<{ env: NodeJS.ProcessEnv; close(): Promise<void> }> {
+  const read = (req: IncomingMessage) =>
+    new Promise<string>((resolve, reject) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      req.on('error', reject);
+    });
+  const server = createServer((req, res) => {
+    void (async () => {
+      const headers = Object.fromEntries(Object.entries(req.headers).filter(([name, value]) => typeof value === 'string' && !['host', 'connection', 'content-length'].includes(name))) as Record<string, string>;
+      const answer = await fetch(`${world.emulator.url}${req.url}`, { method: req.method, headers, body: await read(req) });
+      const body = (await answer.json()) as Body;
+      edit(new URL(req.url ?? '/', 'http://x').pathname, body);
+      res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
+    })().catch(() => res.writeHead(599).end());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    env: { PLAIDBAL_BASE_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}` },
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
 describe('text from Plaid outside the balance table', () => {
   it('balance: a currency code in the totals (headings and notes) is escaped', async () => {
     const [item] = world.emulator.items();
@@ -49,5 +84,37 @@ describe('text from Plaid outside the balance table', () => {
     const totals = r.stdout.slice(r.stdout.indexOf('Totals'));
     expect(totals.split('\n').find((line) => line.includes('Totals'))).toContain(`BTC${ESCAPED}`);
     expect(totals).toContain(`BTC${ESCAPED}: no figure from Plaid`);
+  });
+
+  it("items status: Plaid's error_code, message and request_id in the table, the details and the line on stderr are escaped", async () => {
+    const itemError = (error_type: string, error_code: string) => ({ error_type, error_code, error_message: `locked${HOSTILE}`, display_message: null, request_id: `req${HOSTILE}`, causes: [], status: 400 });
+    let error: Body = itemError('ITEM_ERROR', `ITEM_LOCKED${HOSTILE}`);
+    const plaid = await rewritingPlaid((path, body) => {
+      if (path === '/item/get') (body.item as Body).error = error;
+    });
+    try {
+      // An ITEM_ERROR: the item needs its user.
+      const needs = await world.run(['items', 'status', 'demo'], { extraEnv: plaid.env });
+      expect(needs.code).toBe(4);
+      noRawControls(needs);
+      expect(needs.stdout).toContain(`ITEM_LOCKED${ESCAPED}`); // the Status cell and the details
+      expect(needs.stdout).toContain(`locked${ESCAPED}`);
+      expect(needs.stdout).toContain(`request_id: req${ESCAPED}`);
+      expect(needs.stderr).toContain(`needs its user (ITEM_LOCKED${ESCAPED})`);
+
+      // An institution error: the hint built from the code names it.
+      error = itemError('INSTITUTION_ERROR', `INSTITUTION_DOWN${HOSTILE}`);
+      const down = await world.run(['items', 'status', 'demo'], { extraEnv: plaid.env });
+      noRawControls(down);
+      expect(down.stderr).toContain(`Plaid reports INSTITUTION_DOWN${ESCAPED} on "demo".`);
+      expect(down.stderr).toContain(`could not serve the request (INSTITUTION_DOWN${ESCAPED})`);
+
+      // --all: the same table, without the stderr line.
+      const all = await world.run(['items', 'status', '--all'], { extraEnv: plaid.env });
+      noRawControls(all);
+      expect(all.stdout).toContain(`INSTITUTION_DOWN${ESCAPED}`);
+    } finally {
+      await plaid.close();
+    }
   });
 });

@@ -18,7 +18,7 @@ import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
 import type { ItemsStatusOptions } from './index.js';
 import { withUnfinishedRotation } from './recovery.js';
-import { errorText } from '../../text.js';
+import { errorText, escapeControls } from '../../text.js';
 
 interface Checked {
   item: StoredItem;
@@ -152,9 +152,11 @@ function reportOne(ctx: Ctx, checked: Checked, status: ItemStatus, doc: StatusDo
   ctx.io.stdout.write(opts.json ? statusJson(doc) : statusTable([status], ctx.io.out, now));
   const { json } = status;
   if (json.status === 'ok') return ExitCode.OK;
-  const cause = json.error ? json.error.error_code : status.consent === 'expired' ? 'its consent has expired' : 'its consent expires soon';
+  // Plaid's error_code, and a hint that may quote it: escaped, as in the table above.
+  const cause = json.error ? escapeControls(json.error.error_code) : status.consent === 'expired' ? 'its consent has expired' : 'its consent expires soon';
   // What plaidbal says about this error_code (src/plaid/errors.ts ERROR_RULES), e.g. why a Sandbox item expired.
-  const hint = json.error ? hintForPlaidError(json.error, { environment: checked.item.environment, item: checked.item.alias, linkedAt: checked.item.linked_at, now: now.getTime() }) : undefined;
+  const rawHint = json.error ? hintForPlaidError(json.error, { environment: checked.item.environment, item: checked.item.alias, linkedAt: checked.item.linked_at, now: now.getTime() }) : undefined;
+  const hint = rawHint && escapeControls(rawHint);
   if (json.status === 'needs_update') {
     ctx.info(`${e.yellow(`"${json.name}" needs its user`)} (${cause}). ${e.cyan('Fix:')} ${json.fix}${hint ? `\n${e.cyan('Hint:')} ${hint}` : ''}`);
     return ExitCode.ITEM_NEEDS_USER;
