@@ -117,4 +117,22 @@ describe('text from Plaid outside the balance table', () => {
       await plaid.close();
     }
   });
+
+  it('items rotate --all: the error_code, request_id and institution in its table are escaped', async () => {
+    const plaid = await rewritingPlaid((path, body) => {
+      if (path === '/institutions/get_by_id') (body.institution as Body).name = `Bank${HOSTILE}`;
+      if (typeof body.request_id === 'string') body.request_id = `req${HOSTILE}`;
+    });
+    try {
+      // Linked through the rewriting Plaid: the store keeps the institution's name as Plaid sent it.
+      expect((await world.run(['link', '--sandbox', '--name', 'hostile'], { extraEnv: plaid.env })).code).toBe(0);
+      world.emulator.inject({ path: '/item/access_token/invalidate', error_type: 'INVALID_REQUEST', error_code: `REFUSED${HOSTILE}`, status: 400, times: Infinity });
+      const r = await world.run(['items', 'rotate', '--all', '--yes'], { extraEnv: plaid.env });
+      noRawControls(r);
+      expect(r.stdout).toContain(`REFUSED${ESCAPED} (request_id req${ESCAPED})`);
+      expect(r.stdout).toContain(`Bank${ESCAPED}`);
+    } finally {
+      await plaid.close();
+    }
+  });
 });

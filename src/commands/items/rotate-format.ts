@@ -6,6 +6,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { StoredItem } from '../../store/document.js';
 import type { Environment, PlaidErrorJson } from '../../types.js';
+import { escapeControlsDeep } from '../../text.js';
 
 /**
  * rotated: the new token is in the store. failed: Plaid refused or the call failed (the old
@@ -59,9 +60,11 @@ const WORDS: Record<RotateOutcome, string> = {
   skipped: 'skipped',
 };
 
-export async function rotateTable(results: RotateResult[], chalk: ChalkInstance): Promise<string> {
+export async function rotateTable(shown: RotateResult[], chalk: ChalkInstance): Promise<string> {
   // Loaded here, not at the top, so that --json does not load cli-table3.
   const { plainTable } = await import('../../format/table.js');
+  // Institutions, Plaid's error codes, request_ids and messages that quote Plaid: never raw to a terminal.
+  const results = escapeControlsDeep(shown);
   const table = plainTable(['Item', 'Institution', 'Result', 'Detail'], chalk);
   for (const r of results) {
     const colour = r.result === 'rotated' ? chalk.green : r.result === 'skipped' ? chalk.dim : chalk.red;
