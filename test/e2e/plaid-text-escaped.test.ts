@@ -10,8 +10,9 @@
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createSandboxItem } from '../emulator/index.js';
 import type { CliResult } from '../helpers/cli.js';
-import { createWorld, type World } from '../helpers/world.js';
+import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 // An OSC that sets the terminal's title, ended by a bell.
 const HOSTILE = '\u001b]0;PWNED\u0007';
@@ -134,5 +135,25 @@ describe('text from Plaid outside the balance table', () => {
     } finally {
       await plaid.close();
     }
+  });
+
+  it("balance --access-token-stdin: the warning that quotes Plaid's message is escaped", async () => {
+    const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109511', initial_products: ['auth'] });
+    world.emulator.inject({ path: '/institutions/get_by_id', error_code: 'INVALID_INSTITUTION', error_message: `gone${HOSTILE}`, times: Infinity });
+    const r = await world.run(['balance', '--access-token-stdin'], { stdin: access_token, extraEnv: { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET } });
+    expect(r.code).toBe(0);
+    noRawControls(r);
+    expect(r.stderr).toContain("! Could not look up the institution's name (");
+    expect(r.stderr).toContain(`gone${ESCAPED}`);
+  });
+
+  it("items import: the warning that quotes Plaid's message is escaped", async () => {
+    const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109511', initial_products: ['auth'] });
+    world.emulator.inject({ path: '/institutions/get_by_id', error_code: 'INVALID_INSTITUTION', error_message: `gone${HOSTILE}`, times: Infinity });
+    const r = await world.run(['items', 'import', '--name', 'imported'], { stdin: access_token });
+    expect(r.code).toBe(0);
+    noRawControls(r);
+    expect(r.stderr).toContain('! Could not look up the name of institution ins_109511 (');
+    expect(r.stderr).toContain(`gone${ESCAPED}`);
   });
 });

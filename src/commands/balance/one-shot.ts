@@ -14,7 +14,7 @@ import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.
 import { balanceDrain, fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
 import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
-import { errorText } from '../../text.js';
+import { errorText, escapeControls } from '../../text.js';
 
 const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
 /** An access token is short; more than this on stdin is not one token. */
@@ -96,7 +96,7 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
     try {
       institutionName = (await plaid.call('institutionsGetById', { institution_id: institutionId, country_codes: plaid.profile.countryCodes as never })).institution.name;
     } catch (error) {
-      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? error.message : 'error'}); showing its id.`));
+      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? escapeControls(error.message) : 'error'}); showing its id.`));
     }
   }
   const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: institutionName, products: [], linked_at: '' };

@@ -32,6 +32,7 @@ import { progress } from '../progress.js';
 import type { ItemsImportOptions } from './index.js';
 import { importJson, importRowJson, importSummary, importSummaryLine, importTable, type ImportDocument, type ImportRowJson } from './import-format.js';
 import { assertStdinNotTerminal, inputError, readImportInput, type ImportRow, type InputProblem } from './import-parse.js';
+import { escapeControls } from '../../text.js';
 
 /** A batch is written after this many verified rows, or batchIntervalMs() after the last write, whichever comes first. */
 export const BATCH_ROWS = 500;
@@ -233,7 +234,7 @@ function verifier(ctx: Ctx, plaid: PlaidClient, environment: Environment, signal
           return answer.institution.name;
         } catch (error) {
           if (signal.aborted) return null;
-          if (!warned) ctx.info(ctx.io.err.yellow(`! Could not look up the name of institution ${id} (${error instanceof Error ? error.message : 'error'}); importing without it.`));
+          if (!warned) ctx.info(ctx.io.err.yellow(`! Could not look up the name of institution ${escapeControls(id)} (${error instanceof Error ? escapeControls(error.message) : 'error'}); importing without it.`));
           warned = true;
           return null;
         }
