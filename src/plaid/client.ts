@@ -8,7 +8,7 @@ import pRetry from 'p-retry';
 import { Configuration, PlaidApi, PlaidEnvironments } from 'plaid';
 import { CliError, ExitCode } from '../errors.js';
 import type { Environment } from '../types.js';
-import { withoutUserinfo } from '../text.js';
+import { escapeControls, withoutUserinfo } from '../text.js';
 import { isRetriable, toCliError, type RetryPolicy } from './errors.js';
 import { rateLimitScope, type Outcome, type PaceGate } from './ratelimit.js';
 
@@ -166,7 +166,8 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
       const started = config ? startTimes.get(config) : undefined;
       const path = config?.url ? new URL(config.url, host).pathname : '?';
       const requestId = typeof data === 'object' && data !== null && typeof (data as { request_id?: unknown }).request_id === 'string' ? (data as { request_id: string }).request_id : '-';
-      debug(`${(config?.method ?? 'post').toUpperCase()} ${path} ${status} ${started === undefined ? '?' : Date.now() - started}ms request_id=${requestId}`);
+      // The request_id is Plaid's text, and the line goes to a terminal.
+      debug(`${(config?.method ?? 'post').toUpperCase()} ${path} ${status} ${started === undefined ? '?' : Date.now() - started}ms request_id=${escapeControls(requestId)}`);
     };
     http.interceptors.request.use((config) => {
       startTimes.set(config, Date.now());

@@ -156,4 +156,18 @@ describe('text from Plaid outside the balance table', () => {
     expect(r.stderr).toContain('! Could not look up the name of institution ins_109511 (');
     expect(r.stderr).toContain(`gone${ESCAPED}`);
   });
+
+  it("--debug: Plaid's request_id on the debug line is escaped", async () => {
+    const plaid = await rewritingPlaid((_path, body) => {
+      if (typeof body.request_id === 'string') body.request_id = `req${HOSTILE}`;
+    });
+    try {
+      const r = await world.run(['balance', '--item', 'demo', '--debug'], { extraEnv: plaid.env });
+      expect(r.code).toBe(0);
+      noRawControls(r);
+      expect(r.stderr).toMatch(new RegExp(`POST /accounts/balance/get 200 \\d+ms request_id=req${ESCAPED.replace(/[\\[\]]/g, '\\$&')}`));
+    } finally {
+      await plaid.close();
+    }
+  });
 });
