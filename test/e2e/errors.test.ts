@@ -7,11 +7,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn as nodeSpawn } from 'node:child_process';
-import { spawn } from '../helpers/spawner.js';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
@@ -23,6 +22,13 @@ afterEach(async () => world.close());
 async function linked(alias = 'demo', ...flags: string[]) {
   expect((await world.init('passphrase')).code).toBe(0);
   await world.link(alias, ...flags);
+}
+
+/** A passphrase store with three Sandbox items: one, two and three. */
+async function linkedThree() {
+  await linked('one');
+  await world.link('two', '--institution', 'ins_109511');
+  await world.link('three', '--institution', 'ins_109511');
 }
 
 /** Runs `args` and asserts that the store directory is byte-identical afterwards. */
@@ -191,9 +197,7 @@ describe('exit 3: configuration, credentials and store', () => {
   });
 
   it('bad credentials stop a multi-item run (exit 3), instead of a failed call and row for every item', async () => {
-    await linked('one');
-    await world.link('two', '--institution', 'ins_109511');
-    await world.link('three', '--institution', 'ins_109511');
+    await linkedThree();
     const calls = (path: string) => world.emulator.requests.filter((q) => q.path === path).length;
     const [balances, gets] = [calls('/accounts/balance/get'), calls('/item/get')];
     const balance = await unchanged(['balance', '--all', '--concurrency', '1', '--format', 'ndjson'], { PLAID_SECRET: 'wrong-secret-value' });
@@ -210,17 +214,10 @@ describe('exit 3: configuration, credentials and store', () => {
   });
 
   it('a credential error in the middle of balance --all keeps the balances already answered (billed), then exits 3', async () => {
-    await linked('one');
-    await world.link('two', '--institution', 'ins_109511');
-    await world.link('three', '--institution', 'ins_109511');
+    await linkedThree();
     world.emulator.setLatency(300, '/accounts/balance/get');
     const before = world.emulator.requests.length;
-    const child = spawn(process.execPath, [BIN, 'balance', '--all', '--concurrency', '1', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
     const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
     const started = Date.now();
     while (balanceCalls().length < 1 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
@@ -228,11 +225,11 @@ describe('exit 3: configuration, credentials and store', () => {
     world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
     const code = await closed;
     world.emulator.setLatency(0, '/accounts/balance/get');
-    expect(code, stderr).toBe(3);
+    expect(code, out.stderr).toBe(3);
     expect(balanceCalls()).toHaveLength(2);
-    expect(stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
-    expect(stderr).toContain('INVALID_API_KEYS');
-    const doc = JSON.parse(stdout) as { items: { name: string; error: unknown }[] };
+    expect(out.stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
+    expect(out.stderr).toContain('INVALID_API_KEYS');
+    const doc = JSON.parse(out.stdout) as { items: { name: string; error: unknown }[] };
     expect(doc.items.map((i) => [i.name, i.error])).toEqual([['one', null]]);
   });
 
@@ -525,14 +522,7 @@ describe('exit 6: some items failed', () => {
 
 describe('exit 130: interrupted', () => {
   /** Starts `plaidbal <args>`, collecting its output. */
-  const start = (args: string[]) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = { stdout: '', stderr: '' };
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    return { child, out, closed };
-  };
+  const start = (args: string[]) => spawnCli(args, world.env);
   const until = async (condition: () => boolean, what: string) => {
     const started = Date.now();
     while (!condition()) {
@@ -634,9 +624,7 @@ describe('exit 130: interrupted', () => {
 
   for (const format of [['--json'], []]) {
     it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: no new calls, the one on its way is waited for, and every balance Plaid answered is printed and recorded`, async () => {
-      await linked('one');
-      await world.link('two', '--institution', 'ins_109511');
-      await world.link('three', '--institution', 'ins_109511');
+      await linkedThree();
       world.emulator.setLatency(1_500, '/accounts/balance/get');
       const calls = balanceCalls();
       const run = start(['balance', '--all', '--concurrency', '1', ...format]);
@@ -666,24 +654,19 @@ describe('Ctrl-C after Plaid has acted', () => {
   it('during the public-token exchange: plaidbal finishes it and saves the item, even on a second Ctrl-C', async () => {
     expect((await world.init('passphrase')).code).toBe(0);
     world.emulator.setLatency(1_500, '/item/public_token/exchange');
-    const child = spawn(process.execPath, [BIN, 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
     const started = Date.now();
     while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     await new Promise((r) => setTimeout(r, 200));
     child.kill('SIGINT');
     const code = await closed;
-    expect(code, stderr).toBe(0);
-    expect(stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
-    expect(stdout).toContain('"demo"');
+    expect(code, out.stderr).toBe(0);
+    expect(out.stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
+    expect(out.stdout).toContain('"demo"');
     // Saved; its accounts were not asked for after the Ctrl-C (the run was to stop), and it says so.
     expect(world.emulator.requests.filter((q) => q.path === '/accounts/get')).toHaveLength(0);
-    expect(stdout).toContain('could not list accounts yet: plaidbal was stopped (Ctrl-C, SIGTERM or SIGHUP) while it saved the item, so they were not asked for');
+    expect(out.stdout).toContain('could not list accounts yet: plaidbal was stopped (Ctrl-C, SIGTERM or SIGHUP) while it saved the item, so they were not asked for');
     // Exchanged once, and the one item Plaid has is the one in the store.
     expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
     const [item] = world.emulator.items();
@@ -691,7 +674,7 @@ describe('Ctrl-C after Plaid has acted', () => {
     expect(stored.map((i: { item_id: string; alias: string }) => [i.alias, i.item_id])).toEqual([['demo', item!.item_id]]);
     world.emulator.setLatency(0, '/item/public_token/exchange');
     expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
-    for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${stdout}\n${stderr}`).not.toContain(secret);
+    for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${out.stdout}\n${out.stderr}`).not.toContain(secret);
   });
 
   it('Ctrl-C during an exchange that then fails: the failure and what to do about it, not "Interrupted"', async () => {
@@ -699,20 +682,16 @@ describe('Ctrl-C after Plaid has acted', () => {
     const before = await world.store.snapshot();
     // A 500 after a wait: Plaid may have made the item, and only this message says how to find it.
     world.emulator.inject({ path: '/item/public_token/exchange', status: 500, latencyMs: 1_500 });
-    const child = spawn(process.execPath, [BIN, 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    let stderr = '';
-    child.stdout.resume();
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
     const started = Date.now();
     while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
     child.kill('SIGINT');
     const code = await closed;
-    expect(code, stderr).toBe(5);
-    expect(stderr).toContain('Ctrl-C: still exchanging the public token');
-    expect(stderr).toContain('The public-token exchange failed without a usable answer');
-    expect(stderr).toContain('ask Plaid Support to remove it');
-    expect(stderr).not.toContain('Interrupted');
+    expect(code, out.stderr).toBe(5);
+    expect(out.stderr).toContain('Ctrl-C: still exchanging the public token');
+    expect(out.stderr).toContain('The public-token exchange failed without a usable answer');
+    expect(out.stderr).toContain('ask Plaid Support to remove it');
+    expect(out.stderr).not.toContain('Interrupted');
     expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
     expect(await world.store.snapshot()).toEqual(before);
   });
@@ -740,9 +719,7 @@ describe('Ctrl-C after Plaid has acted', () => {
 
 describe('stderr lost outside a critical section', () => {
   it('stderr closed by its reader during balance --all (`--debug`): the run goes on, every balance reaches stdout, exit 0', async () => {
-    await linked('one');
-    await world.link('two', '--institution', 'ins_109511');
-    await world.link('three', '--institution', 'ins_109511');
+    await linkedThree();
     world.emulator.setLatency(1_000, '/accounts/balance/get');
     const before = world.emulator.requests.length;
     // Node's own spawn: the test closes the read end of the real stderr pipe.
@@ -762,9 +739,7 @@ describe('stderr lost outside a critical section', () => {
   });
 
   it('the terminal closing during balance --all (SIGHUP, and EIO on stderr): the calls on their way are waited for and written to stdout, exit 130', async () => {
-    await linked('one');
-    await world.link('two', '--institution', 'ins_109511');
-    await world.link('three', '--institution', 'ins_109511');
+    await linkedThree();
     world.emulator.setLatency(2_000, '/accounts/balance/get');
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-hangup-'));
     try {

@@ -4,13 +4,11 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliResult } from '../helpers/cli.js';
-import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { linkedWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 beforeEach(async () => {
-  world = await createWorld({}, {}, { inProcess: true });
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld('demo', { inProcess: true });
 });
 afterEach(async () => world.close());
 

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSandboxItem } from '../emulator/index.js';
 import type { CliResult } from '../helpers/cli.js';
-import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { linkedWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 // An OSC that sets the terminal's title, ended by a bell.
 const HOSTILE = '\u001b]0;PWNED\u0007';
@@ -22,9 +22,7 @@ const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/;
 
 let world: World;
 beforeEach(async () => {
-  world = await createWorld({}, {}, { inProcess: true });
-  expect((await world.init('passphrase')).code).toBe(0);
-  await world.link('demo');
+  world = await linkedWorld('demo', { inProcess: true });
 });
 afterEach(async () => world.close());
 

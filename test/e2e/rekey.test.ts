@@ -13,7 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Interruption } from '../../src/cli.js';
 import { runConfigRekey } from '../../src/commands/config/rekey.js';
-import { writeRecovery } from '../../src/commands/items/recovery.js';
+import { recoveryRecord, writeRecovery } from '../../src/commands/items/recovery.js';
 import { passphraseProvider, realContext, type Ctx } from '../../src/context.js';
 import { finishing } from '../../src/critical.js';
 import { osKeychain, type Keychain } from '../../src/store/keychain.js';
@@ -56,18 +56,7 @@ async function pendingRotation(alias: string): Promise<{ file: string; token: st
   expect(reply.status).toBe(200);
   const token = reply.body.new_access_token as string;
   const sealer = await store.unlock();
-  const written = writeRecovery(store, {
-    format: 'plaidbal-rotation-recovery/1',
-    store_id: store.meta.store_id,
-    store_path: store.path,
-    key_check: store.meta.key!.check,
-    environment: item.environment,
-    item_id: item.item_id,
-    alias,
-    access_token: sealer.seal(token, aad.accessToken(item.environment, item.item_id)),
-    rotated_at: new Date().toISOString(),
-    request_id: reply.body.request_id,
-  });
+  const written = writeRecovery(store, recoveryRecord(store, item, sealer.seal(token, aad.accessToken(item.environment, item.item_id)), reply.body.request_id as string, new Date()));
   if (!('failures' in written)) return { file: written.path, token };
   throw new Error(`no recovery file could be written: ${written.failures.join('; ')}`);
 }

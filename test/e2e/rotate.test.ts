@@ -5,14 +5,13 @@
  * and `items rotate --recover` finishes. No token, old or new, is ever printed.
  */
 import { execFileSync } from 'node:child_process';
-import { spawn } from '../helpers/spawner.js';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
-import { BIN } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -182,12 +181,7 @@ describe('Ctrl-C while Plaid rotates', () => {
   async function interrupted(args: string[], signal: NodeJS.Signals = 'SIGINT') {
     world.emulator.setLatency(1_500, INVALIDATE);
     const calls = invalidateCalls();
-    const child = spawn(process.execPath, [BIN, 'items', 'rotate', ...args], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const { child, out, closed } = spawnCli(['items', 'rotate', ...args], world.env);
     try {
       const started = Date.now();
       while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
@@ -196,7 +190,7 @@ describe('Ctrl-C while Plaid rotates', () => {
       await new Promise((r) => setTimeout(r, 200));
       child.kill(signal);
       const code = await closed;
-      return { code, stdout, stderr, calls: invalidateCalls() - calls };
+      return { code, ...out, calls: invalidateCalls() - calls };
     } finally {
       world.emulator.setLatency(0, INVALIDATE);
     }
@@ -226,12 +220,7 @@ describe('Ctrl-C while Plaid rotates', () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
     const calls = invalidateCalls();
     // --rate 4: one rotation at once, the next 15 s later.
-    const child = spawn(process.execPath, [BIN, 'items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const { child, out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], world.env);
     const started = Date.now();
     while (tokenOf('demo', itemIds) === olds[0] && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
     await new Promise((r) => setTimeout(r, 500)); // the first rotation saved; the second waiting for its slot
@@ -241,14 +230,14 @@ describe('Ctrl-C while Plaid rotates', () => {
     expect((await world.run(['items', 'rename', 'third-renamed', 'third'])).code).toBe(0);
     child.kill('SIGINT');
     const code = await closed;
-    expect(code, stderr).toBe(6);
+    expect(code, out.stderr).toBe(6);
     expect(invalidateCalls()).toBe(calls + 1);
-    expect(stderr).not.toContain('still saving');
-    const results = JSON.parse(stdout).items as { name: string; result: string; message: string | null }[];
+    expect(out.stderr).not.toContain('still saving');
+    const results = JSON.parse(out.stdout).items as { name: string; result: string; message: string | null }[];
     expect(results.map((x) => [x.result, x.message])).toEqual([['rotated', null], ['skipped', 'interrupted'], ['skipped', 'interrupted']]);
     expect([tokenOf('second', itemIds), tokenOf('third', itemIds)]).toEqual(olds.slice(1));
     noteTokens();
-    expectNoToken(`${stdout}\n${stderr}`);
+    expectNoToken(`${out.stdout}\n${out.stderr}`);
   });
 
   it('--all: the item in flight is finished and saved, the rest are not started; exit 6', async () => {

@@ -132,8 +132,8 @@ function keepTemplate(key: string, made: Initialized): void {
  * A world with a passphrase store (`config init`) and one Sandbox item linked under `alias`: the
  * set-up most end-to-end files start from. Either step failing throws, with its stderr.
  */
-export async function linkedWorld(alias = 'demo'): Promise<World> {
-  const world = await createWorld();
+export async function linkedWorld(alias = 'demo', how: { inProcess?: boolean } = {}): Promise<World> {
+  const world = await createWorld({}, {}, how);
   const init = await world.init('passphrase');
   if (init.code !== 0) throw new Error(`config init failed (${init.code}):\n${init.stderr}`);
   await world.link(alias);

@@ -35,6 +35,22 @@ export interface RecoveryRecord {
   request_id: string;
 }
 
+/** The record of `item`'s rotation to `sealed` (the new token, sealed with the store's current key). */
+export function recoveryRecord(store: Store, item: Pick<RecoveryRecord, 'environment' | 'item_id' | 'alias'>, sealed: string, requestId: string, rotatedAt: Date): RecoveryRecord {
+  return {
+    format: FORMAT,
+    store_id: store.meta.store_id,
+    store_path: store.path,
+    key_check: store.meta.key!.check,
+    environment: item.environment,
+    item_id: item.item_id,
+    alias: item.alias,
+    access_token: sealed,
+    rotated_at: rotatedAt.toISOString(),
+    request_id: requestId,
+  };
+}
+
 /** The directories a recovery file is written to, in order; also where --recover looks. */
 export function recoveryDirs(store: Store): string[] {
   return [...new Set([store.dir, dirname(store.dir), tmpdir()])];

@@ -35,7 +35,7 @@ import { cappedList } from '../../text.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
 import type { ItemsRotateOptions } from './index.js';
-import { findRecoveries, pendingRecoveryFor, readRecovery, removeRecovery, writeRecovery, type RecoveryRecord } from './recovery.js';
+import { findRecoveries, pendingRecoveryFor, readRecovery, recoveryRecord, removeRecovery, writeRecovery } from './recovery.js';
 import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from './rotate-format.js';
 
 const finishCommand = 'plaidbal items rotate --recover';
@@ -184,19 +184,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           throw error;
         }
         const cause = error instanceof Error ? error : new Error(String(error));
-        const record: RecoveryRecord = {
-          format: 'plaidbal-rotation-recovery/1',
-          store_id: store.meta.store_id,
-          store_path: store.path,
-          key_check: store.meta.key!.check,
-          environment: item.environment,
-          item_id: item.item_id,
-          alias: item.alias,
-          access_token: rotated.sealed,
-          rotated_at: ctx.now().toISOString(),
-          request_id: rotated.requestId,
-        };
-        const written = writeRecovery(store, record);
+        const written = writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
         if (error instanceof StoreWriteError && error.committed) {
           // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
           ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
