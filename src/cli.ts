@@ -10,6 +10,7 @@ import { draining, finishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { escapeControls } from './text.js';
+import { SECRET_VARIABLES } from './types.js';
 import { registerBalance } from './commands/balance/index.js';
 import { registerCheck } from './commands/check/index.js';
 import { registerCompletion } from './commands/completion/index.js';
@@ -122,14 +123,9 @@ const STOPPING_SIGNALS = [
 /** The controller of the run main() is running, for outputLost(). */
 let running: AbortController | null = null;
 
-/**
- * The environment variables that carry a secret. main() reads them from its own copy of the
- * environment and removes them from the process's, which every child inherits: the browser
- * `link` starts, which can outlive plaidbal by hours, and the keychain helper.
- */
-export const SECRET_VARIABLES = ['PLAID_SECRET', 'PLAIDBAL_PASSPHRASE', 'PLAIDBAL_NEW_PASSPHRASE'] as const;
-
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  // The secrets in the environment are read from a copy; the process's own environment, which
+  // every child inherits (the browser `link` opens), no longer has them.
   if (env === process.env) {
     env = { ...process.env };
     for (const name of SECRET_VARIABLES) delete process.env[name];

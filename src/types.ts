@@ -1,6 +1,13 @@
 /** Domain types shared across commands. Plaid's own types are imported as types only. */
 
 export const ENVIRONMENTS = ['sandbox', 'production'] as const;
+
+/**
+ * The environment variables that carry a secret. plaidbal reads them from its own copy of the
+ * environment (cli.ts main) and hands them to no program it starts: not the browser `link`
+ * opens, which can outlive it by hours, not the keychain helper.
+ */
+export const SECRET_VARIABLES = ['PLAID_SECRET', 'PLAIDBAL_PASSPHRASE', 'PLAIDBAL_NEW_PASSPHRASE'] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** What the store keeps about a linked item. Everything except the token stays in the clear. */

@@ -37,6 +37,7 @@ import { fileURLToPath } from 'node:url';
 import { configError } from '../errors.js';
 import type { HelperInput, HelperReply, HelperRequest } from './keychain-helper.js';
 import { BusError, lookupSecrets } from './secret-service.js';
+import { SECRET_VARIABLES } from '../types.js';
 
 export const KEYCHAIN_SERVICE = 'plaidbal';
 export const KEYCHAIN_TIMEOUT_ENV = 'PLAIDBAL_KEYCHAIN_TIMEOUT_MS';
@@ -218,8 +219,10 @@ function callHelper(
     return Promise.reject(new KeychainError('unavailable', 'The OS keychain cannot be used: @napi-rs/keyring is not installed.'));
   }
 
-  // The helper needs nothing from NODE_OPTIONS, and a --require or --import there would run in it.
+  // The helper needs nothing from NODE_OPTIONS, and a --require or --import there would run in it;
+  // nor any secret of the environment (types.ts, SECRET_VARIABLES): its key comes on stdin.
   const { NODE_OPTIONS: _nodeOptions, ...helperEnv } = env;
+  for (const name of SECRET_VARIABLES) delete helperEnv[name];
 
   return new Promise((resolve, reject) => {
     // node:child_process is loaded here, on first use: the read every command makes (on Linux,

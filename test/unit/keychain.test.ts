@@ -4,6 +4,7 @@
  * Service fails these tests rather than skipping them: the keychain is the default key source.
  */
 import { randomUUID } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KeychainError, memoryKeychain, osKeychain, type Keychain } from '../../src/store/keychain.js';
@@ -186,6 +187,36 @@ describe.runIf(linux)('osKeychain with a hung Secret Service', () => {
     expectKeychainError(error, 'timeout');
     expectNoSecret(error);
     expect(ms).toBeLessThan(800 + SLACK_MS);
+  });
+
+  it('the helper process gets no secret of the environment (nor NODE_OPTIONS): its key comes on stdin', async () => {
+    const planted = { PLAID_SECRET: 'planted-plaid-secret', PLAIDBAL_PASSPHRASE: 'planted-passphrase', PLAIDBAL_NEW_PASSPHRASE: 'planted-new-passphrase', NODE_OPTIONS: '--no-deprecation' };
+    const keychain = osKeychain({ timeoutMs: 3000, env: { ...noDbusEnv(process.env), DBUS_SESSION_BUS_ADDRESS: hung.address, ...planted } });
+    const setting = keychain.set(newAccount(), SECRET).catch((error: unknown) => error);
+    // The helper is stuck on the hung bus until the timeout: its environment can be read meanwhile.
+    const helpers = () =>
+      readdirSync('/proc')
+        .filter((name) => /^\d+$/.test(name))
+        .filter((pid) => {
+          try {
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid;
+          } catch {
+            return false;
+          }
+        })
+        .map((pid) => {
+          try {
+            return readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+          } catch {
+            return [];
+          }
+        })
+        .filter((environ) => environ.includes(`DBUS_SESSION_BUS_ADDRESS=${hung.address}`));
+    await expect.poll(() => helpers().length, { timeout: 2000, interval: 10 }).toBe(1);
+    const [environ] = helpers();
+    for (const name of Object.keys(planted)) expect(environ!.filter((line) => line.startsWith(`${name}=`))).toEqual([]);
+    expectKeychainError(await setting, 'timeout');
   });
 
   it('probe says unavailable within its own timeout', async () => {
