@@ -34,6 +34,7 @@ vi.mock('node:fs', async (importOriginal) => {
 const { realContext } = await import('../../src/context.js');
 const { runItemsRotate } = await import('../../src/commands/items/rotate.js');
 const { runConfigRekey } = await import('../../src/commands/config/rekey.js');
+const { runLinkSandbox } = await import('../../src/commands/link/sandbox.js');
 const { osKeychain } = await import('../../src/store/keychain.js');
 
 let world: World;
@@ -122,4 +123,15 @@ it('keychain -> keychain: both entries are kept, and the store opens with the ne
   expect(balance.code, balance.stderr).toBe(0);
   // Tidy: the entry kept for a crash is this test's to remove.
   await osKeychain().delete(old.account!);
+});
+
+it('link: the store is in place but its directory fsync fails: linked (exit 0) with a warning, the item saved and not removed at Plaid', async () => {
+  const { code, printed: text } = await withDirFsyncFailing((ctx) => runLinkSandbox(ctx, { sandbox: true, name: 'unconfirmed', institution: 'ins_109508', products: ['auth'], browser: true }));
+  expect(code).toBe(0);
+  expect(text).toMatch(/! The store at .* was replaced, but the disk did not confirm it: .*(EIO|input\/output).* The item is saved and works; only if a crash brought back the previous version would it be missing \(then link it again\)\./i);
+  expect(text).toContain('Linked First Platypus Bank as "unconfirmed"');
+  // Reported as a failure, the link would invite a second one; removed at Plaid, a billed item lost.
+  expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
+  const balance = await world.run(['balance', '--item', 'unconfirmed', '--json']);
+  expect(balance.code, balance.stderr).toBe(0);
 });

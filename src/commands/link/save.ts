@@ -201,15 +201,19 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
       onWait: () => ctx.info(ctx.io.err.yellow('! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.')),
     });
   } catch (error) {
-    // The new store is on disk (only the directory's fsync failed): the token is saved, so the item stays.
-    if (error instanceof StoreWriteError && error.committed) throw error;
-    try {
-      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], uninterruptible: true });
-      ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
-    } catch {
-      ctx.info(ctx.io.err.red(`! Saving the item failed, and removing it at Plaid failed too: item ${itemId} is orphaned at Plaid. Remove it from the Plaid dashboard.`));
+    if (error instanceof StoreWriteError && error.committed) {
+      // The new store is in place (only the directory's fsync failed): the item is saved and
+      // works, so the link is done. Reported as a failure, it would invite a second, billed link.
+      ctx.info(ctx.io.err.yellow(`! ${error.message} The item is saved and works; only if a crash brought back the previous version would it be missing (then link it again).`));
+    } else {
+      try {
+        await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], uninterruptible: true });
+        ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
+      } catch {
+        ctx.info(ctx.io.err.red(`! Saving the item failed, and removing it at Plaid failed too: item ${itemId} is orphaned at Plaid. Remove it from the Plaid dashboard.`));
+      }
+      throw error;
     }
-    throw error;
   }
   leave(); // saved: listing the accounts can be interrupted
   if (taken) ctx.info(ctx.io.err.yellow(`! The alias "${escapeControls(req.alias!)}" was taken by another plaidbal process while Link was open, so the item is saved as "${escapeControls(saved!.alias)}". Rename it with: plaidbal items rename ${saved!.alias} <alias>`));
