@@ -6,27 +6,25 @@
 // dist/load.cjs loads the bundles with a V8 code cache made by this Node (see src/load.ts).
 'use strict';
 
-// A reader that goes away early (`plaidbal balance --all --format csv | head`) is not an error.
-// Once the CLI is loaded it is asked first: while plaidbal is saving what Plaid has just done
-// (a new item's token, a rotated token), it finishes that before it stops (src/cli.ts outputLost).
 // stderr carries only messages: when it goes (its reader, or its terminal, closed), the run goes
 // on without them, its result still reaching stdout. A closed terminal also sends SIGHUP, which
 // stops the run the documented way: the billed calls on their way are waited for and printed.
+process.stderr.on('error', (error) => {
+  if (error.code !== 'EPIPE' && error.code !== 'EIO') throw error;
+  process.stderr.write = (_chunk, encoding, callback) => {
+    (typeof encoding === 'function' ? encoding : callback)?.();
+    return true;
+  };
+});
+// A reader of stdout that goes away early (`plaidbal balance --all --format csv | head`) is not an
+// error. Once the CLI is loaded it is asked first: while plaidbal is saving what Plaid has just
+// done (a new item's token, a rotated token), it finishes that before it stops (src/cli.ts outputLost).
 let outputLost = () => false;
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (error) => {
-    if ((error.code === 'EPIPE' || error.code === 'EIO') && outputLost()) return;
-    if ((error.code === 'EPIPE' || error.code === 'EIO') && stream === process.stderr) {
-      process.stderr.write = (_chunk, encoding, callback) => {
-        (typeof encoding === 'function' ? encoding : callback)?.();
-        return true;
-      };
-      return;
-    }
-    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw error;
-  });
-}
+process.stdout.on('error', (error) => {
+  if ((error.code === 'EPIPE' || error.code === 'EIO') && outputLost()) return;
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw error;
+});
 
 const args = process.argv.slice(2);
 if (args.length === 1 && (args[0] === '--version' || args[0] === '-v')) {

@@ -168,11 +168,12 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * stdout or stderr failed under a run of main(): its reader went away (EPIPE: `plaidbal … | head`)
- * or its terminal closed (EIO). bin/plaidbal.js asks here before it exits on such an error. Inside a
- * critical section, exiting would lose what Plaid has done, so the run goes on without that
- * stream (writes to it are dropped) and stops once the section is over, as after Ctrl-C: true, the
- * error is taken care of. Outside one, false: nothing is lost by stopping, and the caller does.
+ * stdout failed under a run of main(): its reader went away (EPIPE: `plaidbal … | head`) or its
+ * terminal closed (EIO). bin/plaidbal.js asks here before it exits on such an error (stderr's loss
+ * never stops a run: it is muted there). Inside a critical section, exiting would lose what Plaid
+ * has done, so the run goes on without stdout (writes to it are dropped) and stops once the
+ * section is over, as after Ctrl-C: true, the error is taken care of. Outside one, false: nothing
+ * is lost by stopping, and the caller does.
  */
 export function outputLost(): boolean {
   if (!running || !finishing()) return false;

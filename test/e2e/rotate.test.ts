@@ -4,14 +4,14 @@
  * a store that cannot be written after Plaid answered keeps the new token in a recovery file,
  * and `items rotate --recover` finishes. No token, old or new, is ever printed.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
-import { spawnCli } from '../helpers/cli.js';
+import { BIN, spawnCli } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -341,6 +341,30 @@ describe('items rotate --all', () => {
     expect(r.stderr).toContain('error_code:      INVALID_API_KEYS');
     expect(['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds))).toEqual(olds);
     expectNoToken(printed(r));
+  });
+
+  it('stderr closed while a rotation is being saved (`--debug … 2>&1 | head`): every item is still rotated, exit 0', async () => {
+    const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
+    world.emulator.setLatency(1_000, INVALIDATE);
+    const calls = invalidateCalls();
+    // Node's own spawn: the test closes the read end of the real stderr pipe.
+    const child = nodeSpawn(process.execPath, [BIN, '--debug', 'items', 'rotate', '--all', '--yes', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    try {
+      const started = Date.now();
+      while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+      // The call's --debug line comes while the new token is being saved (a critical section).
+      child.stderr.destroy();
+      expect(await closed).toBe(0);
+    } finally {
+      world.emulator.setLatency(0, INVALIDATE);
+    }
+    expect((JSON.parse(stdout).items as { result: string }[]).map((x) => x.result)).toEqual(['rotated', 'rotated', 'rotated']);
+    expect(invalidateCalls()).toBe(calls + 3);
+    expect(['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds)).filter((t, i) => t === olds[i])).toEqual([]);
+    noteTokens();
   });
 
   it('without --yes and without a terminal: exit 2', async () => {
