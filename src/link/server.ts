@@ -287,10 +287,11 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
   };
 
   /**
-   * Same-origin means the Origin is this very Host over http. The page is normally opened
-   * at 127.0.0.1, but a user may retype it as localhost; either way its posts carry a
-   * matching Host and Origin. A page on one name posting to the other is cross-origin,
-   * which a browser could only attempt after a preflight that we refuse.
+   * Same-origin means the Origin is this very Host over http. The page is opened at
+   * 127.0.0.1; one opened first as localhost (a user retyping the URL) works the same way, its
+   * posts carrying a matching Host and Origin. (Opened at one name after the other, it is a
+   * second client: the session cookie belongs to the first name.) A page on one name posting to
+   * the other is cross-origin, which a browser could only attempt after a preflight that we refuse.
    */
   const isSameOrigin = (headers: IncomingHttpHeaders): boolean => {
     const host = headers.host;
@@ -369,8 +370,10 @@ export async function startLinkPage(opts: LinkPageOptions): Promise<LinkPageServ
       if (hasSessionCookie(req.headers) || req.method === 'HEAD') return servePage(res);
       if (claimed) return shared(res);
       claimed = true;
-      // HttpOnly: the page's scripts (and Link's) never see it. SameSite=Strict: no other site's page sends it.
-      return servePage(res, { 'Set-Cookie': `${cookieName()}=${session.toString('utf8')}; Path=/${secret}/; HttpOnly; SameSite=Strict` });
+      // HttpOnly: the page's scripts (and Link's) never see it. SameSite=Lax: no other site's
+      // request carries it but a top-level navigation, which cannot know the secret path anyway;
+      // Strict could leave it off a reload some browsers count as cross-site.
+      return servePage(res, { 'Set-Cookie': `${cookieName()}=${session.toString('utf8')}; Path=/${secret}/; HttpOnly; SameSite=Lax` });
     }
 
     // Everything but the page belongs to the client that opened it.

@@ -735,12 +735,12 @@ describe('presence: noticing that the page went away', () => {
 describe('the session belongs to the first client that opens the page', () => {
   // The page's URL is on the browser's command line while it starts (xdg-open), where any local
   // user can read it: the path's secret alone must not let another program finish Link.
-  it('the first GET gets an HttpOnly, SameSite=Strict cookie for the secret path; its reloads are served', async () => {
+  it('the first GET gets an HttpOnly, SameSite=Lax cookie for the secret path; its reloads are served', async () => {
     const s = await start({}, { claim: false });
     const first = await get(s);
     expect(first.status).toBe(200);
     const setCookie = String(first.headers['set-cookie']?.[0]);
-    expect(setCookie).toMatch(new RegExp(`^plaidbal-${s.port}=[A-Za-z0-9_-]{43}; Path=/${s.secret}/; HttpOnly; SameSite=Strict$`));
+    expect(setCookie).toMatch(new RegExp(`^plaidbal-${s.port}=[A-Za-z0-9_-]{43}; Path=/${s.secret}/; HttpOnly; SameSite=Lax$`));
     const reload = await get(s, s.path, { Cookie: cookieOf(first) });
     expect(reload.status).toBe(200);
     expect(reload.body).toContain(LINK_TOKEN);

@@ -57,7 +57,7 @@ export async function runLink(ctx: Ctx, opts: LinkOptions): Promise<number> {
     const opened = mayOpenBrowser(ctx, opts) && (await ctx.openBrowser(page.url));
     ctx.info(
       opened
-        ? `Opened Plaid Link in your browser to ${what} (${environmentLabel(plan.environment)}). If it did not appear, open:`
+        ? `Opened Plaid Link in your browser to ${what} (${environmentLabel(plan.environment)}). If it did not appear, open this in that browser (a second browser ends the session):`
         : `Open this URL in a browser on this computer to ${what} (${environmentLabel(plan.environment)}):`,
     );
     ctx.info(`  ${e.bold(page.url)}`);
