@@ -484,9 +484,10 @@ export class Store {
    * passphrase) in one atomic write. Until that write the store opens with the old key only;
    * after it, with the new key only. The old keychain entry is deleted after the switch.
    * A stop (`signal`) before the write ends the rekey with nothing written; from the write until
-   * the old entry is deleted, a stop waits (critical.ts).
+   * the old entry is deleted, a stop waits (critical.ts). `guard` runs under the lock, before
+   * anything is re-sealed: it throws to refuse.
    */
-  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase'], signal: AbortSignal): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
+  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase'], signal: AbortSignal, guard: () => void = () => {}): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
     const from = this.doc.key;
     if (!from) throw configError('The store has no key yet, so there is nothing to re-key.', 'Run `plaidbal config init` first.');
     const oldSealer = await this.unlock();
@@ -505,6 +506,7 @@ export class Store {
           if (!fresh || fresh.store_id !== this.doc.store_id || fresh.key?.check !== from.check) {
             throw configError(`The store at ${this.path} changed while re-keying, so nothing was written.`, 'Run `plaidbal config rekey` again.');
           }
+          guard();
           const reseal = (sealed: string, boundTo: string, what: string) => {
             let plaintext: string;
             try {

@@ -289,8 +289,12 @@ describe('items import: happy paths', () => {
   it('bad credentials stop the whole run: exit 3, nothing written', async () => {
     const token = await mint();
     const before = await world.store.snapshot();
-    const r = await importRun(['--format', 'ndjson'], ndjson([{ access_token: token }, { access_token: await mint() }]), { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: 'wrong_secret_for_import' });
+    const gets = calls(ITEM_GET);
+    // --rate 5: one call at once, the next 12 s later, so the second row is waiting for its slot
+    // when the first is refused; it is never sent.
+    const r = await importRun(['--format', 'ndjson', '--rate', '5'], ndjson([{ access_token: token }, { access_token: await mint() }]), { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: 'wrong_secret_for_import' });
     expect(r.code, r.stderr).toBe(3);
+    expect(calls(ITEM_GET) - gets).toBe(1);
     expect(r.stderr).toContain('INVALID_API_KEYS');
     // Plaid's message and plaidbal's note are two sentences (Plaid's ends without a full stop).
     expect(r.stderr).toMatch(/[.!?] 0 rows were saved in the store before it stopped; 2 were not imported\./);

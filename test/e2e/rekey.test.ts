@@ -10,6 +10,8 @@
 import { spawn } from '../helpers/spawner.js';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Interruption } from '../../src/cli.js';
 import { runConfigRekey } from '../../src/commands/config/rekey.js';
@@ -168,6 +170,82 @@ describe('config rekey', () => {
     expect(recover.stderr).toContain('link the institution again, then delete this copy with: plaidbal items remove --local demo --yes');
     const removed = await world.run(['items', 'remove', '--local', 'demo', '--yes'], { extraEnv: after });
     expect(removed.code, removed.stderr).toBe(0);
+  });
+
+  it('a recovery file written while the rekey is under way (a rotation failing meanwhile) is found again under the lock: refused, nothing written', async () => {
+    await world.init('passphrase');
+    await world.link('demo');
+    const before = await world.store.snapshot();
+    const { io, stderr } = bufferedIO();
+    const env = { ...world.env, PLAIDBAL_NEW_PASSPHRASE: undefined };
+    const base = realContext({ io, env, debug: false, signal: new AbortController().signal });
+    let asked = 0;
+    let file = '';
+    // The new passphrase is confirmed after the first check and before the lock: a rotation of
+    // another process fails to save then, and keeps its token in a recovery file.
+    const ctx: Ctx = {
+      ...base,
+      io: { ...io, canPrompt: true },
+      prompt: {
+        ...base.prompt,
+        password: async () => {
+          if (++asked === 2) file = (await pendingRotation('demo')).file;
+          return NEW;
+        },
+      },
+    };
+    const refused = await runConfigRekey(ctx, {}).then(
+      () => null,
+      (error: unknown) => error as Error,
+    );
+    expect(asked).toBe(2);
+    expect(refused?.message, stderr()).toContain(`A token rotation is not finished: its new token is kept in ${file}, sealed with the store's current key, which a rekey would retire. Nothing was re-keyed.`);
+    // The store directory as it was, but for the recovery file.
+    const after = await world.store.snapshot();
+    expect([...after.keys()].filter((name) => !before.has(name)).map((name) => join(world.store.dir, name))).toEqual([file]);
+    for (const [name, bytes] of before) expect(after.get(name), name).toEqual(bytes);
+    // The file still opens with the store's key: --recover finishes it.
+    const recovered = await world.run(['items', 'rotate', '--recover']);
+    expect(recovered.code, recovered.stderr).toBe(0);
+  });
+
+  it('items remove finds a recovery file written while it waited (a rotation failing meanwhile) under the lock: refused, the item kept', async () => {
+    await world.init('passphrase');
+    await world.link('demo');
+    const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
+    let released = false;
+    try {
+      const removing = world.run(['items', 'remove', 'demo', '--local', '--yes']);
+      // It has checked for recovery files, and waits for the lock.
+      await new Promise((r) => setTimeout(r, 500));
+      const { file } = await pendingRotation('demo');
+      await release();
+      released = true;
+      const r = await removing;
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`"demo" was rotated while it was being removed, and its new token is kept in ${file}. Nothing was removed here.`);
+    } finally {
+      if (!released) await release();
+    }
+    expect(JSON.parse((await world.run(['items', '--json'])).stdout).items.map((i: { alias: string }) => i.alias)).toEqual(['demo']);
+  });
+
+  it('--recover finishes every file it can, and names each one it cannot, instead of stopping at the first', async () => {
+    await world.init('passphrase');
+    for (const alias of ['one', 'two', 'three']) await world.link(alias);
+    const files = new Map<string, string>();
+    for (const alias of ['one', 'two', 'three']) files.set(alias, (await pendingRotation(alias)).file);
+    // Two of them as a rekey would have left them: sealed with a key the store no longer has.
+    for (const alias of ['one', 'three']) {
+      const file = files.get(alias)!;
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), key_check: 'a key this store no longer has' }));
+    }
+    const r = await world.run(['items', 'rotate', '--recover']);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('Finished the rotation of "two"');
+    for (const alias of ['one', 'three']) expect(r.stderr).toContain(`${files.get(alias)} was sealed with a key this store no longer has`);
+    expect(r.stderr).toContain('2 of 3 recovery files could not be finished (above); 1 other file was.');
+    expect((await world.run(['balance', '--item', 'two', '--json'])).code).toBe(0);
   });
 
   it('Ctrl-C once the new passphrase is given: nothing is written, the run ends as interrupted, the old passphrase opens the store', async () => {

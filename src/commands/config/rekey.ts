@@ -7,18 +7,21 @@ import { recoveriesUnderCurrentKey } from '../items/recovery.js';
 export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passphrase' }): Promise<number> {
   const store = await ctx.store();
   // A recovery file holds a rotated token sealed with the current key, which --recover needs and
-  // the rekey retires (a keychain key is deleted): refused before any key is asked for or made.
-  const pending = recoveriesUnderCurrentKey(store);
-  if (pending.length > 0) {
+  // the rekey retires (a keychain key is deleted): refused before any key is asked for or made,
+  // and again under the lock, in case a rotation failing meanwhile has just written one.
+  const noPendingRotation = () => {
+    const pending = recoveriesUnderCurrentKey(store);
+    if (pending.length === 0) return;
     const files = pending.length === 1 ? `its new token is kept in ${pending[0]}` : `their new tokens are kept in ${cappedList(pending)}`;
     throw configError(
       `${pending.length === 1 ? 'A token rotation is' : `${pending.length} token rotations are`} not finished: ${files}, sealed with the store's current key, which a rekey would retire. Nothing was re-keyed.`,
       'Finish first with: plaidbal items rotate --recover (it saves the token in the store and deletes the file), then run plaidbal config rekey again.',
     );
-  }
+  };
+  noPendingRotation();
   const current = store.doc.key;
   const target = opts.to ?? current?.source ?? 'keychain';
-  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'), ctx.signal);
+  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'), ctx.signal, noPendingRotation);
   const e = ctx.io.err;
   const count = store.doc.items.length;
   ctx.info(`${e.green('✓')} Re-sealed ${count} access token${count === 1 ? '' : 's'} and the stored Plaid secrets.`);

@@ -138,6 +138,8 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
             if (!isItemFailure(error)) {
               fatal ??= asCliError(error);
               stop.abort();
+              // The rows waiting for a pacing slot are not sent either.
+              pacer.halt();
               return;
             }
             results.push(failedRow(row, plaidErrorJson(error)));
@@ -148,6 +150,7 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
           if (writer.due()) await writer.flush().catch((error: unknown) => {
             fatal ??= asCliError(error);
             stop.abort();
+            pacer.halt();
           });
       },
       { pacer },

@@ -95,7 +95,10 @@ export function readRecovery(path: string): RecoveryRecord {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw usageError(`There is no file ${path}.`, 'Without a path, `plaidbal items rotate --recover` finds the store\'s recovery files itself (plaidbal-rotated-*.json beside the store, or in the temporary directory).');
-    throw configError(`Cannot read the rotation recovery file ${path}: ${code ?? 'it is not valid JSON'}.`, 'Keep the file; it may hold the only copy of an item\'s access token.');
+    throw configError(
+      `Cannot read the rotation recovery file ${path}: ${code ?? 'it is not valid JSON'}.`,
+      `Keep the file while it can be made readable (its owner, its mode): it may hold the only copy of an item's access token. If it is damaged beyond that, move it out of ${dirname(path)}: plaidbal then stops waiting for it, and that item must be linked again.`,
+    );
   }
   if (!isRecord(raw)) throw configError(`${path} is not a plaidbal rotation recovery file.`);
   return raw;

@@ -31,11 +31,11 @@ import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import { StoreWriteError } from '../../store/store.js';
 import type { Environment } from '../../types.js';
-import { cappedList } from '../../text.js';
+import { cappedList, errorText } from '../../text.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
 import type { ItemsRotateOptions } from './index.js';
-import { findRecoveries, pendingRecoveryFor, readRecovery, recoveryRecord, removeRecovery, writeRecovery } from './recovery.js';
+import { findRecoveries, pendingRecoveryFor, readRecovery, recoveryRecord, removeRecovery, writeRecovery, type RecoveryRecord } from './recovery.js';
 import { rotateJson, rotateTable, type RotateDocument, type RotateResult } from './rotate-format.js';
 
 const finishCommand = 'plaidbal items rotate --recover';
@@ -264,6 +264,13 @@ function rotateDocument(environment: Environment, ctx: Ctx, results: RotateResul
   return { environment, rotated_at: ctx.now().toISOString(), results };
 }
 
+/** A recovery file --recover cannot finish (unreadable, another store's, sealed before a rekey, its item gone): the others still can. */
+class UnfinishableFile extends CliError {
+  constructor(error: CliError) {
+    super(error.message, { exitCode: error.exitCode, hint: error.hint });
+  }
+}
+
 /** Puts the sealed tokens of recovery files into the store, then deletes the files. */
 async function recover(ctx: Ctx, file: string | null): Promise<number> {
   const store = await ctx.store();
@@ -273,13 +280,38 @@ async function recover(ctx: Ctx, file: string | null): Promise<number> {
     return ExitCode.OK;
   }
   let finished = 0;
+  /** Files that cannot be finished: said at the end, so that they do not hold up the others. */
+  const left: CliError[] = [];
   for (const path of files) {
-    const record = readRecovery(path);
-    if (record.store_id !== store.meta.store_id) throw configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`);
+    try {
+      await finishOne(path);
+      finished += 1;
+    } catch (error) {
+      // Named on the command line, a file's problem is the command's; found, it holds up no other file.
+      if (file !== null || !(error instanceof UnfinishableFile)) throw error;
+      left.push(error);
+    }
+  }
+  if (left.length === 0) return ExitCode.OK;
+  for (const error of left) ctx.info(errorText(ctx.io.err, error));
+  throw configError(`${left.length} of ${files.length} recovery files could not be finished (above)${finished ? `; ${finished} other ${finished === 1 ? 'file was' : 'files were'}` : ''}.`);
+
+  async function finishOne(path: string): Promise<void> {
+    let record: RecoveryRecord;
+    try {
+      record = readRecovery(path);
+    } catch (error) {
+      throw error instanceof CliError ? new UnfinishableFile(error) : error;
+    }
+    if (record.store_id !== store.meta.store_id) {
+      throw new UnfinishableFile(configError(`${path} belongs to another store (${record.store_path}). Nothing was changed.`, `Point PLAIDBAL_CONFIG_DIR at that store's directory and run ${finishCommand} again.`));
+    }
     if (record.key_check !== store.meta.key?.check) {
-      throw configError(
-        `${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`,
-        `The key that sealed it is gone with the rekey, so the token in it cannot be opened: link the institution again, then delete this copy with: plaidbal items remove --local ${record.alias} --yes (and then the file).`,
+      throw new UnfinishableFile(
+        configError(
+          `${path} was sealed with a key this store no longer has (it was re-keyed since). Nothing was changed.`,
+          `The key that sealed it is gone with the rekey, so the token in it cannot be opened: link the institution again, then delete this copy with: plaidbal items remove --local ${record.alias} --yes (and then the file).`,
+        ),
       );
     }
     const bound = aad.accessToken(record.environment, record.item_id);
@@ -287,12 +319,10 @@ async function recover(ctx: Ctx, file: string | null): Promise<number> {
     await store.open(record.access_token, bound, `access token in ${path}`);
     await store.update((doc) => {
       const target = doc.items.find((i) => i.item_id === record.item_id && i.environment === record.environment);
-      if (!target) throw usageError(`The item of ${path} ("${record.alias}", ${record.item_id}) is no longer in the store. Nothing was changed.`, 'Keep the file if you mean to restore the item from a backup.');
+      if (!target) throw new UnfinishableFile(usageError(`The item of ${path} ("${record.alias}", ${record.item_id}) is no longer in the store. Nothing was changed.`, 'Keep the file if you mean to restore the item from a backup.'));
       target.access_token = record.access_token;
     });
     removeRecovery(path);
-    finished += 1;
     ctx.info(`${ctx.io.err.green('✓')} Finished the rotation of "${record.alias}": its new token is in the store, and ${path} was deleted.`);
   }
-  return finished > 0 ? ExitCode.OK : ExitCode.CONFIG;
 }

@@ -102,6 +102,9 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
       // "Plaid no longer knew the item" was said of the token read above. Another plaidbal process
       // may have rotated it since (Plaid then refuses the old one): the item lives on, with the new one.
       const current = doc.items.find((i) => i.item_id === item.item_id);
+      // Or a rotation failing meanwhile has just kept the new token in a recovery file.
+      const kept = (gone || opts.local) && pendingRecoveryFor(store, item.item_id);
+      if (kept) throw (rotatedMeanwhile = usageError(`"${item.alias}" was rotated while it was being removed, and its new token is kept in ${kept}. Nothing was removed here.`, 'Finish that rotation first with: plaidbal items rotate --recover'));
       if (gone && current && current.access_token !== item.access_token) {
         throw (rotatedMeanwhile = usageError(
           `The access token of "${item.alias}" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.`,
