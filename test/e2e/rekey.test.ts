@@ -63,6 +63,29 @@ async function pendingRotation(alias: string): Promise<{ file: string; token: st
   throw new Error(`no recovery file could be written: ${written.failures.join('; ')}`);
 }
 
+/**
+ * A context for `runConfigRekey` in this process, on a terminal, with `signal` as the run's: the
+ * new passphrase (NEW) is typed at the prompt, and `onConfirm` runs as it is confirmed (the second
+ * prompt), a known point after the first checks and before the lock.
+ */
+function rekeyTyped(signal: AbortSignal, onConfirm: () => Promise<void>): { ctx: Ctx; stderr: () => string; asked: () => number } {
+  const { io, stderr } = bufferedIO();
+  const base = realContext({ io, env: { ...world.env, PLAIDBAL_NEW_PASSPHRASE: undefined }, debug: false, signal });
+  let asked = 0;
+  const ctx: Ctx = {
+    ...base,
+    io: { ...io, canPrompt: true },
+    prompt: {
+      ...base.prompt,
+      password: async () => {
+        if (++asked === 2) await onConfirm();
+        return NEW;
+      },
+    },
+  };
+  return { ctx, stderr, asked: () => asked };
+}
+
 describe('config rekey', () => {
   it('changes the passphrase: the old one stops working, every secret re-sealed', async () => {
     await world.init('passphrase');
@@ -176,29 +199,17 @@ describe('config rekey', () => {
     await world.init('passphrase');
     await world.link('demo');
     const before = await world.store.snapshot();
-    const { io, stderr } = bufferedIO();
-    const env = { ...world.env, PLAIDBAL_NEW_PASSPHRASE: undefined };
-    const base = realContext({ io, env, debug: false, signal: new AbortController().signal });
-    let asked = 0;
     let file = '';
     // The new passphrase is confirmed after the first check and before the lock: a rotation of
     // another process fails to save then, and keeps its token in a recovery file.
-    const ctx: Ctx = {
-      ...base,
-      io: { ...io, canPrompt: true },
-      prompt: {
-        ...base.prompt,
-        password: async () => {
-          if (++asked === 2) file = (await pendingRotation('demo')).file;
-          return NEW;
-        },
-      },
-    };
+    const { ctx, stderr, asked } = rekeyTyped(new AbortController().signal, async () => {
+      file = (await pendingRotation('demo')).file;
+    });
     const refused = await runConfigRekey(ctx, {}).then(
       () => null,
       (error: unknown) => error as Error,
     );
-    expect(asked).toBe(2);
+    expect(asked()).toBe(2);
     expect(refused?.message, stderr()).toContain(`A token rotation is not finished: its new token is kept in ${file}, sealed with the store's current key, which a rekey would retire. Nothing was re-keyed.`);
     // The store directory as it was, but for the recovery file.
     const after = await world.store.snapshot();
@@ -252,27 +263,13 @@ describe('config rekey', () => {
     await world.init('passphrase');
     await world.link('demo');
     const before = await world.store.snapshot();
-    const { io } = bufferedIO();
     const controller = new AbortController();
     const ctrlC = new Interruption(false);
-    const env = { ...world.env, PLAIDBAL_NEW_PASSPHRASE: undefined };
-    const base = realContext({ io, env, debug: false, signal: controller.signal });
-    let asked = 0;
     // The new passphrase typed twice, then Ctrl-C (main() aborts the run's signal so), while the
     // new key is derived: the rekey has begun and has not written yet.
-    const ctx: Ctx = {
-      ...base,
-      io: { ...io, canPrompt: true },
-      prompt: {
-        ...base.prompt,
-        password: async () => {
-          if (++asked === 2) controller.abort(ctrlC);
-          return NEW;
-        },
-      },
-    };
+    const { ctx, asked } = rekeyTyped(controller.signal, async () => controller.abort(ctrlC));
     await expect(runConfigRekey(ctx, {})).rejects.toBe(ctrlC);
-    expect(asked).toBe(2);
+    expect(asked()).toBe(2);
     expect(await world.store.snapshot()).toEqual(before);
     expect(await opensWith(PASSPHRASE)).toBe(true);
   });
