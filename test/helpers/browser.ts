@@ -396,6 +396,31 @@ export async function routePlaidLinkStandIn(page: Page, behaviour: PlaidLinkBeha
   return traffic;
 }
 
+/**
+ * Runs `read` in the page every 50 ms until it returns something truthy, and returns that; a read
+ * cut off by a navigation is tried again.
+ *
+ * The browser tests read their pages with page.evaluate, not with Playwright's selectors
+ * (waitForSelector, locator, waitForFunction): the first of those on a page makes Playwright
+ * inject its selector engine, about 170 KB of script, into the page, which cost this machine about
+ * 0.15 s of CPU a page (docs/benchmarks.md, "Figures behind the code"). The one test that clicks
+ * a button as a user would still does it with a locator.
+ */
+export async function waitInPage<T>(page: Page, read: (arg: string) => T, arg = '', timeoutMs = 10_000): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    let value: T | undefined;
+    try {
+      value = await page.evaluate(read, arg);
+    } catch (error) {
+      if (page.isClosed() || !/Execution context was destroyed|navigat/i.test(String(error))) throw error;
+    }
+    if (value) return value as Exclude<T, false | 0 | '' | null | undefined>;
+    if (Date.now() >= deadline) throw new Error(`not true in the page within ${timeoutMs} ms: ${String(read)} (${JSON.stringify(arg)})`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 export function standInRecord(page: Page): Promise<StandInRecord | null> {
   // A string expression: the project compiles without the DOM lib.
   return page.evaluate<StandInRecord | null>('window.__plaidStandIn ?? null');
