@@ -580,7 +580,7 @@ async function main() {
   const unitHashes = Object.fromEntries(Object.entries(units).map(([unit, { file }]) => [unit, createHash('sha256').update(file).digest('hex').slice(0, 16)]));
   await build({ ...options, format: 'cjs', banner: {}, plugins: [], define: { __PLAIDBAL_UNIT_HASHES__: JSON.stringify(unitHashes) }, entryPoints: ['src/load.ts'], outfile: join(OUT, 'load.cjs') });
   // The keychain helper, a process of its own that src/store/keychain.ts spawns: Node builtins only.
-  await build({ ...options, banner: {}, plugins: [], entryPoints: ['src/store/keychain-helper.ts'], outfile: join(OUT, 'keychain-helper.mjs') });
+  await build({ ...options, banner: {}, plugins: [], entryPoints: ['src/store/keychain-helper.mjs'], outfile: join(OUT, 'keychain-helper.mjs') });
 
   // ---------------------------------------------------------------------------------------------
   // Checks: each fails the build with what to do.

@@ -35,7 +35,7 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { configError } from '../errors.js';
-import type { HelperInput, HelperReply, HelperRequest } from './keychain-helper.js';
+import type { HelperInput, HelperReply, HelperRequest } from './keychain-helper.mjs';
 import { BusError, lookupSecrets } from './secret-service.js';
 import { SECRET_VARIABLES } from '../types.js';
 
@@ -185,14 +185,10 @@ function isValidTimeout(value: number): boolean {
 }
 
 /**
- * The helper (src/store/keychain-helper.ts), as a file: scripts/build.mjs bundles it next to the
- * units in dist/; from source (the tests) Node runs the .ts itself, stripping its types (a flag
- * before Node 22.18, the default since).
+ * The helper, as a file beside this module: src/store/keychain-helper.mjs from source (the tests),
+ * and in the package the copy scripts/build.mjs bundles next to the units in dist/.
  */
 function helperArgs(): string[] {
-  if (import.meta.url.endsWith('.ts')) {
-    return ['--experimental-strip-types', '--no-warnings', fileURLToPath(new URL('./keychain-helper.ts', import.meta.url))];
-  }
   return [fileURLToPath(new URL('./keychain-helper.mjs', import.meta.url))];
 }
 

@@ -1,3 +1,4 @@
+// @ts-check
 /**
  * The keychain helper: the short-lived process src/store/keychain.ts runs each native keychain
  * call in, so that a call that hangs can be SIGKILLed (see there for why).
@@ -5,43 +6,54 @@
  * It reads one JSON request on stdin (the secret travels there, never in argv or the
  * environment) and writes one JSON reply on stdout. It is self-contained, Node builtins only and
  * no imports from src/, because it runs on its own: scripts/build.mjs bundles it to
- * dist/keychain-helper.mjs, and from source (the unit tests) Node runs this file as it is, with its
- * types stripped — so only erasable TypeScript here. The addon's path comes in the request.
+ * dist/keychain-helper.mjs, and from source (the tests) Node runs this file as it is.
+ *
+ * JavaScript, type-checked by tsc from its JSDoc (`// @ts-check`), rather than TypeScript: Node
+ * runs it as it is on every supported line. From a .ts file, Node 22 first loads its type
+ * stripper in every helper process, about 0.1 s of CPU each (docs/benchmarks.md, "Figures behind
+ * the code"), and the suite starts about a hundred of them.
  */
 import { createRequire } from 'node:module';
-import type * as Keyring from '@napi-rs/keyring';
 
-export interface HelperRequest {
-  op: 'probe' | 'get' | 'set' | 'delete';
-  account: string;
-  secret?: string;
-}
+/** @typedef {typeof import('@napi-rs/keyring')} Keyring */
 
-/** What keychain.ts writes on the helper's stdin: the request, and where things are. */
-export interface HelperInput extends HelperRequest {
-  service: string;
-  /** The resolved path of @napi-rs/keyring. */
-  module: string;
-}
+/**
+ * @typedef {object} HelperRequest
+ * @property {'probe' | 'get' | 'set' | 'delete'} op
+ * @property {string} account
+ * @property {string} [secret]
+ */
 
-export type HelperReply =
-  | { ok: true; value?: string | boolean | null }
-  | { ok: false; reason: 'unavailable' | 'locked' | 'no-collection' | 'failed'; message: string };
+/**
+ * What keychain.ts writes on the helper's stdin: the request, and where things are.
+ * @typedef {HelperRequest & { service: string, module: string }} HelperInput `module`: the resolved path of @napi-rs/keyring.
+ */
 
-type FailureReason = Extract<HelperReply, { ok: false }>['reason'];
+/**
+ * @typedef {{ ok: true, value?: string | boolean | null }
+ *   | { ok: false, reason: 'unavailable' | 'locked' | 'no-collection' | 'failed', message: string }} HelperReply
+ */
+
+/** @typedef {Extract<HelperReply, { ok: false }>['reason']} FailureReason */
 
 let secret = '';
-const chunks: Buffer[] = [];
+/** @type {Buffer[]} */
+const chunks = [];
 
-const reply = (r: HelperReply): void => {
+/** @param {HelperReply} r */
+const reply = (r) => {
   process.stdout.write(JSON.stringify(r));
 };
 
-/** napi-rs messages carry a Rust backtrace after the first line; keep the first line only. */
-const describe = (e: unknown): string => {
-  let m = String((e as { message?: unknown } | null)?.message || e)
-    .split('\n')[0]!
-    .trim();
+/**
+ * napi-rs messages carry a Rust backtrace after the first line; keep the first line only.
+ * @param {unknown} e
+ * @returns {string}
+ */
+const describe = (e) => {
+  let m = String(/** @type {{ message?: unknown } | null} */ (e)?.message || e)
+    .split('\n')[0]
+    ?.trim() ?? '';
   if (secret) m = m.split(secret).join('[redacted]');
   return m;
 };
@@ -50,8 +62,11 @@ const describe = (e: unknown): string => {
  * Secret Service errors worth telling apart: a locked collection (gnome-keyring answers IsLocked,
  * or dismisses the unlock prompt when there is no display to show it on), and no default
  * collection to store into ("no result found").
+ * @param {unknown} e
+ * @param {FailureReason} otherwise
+ * @returns {HelperReply}
  */
-const failure = (e: unknown, otherwise: FailureReason): HelperReply => {
+const failure = (e, otherwise) => {
   const m = describe(e);
   if (/IsLocked|is locked|prompt was dismissed/i.test(m)) return { ok: false, reason: 'locked', message: m };
   if (/no result found/i.test(m)) return { ok: false, reason: 'no-collection', message: m };
@@ -63,8 +78,11 @@ const failure = (e: unknown, otherwise: FailureReason): HelperReply => {
  * listing fail ("Object does not exist", "No such interface ... on object at path"). That is a
  * stale listing, not a missing Secret Service: list again. Still so with @napi-rs/keyring 2.1.2:
  * listing in a loop while another process set and deleted entries failed 58 times in 133.
+ * @param {Keyring} kr
+ * @param {string} service
+ * @returns {import('@napi-rs/keyring').Credential[]}
  */
-const findAll = (kr: typeof Keyring, service: string): Keyring.Credential[] => {
+const findAll = (kr, service) => {
   for (let attempt = 1; ; attempt++) {
     try {
       return kr.findCredentials(service);
@@ -79,19 +97,23 @@ const findAll = (kr: typeof Keyring, service: string): Keyring.Credential[] => {
  * On Linux every entry is pinned to the Secret Service: left to itself @napi-rs/keyring falls back to
  * the kernel keyring (keyutils) when no Secret Service answers, a store in memory that is lost at
  * reboot, and every sealed secret with it. Pinned, it throws instead.
+ * @type {import('@napi-rs/keyring').EntryOptions}
  */
-const ENTRY_OPTIONS: Keyring.EntryOptions = { linux: { store: 'secret-service' } };
+const ENTRY_OPTIONS = { linux: { store: 'secret-service' } };
 
-const main = (req: HelperInput): void => {
+/** @param {HelperInput} req */
+const main = (req) => {
   secret = typeof req.secret === 'string' ? req.secret : '';
-  let kr: typeof Keyring;
+  /** @type {Keyring} */
+  let kr;
   try {
-    kr = createRequire(import.meta.url)(req.module) as typeof Keyring;
+    kr = createRequire(import.meta.url)(req.module);
   } catch (e) {
     return reply({ ok: false, reason: 'unavailable', message: `cannot load @napi-rs/keyring: ${describe(e)}` });
   }
   const linux = process.platform === 'linux';
-  let entry: Keyring.Entry;
+  /** @type {import('@napi-rs/keyring').Entry} */
+  let entry;
   try {
     entry = new kr.Entry(req.service, req.op === 'probe' ? 'plaidbal-probe' : req.account, ENTRY_OPTIONS);
   } catch (e) {
@@ -121,10 +143,10 @@ const main = (req: HelperInput): void => {
   reply({ ok: false, reason: 'failed', message: 'unknown operation' });
 };
 
-process.stdin.on('data', (c: Buffer) => chunks.push(c));
+process.stdin.on('data', (/** @type {Buffer} */ c) => chunks.push(c));
 process.stdin.on('end', () => {
   try {
-    main(JSON.parse(Buffer.concat(chunks).toString('utf8')) as HelperInput);
+    main(/** @type {HelperInput} */ (JSON.parse(Buffer.concat(chunks).toString('utf8'))));
   } catch (e) {
     reply(failure(e, 'failed'));
   }
