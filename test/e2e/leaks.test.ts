@@ -214,10 +214,29 @@ async function run(opts: RunOptions): Promise<Run> {
   return record;
 }
 
-/** Reads every plaidbal entry from the Secret Service (in a child: a hung bus cannot hang the test). */
+/**
+ * The keychain accounts this file's stores name (store.json's `key.account`). Other test files
+ * running beside this one keep entries of their own under the same service, some with short
+ * values ("first", "second") that ordinary output contains: those are not this file's secrets.
+ */
+async function ownKeychainAccounts(): Promise<Set<string>> {
+  const accounts = new Set<string>();
+  for (const path of await walk(root)) {
+    if (!path.endsWith('/store.json')) continue;
+    try {
+      const account = (JSON.parse(await readFile(path, 'utf8')) as { key?: { account?: unknown } }).key?.account;
+      if (typeof account === 'string') accounts.add(account);
+    } catch {
+      // a store being written, or a run's own file: not a store of this file's
+    }
+  }
+  return accounts;
+}
+
+/** Reads the entries of this file's stores from the Secret Service (in a child: a hung bus cannot hang the test). */
 async function collectKeychainKeys(): Promise<void> {
   const addon = createRequire(import.meta.url).resolve('@napi-rs/keyring');
-  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(addon)}).findCredentials('plaidbal').map((c) => c.password)))`;
+  const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(addon)}).findCredentials('plaidbal').map((c) => [c.account, c.password])))`;
   const out = await new Promise<string>((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
@@ -228,8 +247,9 @@ async function collectKeychainKeys(): Promise<void> {
       resolve(text);
     });
   });
+  const own = await ownKeychainAccounts();
   try {
-    for (const key of JSON.parse(out) as string[]) if (key) keychainKeys.add(key);
+    for (const [account, key] of JSON.parse(out) as [string, string][]) if (key && own.has(account)) keychainKeys.add(key);
   } catch {
     // no Secret Service: the keychain runs fail on their own, loudly
   }
@@ -570,6 +590,8 @@ describe('secret hygiene of every command', () => {
 
   it('no access token, Plaid secret, passphrase, public token or keychain key on stdout or stderr', () => {
     expect(known.length).toBeGreaterThan(10);
+    // Each keychain chain's `config init` and rekey made a key, found again through its store's account.
+    expect(keychainKeys.size).toBeGreaterThanOrEqual(4);
     for (const r of runs) expect(found(`${r.stdout}\n${r.stderr}`), describeRun(r)).toEqual([]);
   });
 
