@@ -20,6 +20,7 @@ import {
   launchChromium,
   routePlaidLinkStandIn,
   standInRecord,
+  waitForLinkOpen,
   waitInPage,
   type PlaidLinkBehaviour,
   type StandInTraffic,
@@ -461,11 +462,11 @@ describe('no silent waits', () => {
     // machine (a CI run once took more than 1 s between the old page's last heartbeat and the new
     // page's first) counts as closing.
     const s = await open({ kind: 'pending' }, { pageGoneGraceMs: 3_000 });
-    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitForLinkOpen(s.page);
     await expectClean(s);
 
     await s.page.reload();
-    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitForLinkOpen(s.page);
     await new Promise((r) => setTimeout(r, 3_500)); // longer than the grace: a reload must not count as closing
     expect(await settled(s.server.outcome, 0)).toBe(false);
 
@@ -476,7 +477,7 @@ describe('no silent waits', () => {
 
   it('the page says so when plaidbal stops waiting', async () => {
     const s = await open({ kind: 'pending' });
-    await waitInPage(s.page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitForLinkOpen(s.page);
     await s.server.close();
     const shown = await waitForState(s.page, 'error');
     expect(shown.heading).toBe('plaidbal stopped waiting');

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, waitInPage, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
+import { FIRST_PLATYPUS, SANDBOX_ACCOUNTS, SharedContext, launchChromium, routePlaidLinkStandIn, standInRecord, waitForLinkOpen, waitInPage, type PlaidLinkBehaviour, type StandInTraffic } from '../helpers/browser.js';
 import { startCli, type RunningCli } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
@@ -327,7 +327,7 @@ describe('plaidbal link with the local page in Chromium', () => {
     const run = startLink(['--no-browser']);
     const url = await run.url;
     const { page } = await openPage(url, { kind: 'pending' });
-    await waitInPage(page, () => (window.__plaidStandIn as { events: string[] } | undefined)?.events.includes('OPEN'));
+    await waitForLinkOpen(page);
     await page.close();
     const r = await run.done;
     expect(r.code).toBe(8);

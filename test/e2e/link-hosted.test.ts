@@ -33,10 +33,15 @@ const it = base.extend<{ world: World; running: LightChild[] }>({
     try {
       await use(running);
     } finally {
-      for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killLeftovers(running);
     }
   },
 });
+
+/** Kills the test's `link --hosted` processes that are still running. */
+function killLeftovers(running: LightChild[]): void {
+  for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
 
 /** Spawns `plaidbal link --hosted …` (recorded in `running`); its `url` is the hosted_link_url, once the CLI is waiting. */
 function startHosted(world: World, running: LightChild[], args: string[]): RunningCli {
@@ -163,7 +168,7 @@ describe.concurrent('plaidbal link --hosted', () => {
     } finally {
       // As the fixture does after each test: the processes first, then the world. (It closes the usual
       // world again, which does nothing the second time: Emulator.close and TempStore.cleanup are idempotent.)
-      for (const child of running.splice(0)) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      killLeftovers(running);
       await world.close();
     }
   });

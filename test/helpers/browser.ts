@@ -421,6 +421,11 @@ export async function waitInPage<T>(page: Page, read: (arg: string) => T, arg = 
   }
 }
 
+/** Waits until Link (the stand-in) has opened in the page: its OPEN event has fired. */
+export async function waitForLinkOpen(page: Page): Promise<void> {
+  await waitInPage(page, () => (globalThis as { __plaidStandIn?: { events: string[] } }).__plaidStandIn?.events.includes('OPEN'));
+}
+
 export function standInRecord(page: Page): Promise<StandInRecord | null> {
   // A string expression: the project compiles without the DOM lib.
   return page.evaluate<StandInRecord | null>('window.__plaidStandIn ?? null');
