@@ -112,6 +112,10 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const warnedVersions = new Set<string>();
   let latencyMs = opts.latencyMs ?? 0;
   const itemLatency = new Map<string, number>();
+  /** holdNext's, per path, first come first held. */
+  const holds = new Map<string, { arrive: (record: RecordedRequest) => void; released: Promise<void> }[]>();
+  /** Every hold's release, run when the emulator closes, so that no answer is left waiting. */
+  const releases: (() => void)[] = [];
   let model: { paths: Set<string>; sample: () => number } | null = null;
   const setModel = (m: LatencyModel | null | undefined) => {
     model = m ? { paths: new Set(m.paths ?? ['/accounts/balance/get']), sample: logNormalSampler(m) } : null;
@@ -236,6 +240,11 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     record.response = reply.logged;
     opts.onAnswered?.(record);
     if (reply.ending === 'hang') opts.onRequest?.(record);
+    const hold = holds.get(path)?.shift();
+    if (hold) {
+      hold.arrive(record);
+      await hold.released;
+    }
     await sleep(delay);
     send(res, reply);
     if (reply.ending !== 'hang') opts.onRequest?.(record);
@@ -278,6 +287,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       else itemLatency.delete(itemId);
     },
     setLatencyModel: setModel,
+    holdNext(path: string) {
+      let arrive!: (record: RecordedRequest) => void;
+      const arrived = new Promise<RecordedRequest>((resolve) => (arrive = resolve));
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const queue = holds.get(path) ?? [];
+      queue.push({ arrive, released });
+      holds.set(path, queue);
+      releases.push(release);
+      return { arrived, release };
+    },
     createItem(init = {}) {
       const institution = SANDBOX_INSTITUTIONS.get(init.institution_id ?? DEFAULT_INSTITUTION);
       if (!institution) throw new Error(`Plaid emulator: no institution ${init.institution_id}`);
@@ -322,6 +342,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       closed ??= new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        for (const release of releases.splice(0)) release();
         server.close(() => resolve());
         server.closeAllConnections();
       });

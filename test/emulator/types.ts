@@ -150,6 +150,12 @@ export interface Emulator {
   /** Replaces the latency model (null: none). */
   setLatencyModel(model: LatencyModel | null): void;
   /**
+   * Holds the answer to the next request to `path` (its answer already made, and recorded) until
+   * `release()`: a Plaid call that takes as long as a test needs to act while plaidbal waits for it,
+   * as a slow call to the real Plaid does. `arrived` resolves when that request has come.
+   */
+  holdNext(path: string): { arrived: Promise<RecordedRequest>; release(): void };
+  /**
    * Creates an item directly, as if linked earlier (user_good's accounts at First Platypus Bank by
    * default): how tests and benchmarks get thousands of items in any environment without Link.
    */

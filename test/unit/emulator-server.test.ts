@@ -372,6 +372,36 @@ describe('latency', () => {
     plaid.inject({ path: '/item/get', status: 500, latencyMs: 200 });
     expect(await timed('/item/get', { access_token: NO_SUCH_TOKEN })).toBeGreaterThanOrEqual(190);
   });
+
+  it('holdNext holds the next answer on one path until released, answered and recorded as usual; the others pass', async () => {
+    const hold = plaid.holdNext('/institutions/get_by_id');
+    let answered = false;
+    const held = callPlaid(plaid.url, '/institutions/get_by_id', institution).then((r) => {
+      answered = true;
+      return r;
+    });
+    const arrived = await hold.arrived;
+    expect(arrived).toMatchObject({ path: '/institutions/get_by_id', status: 200 });
+    // Another path, and the next request on the held one, are not held.
+    expect((await callPlaid(plaid.url, '/item/get', { access_token: NO_SUCH_TOKEN })).status).toBe(400);
+    expect((await callPlaid(plaid.url, '/institutions/get_by_id', institution)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(answered).toBe(false);
+    hold.release();
+    expect((await held).body).toMatchObject({ institution: { name: 'First Platypus Bank' } });
+  });
+
+  it('close() releases a held answer', async () => {
+    const own = await startEmulator();
+    own.holdNext('/item/get');
+    const held = callPlaid(own.url, '/item/get', { access_token: NO_SUCH_TOKEN }).then(
+      () => 'answered',
+      () => 'connection closed',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await own.close();
+    expect(['answered', 'connection closed']).toContain(await held);
+  });
 });
 
 describe('test helpers', () => {
