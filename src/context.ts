@@ -38,6 +38,8 @@ export interface RealContextOptions {
   env: NodeJS.ProcessEnv;
   debug: boolean;
   signal: AbortSignal;
+  /** How to ask; default inquirer's prompts on `io` (a test that types at a prompt passes its own). */
+  prompt?: Prompter;
 }
 
 export const MIN_PASSPHRASE_LENGTH = 8;
@@ -87,8 +89,7 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
   };
 }
 
-export function realContext({ io, env, debug, signal }: RealContextOptions): Ctx {
-  const prompt = inquirerPrompter(io, signal);
+export function realContext({ io, env, debug, signal, prompt = inquirerPrompter(io, signal) }: RealContextOptions): Ctx {
   const info = (message: string) => io.stderr.write(`${message}\n`);
   let storePromise: Promise<Store> | undefined;
   let keychain: Keychain | undefined;

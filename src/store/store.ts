@@ -161,6 +161,22 @@ export interface StoreOptions {
   keyDeps: KeyDeps;
 }
 
+const changedWhileRunning = (path: string, what: string) => `The store at ${path} ${what} while plaidbal was running, so nothing was written.`;
+
+/**
+ * Nothing was written: the store's key changed while this process ran (`what`: another process's
+ * first write gave the store its key, or `config rekey` re-keyed it). The Store has forgotten the
+ * key it held, so a write that must not be lost (a new item, which Plaid has created and bills)
+ * can unlock() the store's key as it is now, seal again and retry (src/commands/link/save.ts).
+ */
+export class StoreKeyChangedError extends CliError {
+  readonly what: string;
+  constructor(path: string, what: string) {
+    super(changedWhileRunning(path, what), { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
+    this.what = what;
+  }
+}
+
 export class Store {
   readonly dir: string;
   readonly path: string;
@@ -448,15 +464,13 @@ export class Store {
 
   /** The body of update() once `fresh` is read: checks, `change`, validation and the write; the digest of what was written. */
   private async applyAndCommit(fresh: StoreDocument, change: (doc: StoreDocument) => void | Promise<void>): Promise<string> {
-    const changedUnderUs = (what: string) =>
-      new CliError(`The store at ${this.path} ${what} while plaidbal was running, so nothing was written.`, { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
-    if (this.exists && fresh.store_id !== this.meta.store_id) throw changedUnderUs('was replaced');
+    if (this.exists && fresh.store_id !== this.meta.store_id) throw new CliError(changedWhileRunning(this.path, 'was replaced'), { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
     if (this.pendingKey) {
-      if (fresh.key && fresh.key.check !== this.pendingKey.config.check) throw changedUnderUs('got a key from another plaidbal process');
+      if (fresh.key && fresh.key.check !== this.pendingKey.config.check) throw await this.keyChanged(fresh.key, 'got a key from another plaidbal process');
       fresh.key ??= this.pendingKey.config;
     }
     // Values sealed with the key this process unlocked must not land in a store keyed otherwise (config rekey).
-    if (this.unlocked && fresh.key && this.unlockedCheck && fresh.key.check !== this.unlockedCheck) throw changedUnderUs('was re-keyed');
+    if (this.unlocked && fresh.key && this.unlockedCheck && fresh.key.check !== this.unlockedCheck) throw await this.keyChanged(fresh.key, 'was re-keyed');
     await change(fresh);
     const problem = documentProblem(fresh);
     if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
@@ -468,6 +482,23 @@ export class Store {
       if (made?.source === 'keychain' && !(error instanceof StoreWriteError && error.committed)) await this.keyDeps.keychain.delete(made.account).catch(() => false);
       throw error;
     }
+  }
+
+  /**
+   * The store's key is no longer the one this process seals with: another plaidbal process gave a
+   * new store its first key, or `config rekey` re-keyed it, since this process made or unlocked its
+   * own. That key is forgotten, and the store is read again, so the next unlock() opens the key the
+   * store has now; a keychain entry made for a first write that can no longer land is deleted (the
+   * store names another key: nothing will ever be sealed with it).
+   */
+  private async keyChanged(now: KeyConfig, what: string): Promise<StoreKeyChangedError> {
+    const made = this.pendingKey?.config;
+    this.pendingKey = null;
+    this.unlocked = null;
+    this.unlockedCheck = null;
+    this.stale = true;
+    if (made?.source === 'keychain' && !(now.source === 'keychain' && now.account === made.account)) await this.keyDeps.keychain.delete(made.account).catch(() => false);
+    return new StoreKeyChangedError(this.path, what);
   }
 
   /** The SHA-256 of the store file as it is now; null when it cannot be read (the usual read then says why). */

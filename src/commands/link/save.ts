@@ -11,7 +11,7 @@ import type { PlaidClient } from '../../plaid/client.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
-import { StoreWriteError, type Store } from '../../store/store.js';
+import { StoreKeyChangedError, StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import { escapeControls, escapeControlsDeep } from '../../text.js';
 import { ALIAS_MAX } from '../options.js';
@@ -175,8 +175,8 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
 
   let saved: StoredItem | undefined;
   let taken = false;
-  try {
-    await store.update((doc) => {
+  const save = (key: Sealer) =>
+    store.update((doc) => {
       const inEnv = doc.items.filter((i) => i.environment === environment);
       const inUse = new Set(inEnv.map((i) => i.alias));
       // --name was free when Link opened; another plaidbal process may have taken it since. The item
@@ -192,7 +192,7 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
         products: req.products,
         linked_at: ctx.now().toISOString(),
         last_balance_at: null,
-        access_token: sealer.seal(accessToken, aad.accessToken(environment, itemId)),
+        access_token: key.seal(accessToken, aad.accessToken(environment, itemId)),
       };
       doc.items = doc.items.filter((i) => i.item_id !== itemId).concat(saved);
     }, {
@@ -200,6 +200,8 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
       untilFree: true,
       onWait: () => ctx.info(ctx.io.err.yellow('! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.')),
     });
+  try {
+    await saveUnderCurrentKey(ctx, store, sealer, save);
   } catch (error) {
     if (error instanceof StoreWriteError && error.committed) {
       // The new store is in place (only the directory's fsync failed): the item is saved and
@@ -228,6 +230,36 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
     accountsError = error as CliError;
   }
   return { item: saved!, accounts, accountsError };
+}
+
+/**
+ * Saves with `sealer`; when the store's key changed since it was unlocked (another plaidbal
+ * process's first write gave a new store its key while Link was open, or `config rekey` ran),
+ * unlocks the key the store has now and saves again, rather than throwing away an item Plaid has
+ * created and bills. A keychain key is read from the keychain; a passphrase comes from
+ * PLAIDBAL_PASSPHRASE or the prompt, so after a rekey to a new passphrase only someone who knows it
+ * can save the item. A key that does not open ends the save: the caller removes the item at Plaid.
+ */
+async function saveUnderCurrentKey(ctx: Ctx, store: Store, sealer: Sealer, save: (sealer: Sealer) => Promise<unknown>): Promise<void> {
+  // A rekey at every attempt would be someone re-keying in a loop: three tries, then give up.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await save(sealer);
+      return;
+    } catch (error) {
+      if (!(error instanceof StoreKeyChangedError) || attempt === 3) throw error;
+      ctx.info(ctx.io.err.yellow(`! The store ${error.what} while the item was being linked: saving it under the store's key as it is now.`));
+      try {
+        sealer = await store.unlock();
+      } catch (unlockError) {
+        const why = unlockError instanceof Error ? unlockError.message.replace(/ Nothing was changed\.$/, '') : String(unlockError);
+        throw new CliError(`The store ${error.what} while the item was being linked, and its key as it is now did not open (${why.replace(/\.$/, '')}), so the item was not saved.`, {
+          exitCode: unlockError instanceof CliError ? unlockError.exitCode : ExitCode.CONFIG,
+          hint: 'Link it again with the store\'s current passphrase (PLAIDBAL_PASSPHRASE, or typed at the prompt).',
+        });
+      }
+    }
+  }
 }
 
 export function linkedSummary(ctx: Ctx, linked: LinkedItem, verb = 'Linked'): string {

@@ -1,0 +1,156 @@
+/**
+ * A link whose store changes key while Link is open. plaidbal unlocks (or, for a new store, makes)
+ * the store's key before it exchanges the public token, so that a wrong passphrase costs no Plaid
+ * item; from the exchange on, the item exists at Plaid and bills (plaid.com/docs/account/billing:
+ * an Item counts once an access_token was generated). When the store's key has changed by the time
+ * the item is saved, the item is saved under the key the store has now, rather than removed again:
+ * - another plaidbal process's first link gave a brand-new store its key (two first links at once,
+ *   as a script linking several Sandbox items in parallel does);
+ * - `config rekey` ran in another terminal, to a new keychain key or a new passphrase.
+ * Only a key that does not open (a new passphrase that this run does not know) ends with the item
+ * removed at Plaid, the store as the rekey left it, and exit 3.
+ *
+ * The exchange is held by the emulator (holdNext: a slow Plaid call) while the other process runs;
+ * the runs that race are real processes, as they are for a user.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { realContext } from '../../src/context.js';
+import { runLinkSandbox } from '../../src/commands/link/sandbox.js';
+import type { LinkOptions } from '../../src/commands/link/index.js';
+import type { StoreDocument } from '../../src/store/document.js';
+import type { RecordedRequest } from '../emulator/types.js';
+import { bufferedIO } from '../helpers/in-process.js';
+import { keychainAccounts, startPrivateBus, type PrivateBus } from '../helpers/keyring.js';
+import { createWorld, PASSPHRASE, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+
+const EXCHANGE = '/item/public_token/exchange';
+const NEW = 'a new passphrase, typed in another terminal';
+
+let world: World | undefined;
+let bus: PrivateBus | undefined;
+afterEach(async () => {
+  await world?.close();
+  await bus?.close();
+  world = bus = undefined;
+});
+
+const storeDoc = (w: World) => JSON.parse(readFileSync(join(w.store.dir, 'store.json'), 'utf8')) as StoreDocument;
+const removals = (w: World) => w.emulator.requests.filter((q) => q.path === '/item/remove');
+const exchangedToken = (request: RecordedRequest) => (request.response as { access_token: string }).access_token;
+
+/** `balance --item <alias> --json` opens the item's token (so it is sealed under the store's key) and Plaid answers. */
+async function opens(w: World, alias: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const r = await w.run(['balance', '--item', alias, '--json'], { extraEnv: env });
+  expect(r.code, r.stderr).toBe(0);
+  expect(JSON.parse(r.stdout).items).toMatchObject([{ name: alias, error: null }]);
+}
+
+describe('the store changes key while Link is open', () => {
+  it('two first links into a brand-new store at once: the later save adopts the keychain key the other gave the store, and its own key is deleted', async () => {
+    // A gnome-keyring of its own: the suite's shared one gains and loses keys from other files
+    // running at the same time, so only a private one shows which keys this race leaves.
+    bus = await startPrivateBus({ secretService: true });
+    const busEnv = Object.fromEntries(Object.entries(bus.env).filter(([name]) => name.startsWith('DBUS_') || name.startsWith('XDG_') || name === 'HOME'));
+    // No config init: the credentials come from the environment, and the first save makes the store.
+    world = await createWorld({}, { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, ...busEnv });
+    const hold = world.emulator.holdNext(EXCHANGE);
+    const first = world.run(['link', '--sandbox', '--name', 'first']);
+    // The first run has made its key (in the keychain) and waits for Plaid's exchange.
+    const held = await hold.arrived;
+    const second = await world.run(['link', '--sandbox', '--name', 'second']);
+    expect(second.code, second.stderr).toBe(0);
+    const key = storeDoc(world).key!;
+    if (key.source !== 'keychain') throw new Error(`the second link made a ${key.source} key, not a keychain one`);
+    hold.release();
+    const r = await first;
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("! The store got a key from another plaidbal process while the item was being linked: saving it under the store's key as it is now.");
+    expect(r.stdout).toContain('Linked First Platypus Bank as "first"');
+    const doc = storeDoc(world);
+    expect(doc.key).toEqual(key);
+    expect(doc.items.map((i) => i.alias)).toEqual(['second', 'first']);
+    expect(doc.items[1]!.item_id).toBe((held.response as { item_id: string }).item_id);
+    // Nothing removed at Plaid: both items are there, and both open with the store's one key.
+    expect(removals(world)).toEqual([]);
+    expect(world.emulator.items().find((i) => i.access_token === exchangedToken(held))).toMatchObject({ removed: false });
+    await opens(world, 'first');
+    await opens(world, 'second');
+    // The key the first run made for the store, which never landed, is not left in the keychain.
+    expect(await keychainAccounts(bus.env)).toEqual([key.account]);
+  });
+
+  it('config rekey to a new keychain key while Link is open: the item is saved under the new key', async () => {
+    world = await createWorld();
+    expect((await world.init('keychain')).code).toBe(0);
+    const hold = world.emulator.holdNext(EXCHANGE);
+    const linking = world.run(['link', '--sandbox', '--name', 'during']);
+    const held = await hold.arrived;
+    const rekey = await world.run(['config', 'rekey', '--to', 'keychain']);
+    expect(rekey.code, rekey.stderr).toBe(0);
+    const key = storeDoc(world).key!;
+    hold.release();
+    const r = await linking;
+
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
+    expect(storeDoc(world).key).toEqual(key);
+    expect(storeDoc(world).items.map((i) => [i.alias, i.item_id])).toEqual([['during', (held.response as { item_id: string }).item_id]]);
+    expect(removals(world)).toEqual([]);
+    await opens(world, 'during');
+  });
+
+  it('config rekey to a new passphrase, typed at the prompt of the linking run: the item is saved under it', async () => {
+    // In process, to type at the prompt: plaidbal asks for the passphrase to unlock the store before
+    // the exchange (the old one) and again once it finds the store re-keyed (the new one).
+    world = await createWorld();
+    expect((await world.init('passphrase')).code).toBe(0);
+    const { io, stdout, stderr } = bufferedIO();
+    const typing = { ...io, canPrompt: true };
+    const signal = new AbortController().signal;
+    const env = { ...world.env, PLAIDBAL_PASSPHRASE: undefined };
+    const typed: string[] = [];
+    const prompt = { ...realContext({ io: typing, env, debug: false, signal }).prompt, password: async (message: string) => (typed.push(message), typed.length === 1 ? PASSPHRASE : NEW) };
+    const ctx = realContext({ io: typing, env, debug: false, signal, prompt });
+    const hold = world.emulator.holdNext(EXCHANGE);
+    const linking = runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed' } as LinkOptions);
+    await hold.arrived;
+    const rekey = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(rekey.code, rekey.stderr).toBe(0);
+    hold.release();
+
+    expect(await linking).toBe(0);
+    expect(typed).toHaveLength(2);
+    expect(typed[1]).toMatch(/^Passphrase to unlock the store at /);
+    expect(stderr()).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
+    expect(stdout()).toContain('Linked First Platypus Bank as "typed"');
+    expect(removals(world)).toEqual([]);
+    await opens(world, 'typed', { PLAIDBAL_PASSPHRASE: NEW });
+  });
+
+  it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {
+    world = await createWorld();
+    expect((await world.init('passphrase')).code).toBe(0);
+    const hold = world.emulator.holdNext(EXCHANGE);
+    // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
+    const linking = world.run(['link', '--sandbox', '--name', 'lost']);
+    const held = await hold.arrived;
+    const rekey = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+    expect(rekey.code, rekey.stderr).toBe(0);
+    const rekeyed = await world.store.snapshot();
+    hold.release();
+    const r = await linking;
+
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain('The store was re-keyed while the item was being linked, and its key as it is now did not open (Wrong passphrase: it does not open the store), so the item was not saved.');
+    expect(r.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
+    expect(r.stderr).toContain("Link it again with the store's current passphrase");
+    expect(removals(world).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(held)]);
+    expect(world.emulator.items().find((i) => i.access_token === exchangedToken(held))).toMatchObject({ removed: true });
+    expect(await world.store.snapshot()).toEqual(rekeyed);
+    expect(r.stderr).not.toContain(NEW);
+    expect(r.stderr).not.toContain(PASSPHRASE);
+  });
+});
