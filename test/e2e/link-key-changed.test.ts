@@ -47,6 +47,24 @@ async function opens(w: World, alias: string, env: NodeJS.ProcessEnv = {}): Prom
   expect(JSON.parse(r.stdout).items).toMatchObject([{ name: alias, error: null }]);
 }
 
+/**
+ * Starts a link (`start`) with Plaid's answer to its exchange held; once the exchange has come (the
+ * link has unlocked or made its key, and waits for Plaid), runs `meanwhile`, the other process, and
+ * then lets Plaid answer. The link's result, its exchange as recorded, and what `meanwhile` gave.
+ */
+async function whileExchangeHeld<L, M>(w: World, start: () => Promise<L>, meanwhile: () => Promise<M>): Promise<{ linked: L; exchange: RecordedRequest; other: M }> {
+  const hold = w.emulator.holdNext(EXCHANGE);
+  const linking = start();
+  const exchange = await hold.arrived;
+  let other: M;
+  try {
+    other = await meanwhile();
+  } finally {
+    hold.release();
+  }
+  return { linked: await linking, exchange, other };
+}
+
 describe('the store changes key while Link is open', () => {
   it('two first links into a brand-new store at once: the later save adopts the keychain key the other gave the store, and its own key is deleted', async () => {
     // A gnome-keyring of its own: the suite's shared one gains and loses keys from other files
@@ -55,16 +73,18 @@ describe('the store changes key while Link is open', () => {
     const busEnv = Object.fromEntries(Object.entries(bus.env).filter(([name]) => name.startsWith('DBUS_') || name.startsWith('XDG_') || name === 'HOME'));
     // No config init: the credentials come from the environment, and the first save makes the store.
     world = await createWorld({}, { PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, ...busEnv });
-    const hold = world.emulator.holdNext(EXCHANGE);
-    const first = world.run(['link', '--sandbox', '--name', 'first']);
-    // The first run has made its key (in the keychain) and waits for Plaid's exchange.
-    const held = await hold.arrived;
-    const second = await world.run(['link', '--sandbox', '--name', 'second']);
-    expect(second.code, second.stderr).toBe(0);
-    const key = storeDoc(world).key!;
-    if (key.source !== 'keychain') throw new Error(`the second link made a ${key.source} key, not a keychain one`);
-    hold.release();
-    const r = await first;
+    const w = world;
+    const { linked: r, exchange: held, other: key } = await whileExchangeHeld(
+      w,
+      () => w.run(['link', '--sandbox', '--name', 'first']),
+      async () => {
+        const second = await w.run(['link', '--sandbox', '--name', 'second']);
+        expect(second.code, second.stderr).toBe(0);
+        const made = storeDoc(w).key!;
+        if (made.source !== 'keychain') throw new Error(`the second link made a ${made.source} key, not a keychain one`);
+        return made;
+      },
+    );
 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("! The store got a key from another plaidbal process while the item was being linked: saving it under the store's key as it is now.");
@@ -85,14 +105,16 @@ describe('the store changes key while Link is open', () => {
   it('config rekey to a new keychain key while Link is open: the item is saved under the new key', async () => {
     world = await createWorld();
     expect((await world.init('keychain')).code).toBe(0);
-    const hold = world.emulator.holdNext(EXCHANGE);
-    const linking = world.run(['link', '--sandbox', '--name', 'during']);
-    const held = await hold.arrived;
-    const rekey = await world.run(['config', 'rekey', '--to', 'keychain']);
-    expect(rekey.code, rekey.stderr).toBe(0);
-    const key = storeDoc(world).key!;
-    hold.release();
-    const r = await linking;
+    const w = world;
+    const { linked: r, exchange: held, other: key } = await whileExchangeHeld(
+      w,
+      () => w.run(['link', '--sandbox', '--name', 'during']),
+      async () => {
+        const rekey = await w.run(['config', 'rekey', '--to', 'keychain']);
+        expect(rekey.code, rekey.stderr).toBe(0);
+        return storeDoc(w).key!;
+      },
+    );
 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
@@ -114,14 +136,17 @@ describe('the store changes key while Link is open', () => {
     const typed: string[] = [];
     const prompt = { ...realContext({ io: typing, env, debug: false, signal }).prompt, password: async (message: string) => (typed.push(message), typed.length === 1 ? PASSPHRASE : NEW) };
     const ctx = realContext({ io: typing, env, debug: false, signal, prompt });
-    const hold = world.emulator.holdNext(EXCHANGE);
-    const linking = runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed' } as LinkOptions);
-    await hold.arrived;
-    const rekey = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
-    expect(rekey.code, rekey.stderr).toBe(0);
-    hold.release();
+    const w = world;
+    const { linked } = await whileExchangeHeld(
+      w,
+      () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed' } as LinkOptions),
+      async () => {
+        const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
+        expect(rekey.code, rekey.stderr).toBe(0);
+      },
+    );
 
-    expect(await linking).toBe(0);
+    expect(linked).toBe(0);
     expect(typed).toHaveLength(2);
     expect(typed[1]).toMatch(/^Passphrase to unlock the store at /);
     expect(stderr()).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
@@ -133,15 +158,17 @@ describe('the store changes key while Link is open', () => {
   it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {
     world = await createWorld();
     expect((await world.init('passphrase')).code).toBe(0);
-    const hold = world.emulator.holdNext(EXCHANGE);
-    // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
-    const linking = world.run(['link', '--sandbox', '--name', 'lost']);
-    const held = await hold.arrived;
-    const rekey = await world.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
-    expect(rekey.code, rekey.stderr).toBe(0);
-    const rekeyed = await world.store.snapshot();
-    hold.release();
-    const r = await linking;
+    const w = world;
+    const { linked: r, exchange: held, other: rekeyed } = await whileExchangeHeld(
+      w,
+      // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
+      () => w.run(['link', '--sandbox', '--name', 'lost']),
+      async () => {
+        const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
+        expect(rekey.code, rekey.stderr).toBe(0);
+        return w.store.snapshot();
+      },
+    );
 
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('The store was re-keyed while the item was being linked, and its key as it is now did not open (Wrong passphrase: it does not open the store), so the item was not saved.');
