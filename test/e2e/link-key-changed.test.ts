@@ -173,7 +173,7 @@ describe('the store changes key while Link is open', () => {
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('The store was re-keyed while the item was being linked, and its key as it is now did not open (Wrong passphrase: it does not open the store), so the item was not saved.');
     expect(r.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
-    expect(r.stderr).toContain("Link it again with the store's current passphrase");
+    expect(r.stderr).toContain("Link it again with the store's key as it is now. Check PLAIDBAL_PASSPHRASE (or type it again).");
     expect(removals(world).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(held)]);
     expect(world.emulator.items().find((i) => i.access_token === exchangedToken(held))).toMatchObject({ removed: true });
     expect(await world.store.snapshot()).toEqual(rekeyed);

@@ -255,7 +255,7 @@ async function saveUnderCurrentKey(ctx: Ctx, store: Store, sealer: Sealer, save:
         const why = unlockError instanceof Error ? unlockError.message.replace(/ Nothing was changed\.$/, '') : String(unlockError);
         throw new CliError(`The store ${error.what} while the item was being linked, and its key as it is now did not open (${why.replace(/\.$/, '')}), so the item was not saved.`, {
           exitCode: unlockError instanceof CliError ? unlockError.exitCode : ExitCode.CONFIG,
-          hint: 'Link it again with the store\'s current passphrase (PLAIDBAL_PASSPHRASE, or typed at the prompt).',
+          hint: ["Link it again with the store's key as it is now.", unlockError instanceof CliError ? unlockError.hint : undefined].filter(Boolean).join(' '),
         });
       }
     }
