@@ -434,8 +434,12 @@ export class Store {
    * after PLAIDBAL_LOCK_TIMEOUT_MS; for a write whose failure would throw away something Plaid
    * has already done and billed (a new item). A holder that died leaves a stale lock, taken over
    * within seconds. `onWait` is told once when the usual timeout has passed.
+   *
+   * `onFailure`: runs when `change` or the write failed, before the lock is released, for what must
+   * be on disk before another process may write (rotate's recovery file: a `config rekey` waiting
+   * for the lock must find it). What it throws is ignored; update() throws the failure.
    */
-  async update(change: (doc: StoreDocument) => void | Promise<void>, opts: { untilFree?: boolean; onWait?: () => void } = {}): Promise<StoreDocument> {
+  async update(change: (doc: StoreDocument) => void | Promise<void>, opts: { untilFree?: boolean; onWait?: () => void; onFailure?: (error: unknown) => void | Promise<void> } = {}): Promise<StoreDocument> {
     this.ensureDir();
     return this.withLock(async () => {
       const expected = this.written;
@@ -449,6 +453,11 @@ export class Store {
         if (own) {
           this.stale = true;
           this.written = null;
+        }
+        try {
+          await opts.onFailure?.(error);
+        } catch {
+          // the failure that matters is `error`
         }
         throw error;
       }

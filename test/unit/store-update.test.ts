@@ -5,7 +5,7 @@
  * another process's write in between must be read, never overwritten; and a change that fails
  * after touching the document in memory must be forgotten, never written later.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -71,6 +71,33 @@ describe('Store.update', () => {
       'the change gave up',
       true,
     );
+  });
+
+  it('runs onFailure before it releases the lock, and throws the failure whatever onFailure throws', async () => {
+    const store = open();
+    const lock = join(dir, 'store.json.lock');
+    let lockedDuring: boolean | undefined;
+    let seen: unknown;
+    const failing = store.update(
+      () => {
+        throw new Error('the write failed');
+      },
+      {
+        onFailure: (error) => {
+          seen = error;
+          lockedDuring = existsSync(lock);
+          throw new Error('so did what onFailure tried');
+        },
+      },
+    );
+    await expect(failing).rejects.toThrow('the write failed');
+    expect((seen as Error).message).toBe('the write failed');
+    expect(lockedDuring).toBe(true);
+    expect(existsSync(lock)).toBe(false);
+    // Not called when the update succeeds.
+    let called = false;
+    await store.update((doc) => void doc.items.push(add(5)), { onFailure: () => void (called = true) });
+    expect(called).toBe(false);
   });
 
   it('forgets a change that made the document invalid, with the file byte-identical', async () => {

@@ -141,6 +141,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
       // up to a minute must neither hold up every other plaidbal process nor defer Ctrl-C.
       const gate = opts.all ? pacer.gate(item.item_id) : undefined;
       if (gate) await gate.acquire(ctx.signal);
+      /** The recovery file of a rotation whose store write failed, written before the lock was released. */
+      let kept: ReturnType<typeof writeRecovery> | null = null;
       try {
         await store.update(async (doc) => {
           const target = doc.items.find((i) => i.item_id === item.item_id);
@@ -163,6 +165,13 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           }
           made = { sealed: sealer.seal(fresh, aad.accessToken(target.environment, target.item_id)), requestId: answer.request_id };
           target.access_token = made.sealed;
+        }, {
+          // Under the lock: a `config rekey` waiting for it then finds the file and refuses. Written
+          // after the lock's release, a rekey in between would retire the key the file is sealed with.
+          onFailure: () => {
+            const rotated = made as { sealed: string; requestId: string } | null;
+            if (rotated) kept = writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
+          },
         });
       } catch (error) {
         const rotated = made as { sealed: string; requestId: string } | null;
@@ -184,7 +193,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           throw error;
         }
         const cause = error instanceof Error ? error : new Error(String(error));
-        const written = writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
+        const written = (kept as ReturnType<typeof writeRecovery> | null) ?? writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
         if (error instanceof StoreWriteError && error.committed) {
           // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
           ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
