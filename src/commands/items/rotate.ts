@@ -13,8 +13,9 @@
  *    gets INVALID_ACCESS_TOKEN) and not aborted by Ctrl-C.
  * 3. Plaid's answer is sealed at once and written, still under the lock, through the verified
  *    writer (write.ts).
- * 4. When that write fails, the sealed new token goes to a recovery file (recovery.ts) and the
- *    message says how to finish: `plaidbal items rotate --recover`.
+ * 4. When that write fails, the sealed new token goes to a recovery file (recovery.ts), still
+ *    under the lock (so a `config rekey` waiting for it finds the file), and the message says how
+ *    to finish: `plaidbal items rotate --recover`.
  *
  * The one window left: from the moment Plaid acts until the store (or the recovery file) is on
  * disk, a crash, a kill -9, a power cut or a lost answer loses the new token. That is one
