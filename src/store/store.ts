@@ -416,7 +416,10 @@ export class Store {
   async sealerForWriting(keySource: KeySource | 'auto' = 'auto'): Promise<Sealer> {
     if (this.meta.key) return this.unlock();
     const storeId = this.meta.store_id || newStoreId();
-    const created = await createKey(keySource, this.keyDeps, storeId);
+    // A store file without a key (valid, though plaidbal never writes one) has its store_id already:
+    // another process making its first key at the same time would pick the same keychain account
+    // and overwrite this one's entry. The account then gets a suffix of its own, as a rekey's does.
+    const created = await createKey(keySource, this.keyDeps, this.meta.store_id ? `${storeId}.${randomUUID().slice(0, 8)}` : storeId);
     this.pendingKey = { storeId, config: created.config };
     this.unlocked = created.sealer;
     return created.sealer;
@@ -478,8 +481,9 @@ export class Store {
       if (fresh.key && fresh.key.check !== this.pendingKey.config.check) throw await this.keyChanged(fresh.key, 'got a key from another plaidbal process');
       fresh.key ??= this.pendingKey.config;
     }
-    // Values sealed with the key this process unlocked must not land in a store keyed otherwise (config rekey).
-    if (this.unlocked && fresh.key && this.unlockedCheck && fresh.key.check !== this.unlockedCheck) throw await this.keyChanged(fresh.key, 'was re-keyed');
+    // Values sealed with the key this process unlocked must not land in a store keyed otherwise
+    // (config rekey), nor those of a caller still holding the key keyChanged() forgot.
+    if (fresh.key && this.unlockedCheck && fresh.key.check !== this.unlockedCheck) throw await this.keyChanged(fresh.key, 'was re-keyed');
     await change(fresh);
     const problem = documentProblem(fresh);
     if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
@@ -498,13 +502,15 @@ export class Store {
    * new store its first key, or `config rekey` re-keyed it, since this process made or unlocked its
    * own. That key is forgotten, and the store is read again, so the next unlock() opens the key the
    * store has now; a keychain entry made for a first write that can no longer land is deleted (the
-   * store names another key: nothing will ever be sealed with it).
+   * store names another key: nothing will ever be sealed with it). Until then, `unlockedCheck`
+   * keeps naming the forgotten key, so a write by a caller that still seals with it (a batch import
+   * retrying) is refused again rather than written.
    */
   private async keyChanged(now: KeyConfig, what: string): Promise<StoreKeyChangedError> {
     const made = this.pendingKey?.config;
     this.pendingKey = null;
     this.unlocked = null;
-    this.unlockedCheck = null;
+    if (made) this.unlockedCheck = made.check;
     this.stale = true;
     if (made?.source === 'keychain' && !(now.source === 'keychain' && now.account === made.account)) await this.keyDeps.keychain.delete(made.account).catch(() => false);
     return new StoreKeyChangedError(this.path, what);

@@ -10,8 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { emptyDocument, serializeDocument, type StoreDocument, type StoredItem } from '../../src/store/document.js';
+import { memoryKeychain, type Keychain } from '../../src/store/keychain.js';
 import type { KeyDeps } from '../../src/store/keys.js';
-import { Store } from '../../src/store/store.js';
+import { aad, type Sealer } from '../../src/store/seal.js';
+import { Store, StoreKeyChangedError } from '../../src/store/store.js';
 import { storedItem } from '../helpers/stored-item.js';
 
 let dir: string;
@@ -98,6 +100,34 @@ describe('Store.update', () => {
     let called = false;
     await store.update((doc) => void doc.items.push(add(5)), { onFailure: () => void (called = true) });
     expect(called).toBe(false);
+  });
+
+  it('two processes making the first key of a store at once: each its own keychain entry; the later write is refused, again and again, until it unlocks the key the store has now', async () => {
+    // The store of beforeEach: a store_id, no key yet (a valid store, though plaidbal never writes one).
+    const inner = memoryKeychain();
+    const made: string[] = [];
+    const keychain: Keychain = { ...inner, set: async (account, secret) => (made.push(account), inner.set(account, secret)) };
+    const deps = { keychain, passphrase: () => Promise.reject(new Error('no passphrase in this test')), notice: () => {}, now: () => new Date() } as KeyDeps;
+    const openStore = () => Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps: deps });
+    const sealed = (sealer: Sealer, n: number) => (doc: StoreDocument) => void doc.items.push({ ...add(n), access_token: sealer.seal(`token-${n}`, aad.accessToken('sandbox', `item${n}`)) });
+    const tokenOf = async (store: Store, n: number) => store.open(store.doc.items.find((i) => i.item_id === `item${n}`)!.access_token, aad.accessToken('sandbox', `item${n}`), `item${n}`);
+    const [a, b] = [openStore(), openStore()];
+    const [byA, byB] = [await a.sealerForWriting('keychain'), await b.sealerForWriting('keychain')];
+    expect(made).toHaveLength(2);
+    expect(made[0]).not.toBe(made[1]);
+
+    await a.update(sealed(byA, 1));
+    await expect(b.update(sealed(byB, 2))).rejects.toBeInstanceOf(StoreKeyChangedError);
+    // The entry b made is gone; a's, the store's key, is there and opens the store.
+    expect(await inner.get(made[1]!)).toBeNull();
+    expect(await tokenOf(openStore(), 1)).toBe('token-1');
+    // b, still sealing with the key it made, is refused again: nothing sealed with it is written.
+    await expect(b.update(sealed(byB, 3))).rejects.toBeInstanceOf(StoreKeyChangedError);
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1']);
+    // Once b has unlocked the store's key, its write lands, sealed with that key.
+    await b.update(sealed(await b.unlock(), 2));
+    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-2']);
+    expect(await tokenOf(openStore(), 2)).toBe('token-2');
   });
 
   it('forgets a change that made the document invalid, with the file byte-identical', async () => {
