@@ -1,3 +1,5 @@
+import { finishing } from './critical.js';
+
 /**
  * Prompts, kept apart from logic. @inquirer/prompts is loaded only when a prompt is
  * actually shown, and prompts write to stderr so stdout carries results only.
@@ -13,8 +15,10 @@ export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; re
   // Read at the first prompt: creating process.stdin costs start-up time that most runs never use.
   // The run's signal ends a prompt waiting for an answer: SIGTERM or SIGHUP (src/cli.ts main) stop
   // the run there as they stop it anywhere else (Ctrl-C at a prompt is a key press, which
-  // inquirer handles itself).
-  const context = () => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false, ...(signal ? { signal } : {}) });
+  // inquirer handles itself). Not inside a critical section (critical.ts): a stop there is put off
+  // until what Plaid did is saved, and a prompt can be part of saving it (link asking for the
+  // store's passphrase after a rekey), so a stop made before the prompt must not end it.
+  const context = () => ({ input: io.stdin, output: io.stderr, clearPromptOnDone: false, ...(signal && finishing() === null ? { signal } : {}) });
   const load = () => import('@inquirer/prompts');
   return {
     async input(message, opts = {}) {
