@@ -11,7 +11,9 @@
  * removed at Plaid, the store as the rekey left it, and exit 3.
  *
  * The exchange is held by the emulator (holdNext: a slow Plaid call) while the other process runs;
- * the runs that race are real processes, as they are for a user.
+ * the runs that race are real processes, as they are for a user. The held links wait up to a
+ * minute for an answer (`--timeout 60`, the per-request timeout of `link --sandbox`), well past
+ * what the other process takes on a loaded machine.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -55,7 +57,13 @@ async function opens(w: World, alias: string, env: NodeJS.ProcessEnv = {}): Prom
 async function whileExchangeHeld<L, M>(w: World, start: () => Promise<L>, meanwhile: () => Promise<M>): Promise<{ linked: L; exchange: RecordedRequest; other: M }> {
   const hold = w.emulator.holdNext(EXCHANGE);
   const linking = start();
-  const exchange = await hold.arrived;
+  // A link that ends before its exchange fails the test here, with what it printed.
+  const exchange = await Promise.race([
+    hold.arrived,
+    linking.then((result) => {
+      throw new Error(`the link ended before Plaid's exchange: ${JSON.stringify(result)}`);
+    }),
+  ]);
   let other: M;
   try {
     other = await meanwhile();
@@ -76,7 +84,7 @@ describe('the store changes key while Link is open', () => {
     const w = world;
     const { linked: r, exchange: held, other: key } = await whileExchangeHeld(
       w,
-      () => w.run(['link', '--sandbox', '--name', 'first']),
+      () => w.run(['link', '--sandbox', '--name', 'first', '--timeout', '60']),
       async () => {
         const second = await w.run(['link', '--sandbox', '--name', 'second']);
         expect(second.code, second.stderr).toBe(0);
@@ -108,7 +116,7 @@ describe('the store changes key while Link is open', () => {
     const w = world;
     const { linked: r, exchange: held, other: key } = await whileExchangeHeld(
       w,
-      () => w.run(['link', '--sandbox', '--name', 'during']),
+      () => w.run(['link', '--sandbox', '--name', 'during', '--timeout', '60']),
       async () => {
         const rekey = await w.run(['config', 'rekey', '--to', 'keychain']);
         expect(rekey.code, rekey.stderr).toBe(0);
@@ -139,7 +147,7 @@ describe('the store changes key while Link is open', () => {
     const w = world;
     const { linked } = await whileExchangeHeld(
       w,
-      () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed' } as LinkOptions),
+      () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed', timeout: 60 } as LinkOptions),
       async () => {
         const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
         expect(rekey.code, rekey.stderr).toBe(0);
@@ -162,7 +170,7 @@ describe('the store changes key while Link is open', () => {
     const { linked: r, exchange: held, other: rekeyed } = await whileExchangeHeld(
       w,
       // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
-      () => w.run(['link', '--sandbox', '--name', 'lost']),
+      () => w.run(['link', '--sandbox', '--name', 'lost', '--timeout', '60']),
       async () => {
         const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
         expect(rekey.code, rekey.stderr).toBe(0);
