@@ -457,6 +457,14 @@ export class Store {
           this.stale = true;
           this.written = null;
         }
+        if (error instanceof StoreWriteError && error.committed) {
+          // The new store is in place, though the disk did not confirm it: read it again when next
+          // asked, and a key made for it is the store's key now, as after a confirmed write (a
+          // later failure must not delete its keychain entry, nor a later write take it for new).
+          this.stale = true;
+          if (this.pendingKey) this.unlockedCheck = this.pendingKey.config.check;
+          this.pendingKey = null;
+        }
         try {
           await opts.onFailure?.(error);
         } catch {

@@ -11,14 +11,15 @@
  *   the old one too, since a crash could still bring back the previous version. (Found in review:
  *   the new keychain entry was deleted, leaving a store nothing opens.)
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, expect, it, onTestFinished, vi } from 'vitest';
 import { bufferedIO } from '../helpers/in-process.js';
 import { linkedWorld, PASSPHRASE, type World } from '../helpers/world.js';
 
-const fault = vi.hoisted(() => ({ dir: null as string | null, fired: 0 }));
+const fault = vi.hoisted(() => ({ dir: null as string | null, rename: null as string | null, fired: 0 }));
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
   const fsyncSync = (fd: number) => {
@@ -28,14 +29,24 @@ vi.mock('node:fs', async (importOriginal) => {
     }
     real.fsyncSync(fd);
   };
-  return { ...real, fsyncSync, default: { ...real, fsyncSync } };
+  // A write that fails before its rename (the store left as it was), for the one test that needs both.
+  const renameSync = (from: string, to: string) => {
+    if (fault.rename !== null && to.startsWith(`${fault.rename}/`)) {
+      fault.fired += 1;
+      throw Object.assign(new Error('EIO: i/o error, rename (injected)'), { code: 'EIO' });
+    }
+    real.renameSync(from, to);
+  };
+  return { ...real, fsyncSync, renameSync, default: { ...real, fsyncSync, renameSync } };
 });
 
 const { realContext } = await import('../../src/context.js');
 const { runItemsRotate } = await import('../../src/commands/items/rotate.js');
 const { runConfigRekey } = await import('../../src/commands/config/rekey.js');
 const { runLinkSandbox } = await import('../../src/commands/link/sandbox.js');
-const { osKeychain } = await import('../../src/store/keychain.js');
+const { memoryKeychain, osKeychain } = await import('../../src/store/keychain.js');
+const { Store, StoreWriteError } = await import('../../src/store/store.js');
+const { aad } = await import('../../src/store/seal.js');
 
 let world: World;
 beforeAll(async () => {
@@ -134,4 +145,46 @@ it('link: the store is in place but its directory fsync fails: linked (exit 0) w
   expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
   const balance = await world.run(['balance', '--item', 'unconfirmed', '--json']);
   expect(balance.code, balance.stderr).toBe(0);
+});
+
+it('a new store whose first write is in place but unconfirmed: its keychain key is the store\'s, kept when the next write fails', async () => {
+  // Store.update itself, with a keychain in memory: an items import's batches, the first of which
+  // lands without the disk's confirmation and the next of which fails before its rename.
+  const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-dir-fsync-'));
+  onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
+  const dir = join(scratch, 'store');
+  const keychain = memoryKeychain();
+  const keyDeps = { keychain, passphrase: () => Promise.reject(new Error('no passphrase in this test')), notice: () => {}, now: () => new Date() };
+  const store = Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps });
+  const sealer = await store.sealerForWriting('keychain');
+  const add = (n: number) => (doc: { items: unknown[] }) =>
+    void doc.items.push({ item_id: `item${n}`, alias: `a${n}`, environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-12-04T12:00:00.000Z', last_balance_at: null, access_token: sealer.seal(`token-${n}`, aad.accessToken('sandbox', `item${n}`)) });
+  const failing = async (set: 'dir' | 'rename', write: Promise<unknown>) => {
+    const fired = fault.fired;
+    try {
+      return await write.then(
+        () => null,
+        (error: unknown) => error,
+      );
+    } finally {
+      fault[set] = null;
+      expect(fault.fired).toBeGreaterThan(fired);
+    }
+  };
+  fault.dir = dir;
+  const first = await failing('dir', store.update(add(1)));
+  expect(first).toBeInstanceOf(StoreWriteError);
+  expect((first as InstanceType<typeof StoreWriteError>).committed).toBe(true);
+  const key = JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).key as { account: string };
+  fault.rename = dir;
+  const second = await failing('rename', store.update(add(2)));
+  expect((second as InstanceType<typeof StoreWriteError>).committed).toBe(false);
+
+  // The keychain entry the store names is still there, and opens it.
+  expect(await keychain.get(key.account)).not.toBeNull();
+  const reopened = Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps });
+  expect(await reopened.open(reopened.doc.items[0]!.access_token, aad.accessToken('sandbox', 'item1'), 'item1')).toBe('token-1');
+  // And the same process's next write, with the disk well again, lands under that key.
+  await store.update(add(2));
+  expect(JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).items.map((i: { alias: string }) => i.alias)).toEqual(['a1', 'a2']);
 });
