@@ -6,7 +6,7 @@
  */
 import { Command, CommanderError, type CommandUnknownOpts } from '@commander-js/extra-typings';
 import { realContext, type Ctx } from './context.js';
-import { draining, finishing } from './critical.js';
+import { draining, finishing, stoppedWhileFinishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { escapeControls } from './text.js';
@@ -139,6 +139,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (busy) {
       // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
       io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
+      stoppedWhileFinishing();
     } else if (controller.signal.aborted) {
       // The second stop cancels billed calls still on their way (critical.ts, Drain); the next exits.
       if (drain === null || cancelled || drain.waitingFor() === null) process.exit(ExitCode.INTERRUPTED);

@@ -32,6 +32,23 @@ export function finishing(): string | null {
   return open.at(-1) ?? null;
 }
 
+const stopListeners = new Set<() => void>();
+
+/** cli.ts, at each stop (Ctrl-C, SIGTERM, SIGHUP) that comes while a section is open. */
+export function stoppedWhileFinishing(): void {
+  for (const listener of [...stopListeners]) listener();
+}
+
+/**
+ * Calls `listener` at each stop that comes while a section is open, until the returned function is
+ * called: for a wait inside a section that a person, not plaidbal, ends (a prompt), which a stop
+ * made during it should end, though one made before it should not.
+ */
+export function onStopWhileFinishing(listener: () => void): () => void {
+  stopListeners.add(listener);
+  return () => void stopListeners.delete(listener);
+}
+
 /**
  * Answers on their way: billed calls already sent (a real-time balance), which a stop should not
  * throw away. While a drain is registered, the first Ctrl-C (SIGTERM, SIGHUP) stops what has not
