@@ -4,7 +4,7 @@
  * a wrong key apart from a tampered secret.
  */
 import { randomBytes } from 'node:crypto';
-import { CliError, configError } from '../errors.js';
+import { CliError, ExitCode, configError } from '../errors.js';
 import { cappedList } from '../text.js';
 import type { KeyConfig, KeySource } from './document.js';
 import type { Keychain } from './keychain.js';
@@ -20,6 +20,13 @@ export interface KeyDeps {
 }
 
 const KEYCHAIN_HINT = 'Use a passphrase instead: `--key-source passphrase` for config init, `--to passphrase` for config rekey (with PLAIDBAL_PASSPHRASE set for scripts).';
+
+/** The passphrase given does not open the store's key (exit 3). */
+export class WrongPassphraseError extends CliError {
+  constructor() {
+    super('Wrong passphrase: it does not open the store. Nothing was changed.', { exitCode: ExitCode.CONFIG, hint: 'Check PLAIDBAL_PASSPHRASE (or type it again).' });
+  }
+}
 
 function keychainFailure(action: string, error: unknown): CliError {
   const reason = error instanceof Error ? error.message : String(error);
@@ -53,7 +60,7 @@ export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: str
   const passphrase = await deps.passphrase({ confirm: false, purpose: `unlock the store at ${storePath}` });
   const sealer = sealerFor(await deriveKey(passphrase, config.kdf));
   if (!keyMatches(sealer, config.check)) {
-    throw configError('Wrong passphrase: it does not open the store. Nothing was changed.', 'Check PLAIDBAL_PASSPHRASE (or type it again).');
+    throw new WrongPassphraseError();
   }
   return sealer;
 }

@@ -132,7 +132,7 @@ describe('the store changes key while Link is open', () => {
     await opens(world, 'during');
   });
 
-  it('config rekey to a new passphrase, typed at the prompt of the linking run: the item is saved under it', async () => {
+  it('config rekey to a new passphrase, typed at the prompt of the linking run (a mistyped one first): the item is saved under it', async () => {
     // In process, to type at the prompt: plaidbal asks for the passphrase to unlock the store before
     // the exchange (the old one) and again once it finds the store re-keyed (the new one).
     world = await createWorld();
@@ -142,7 +142,9 @@ describe('the store changes key while Link is open', () => {
     const signal = new AbortController().signal;
     const env = { ...world.env, PLAIDBAL_PASSPHRASE: undefined };
     const typed: string[] = [];
-    const prompt = { ...realContext({ io: typing, env, debug: false, signal }).prompt, password: async (message: string) => (typed.push(message), typed.length === 1 ? PASSPHRASE : NEW) };
+    // The old passphrase before the exchange; after the rekey, a typing error, then the new one.
+    const answers = [PASSPHRASE, 'not the new passphrase', NEW];
+    const prompt = { ...realContext({ io: typing, env, debug: false, signal }).prompt, password: async (message: string) => (typed.push(message), answers[typed.length - 1]!) };
     const ctx = realContext({ io: typing, env, debug: false, signal, prompt });
     const w = world;
     const { linked } = await whileExchangeHeld(
@@ -155,8 +157,9 @@ describe('the store changes key while Link is open', () => {
     );
 
     expect(linked).toBe(0);
-    expect(typed).toHaveLength(2);
-    expect(typed[1]).toMatch(/^Passphrase to unlock the store at /);
+    expect(typed).toHaveLength(3);
+    for (const message of typed) expect(message).toMatch(/^Passphrase to unlock the store at /);
+    expect(stderr()).toContain('! That passphrase does not open the store. Type it again:');
     expect(stderr()).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
     expect(stdout()).toContain('Linked First Platypus Bank as "typed"');
     expect(removals(world)).toEqual([]);

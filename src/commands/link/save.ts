@@ -11,6 +11,7 @@ import type { PlaidClient } from '../../plaid/client.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
+import { WrongPassphraseError } from '../../store/keys.js';
 import { StoreKeyChangedError, StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import { escapeControls, escapeControlsDeep } from '../../text.js';
@@ -250,7 +251,7 @@ async function saveUnderCurrentKey(ctx: Ctx, store: Store, sealer: Sealer, save:
       if (!(error instanceof StoreKeyChangedError) || attempt === 3) throw error;
       ctx.info(ctx.io.err.yellow(`! The store ${error.what} while the item was being linked: saving it under the store's key as it is now.`));
       try {
-        sealer = await store.unlock();
+        sealer = await unlockTypingAgain(ctx, store);
       } catch (unlockError) {
         const why = unlockError instanceof Error ? unlockError.message.replace(/ Nothing was changed\.$/, '') : String(unlockError);
         throw new CliError(`The store ${error.what} while the item was being linked, and its key as it is now did not open (${why.replace(/\.$/, '')}), so the item was not saved.`, {
@@ -258,6 +259,23 @@ async function saveUnderCurrentKey(ctx: Ctx, store: Store, sealer: Sealer, save:
           hint: ["Link it again with the store's key as it is now.", unlockError instanceof CliError ? unlockError.hint : undefined].filter(Boolean).join(' '),
         });
       }
+    }
+  }
+}
+
+/**
+ * store.unlock(), where a passphrase typed at the prompt that does not open the store may be typed
+ * again, up to three times: one typing error must not cost an item Plaid has created. A passphrase
+ * from PLAIDBAL_PASSPHRASE is not asked for again.
+ */
+async function unlockTypingAgain(ctx: Ctx, store: Store): Promise<Sealer> {
+  for (let tries = 1; ; tries++) {
+    try {
+      return await store.unlock();
+    } catch (error) {
+      const typed = ctx.io.canPrompt && !ctx.env.PLAIDBAL_PASSPHRASE;
+      if (!(error instanceof WrongPassphraseError) || !typed || tries === 3) throw error;
+      ctx.info(ctx.io.err.yellow('! That passphrase does not open the store. Type it again:'));
     }
   }
 }
