@@ -9,6 +9,7 @@ import { realContext, type Ctx } from './context.js';
 import { draining, finishing, stoppedWhileFinishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
+import { isPromptCancel } from './prompt.js';
 import { escapeControls } from './text.js';
 import { SECRET_VARIABLES } from './types.js';
 import { registerBalance } from './commands/balance/index.js';
@@ -79,10 +80,6 @@ function printError(io: IO, error: CliError): void {
   }
   if (error.hint) lines.push(`${e.cyan('Hint:')} ${escapeControls(error.hint)}`);
   io.stderr.write(`${lines.join('\n')}\n`);
-}
-
-function isPromptCancel(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
 }
 
 /**

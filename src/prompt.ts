@@ -50,3 +50,8 @@ export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; re
     },
   };
 }
+
+/** A prompt ended by Ctrl-C typed at it, or by a stop (the run's signal, or a stop during a critical section). */
+export function isPromptCancel(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
+}

@@ -19,6 +19,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { realContext } from '../../src/context.js';
+import { CliError, ExitCode } from '../../src/errors.js';
 import { runLinkSandbox } from '../../src/commands/link/sandbox.js';
 import type { LinkOptions } from '../../src/commands/link/index.js';
 import type { StoreDocument } from '../../src/store/document.js';
@@ -71,6 +72,41 @@ async function whileExchangeHeld<L, M>(w: World, start: () => Promise<L>, meanwh
     hold.release();
   }
   return { linked: await linking, exchange, other };
+}
+
+/**
+ * `link --sandbox` in this process, with `answers` typed at its passphrase prompts in turn (an
+ * Error is thrown there instead): plaidbal asks before the exchange (the old passphrase) and again
+ * once it finds the store re-keyed, which `config rekey` does while the exchange is held. Its exit
+ * code or what it threw, the prompts' messages, and what it printed.
+ */
+async function linkTyping(answers: (string | Error)[]): Promise<{ outcome: number | unknown; typed: string[]; stdout: string; stderr: string; exchange: RecordedRequest }> {
+  const w = (world = await createWorld());
+  expect((await w.init('passphrase')).code).toBe(0);
+  const { io, stdout, stderr } = bufferedIO();
+  const typing = { ...io, canPrompt: true };
+  const signal = new AbortController().signal;
+  const env = { ...w.env, PLAIDBAL_PASSPHRASE: undefined };
+  const typed: string[] = [];
+  const password = async (message: string) => {
+    const answer = answers[typed.push(message) - 1];
+    if (answer === undefined) throw new Error(`asked once more than expected: ${message}`);
+    if (answer instanceof Error) throw answer;
+    return answer;
+  };
+  const ctx = realContext({ io: typing, env, debug: false, signal, prompt: { ...realContext({ io: typing, env, debug: false, signal }).prompt, password } });
+  const { linked, exchange } = await whileExchangeHeld(
+    w,
+    () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed', timeout: 60 } as LinkOptions).then(
+      (code) => code,
+      (error: unknown) => error,
+    ),
+    async () => {
+      const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
+      expect(rekey.code, rekey.stderr).toBe(0);
+    },
+  );
+  return { outcome: linked, typed, stdout: stdout(), stderr: stderr(), exchange };
 }
 
 describe('the store changes key while Link is open', () => {
@@ -133,37 +169,32 @@ describe('the store changes key while Link is open', () => {
   });
 
   it('config rekey to a new passphrase, typed at the prompt of the linking run (a mistyped one first): the item is saved under it', async () => {
-    // In process, to type at the prompt: plaidbal asks for the passphrase to unlock the store before
-    // the exchange (the old one) and again once it finds the store re-keyed (the new one).
-    world = await createWorld();
-    expect((await world.init('passphrase')).code).toBe(0);
-    const { io, stdout, stderr } = bufferedIO();
-    const typing = { ...io, canPrompt: true };
-    const signal = new AbortController().signal;
-    const env = { ...world.env, PLAIDBAL_PASSPHRASE: undefined };
-    const typed: string[] = [];
     // The old passphrase before the exchange; after the rekey, a typing error, then the new one.
-    const answers = [PASSPHRASE, 'not the new passphrase', NEW];
-    const prompt = { ...realContext({ io: typing, env, debug: false, signal }).prompt, password: async (message: string) => (typed.push(message), answers[typed.length - 1]!) };
-    const ctx = realContext({ io: typing, env, debug: false, signal, prompt });
-    const w = world;
-    const { linked } = await whileExchangeHeld(
-      w,
-      () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed', timeout: 60 } as LinkOptions),
-      async () => {
-        const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
-        expect(rekey.code, rekey.stderr).toBe(0);
-      },
-    );
+    const { outcome, typed, stdout, stderr } = await linkTyping([PASSPHRASE, 'not the new passphrase', NEW]);
 
-    expect(linked).toBe(0);
+    expect(outcome).toBe(0);
     expect(typed).toHaveLength(3);
     for (const message of typed) expect(message).toMatch(/^Passphrase to unlock the store at /);
-    expect(stderr()).toContain('! That passphrase does not open the store. Type it again:');
-    expect(stderr()).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
-    expect(stdout()).toContain('Linked First Platypus Bank as "typed"');
-    expect(removals(world)).toEqual([]);
-    await opens(world, 'typed', { PLAIDBAL_PASSPHRASE: NEW });
+    expect(stderr).toContain('! That passphrase does not open the store. Type it again:');
+    expect(stderr).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
+    expect(stdout).toContain('Linked First Platypus Bank as "typed"');
+    expect(removals(world!)).toEqual([]);
+    await opens(world!, 'typed', { PLAIDBAL_PASSPHRASE: NEW });
+  });
+
+  it('a stop at that prompt: the item is removed at Plaid again, and the run ends as interrupted (130), saying why', async () => {
+    // What inquirer rejects with when a stop comes while it waits (src/prompt.ts).
+    const stopped = Object.assign(new Error('Prompt was aborted'), { name: 'AbortPromptError' });
+    const { outcome, typed, stderr, exchange } = await linkTyping([PASSPHRASE, stopped]);
+
+    expect(typed).toHaveLength(2);
+    expect(outcome).toBeInstanceOf(CliError);
+    expect(outcome).toMatchObject({
+      exitCode: ExitCode.INTERRUPTED,
+      message: "plaidbal was stopped while it asked for the store's passphrase (the store was re-keyed while the item was being linked), so the item was not saved.",
+    });
+    expect(stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
+    expect(removals(world!).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(exchange)]);
   });
 
   it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {

@@ -9,6 +9,7 @@ import { enterCritical } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
 import { plaidErrorJson } from '../../plaid/errors.js';
+import { isPromptCancel } from '../../prompt.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
 import { WrongPassphraseError } from '../../store/keys.js';
@@ -253,6 +254,9 @@ async function saveUnderCurrentKey(ctx: Ctx, store: Store, sealer: Sealer, save:
       try {
         sealer = await unlockTypingAgain(ctx, store);
       } catch (unlockError) {
+        if (isPromptCancel(unlockError)) {
+          throw new CliError(`plaidbal was stopped while it asked for the store's passphrase (the store ${error.what} while the item was being linked), so the item was not saved.`, { exitCode: ExitCode.INTERRUPTED });
+        }
         const why = unlockError instanceof Error ? unlockError.message.replace(/ Nothing was changed\.$/, '') : String(unlockError);
         throw new CliError(`The store ${error.what} while the item was being linked, and its key as it is now did not open (${why.replace(/\.$/, '')}), so the item was not saved.`, {
           exitCode: unlockError instanceof CliError ? unlockError.exitCode : ExitCode.CONFIG,
@@ -274,7 +278,8 @@ async function unlockTypingAgain(ctx: Ctx, store: Store): Promise<Sealer> {
       return await store.unlock();
     } catch (error) {
       const typed = ctx.io.canPrompt && !ctx.env.PLAIDBAL_PASSPHRASE;
-      if (!(error instanceof WrongPassphraseError) || !typed || tries === 3) throw error;
+      // A stop made meanwhile (while the passphrase was checked) is not asked past again.
+      if (!(error instanceof WrongPassphraseError) || !typed || tries === 3 || ctx.signal.aborted) throw error;
       ctx.info(ctx.io.err.yellow('! That passphrase does not open the store. Type it again:'));
     }
   }
