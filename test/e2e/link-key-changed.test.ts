@@ -8,7 +8,8 @@
  *   as a script linking several Sandbox items in parallel does);
  * - `config rekey` ran in another terminal, to a new keychain key or a new passphrase.
  * Only a key that does not open (a new passphrase that this run does not know) ends with the item
- * removed at Plaid, the store as the rekey left it, and exit 3.
+ * removed at Plaid, the store as the rekey left it, and exit 3; and a stop at the prompt that asks
+ * for it, with the item removed too, and exit 130.
  *
  * The exchange is held by the emulator (holdNext: a slow Plaid call) while the other process runs;
  * the runs that race are real processes, as they are for a user. The held links wait up to a
