@@ -76,6 +76,32 @@ async function whileExchangeHeld<L, M>(w: World, start: () => Promise<L>, meanwh
 }
 
 /**
+ * A world with a store made by `config init` with `keySource`, and `link --sandbox --name <alias>`
+ * spawned, with `config rekey` (`rekey`: its extra arguments and environment) run while the link's
+ * exchange is held; `after` reads what the test compares against once the rekey is done. The world,
+ * the link's result, its exchange as recorded, and what `after` gave.
+ */
+async function linkDuringRekey<M>(keySource: 'keychain' | 'passphrase', alias: string, rekey: { args?: string[]; env?: NodeJS.ProcessEnv }, after: (w: World) => M | Promise<M>) {
+  const w = (world = await createWorld());
+  expect((await w.init(keySource)).code).toBe(0);
+  const held = await whileExchangeHeld(
+    w,
+    () => w.run(['link', '--sandbox', '--name', alias, '--timeout', '60']),
+    async () => {
+      await rekeyStore(w, rekey);
+      return after(w);
+    },
+  );
+  return { w, ...held };
+}
+
+/** `config rekey` with `rekey`'s extra arguments and environment, which must succeed. */
+async function rekeyStore(w: World, rekey: { args?: string[]; env?: NodeJS.ProcessEnv }): Promise<void> {
+  const r = await w.run(['config', 'rekey', ...(rekey.args ?? [])], { extraEnv: rekey.env });
+  expect(r.code, r.stderr).toBe(0);
+}
+
+/**
  * `link --sandbox` in this process, with `answers` typed at its passphrase prompts in turn (an
  * Error is thrown there instead): plaidbal asks before the exchange (the old passphrase) and again
  * once it finds the store re-keyed, which `config rekey` does while the exchange is held. Its exit
@@ -102,10 +128,7 @@ async function linkTyping(answers: (string | Error)[]): Promise<{ outcome: numbe
       (code) => code,
       (error: unknown) => error,
     ),
-    async () => {
-      const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
-      expect(rekey.code, rekey.stderr).toBe(0);
-    },
+    () => rekeyStore(w, { env: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } }),
   );
   return { outcome: linked, typed, stdout: stdout(), stderr: stderr(), exchange };
 }
@@ -148,25 +171,14 @@ describe('the store changes key while Link is open', () => {
   });
 
   it('config rekey to a new keychain key while Link is open: the item is saved under the new key', async () => {
-    world = await createWorld();
-    expect((await world.init('keychain')).code).toBe(0);
-    const w = world;
-    const { linked: r, exchange: held, other: key } = await whileExchangeHeld(
-      w,
-      () => w.run(['link', '--sandbox', '--name', 'during', '--timeout', '60']),
-      async () => {
-        const rekey = await w.run(['config', 'rekey', '--to', 'keychain']);
-        expect(rekey.code, rekey.stderr).toBe(0);
-        return storeDoc(w).key!;
-      },
-    );
+    const { w, linked: r, exchange: held, other: key } = await linkDuringRekey('keychain', 'during', { args: ['--to', 'keychain'] }, (after) => storeDoc(after).key!);
 
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
-    expect(storeDoc(world).key).toEqual(key);
-    expect(storeDoc(world).items.map((i) => [i.alias, i.item_id])).toEqual([['during', (held.response as { item_id: string }).item_id]]);
-    expect(removals(world)).toEqual([]);
-    await opens(world, 'during');
+    expect(storeDoc(w).key).toEqual(key);
+    expect(storeDoc(w).items.map((i) => [i.alias, i.item_id])).toEqual([['during', (held.response as { item_id: string }).item_id]]);
+    expect(removals(w)).toEqual([]);
+    await opens(w, 'during');
   });
 
   it('config rekey to a new passphrase, typed at the prompt of the linking run (a mistyped one first): the item is saved under it', async () => {
@@ -199,27 +211,16 @@ describe('the store changes key while Link is open', () => {
   });
 
   it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {
-    world = await createWorld();
-    expect((await world.init('passphrase')).code).toBe(0);
-    const w = world;
-    const { linked: r, exchange: held, other: rekeyed } = await whileExchangeHeld(
-      w,
-      // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
-      () => w.run(['link', '--sandbox', '--name', 'lost', '--timeout', '60']),
-      async () => {
-        const rekey = await w.run(['config', 'rekey'], { extraEnv: { PLAIDBAL_NEW_PASSPHRASE: NEW } });
-        expect(rekey.code, rekey.stderr).toBe(0);
-        return w.store.snapshot();
-      },
-    );
+    // PLAIDBAL_PASSPHRASE holds the old passphrase, and there is no terminal to ask for the new one.
+    const { w, linked: r, exchange: held, other: rekeyed } = await linkDuringRekey('passphrase', 'lost', { env: { PLAIDBAL_NEW_PASSPHRASE: NEW } }, (after) => after.store.snapshot());
 
     expect(r.code, r.stderr).toBe(3);
     expect(r.stderr).toContain('The store was re-keyed while the item was being linked, and its key as it is now did not open (Wrong passphrase: it does not open the store), so the item was not saved.');
     expect(r.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
     expect(r.stderr).toContain("Link it again with the store's key as it is now. Check PLAIDBAL_PASSPHRASE (or type it again).");
-    expect(removals(world).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(held)]);
-    expect(world.emulator.items().find((i) => i.access_token === exchangedToken(held))).toMatchObject({ removed: true });
-    expect(await world.store.snapshot()).toEqual(rekeyed);
+    expect(removals(w).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(held)]);
+    expect(w.emulator.items().find((i) => i.access_token === exchangedToken(held))).toMatchObject({ removed: true });
+    expect(await w.store.snapshot()).toEqual(rekeyed);
     expect(r.stderr).not.toContain(NEW);
     expect(r.stderr).not.toContain(PASSPHRASE);
   });
