@@ -144,6 +144,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
       if (gate) await gate.acquire(ctx.signal);
       /** The recovery file of a rotation whose store write failed, written before the lock was released. */
       let kept: ReturnType<typeof writeRecovery> | null = null;
+      const keep = (rotated: { sealed: string; requestId: string }) => writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
       try {
         await store.update(async (doc) => {
           const target = doc.items.find((i) => i.item_id === item.item_id);
@@ -171,7 +172,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           // after the lock's release, a rekey in between would retire the key the file is sealed with.
           onFailure: () => {
             const rotated = made as { sealed: string; requestId: string } | null;
-            if (rotated) kept = writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
+            if (rotated) kept = keep(rotated);
           },
         });
       } catch (error) {
@@ -194,7 +195,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           throw error;
         }
         const cause = error instanceof Error ? error : new Error(String(error));
-        const written = (kept as ReturnType<typeof writeRecovery> | null) ?? writeRecovery(store, recoveryRecord(store, item, rotated.sealed, rotated.requestId, ctx.now()));
+        const written = (kept as ReturnType<typeof writeRecovery> | null) ?? keep(rotated);
         if (error instanceof StoreWriteError && error.committed) {
           // The new store is in place; only the disk's confirmation failed. The recovery file covers a crash.
           ctx.info(ctx.io.err.yellow(`! ${error.message}${written.path ? ` The new token is also kept in ${written.path}; \`${finishCommand}\` removes it once the store is safe.` : ''}`));
