@@ -175,6 +175,36 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(liveItems()).toBe(before); // …and it is gone again: nothing left billing
     });
 
+    it("link --sandbox: the store is re-keyed while Plaid exchanges the token, then the disk fills: the save under the store's new key runs out of room, and the item is removed at Plaid again", async () => {
+      const { mnt, dir } = tmpfsStore('full-rekeyed-link');
+      const before = liveItems();
+      const created = world.emulator.items().length;
+      const hold = world.emulator.holdNext('/item/public_token/exchange');
+      const linking = run(dir, ['link', '--sandbox', '--name', 'rekeyed', '--timeout', '60']);
+      let rekeyed: Record<string, string>;
+      try {
+        await hold.arrived;
+        // Another terminal moves the store to a new keychain key while Link waits for Plaid; then the disk fills.
+        const rekey = await run(dir, ['config', 'rekey', '--to', 'keychain']);
+        expect(rekey.code, rekey.stderr).toBe(0);
+        rekeyed = snapshot(dir);
+        fillLeaving(mnt, 4096);
+      } finally {
+        hold.release();
+      }
+      const result = await linking;
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain("! The store was re-keyed while the item was being linked: saving it under the store's key as it is now.");
+      expect(result.stderr).toMatch(FULL);
+      expect(result.stderr).toContain('so it was removed at Plaid again');
+      expect(result.stdout).not.toContain('Linked');
+      expect(snapshot(dir)).toEqual(rekeyed);
+      expect(readdirSync(dir).filter((name) => name.includes('.tmp-'))).toEqual([]);
+      expect(printed(result)).not.toContain(TEST_SECRET);
+      expect(world.emulator.items().length).toBe(created + 1); // Plaid did create it…
+      expect(liveItems()).toBe(before); // …and it is gone again: nothing left billing
+    });
+
     it('items rename', async () => {
       const result = await onFullDisk(['items', 'rename', 'acct1', 'renamed']);
       expect(result.code, result.stderr).toBe(3);

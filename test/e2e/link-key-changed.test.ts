@@ -105,9 +105,9 @@ async function rekeyStore(w: World, rekey: { args?: string[]; env?: NodeJS.Proce
  * `link --sandbox` in this process, with `answers` typed at its passphrase prompts in turn (an
  * Error is thrown there instead): plaidbal asks before the exchange (the old passphrase) and again
  * once it finds the store re-keyed, which `config rekey` does while the exchange is held. Its exit
- * code or what it threw, the prompts' messages, and what it printed.
+ * code or what it threw, the prompts' messages, what it printed, and the store as the rekey left it.
  */
-async function linkTyping(answers: (string | Error)[]): Promise<{ outcome: number | unknown; typed: string[]; stdout: string; stderr: string; exchange: RecordedRequest }> {
+async function linkTyping(answers: (string | Error)[]) {
   const w = (world = await createWorld());
   expect((await w.init('passphrase')).code).toBe(0);
   const { io, stdout, stderr } = bufferedIO();
@@ -122,15 +122,18 @@ async function linkTyping(answers: (string | Error)[]): Promise<{ outcome: numbe
     return answer;
   };
   const ctx = realContext({ io: typing, env, debug: false, signal, prompt: { ...realContext({ io: typing, env, debug: false, signal }).prompt, password } });
-  const { linked, exchange } = await whileExchangeHeld(
+  const { linked, exchange, other: rekeyed } = await whileExchangeHeld(
     w,
     () => runLinkSandbox(ctx, { sandbox: true, institution: 'ins_109508', name: 'typed', timeout: 60 } as LinkOptions).then(
       (code) => code,
       (error: unknown) => error,
     ),
-    () => rekeyStore(w, { env: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } }),
+    async () => {
+      await rekeyStore(w, { env: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
+      return w.store.snapshot();
+    },
   );
-  return { outcome: linked, typed, stdout: stdout(), stderr: stderr(), exchange };
+  return { outcome: linked, typed, stdout: stdout(), stderr: stderr(), exchange, rekeyed };
 }
 
 describe('the store changes key while Link is open', () => {
@@ -198,7 +201,7 @@ describe('the store changes key while Link is open', () => {
   it('a stop at that prompt: the item is removed at Plaid again, and the run ends as interrupted (130), saying why', async () => {
     // What inquirer rejects with when a stop comes while it waits (src/prompt.ts).
     const stopped = Object.assign(new Error('Prompt was aborted'), { name: 'AbortPromptError' });
-    const { outcome, typed, stderr, exchange } = await linkTyping([PASSPHRASE, stopped]);
+    const { outcome, typed, stderr, exchange, rekeyed } = await linkTyping([PASSPHRASE, stopped]);
 
     expect(typed).toHaveLength(2);
     expect(outcome).toBeInstanceOf(CliError);
@@ -208,6 +211,7 @@ describe('the store changes key while Link is open', () => {
     });
     expect(stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
     expect(removals(world!).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(exchange)]);
+    expect(await world!.store.snapshot()).toEqual(rekeyed);
   });
 
   it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {
