@@ -152,7 +152,10 @@ export interface Emulator {
   /**
    * Holds the answer to the next request to `path` (its answer already made, and recorded) until
    * `release()`: a Plaid call that takes as long as a test needs to act while plaidbal waits for it,
-   * as a slow call to the real Plaid does. `arrived` resolves when that request has come.
+   * as a slow call to the real Plaid does (../shared/PLAID-NOTES.md: axios has no timeout by default,
+   * and Plaid's calls can take 10 to 30 s). Only the timing changes: the answer is the one Plaid's
+   * route gives, made before the hold, so a public token exchanged while held is spent as usual.
+   * `arrived` resolves when that request has come.
    */
   holdNext(path: string): { arrived: Promise<RecordedRequest>; release(): void };
   /**
