@@ -9,7 +9,7 @@
  * - `config rekey` ran in another terminal, to a new keychain key or a new passphrase.
  * Only a key that does not open (a new passphrase that this run does not know) ends with the item
  * removed at Plaid, the store as the rekey left it, and exit 3; and a stop at the prompt that asks
- * for it, with the item removed too, and exit 130.
+ * for it, or its terminal closing, with the item removed too, and exit 130.
  *
  * The exchange is held by the emulator (holdNext: a slow Plaid call) while the other process runs;
  * the runs that race are real processes, as they are for a user. The held links wait up to a
@@ -27,6 +27,7 @@ import type { StoreDocument } from '../../src/store/document.js';
 import type { RecordedRequest } from '../emulator/types.js';
 import { bufferedIO } from '../helpers/in-process.js';
 import { keychainAccounts, startPrivateBus, type PrivateBus } from '../helpers/keyring.js';
+import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, PASSPHRASE, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const EXCHANGE = '/item/public_token/exchange';
@@ -212,6 +213,37 @@ describe('the store changes key while Link is open', () => {
     expect(stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).');
     expect(removals(world!).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(exchange)]);
     expect(await world!.store.snapshot()).toEqual(rekeyed);
+  });
+
+  it('the terminal closing at that prompt (SIGHUP ignored, as under nohup): the item is removed at Plaid again, exit 130', async () => {
+    // A real terminal: its reads fail with EIO once it closes, which used to crash plaidbal here
+    // and leave the item billing at Plaid with its token nowhere.
+    const w = (world = await createWorld());
+    expect((await w.init('passphrase')).code).toBe(0);
+    const tty: NodeJS.ProcessEnv = { ...w.env, PLAIDBAL_PASSPHRASE: '' };
+    delete tty.CI;
+    const { linked, exchange, other: rekeyed } = await whileExchangeHeld(
+      w,
+      () =>
+        runInTerminal(
+          ['link', '--sandbox', '--name', 'closed', '--timeout', '60'],
+          tty,
+          [
+            { expect: /Passphrase to unlock/, send: `${PASSPHRASE}\r` },
+            { expect: /re-keyed while the item was being linked[^]*Passphrase to unlock/, send: '', hangUp: true },
+          ],
+          90_000,
+        ),
+      async () => {
+        await rekeyStore(w, { env: { PLAIDBAL_PASSPHRASE: PASSPHRASE, PLAIDBAL_NEW_PASSPHRASE: NEW } });
+        return w.store.snapshot();
+      },
+    );
+
+    expect(linked.code, stripAnsi(linked.screen)).toBe(130);
+    expect(removals(w).map((q) => (q.body as { access_token: string }).access_token)).toEqual([exchangedToken(exchange)]);
+    expect(w.emulator.items().find((i) => i.access_token === exchangedToken(exchange))).toMatchObject({ removed: true });
+    expect(await w.store.snapshot()).toEqual(rekeyed);
   });
 
   it('config rekey to a new passphrase this run does not know: the item is removed at Plaid again, the store left as the rekey wrote it, exit 3', async () => {

@@ -57,6 +57,15 @@ describe('on a terminal', () => {
     });
   }
 
+  // A closed terminal (a dropped SSH session, a closed window) fails the prompt's reads with EIO,
+  // before its SIGHUP or, under nohup, with none at all: the prompt ends as a stop ends it.
+  it('the terminal closing while a prompt waits, with SIGHUP ignored (nohup): exit 130, nothing saved', async () => {
+    const before = await world.store.snapshot();
+    const r = await runInTerminal(['config', 'init', '--env', 'production'], tty, [{ expect: /client_id/, send: '', hangUp: true }], 15_000);
+    expect(r.code, stripAnsi(r.screen)).toBe(130);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
   it('asks for the passphrase on a terminal; a wrong one changes nothing', async () => {
     // The store the test above made, re-keyed to a cheap scrypt cost: what follows is about the
     // terminal, not scrypt (helpers/cheap-kdf.ts).

@@ -1,9 +1,12 @@
 /**
  * Runs the built CLI on a real pseudo-terminal (util-linux `script`), so prompts, hidden
  * input and colour can be tested as a person sees them. Answers are typed only once the
- * expected prompt text has appeared.
+ * expected prompt text has appeared. A step can close the terminal instead, as a dropped SSH
+ * session or a closed terminal window does.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { spawn } from './spawner.js';
 import { BIN } from './cli.js';
 
@@ -14,6 +17,12 @@ export interface TerminalStep {
   send: string;
   /** Then also send this signal to plaidbal itself (the process `script` started), as `kill` would. */
   signal?: NodeJS.Signals;
+  /**
+   * Then close the terminal: `script`, which holds its master side, is killed, and plaidbal's
+   * reads of the terminal fail (EIO). plaidbal runs under a shell that ignores SIGHUP, as under
+   * nohup, so the closed terminal is all it sees; its exit code is read from what that shell writes.
+   */
+  hangUp?: true;
 }
 
 /** The plaidbal process among the descendants of `root` (Linux: read from /proc). */
@@ -42,6 +51,7 @@ function plaidbalUnder(root: number): number | undefined {
 }
 
 export interface TerminalResult {
+  /** plaidbal's exit code (script's, which passes it on; after a hang-up, what the shell around plaidbal wrote). */
   code: number | null;
   /** Everything the terminal showed, ANSI codes included. */
   screen: string;
@@ -53,8 +63,14 @@ export const stripAnsi = (s: string) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: TerminalStep[] = [], timeoutMs = 30_000): Promise<TerminalResult> {
-  const command = [process.execPath, BIN, ...args].map(quote).join(' ');
-  return new Promise((resolve, reject) => {
+  const plaidbal = [process.execPath, BIN, ...args].map(quote).join(' ');
+  const hangsUp = steps.some((step) => step.hangUp);
+  const codeDir = hangsUp ? mkdtempSync(join(tmpdir(), 'plaidbal-pty-')) : '';
+  const codeFile = join(codeDir, 'code');
+  const command = hangsUp ? `trap '' HUP; ${plaidbal}; echo $? > ${quote(codeFile)}` : plaidbal;
+  let hungUp = false;
+  let poll: NodeJS.Timeout | undefined;
+  return new Promise<TerminalResult>((resolve, reject) => {
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
       env: { TERM: 'xterm-256color', COLUMNS: '160', LINES: '50', ...env },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -77,6 +93,10 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
             if (pid === undefined) reject(new Error(`no plaidbal process under script (pid ${child.pid}) to send ${step.signal} to`));
             else process.kill(pid, step.signal);
           }
+          if (step.hangUp) {
+            hungUp = true;
+            child.kill('SIGKILL');
+          }
           advance();
         }, 50);
       }
@@ -88,14 +108,33 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const timer = setTimeout(() => {
+      clearInterval(poll);
       child.kill('SIGKILL');
-      reject(new Error(`terminal run timed out; waiting for ${pending[0]?.expect ?? 'exit'}; screen:\n${stripAnsi(screen)}`));
+      reject(new Error(`terminal run timed out; waiting for ${pending[0]?.expect ?? (hungUp ? 'plaidbal to end after the hang-up' : 'exit')}; screen:\n${stripAnsi(screen)}`));
     }, timeoutMs);
     child.on('error', reject);
     child.on('close', (code) => {
-      clearTimeout(timer);
       child.stdin.destroy();
-      resolve({ code, screen });
+      if (!hungUp) {
+        clearTimeout(timer);
+        resolve({ code, screen });
+        return;
+      }
+      // plaidbal goes on without its terminal (a link removing its item at Plaid) until the shell writes its code.
+      poll = setInterval(() => {
+        let written = '';
+        try {
+          written = readFileSync(codeFile, 'utf8');
+        } catch {
+          return;
+        }
+        if (!written.endsWith('\n')) return;
+        clearInterval(poll);
+        clearTimeout(timer);
+        resolve({ code: Number(written), screen });
+      }, 50);
     });
+  }).finally(() => {
+    if (codeDir) rmSync(codeDir, { recursive: true, force: true });
   });
 }

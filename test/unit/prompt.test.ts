@@ -4,6 +4,9 @@
  * and a prompt can be part of saving it (link asking for the store's passphrase after a rekey,
  * src/commands/link/save.ts): a stop made before such a prompt does not end it, one made while it
  * waits does (src/cli.ts calls stoppedWhileFinishing at each stop during a section).
+ * A terminal that closes fails stdin's reads (EIO), before its SIGHUP or without one (nohup): the
+ * prompt ends as a stop ends it, inside a section too, and the process does not crash on the error
+ * (test/e2e/terminal.test.ts closes a real terminal).
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -48,5 +51,33 @@ describe('a prompt after the run was stopped', () => {
 
   it('inside one, ends when another stop comes while it waits', async () => {
     expect(await inCriticalSection(() => askAfterStop('stopped again'))).toBe('ended by AbortPromptError');
+  });
+});
+
+/** A password prompt on streams, whose input fails with EIO 100 ms in, as a closed terminal's does; then a second failure, after the prompt. */
+async function askAndCloseTerminal(): Promise<string> {
+  const input = new PassThrough();
+  const output = new PassThrough().resume();
+  const asked = inquirerPrompter({ stdin: input, stderr: output }, new AbortController().signal)
+    .password('Passphrase:')
+    .then(
+      (answer) => `answered ${answer}`,
+      (error: Error) => `ended by ${error.name}, because ${(error.cause as NodeJS.ErrnoException | undefined)?.code}`,
+    );
+  const eio = () => Object.assign(new Error('read EIO'), { code: 'EIO', errno: -5, syscall: 'read' });
+  setTimeout(() => input.emit('error', eio()), 100);
+  const outcome = await Promise.race([asked, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())]);
+  // An EventEmitter throws an 'error' nobody listens for: this one is listened for still.
+  input.emit('error', eio());
+  return outcome;
+}
+
+describe('a prompt whose terminal closes (stdin fails with EIO)', () => {
+  it('ends as a stop ends it, and a later failure of the stream is no crash', async () => {
+    expect(await askAndCloseTerminal()).toBe('ended by AbortPromptError, because EIO');
+  });
+
+  it('inside a critical section too: nobody is there to answer', async () => {
+    expect(await inCriticalSection(askAndCloseTerminal)).toBe('ended by AbortPromptError, because EIO');
   });
 });
