@@ -10,12 +10,16 @@
  * - `config rekey`: the store on disk is keyed to the new key, so the new key must be kept, and
  *   the old one too, since a crash could still bring back the previous version. (Found in review:
  *   the new keychain entry was deleted, leaving a store nothing opens.)
+ * - `items import`: the rows of a batch so written are in the store, and counted as saved in the
+ *   message of the run it stops (they were counted as not imported, and written again).
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, expect, it, onTestFinished, vi } from 'vitest';
+import { createSandboxItem } from '../emulator/index.js';
 import { bufferedIO } from '../helpers/in-process.js';
 import { linkedWorld, PASSPHRASE, type World } from '../helpers/world.js';
 
@@ -44,6 +48,7 @@ const { realContext } = await import('../../src/context.js');
 const { runItemsRotate } = await import('../../src/commands/items/rotate.js');
 const { runConfigRekey } = await import('../../src/commands/config/rekey.js');
 const { runLinkSandbox } = await import('../../src/commands/link/sandbox.js');
+const { runItemsImport } = await import('../../src/commands/items/import.js');
 const { memoryKeychain, osKeychain } = await import('../../src/store/keychain.js');
 const { Store, StoreWriteError } = await import('../../src/store/store.js');
 const { aad } = await import('../../src/store/seal.js');
@@ -55,8 +60,9 @@ beforeAll(async () => {
 afterAll(async () => world?.close());
 
 /** Runs `command` in process with the store directory's fsync failing, and checks that it did fail. */
-async function withDirFsyncFailing(command: (ctx: ReturnType<typeof realContext>) => Promise<number>) {
+async function withDirFsyncFailing(command: (ctx: ReturnType<typeof realContext>) => Promise<number>, stdin = '') {
   const { io, stdout, stderr } = bufferedIO();
+  (io.stdin as PassThrough).end(stdin);
   const ctx = realContext({ io, env: world.env, debug: false, signal: new AbortController().signal });
   const fired = fault.fired;
   fault.dir = world.store.dir;
@@ -145,6 +151,33 @@ it('link: the store is in place but its directory fsync fails: linked (exit 0) w
   expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
   const balance = await world.run(['balance', '--item', 'unconfirmed', '--json']);
   expect(balance.code, balance.stderr).toBe(0);
+});
+
+it('items import: a batch in place but unconfirmed stops the run (exit 3), its rows counted as saved, and a re-run finds them stored', async () => {
+  const tokens = [];
+  for (const name of ['unconfirmed-1', 'unconfirmed-2']) tokens.push({ access_token: (await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] })).access_token, name });
+  const input = tokens.map((t) => `${JSON.stringify(t)}\n`).join('');
+  const run = (ctx: ReturnType<typeof realContext>) => runItemsImport(ctx, { format: 'ndjson', json: true } as Parameters<typeof runItemsImport>[1]);
+  const outcome = await withDirFsyncFailing(run, input).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  expect(outcome).toMatchObject({ exitCode: 3 });
+  const message = (outcome as Error).message;
+  expect(message).toMatch(/^The store at .* was replaced, but the disk did not confirm it: .*(EIO|input\/output).*A crash now could bring back the previous version\./i);
+  expect(message).toContain('2 rows were saved in the store before it stopped; 0 were not imported.');
+  const stored = JSON.parse(readFileSync(world.store.file, 'utf8')).items.map((i: { alias: string }) => i.alias);
+  expect(stored).toEqual(expect.arrayContaining(['unconfirmed-1', 'unconfirmed-2']));
+
+  // With the disk well again, the same import finds both rows stored.
+  const { io, stdout } = bufferedIO();
+  (io.stdin as PassThrough).end(input);
+  const again = await run(realContext({ io, env: world.env, debug: false, signal: new AbortController().signal }));
+  expect(again).toBe(0);
+  expect(JSON.parse(stdout()).rows.map((r: { alias: string; status: string }) => [r.alias, r.status])).toEqual([
+    ['unconfirmed-1', 'unchanged'],
+    ['unconfirmed-2', 'unchanged'],
+  ]);
 });
 
 it('a new store whose first write is in place but unconfirmed: its keychain key is the store\'s, kept when the next write fails', async () => {

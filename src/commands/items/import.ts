@@ -25,7 +25,7 @@ import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import { fanOut, pacerFor, PLAID_LIMITS, preferSmallHeap, RateLimiter, realTimers, type Pacer } from '../../plaid/ratelimit.js';
 import type { StoredItem, StoreDocument } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
-import type { Store } from '../../store/store.js';
+import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment, PlaidErrorJson } from '../../types.js';
 import { aliasBase } from '../link/save.js';
 import { progress } from '../progress.js';
@@ -315,11 +315,19 @@ class BatchWriter {
         this.storedItems = doc.items.length;
       });
     } catch (error) {
+      // In the store, though the disk did not confirm it (the error says so, and stops the run):
+      // its rows count as saved. Kept pending, a retry would find them stored and call them
+      // unchanged, and the message would count them as neither saved nor imported.
+      if (error instanceof StoreWriteError && error.committed) this.record(decided);
       // Not written: keep the rows pending, so the error message counts them as not imported.
-      this.pending = batch.concat(this.pending);
+      else this.pending = batch.concat(this.pending);
       throw error;
     }
     this.lastWrite = Date.now();
+    this.record(decided);
+  }
+
+  private record(decided: ImportRowJson[]): void {
     for (const row of decided) {
       this.results.push(importRowJson(row));
       if (row.status === 'imported' || row.status === 'updated') this.savedCount += 1;
