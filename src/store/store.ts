@@ -348,6 +348,14 @@ export class Store {
    * `unchanged` says what did not happen at Plaid, for the message.
    */
   assertWritable(unchanged = 'Nothing was created at Plaid'): void {
+    // The write takes the lock: a PLAIDBAL_LOCK_TIMEOUT_MS it would refuse is refused now, not
+    // once Plaid has acted (a new item, billed, would be removed again).
+    try {
+      lockTimeoutMs(this.env);
+    } catch (error) {
+      const { message, hint } = error as CliError;
+      throw configError(`${message} ${unchanged}, and the store was not changed.`, hint);
+    }
     let dir = this.dir;
     while (!existsSync(dir) && dirname(dir) !== dir) dir = dirname(dir);
     const fail = (code: string | undefined, detail = '') => {

@@ -59,6 +59,27 @@ describe('several processes at once', () => {
   });
 });
 
+describe('a PLAIDBAL_LOCK_TIMEOUT_MS the store lock would refuse', () => {
+  it('stops link and items remove before Plaid acts (exit 3, nothing at Plaid, the store unchanged)', async () => {
+    await world.link('kept');
+    const before = await world.store.snapshot();
+    const calls = world.emulator.requests.length;
+    for (const args of [
+      ['link', '--sandbox', '--name', 'refused'],
+      ['items', 'remove', 'kept', '--yes'],
+    ]) {
+      const r = await world.runInProcess(args, { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '5' } });
+      expect(r.code, r.stderr).toBe(3);
+      expect(r.stderr).toContain('PLAIDBAL_LOCK_TIMEOUT_MS must be a whole number of milliseconds from 100 to 600000 (got "5").');
+      expect(r.stderr).toMatch(/Nothing was (created|removed) at Plaid, and the store was not changed\./);
+    }
+    // Not one call: a link would have exchanged a public token (a billed item) and removed it again.
+    expect(world.emulator.requests.slice(calls).map((q) => q.path)).toEqual([]);
+    expect(await world.store.snapshot()).toEqual(before);
+    expect((await world.runInProcess(['items', 'remove', 'kept', '--yes'])).code).toBe(0);
+  });
+});
+
 describe('a busy store after Plaid has created an item', () => {
   it('link waits for the lock as long as it is held, instead of removing the new (billed) item again', async () => {
     const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
