@@ -2,6 +2,8 @@
  * Picking items with more than ten linked: every command asks "which item?" in the same words,
  * and every list of aliases in a message names the first ten and counts the rest
  * (src/commands/pick.ts, cappedList in src/text.ts). No Plaid call is made for a usage error.
+ * And an alias used in both environments: a command with --env asks for it; `sandbox reset-login`,
+ * which has none, takes the Sandbox item.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addItems } from '../helpers/bulk.js';
@@ -53,5 +55,29 @@ describe('twelve items linked', () => {
     const r = await world.run(['doctor']);
     expect(r.stdout).toContain(`12 linked: ${CAPPED}; every access token opens`);
     expect(r.stdout).not.toContain('item-11');
+  });
+});
+
+describe('an alias used in both environments', () => {
+  let world: World;
+  beforeAll(async () => {
+    world = await createWorld({}, {}, { inProcess: true });
+    expect((await world.init('passphrase')).code).toBe(0);
+    await world.link('demo');
+    // A Production item of the same name (its token is never sent here).
+    await addItems(world.emulator, world.env, 'production', 1, 'live-', () => 'demo');
+  }, 60_000);
+  afterAll(async () => world.close());
+
+  it('balance asks which one; sandbox reset-login, which has no --env, takes the Sandbox one', async () => {
+    const ambiguous = await world.run(['balance', '--item', 'demo']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('--env');
+    const sandboxToken = world.emulator.items()[0]!.access_token;
+    const r = await world.run(['sandbox', 'reset-login', 'demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('"demo" now needs its login (ITEM_LOGIN_REQUIRED).');
+    const resets = world.emulator.requests.filter((q) => q.path === '/sandbox/item/reset_login');
+    expect(resets.map((q) => (q.body as { access_token: string }).access_token)).toEqual([sandboxToken]);
   });
 });
