@@ -200,6 +200,8 @@ describe.concurrent('plaidbal link --hosted', () => {
 
   it('--update works with Hosted Link: done when the session finishes with no exit, even with no public token; /item/get confirms', async ({ world, running, expect }) => {
     await world.link('demo');
+    // A balance records when it was fetched (in the store's balance log, not in store.json).
+    expect((await world.runInProcess(['balance', '--item', 'demo'])).code).toBe(0);
     expect((await world.run(['sandbox', 'reset-login', 'demo'])).code).toBe(0);
     const before = await world.store.snapshot();
     const [item] = world.emulator.items();
@@ -218,6 +220,10 @@ describe.concurrent('plaidbal link --hosted', () => {
     const r = await run.done;
     expect(r.code, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ item: { alias: 'demo', item_id: item!.item_id, environment: 'sandbox' }, updated: true, item_error: null });
+    // The item as `items --json` gives it, last_balance_at included.
+    const listed = JSON.parse((await world.runInProcess(['items', '--json'])).stdout).items[0];
+    expect(listed.last_balance_at).toEqual(expect.any(String));
+    expect(JSON.parse(r.stdout).item).toEqual(listed);
     expect(r.stdout).not.toContain('access_token');
     expect(r.stderr).toContain('to reconnect "demo"');
     expect(paths(world)).toContain('/item/get');

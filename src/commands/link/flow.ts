@@ -378,7 +378,8 @@ export async function finishLink(ctx: Ctx, plan: LinkPlan, outcome: LinkOutcome)
   if (plan.update) {
     ctx.info(ctx.io.err.dim('Link finished; checking the item with Plaid…'));
     const item = await confirmUpdated(plan.plaid, plan.update);
-    ctx.io.stdout.write(plan.json ? updatedJson(plan.update.item, item) : updatedSummary(ctx, plan.update.item, institution?.name ?? null));
+    // last_balance_at as `items --json` gives it: the store's field or the balance log, whichever is later.
+    ctx.io.stdout.write(plan.json ? updatedJson(plan.store.withLastBalance([plan.update.item])[0]!, item) : updatedSummary(ctx, plan.update.item, institution?.name ?? null));
     return ExitCode.OK;
   }
 
