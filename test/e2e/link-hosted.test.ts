@@ -150,6 +150,30 @@ describe.concurrent('plaidbal link --hosted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
+  it('polls that fail (429) come less often, and the wait still ends at --timeout as a timeout (exit 8), naming the failure', async ({ world, running, expect }) => {
+    const before = await world.store.snapshot();
+    const started = Date.now();
+    const run = startHosted(world, running, ['--no-browser', '--timeout', '12']);
+    await run.url;
+    const { linkToken } = hostedCreate(world);
+    // Plaid's rate limit on every poll from now on (RATE_LIMIT_EXCEEDED / RATE_LIMIT, HTTP 429).
+    world.emulator.inject({ path: '/link/token/get', status: 429, times: Infinity });
+    const r = await run.done;
+    world.emulator.clearFaults();
+    expect(r.code, r.stderr).toBe(8);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(12_000);
+    expect(r.stderr).toContain('Gave up waiting for Plaid Link after 12 s. Nothing was saved.');
+    expect(r.stderr).toMatch(/The last \d+ checks on Link failed \([^)]*RATE_LIMIT/);
+    expect(r.stderr).toContain('still trying, less often while it fails');
+    // Every 2 s, they would be 6 or 7; each pause after a failure is twice the one before.
+    const failed = polls(world, linkToken).filter((q) => q.status === 429);
+    expect(failed.length).toBeGreaterThanOrEqual(2);
+    expect(failed.length).toBeLessThanOrEqual(4);
+    const gaps = failed.slice(1).map((q, n) => q.at - failed[n]!.at);
+    for (const [n, gap] of gaps.entries()) expect(gap).toBeGreaterThanOrEqual(2 ** (n + 2) * 1000 - 200);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
   it('a Hosted Link URL that expires ends the wait as expired (exit 8), with the command to start again', async ({ world: usual, running, expect }) => {
     await usual.close();
     // The emulator's clock runs 30 min less 3 s behind: the Hosted Link URL expires 3 s from now.

@@ -17,6 +17,11 @@ import { createLinkToken, environmentLabel, finishLink, interrupted, linkWait, p
  * so 2 s adds little delay and keeps the calls few (about 300 in the default 10 minutes).
  */
 export const HOSTED_POLL_INTERVAL_MS = 2_000;
+/** The longest pause between polls while they fail. */
+export const HOSTED_POLL_MAX_INTERVAL_MS = 30_000;
+/** A poll's own timeout: the client's default (DEFAULT_TIMEOUT_MS in src/plaid/client.ts), or the time left to wait, whichever is less (but never under the minimum). */
+const HOSTED_POLL_TIMEOUT_MS = 15_000;
+const HOSTED_POLL_MIN_TIMEOUT_MS = 1_000;
 
 // Text from Plaid ends up on the terminal: no control characters.
 const strippedText = (value: unknown): string => (typeof value === 'string' ? stripControls(value) : '');
@@ -112,22 +117,42 @@ export async function runHostedLink(ctx: Ctx, opts: LinkOptions): Promise<number
 
   const deadline = Date.now() + wait.timeoutMs;
   let warned = false;
+  /** Polls failed in a row, and the last failure: the next poll waits longer after each. */
+  let failures = 0;
+  let lastFailure = '';
   for (;;) {
     let outcome: LinkOutcome | null = null;
     try {
-      const got = await plan.plaid.call('linkTokenGet', { link_token: created.link_token });
+      // No poll outlives the wait: its timeout is at most the time left (retries aside).
+      const left = Math.max(deadline - Date.now(), HOSTED_POLL_MIN_TIMEOUT_MS);
+      const got = await plan.plaid.call('linkTokenGet', { link_token: created.link_token }, { timeoutMs: Math.min(left, HOSTED_POLL_TIMEOUT_MS) });
       outcome = hostedOutcome(got.link_sessions ?? [], { update: plan.update !== null });
+      failures = 0;
     } catch (error) {
-      // A network blip or a 5xx (already retried) should not end a session the user is still
-      // working through; anything else (a bad link token, bad keys) should.
+      // A network blip, a 5xx or a 429 (already retried) should not end a session the user is
+      // still working through; anything else (a bad link token, bad keys) should.
       if (ctx.signal.aborted) throw interrupted(); // Ctrl-C during a poll, not only between polls
-      if (!isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE || Date.now() >= deadline) throw error;
-      if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${escapeControls(error.message)}); still trying.`));
+      if (!isCliError(error) || error.exitCode !== ExitCode.PLAID_FAILURE) throw error;
+      failures += 1;
+      lastFailure = escapeControls(error.message).replace(/\.$/, '');
+      if (!warned) ctx.info(e.yellow(`! Checking on Link failed (${lastFailure}); still trying, less often while it fails.`));
       warned = true;
     }
     if (outcome) return finishLink(ctx, plan, outcome);
     const left = deadline - Date.now();
-    if (left <= 0) throw waitEnded(plan, wait, ' Anything finished at the Hosted Link URL from now on is not saved.');
-    await pause(Math.min(HOSTED_POLL_INTERVAL_MS, left), ctx.signal);
+    if (left <= 0) {
+      const why = failures > 0 ? ` The last ${failures === 1 ? 'check' : `${failures} checks`} on Link failed (${lastFailure}).` : '';
+      throw waitEnded(plan, wait, `${why} Anything finished at the Hosted Link URL from now on is not saved.`);
+    }
+    await pause(Math.min(pollInterval(failures), left), ctx.signal);
   }
+}
+
+/**
+ * The pause before the next poll: HOSTED_POLL_INTERVAL_MS, doubled after each failed poll in a row
+ * up to HOSTED_POLL_MAX_INTERVAL_MS. A rate limit (429) clears only with fewer calls, and an
+ * outage is not shortened by asking more often (plaid.com/docs/errors/rate-limit-exceeded).
+ */
+export function pollInterval(failures: number): number {
+  return Math.min(HOSTED_POLL_INTERVAL_MS * 2 ** Math.min(failures, 10), HOSTED_POLL_MAX_INTERVAL_MS);
 }
