@@ -175,6 +175,40 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(liveItems()).toBe(before); // …and it is gone again: nothing left billing
     });
 
+    it('link --sandbox: the disk fills while Plaid exchanges the token, and the removal fails too: the message names the item left at Plaid and who can remove it', async () => {
+      const created = world.emulator.items().length;
+      world.emulator.inject({ path: '/item/remove', status: 500, times: Infinity });
+      let result;
+      try {
+        result = await onFullDisk(['link', '--sandbox', '--name', 'stranded'], { fillOn: '/item/public_token/exchange' });
+      } finally {
+        world.emulator.clearFaults();
+      }
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toMatch(FULL);
+      const item = world.emulator.items()[created]!;
+      expect(item.removed).toBeFalsy();
+      const said = result.stderr.replace(/\s+/g, ' ');
+      expect(said).toContain(`! Saving the item failed, and removing it at Plaid failed too (`);
+      expect(said).toContain(`item ${item.item_id} (sandbox, created `);
+      expect(said).toContain('is left at Plaid without its token, and may bill until Plaid Support removes it. Ask them to, quoting that item_id.');
+      expect(said).not.toContain('dashboard');
+      expect(result.stderr).not.toContain(item.access_token);
+    });
+
+    it('link --sandbox: the disk fills while Plaid exchanges the token, and a repeated removal finds the token gone: counted as removed', async () => {
+      // What the retry of a removal whose first answer was lost gets: the token is already dead.
+      world.emulator.inject({ path: '/item/remove', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN', times: Infinity });
+      let result;
+      try {
+        result = await onFullDisk(['link', '--sandbox', '--name', 'retried'], { fillOn: '/item/public_token/exchange' });
+      } finally {
+        world.emulator.clearFaults();
+      }
+      expect(result.code, result.stderr).toBe(3);
+      expect(result.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered INVALID_ACCESS_TOKEN to a repeated removal).');
+    });
+
     it("link --sandbox: the store is re-keyed while Plaid exchanges the token, then the disk fills: the save under the store's new key runs out of room, and the item is removed at Plaid again", async () => {
       const { mnt, dir } = tmpfsStore('full-rekeyed-link');
       const before = liveItems();

@@ -213,8 +213,22 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
       try {
         await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], uninterruptible: true });
         ctx.info(ctx.io.err.yellow('! Saving the item failed, so it was removed at Plaid again (nothing is left billing).'));
-      } catch {
-        ctx.info(ctx.io.err.red(`! Saving the item failed, and removing it at Plaid failed too: item ${itemId} is orphaned at Plaid. Remove it from the Plaid dashboard.`));
+      } catch (removeError) {
+        // The token was just issued, so Plaid not knowing it means an earlier attempt of this
+        // removal (retried after a lost answer) went through.
+        const gone = removeError instanceof CliError ? removeError.plaid?.error_code : undefined;
+        if (gone === 'INVALID_ACCESS_TOKEN' || gone === 'ITEM_NOT_FOUND') {
+          ctx.info(ctx.io.err.yellow(`! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered ${gone} to a repeated removal).`));
+        } else {
+          // Only /item/remove with the token stops the billing, and nobody else has the token: Plaid
+          // Support can remove the item (../shared/PLAID-NOTES.md, billing), not the Dashboard.
+          const why = removeError instanceof Error ? escapeControls(removeError.message).replace(/\.$/, '') : 'error';
+          ctx.info(
+            ctx.io.err.red(
+              `! Saving the item failed, and removing it at Plaid failed too (${why}): item ${itemId} (${environment}, created ${ctx.now().toISOString()}) is left at Plaid without its token, and may bill until Plaid Support removes it. Ask them to, quoting that item_id.`,
+            ),
+          );
+        }
       }
       throw error;
     }
