@@ -19,10 +19,11 @@ export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; re
   // Plaid did is saved, and a prompt can be part of saving it (link asking for the store's
   // passphrase after a rekey): a stop made before the prompt does not end it, one made while it
   // waits does (nobody may be there to answer it).
-  // A terminal that closes (an SSH session that drops, a terminal window closed) fails the reads of
-  // stdin with EIO, before the SIGHUP that follows it, or with none at all under nohup: nobody can
-  // answer any more, so the prompt ends as a stop ends it. Left alone, the stream's error would
-  // crash the process, inside link's critical section leaving the billed item at Plaid.
+  // A terminal that closes (an SSH session that drops, a terminal window closed) ends stdin, and
+  // resetting it then fails with EIO, whether or not a SIGHUP reaches plaidbal too (a shell that
+  // ignores it passes none on): nobody can answer any more, so the prompt ends as a stop ends it.
+  // Left alone, the error crashed the process, and inside link's critical section that left the
+  // billed item at Plaid; a prompt that missed the end would wait for ever (endOnFailure).
   const ask = async <T>(prompt: (context: object) => Promise<T>): Promise<T> => {
     const base = { input: io.stdin, output: io.stderr, clearPromptOnDone: false };
     const stop = new AbortController();
@@ -76,28 +77,40 @@ function abortWith(signal: AbortSignal, controller: AbortController): () => void
 }
 
 /**
- * Calls `failed` instead of `input`'s 'error' listeners while a prompt reads it, until the returned
- * function is called. The prompt's readline interface passes the stream's errors on as its own
- * 'error' event, which nothing (inquirer included) listens to: an EventEmitter throws such an
- * event, so the error would crash the process whatever listened to the stream itself. Once a prompt
- * has read the stream, a listener of its own stays, for a read already on its way when the prompt
- * ended: nothing reads the stream any more, so its failure is nobody's to handle.
+ * Ends a prompt reading `input` when the terminal behind it goes: `failed` is called when the stream
+ * ends or closes (a closed terminal's reads end, or fail), or fails, until the returned function
+ * is called. Failures go to `failed` instead of the stream's 'error' listeners while a prompt
+ * reads it: the prompt's readline interface passes them on as its own 'error' event, which nothing
+ * (inquirer included) listens to, and an EventEmitter throws such an event: the error (EIO, from
+ * readline resetting the dead terminal's raw mode) would crash the process whatever listened to
+ * the stream itself. The stream keeps a listener of its own once a prompt has read it, for an
+ * error after the prompt ended: nothing reads the stream any more, so it is nobody's to handle.
  */
-const quietened = new WeakSet<NodeJS.ReadableStream>();
+const promptsReading = new WeakMap<NodeJS.ReadableStream, Set<(error: Error) => void>>();
 function endOnFailure(input: NodeJS.ReadableStream, failed: (error: Error) => void): () => void {
-  if (!quietened.has(input)) {
-    quietened.add(input);
+  let reading = promptsReading.get(input);
+  if (reading === undefined) {
+    const set = (reading = new Set());
+    promptsReading.set(input, set);
     input.on('error', () => {});
+    const inherited = input.emit;
+    input.emit = function (this: NodeJS.ReadableStream, event: string | symbol, ...args: unknown[]): boolean {
+      if (event !== 'error' || set.size === 0) return inherited.call(this, event, ...args);
+      const error = args[0] instanceof Error ? args[0] : new Error(String(args[0]));
+      for (const each of [...set]) each(error);
+      return true;
+    };
   }
-  const emit = Object.hasOwn(input, 'emit') ? input.emit : undefined;
-  const inherited = input.emit;
-  input.emit = function (this: NodeJS.ReadableStream, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'error') return inherited.call(this, event, ...args);
-    failed(args[0] instanceof Error ? args[0] : new Error(String(args[0])));
-    return true;
-  };
+  const gone = () => failed(Object.assign(new Error('The terminal closed (stdin ended).'), { code: 'EOF' }));
+  const state = input as NodeJS.ReadableStream & { readableEnded?: boolean; destroyed?: boolean };
+  if (state.readableEnded || state.destroyed) gone();
+  input.once('end', gone);
+  input.once('close', gone);
+  const set = reading;
+  set.add(failed);
   return () => {
-    if (emit === undefined) delete (input as Partial<NodeJS.ReadableStream>).emit;
-    else input.emit = emit;
+    set.delete(failed);
+    input.off('end', gone);
+    input.off('close', gone);
   };
 }

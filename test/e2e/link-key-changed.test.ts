@@ -215,9 +215,10 @@ describe('the store changes key while Link is open', () => {
     expect(await world!.store.snapshot()).toEqual(rekeyed);
   });
 
-  it('the terminal closing at that prompt (SIGHUP ignored, as under nohup): the item is removed at Plaid again, exit 130', async () => {
-    // A real terminal: its reads fail with EIO once it closes, which used to crash plaidbal here
-    // and leave the item billing at Plaid with its token nowhere.
+  it('the terminal closing at that prompt, with no SIGHUP reaching plaidbal: the item is removed at Plaid again, exit 130', async () => {
+    // A real terminal: once it closes, stdin ends and resetting it fails with EIO, which used to
+    // crash plaidbal here and leave the item billing at Plaid with its token nowhere; a prompt that
+    // missed the end would wait for ever, and the process end with the item neither saved nor removed.
     const w = (world = await createWorld());
     expect((await w.init('passphrase')).code).toBe(0);
     const tty: NodeJS.ProcessEnv = { ...w.env, PLAIDBAL_PASSPHRASE: '' };

@@ -18,9 +18,10 @@ export interface TerminalStep {
   /** Then also send this signal to plaidbal itself (the process `script` started), as `kill` would. */
   signal?: NodeJS.Signals;
   /**
-   * Then close the terminal: `script`, which holds its master side, is killed, and plaidbal's
-   * reads of the terminal fail (EIO). plaidbal runs under a shell that ignores SIGHUP, as under
-   * nohup, so the closed terminal is all it sees; its exit code is read from what that shell writes.
+   * Then close the terminal: `script`, which holds its master side, is killed, and the terminal's
+   * stdin ends (resetting it fails with EIO). plaidbal runs under a shell (sh) that leads the
+   * terminal's session and ignores SIGHUP, so no SIGHUP reaches plaidbal: the closed terminal is
+   * all it sees. Its exit code is read from what that shell writes. The last step of a run.
    */
   hangUp?: true;
 }
@@ -69,10 +70,13 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
   const codeFile = join(codeDir, 'code');
   const command = hangsUp ? `trap '' HUP; ${plaidbal}; echo $? > ${quote(codeFile)}` : plaidbal;
   let hungUp = false;
+  /** plaidbal, found before `script` is killed: it is in a session of its own, which kill(script) does not reach. */
+  let orphan: number | undefined;
   let poll: NodeJS.Timeout | undefined;
   return new Promise<TerminalResult>((resolve, reject) => {
+    // `script -c` runs the command with $SHELL: the hang-up's command is sh's.
     const child = spawn('script', ['-qfec', command, '/dev/null'], {
-      env: { TERM: 'xterm-256color', COLUMNS: '160', LINES: '50', ...env },
+      env: { TERM: 'xterm-256color', COLUMNS: '160', LINES: '50', ...env, ...(hangsUp ? { SHELL: '/bin/sh' } : {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let screen = '';
@@ -94,7 +98,9 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
             else process.kill(pid, step.signal);
           }
           if (step.hangUp) {
+            if (pending.length > 0) reject(new Error('a hangUp step must be the last step'));
             hungUp = true;
+            orphan = child.pid === undefined ? undefined : plaidbalUnder(child.pid);
             child.kill('SIGKILL');
           }
           advance();
@@ -110,6 +116,13 @@ export function runInTerminal(args: string[], env: NodeJS.ProcessEnv, steps: Ter
     const timer = setTimeout(() => {
       clearInterval(poll);
       child.kill('SIGKILL');
+      if (orphan !== undefined) {
+        try {
+          process.kill(orphan, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
       reject(new Error(`terminal run timed out; waiting for ${pending[0]?.expect ?? (hungUp ? 'plaidbal to end after the hang-up' : 'exit')}; screen:\n${stripAnsi(screen)}`));
     }, timeoutMs);
     child.on('error', reject);

@@ -4,9 +4,9 @@
  * and a prompt can be part of saving it (link asking for the store's passphrase after a rekey,
  * src/commands/link/save.ts): a stop made before such a prompt does not end it, one made while it
  * waits does (src/cli.ts calls stoppedWhileFinishing at each stop during a section).
- * A terminal that closes fails stdin's reads (EIO), before its SIGHUP or without one (nohup): the
- * prompt ends as a stop ends it, inside a section too, and the process does not crash on the error
- * (test/e2e/terminal.test.ts closes a real terminal).
+ * A terminal that closes ends stdin, and resetting it fails (EIO), whether or not a SIGHUP comes:
+ * the prompt ends as a stop ends it, inside a section too, and the process does not crash on the
+ * error (test/e2e/terminal.test.ts and link-key-changed.test.ts close a real terminal).
  */
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
@@ -79,5 +79,40 @@ describe('a prompt whose terminal closes (stdin fails with EIO)', () => {
 
   it('inside a critical section too: nobody is there to answer', async () => {
     expect(await inCriticalSection(askAndCloseTerminal)).toBe('ended by AbortPromptError, because EIO');
+  });
+});
+
+describe('a prompt whose stdin ends (the terminal closed)', () => {
+  it('ends as a stop ends it, rather than waiting for an answer that cannot come', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough().resume();
+    const asked = inquirerPrompter({ stdin: input, stderr: output }, new AbortController().signal)
+      .password('Passphrase:')
+      .then(
+        (answer) => `answered ${answer}`,
+        (error: Error) => `ended by ${error.name}, because ${(error.cause as NodeJS.ErrnoException | undefined)?.code}`,
+      );
+    setTimeout(() => input.end(), 100);
+    const outcome = await Promise.race([asked, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())]);
+    expect(outcome).toBe('ended by AbortPromptError, because EOF');
+  });
+
+  it('two prompts on one stream, the first ended: a failure during the second still ends it', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough().resume();
+    const outcome = (asked: Promise<string>) =>
+      asked.then(
+        (answer) => `answered ${answer}`,
+        (error: Error) => `ended by ${error.name}`,
+      );
+    const stopFirst = new AbortController();
+    const first = outcome(inquirerPrompter({ stdin: input, stderr: output }, stopFirst.signal).password('First:'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = outcome(inquirerPrompter({ stdin: input, stderr: output }, new AbortController().signal).password('Second:'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    stopFirst.abort();
+    expect(await first).toBe('ended by AbortPromptError');
+    input.emit('error', Object.assign(new Error('read EIO'), { code: 'EIO' }));
+    expect(await Promise.race([second, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())])).toBe('ended by AbortPromptError');
   });
 });
