@@ -1,6 +1,6 @@
 /**
  * Text from Plaid and the bank that reaches the terminal outside the balance table: currency
- * codes in the totals, items status, the items rotate table, warnings that quote Plaid's message,
+ * codes in the totals, items status, the items rotate table, check's "As of" line, warnings that quote Plaid's message,
  * and the --debug line's request_id. Each shows its control characters as `\u001b`-style text
  * (README, "Text from Plaid on a terminal"), so an answer cannot retitle or clear the terminal.
  *
@@ -130,6 +130,25 @@ describe('text from Plaid outside the balance table', () => {
       noRawControls(r);
       expect(r.stdout).toContain(`REFUSED${ESCAPED} (request_id req${ESCAPED})`);
       expect(r.stdout).toContain(`Bank${ESCAPED}`);
+    } finally {
+      await plaid.close();
+    }
+  });
+
+  it("check: the 'As of' line, from Plaid's last_updated_datetime, is escaped", async () => {
+    // Date.parse takes a parenthesised comment, so such a value still dates the balance.
+    const at = `2026-12-01 (${HOSTILE})`;
+    expect(Number.isNaN(Date.parse(at))).toBe(false);
+    const plaid = await rewritingPlaid((path, body) => {
+      if (path === '/accounts/balance/get') for (const account of body.accounts as { balances: Body }[]) account.balances.last_updated_datetime = at;
+    });
+    try {
+      const account = world.emulator.items()[0]!.accounts.find((a) => a.type === 'depository' && a.balances.available !== null)!;
+      const r = await world.run(['check', '--item', 'demo', '--account', account.account_id, '--amount', '1'], { extraEnv: plaid.env });
+      expect(r.code, r.stderr).toBe(0);
+      noRawControls(r);
+      expect(r.stdout).toContain(`As of:`);
+      expect(r.stdout).toContain(`2026-12-01 (${ESCAPED})`);
     } finally {
       await plaid.close();
     }

@@ -31,8 +31,9 @@ const FIELD_WORDS: Record<BalanceField, string> = {
 
 /** The figures and the verdict, for people. Colour comes from `chalk` (level 0 off a terminal). */
 export function checkText(shown: CheckReport, chalk: ChalkInstance): string {
-  // The account's name and type come from the bank: never raw to a terminal.
-  const report = { ...shown, account: escapeControlsDeep(shown.account), name: escapeControlsDeep(shown.name) };
+  // The account's name and type come from the bank, and its last_updated_datetime from Plaid (a
+  // string Date.parse accepts may still carry controls in a comment): never raw to a terminal.
+  const report = { ...shown, account: escapeControlsDeep(shown.account), name: escapeControlsDeep(shown.name), age: escapeControlsDeep(shown.age) };
   const { account, amount, decision } = report;
   const { iso_currency_code: iso, unofficial_currency_code: unofficial, limit, current } = account.balances;
   const money = (value: ScaledDecimal) => formatMoneyDecimal(formatScaled(value), iso, unofficial);
