@@ -16,14 +16,19 @@ process.stderr.on('error', (error) => {
     return true;
   };
 });
-// A reader of stdout that goes away early (`plaidbal balance --all --format csv | head`) is not an
-// error. Once the CLI is loaded it is asked first: while plaidbal is saving what Plaid has just
-// done (a new item's token, a rotated token), it finishes that before it stops (src/cli.ts outputLost).
+// stdout that fails. Once the CLI is loaded it is asked first: while plaidbal is saving what Plaid
+// has just done (a new item's token, a rotated token), it finishes that without stdout before it
+// stops (src/cli.ts outputLost). A reader that goes away early (`plaidbal balance --all --format
+// csv | head`) is not an error. Otherwise nothing more can be printed, and plaidbal says why and
+// stops (README, "Exit codes"): a closed terminal (EIO) as its SIGHUP stops it (130); a full disk
+// or quota under `> file` as a failure of the machine's storage (3).
 let outputLost = () => false;
 process.stdout.on('error', (error) => {
-  if ((error.code === 'EPIPE' || error.code === 'EIO') && outputLost()) return;
+  if (outputLost()) return;
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-  throw error;
+  const what = { ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is used up', EFBIG: 'the file has grown too large', EIO: 'an I/O error (its terminal closed?)' }[error.code];
+  process.stderr.write(`Error: Could not write plaidbal's output to stdout: ${what ?? error.message}${what && error.code ? ` (${error.code})` : ''}. What was not written is lost.\n`);
+  process.exit(error.code === 'EIO' ? 130 : 3);
 });
 
 const args = process.argv.slice(2);

@@ -166,8 +166,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
 }
 
 /**
- * stdout failed under a run of main(): its reader went away (EPIPE: `plaidbal … | head`) or its
- * terminal closed (EIO). bin/plaidbal.js asks here before it exits on such an error (stderr's loss
+ * stdout failed under a run of main(): its reader went away (EPIPE: `plaidbal … | head`), its
+ * terminal closed (EIO) or its disk is full (ENOSPC). bin/plaidbal.js asks here before it exits on such an error (stderr's loss
  * never stops a run: it is muted there). Inside a critical section, exiting would lose what Plaid
  * has done, so the run goes on without stdout (writes to it are dropped) and stops once the
  * section is over, as after Ctrl-C: true, the error is taken care of. Outside one, false: nothing

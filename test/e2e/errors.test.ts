@@ -165,6 +165,21 @@ describe.concurrent('exit 2: usage and bad input', () => {
 });
 
 describe.concurrent('exit 3: configuration, credentials and store', () => {
+  it('stdout on a full disk (`> /dev/full`): exit 3 and the cause on stderr, not a crash', async ({ world, expect }) => {
+    await linked(world, expect);
+    const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+    for (const args of [['--version'], ['balance', '--item', 'demo', '--json'], ['balance', '--item', 'demo', '--format', 'csv']]) {
+      const child = nodeSpawn('sh', ['-c', `${[process.execPath, BIN, ...args].map(quote).join(' ')} > /dev/full`], { env: world.env, stdio: ['ignore', 'ignore', 'pipe'] });
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+      expect(code, `${args.join(' ')}: ${stderr}`).toBe(3);
+      expect(stderr).toContain("Error: Could not write plaidbal's output to stdout: the disk is full (ENOSPC). What was not written is lost.");
+      // No stack trace: Node's report of an uncaught error.
+      expect(stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+
   it('PLAIDBAL_BASE_URL that is not an http(s) URL: exit 3 before any call, the value not repeated', async ({ world, expect }) => {
     await linked(world, expect);
     for (const bad of ['notaurl', 'ftp://user:hunter2@proxy.example/']) {
