@@ -184,6 +184,20 @@ describe('--min-last-updated (Capital One)', () => {
     expect(world.emulator.requests.at(-1)!.body).toMatchObject({ options: { min_last_updated_datetime: '2019-12-31T23:00:00Z' } });
   });
 
+  it('a date-time that does not exist is refused (exit 2, no call), not moved to one that does', async () => {
+    const calls = world.emulator.requests.length;
+    for (const bad of ['2026-02-30T00:00:00Z', '2026-13-01T00:00:00Z', '2026-04-31T12:00:00Z', '2026-01-01T24:00:00Z', '2026-01-01T00:60:00Z', '2026-01-01T00:00:00+24:00']) {
+      const r = await world.run(['balance', '--item', 'capone', '--min-last-updated', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toContain(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${bad}").`);
+    }
+    expect(world.emulator.requests.length).toBe(calls);
+    // A leap day that exists is taken.
+    const leap = await world.run(['balance', '--item', 'capone', '--json', '--min-last-updated', '2024-02-29T00:00:00Z']);
+    expect(leap.code, leap.stderr).toBe(0);
+    expect(world.emulator.requests.at(-1)!.body).toMatchObject({ options: { min_last_updated_datetime: '2024-02-29T00:00:00Z' } });
+  });
+
   it('explains LAST_UPDATED_DATETIME_OUT_OF_RANGE', async () => {
     const r = await world.run(['balance', '--item', 'capone', '--min-last-updated', '2999-01-01T00:00:00Z']);
     expect(r.stderr).toContain('LAST_UPDATED_DATETIME_OUT_OF_RANGE');

@@ -86,7 +86,11 @@ export function minLastUpdatedFor(item: Pick<ItemRecord, 'institution_id'>, give
 export function parseMinLastUpdated(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   const ms = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value) || Number.isNaN(ms)) {
+  const parts = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(?:Z|[+-](\d{2}):(\d{2}))$/.exec(value);
+  // A date that does not exist (Date.parse takes 2026-02-30 as 2026-03-02) or an hour of 24 is refused, not moved.
+  const [year, month, day, hour, minute, second, , offsetHours, offsetMinutes] = (parts ?? []).slice(1).map((part) => Number(part ?? 0));
+  const real = parts !== null && month! >= 1 && month! <= 12 && day! >= 1 && day! <= new Date(Date.UTC(year!, month!, 0)).getUTCDate() && hour! <= 23 && minute! <= 59 && second! <= 59 && offsetHours! <= 23 && offsetMinutes! <= 59;
+  if (!real || Number.isNaN(ms)) {
     throw usageError(`--min-last-updated needs an ISO-8601 date-time with a time zone, such as 2026-11-23T09:00:00Z (got "${value}").`);
   }
   return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
