@@ -14,6 +14,7 @@ import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, createSandboxItem } from '../emulator/index.js';
 import { BIN, baseEnv, runCli, type CliResult } from '../helpers/cli.js';
+import { runInProcess } from '../helpers/in-process.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -457,5 +458,24 @@ describe('balance --access-token-stdin: no store at all', () => {
     }
     expect(calls(BALANCE), 'no billed call for a refused token').toBe(balances);
     expect(readdirSync(home)).toEqual([]);
+  });
+
+  it("Plaid's errors about the item get hints for a token in no store: no command naming a stored item", async () => {
+    const run = (args: string[]) => runInProcess(['balance', '--access-token-stdin', ...args], { env, stdin: token });
+    const cases: [Record<string, unknown>, string[], number, string, RegExp][] = [
+      [{ status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCOUNT_ID' }, ['--account', 'X1'], 2, 'without --account (`plaidbal balance --access-token-stdin --json`)', /--item/],
+      [{ status: 400, error_type: 'ITEM_ERROR', error_code: 'PRODUCTS_NOT_SUPPORTED' }, [], 4, 'update mode will not change that', /link --update|items remove/],
+      [{ status: 400, error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED' }, [], 4, "Link's update mode fixes ITEM_LOGIN_REQUIRED", /items remove/],
+    ];
+    for (const [fault, args, code, hint, never] of cases) {
+      world.emulator.inject({ path: BALANCE, ...fault, times: 1 } as Parameters<typeof world.emulator.inject>[0]);
+      const r = await run(args);
+      expect(r.code, `${String(fault.error_code)}: ${r.stderr}`).toBe(code);
+      expect(r.stderr).toContain(String(fault.error_code));
+      expect(r.stderr).toContain(hint);
+      expect(r.stderr).not.toContain('this item`');
+      expect(r.stderr).not.toMatch(never);
+      expectNoToken(printed(r));
+    }
   });
 });

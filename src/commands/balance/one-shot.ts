@@ -15,6 +15,7 @@ import { balanceDrain, fetchBalancesWithToken, parseMinLastUpdated } from './fet
 import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 import { errorText, escapeControls } from '../../text.js';
+import { hintForPlaidError, updateModeFixes } from '../../plaid/errors.js';
 
 const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
 /** An access token is short; more than this on stdin is not one token. */
@@ -53,17 +54,20 @@ const UNSTORED = '<the token on stdin>';
 
 /**
  * Plaid's hints name plaidbal commands for a stored item (`plaidbal link --update <item>`,
- * `items remove <item>`); this token is in no store, so such a hint says what holds here instead.
+ * `items remove <item>`); this token is in no store, so such a hint says what holds here instead:
+ * the hint for no stored item, where the error does not call for one of its own.
  */
-function oneShotError(error: CliError): CliError {
+function oneShotError(error: CliError, environment: Environment, now: number): CliError {
   if (!error.hint?.includes(UNSTORED)) return error;
   const p = error.plaid;
   const hint =
     p?.error_code === 'INVALID_ACCESS_TOKEN'
       ? 'Plaid does not know this token: it was removed or rotated, or it belongs to another client_id (check PLAID_CLIENT_ID and PLAID_ENV).'
-      : p?.error_type === 'ITEM_ERROR'
-        ? "The item needs attention in the application that owns this token (Link's update mode fixes ITEM_LOGIN_REQUIRED); or import it with `plaidbal items import` and run `plaidbal link --update <alias>`."
-        : error.hint.replaceAll(`"${UNSTORED}"`, 'this item').replaceAll(UNSTORED, 'this item');
+      : p?.error_code === 'INVALID_ACCOUNT_ID'
+        ? "List this token's accounts with the same command without --account (`plaidbal balance --access-token-stdin --json`), and pass one of their account_ids."
+        : p && updateModeFixes(p)
+          ? "The item needs attention in the application that owns this token (Link's update mode fixes ITEM_LOGIN_REQUIRED); or import it with `plaidbal items import` and run `plaidbal link --update <alias>`."
+          : ((p && hintForPlaidError(p, { environment, now })) ?? error.hint.replaceAll(`"${UNSTORED}"`, 'this item').replaceAll(UNSTORED, 'this item'));
   return new CliError(error.message, { exitCode: error.exitCode, plaid: error.plaid, hint });
 }
 
@@ -88,7 +92,7 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   // Free: which item this is and where (the Capital One default needs the institution). A token
   // Plaid does not know fails here, before the billed balance call.
   const { item } = await plaid.call('itemGet', { access_token: token }, { secrets, item: UNSTORED }).catch((error: unknown) => {
-    throw error instanceof CliError ? oneShotError(error) : error;
+    throw error instanceof CliError ? oneShotError(error, environment, ctx.now().getTime()) : error;
   });
   const institutionId = item.institution_id ?? null;
   let institutionName: string | null = null;
@@ -112,7 +116,7 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
 
   // The item is named by its item_id: it has no alias.
   const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [{ ...result.json, name: item.item_id }] };
-  const failure = result.error ? oneShotError(result.error) : null;
+  const failure = result.error ? oneShotError(result.error, environment, ctx.now().getTime()) : null;
   if (failure && format === 'table') throw failure;
   ctx.io.stdout.write(await render(doc, format, ctx));
   if (ctx.signal.aborted) throw new CliError('Interrupted, after the item had been answered (on stdout).', { exitCode: ExitCode.INTERRUPTED });
