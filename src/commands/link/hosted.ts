@@ -36,7 +36,9 @@ function institutionOf(value: { name?: string | null; institution_id?: string | 
 /**
  * The first finished session: a public token wins over exits (the user may have left one
  * session and finished another); `on_success`/`on_exit` are the deprecated spellings.
- * Sessions still in progress (`finished_at: null`) are listed too and count for nothing.
+ * Sessions still in progress (`finished_at: null`, no exit, nothing added) are listed too, and an
+ * exit does not end the wait while one is: the user left one session and is going through
+ * another from the same URL.
  *
  * Update mode adds no Item, so Plaid does not promise a public token in `item_add_results`
  * (docs: Hosted Link, update mode): there a session that has finished (`finished_at` set)
@@ -69,6 +71,8 @@ export function hostedOutcome(sessions: readonly LinkTokenGetSessionsResponse[],
       };
     }
   }
+  const inProgress = sessions.some((session) => !(session.exit ?? session.on_exit) && !(typeof session.finished_at === 'string' && session.finished_at !== ''));
+  if (inProgress) return null;
   for (const session of sessions) {
     const exit = session.exit ?? session.on_exit;
     if (!exit) continue;
