@@ -689,6 +689,26 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${out.stdout}\n${out.stderr}`).not.toContain(secret);
   });
 
+  it('during items remove: plaidbal finishes the removal at Plaid and deletes the local copy, even on a second Ctrl-C', async ({ world, expect }) => {
+    await linked(world, expect);
+    world.emulator.setLatency(1_500, '/item/remove');
+    const { child, out, closed } = spawnCli(['items', 'remove', 'demo', '--yes'], world.env);
+    const started = Date.now();
+    while (!world.emulator.requests.some((q) => q.path === '/item/remove') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    await new Promise((r) => setTimeout(r, 200));
+    child.kill('SIGINT');
+    const code = await closed;
+    world.emulator.setLatency(0, '/item/remove');
+    // Left there, the item would be gone at Plaid and still listed here, its token dead.
+    expect(code, out.stderr).toBe(0);
+    expect(out.stderr).toContain('Ctrl-C: still removing "demo" at Plaid and deleting its local copy; plaidbal stops as soon as that is safe.');
+    expect(out.stderr).toContain('Removed "demo".');
+    expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(1);
+    expect(world.emulator.items().filter((i) => !i.removed)).toHaveLength(0);
+    expect(JSON.parse((await world.run(['items', '--json'])).stdout).items).toEqual([]);
+  });
+
   it('Ctrl-C during an exchange that then fails: the failure and what to do about it, not "Interrupted"', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
     const before = await world.store.snapshot();

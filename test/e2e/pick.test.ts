@@ -80,4 +80,25 @@ describe('an alias used in both environments', () => {
     const resets = world.emulator.requests.filter((q) => q.path === '/sandbox/item/reset_login');
     expect(resets.map((q) => (q.body as { access_token: string }).access_token)).toEqual([sandboxToken]);
   });
+
+  it('items rename and items remove act on the item of --env, and only on it', async () => {
+    const listed = async () => (JSON.parse((await world.run(['items', '--json'])).stdout).items as { alias: string; environment: string }[]).map((i) => `${i.environment} ${i.alias}`).sort();
+    // Without --env, which one is meant is asked for, as elsewhere.
+    const ambiguous = await world.run(['items', 'rename', 'demo', 'other']);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('--env');
+    const renamed = await world.run(['items', 'rename', 'demo', 'live', '--env', 'production']);
+    expect(renamed.code, renamed.stderr).toBe(0);
+    expect(await listed()).toEqual(['production live', 'sandbox demo']);
+    // --env that names no such item: refused, nothing done (it was ignored, and the Sandbox item went).
+    const removals = () => world.emulator.requests.filter((q) => q.path === '/item/remove').length;
+    const wrong = await world.run(['items', 'remove', 'demo', '--env', 'production', '--yes']);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('"demo" is linked in sandbox, not in production.');
+    expect(removals()).toBe(0);
+    const removed = await world.run(['items', 'remove', 'live', '--env', 'production', '--local', '--yes']);
+    expect(removed.code, removed.stderr).toBe(0);
+    expect(await listed()).toEqual(['sandbox demo']);
+    expect(removals()).toBe(0);
+  });
 });

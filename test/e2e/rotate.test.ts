@@ -266,8 +266,13 @@ describe('items remove while another process rotates the item', () => {
       const started = Date.now();
       while (invalidateCalls() === calls && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
       // The remove reads the store before the rotation has saved: it sends the old, now dead, token.
-      const removal = await world.run(['items', 'remove', 'second', '--yes']);
+      // Then it waits for the store lock, which the rotation holds through its Plaid call, however
+      // short its own lock timeout: given up, it said the item was removed at Plaid, and pointed
+      // at `items remove --local`, which would have dropped the item's only working token.
+      const removal = await world.run(['items', 'remove', 'second', '--yes'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '500' } });
       expect(removal.code, removal.stderr).toBe(2);
+      expect(removal.stderr).toContain('! The store is busy (another plaidbal process holds its lock): waiting for it to delete the local copy of "second".');
+      expect(removal.stderr).not.toContain('--local');
       expect(removal.stderr).toContain('The access token of "second" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.');
       expect((world.emulator.requests.filter((q) => q.path === '/item/remove').at(-1)!.response as { error_code?: string }).error_code).toBe('INVALID_ACCESS_TOKEN');
     } finally {

@@ -129,7 +129,7 @@ call fails; --all: 6 when any item is not healthy (every item is still listed).`
 }
 
 export type ItemsListOptions = ReturnType<ItemsCommand['opts']>;
-export type ItemsRemoveOptions = OptionsOf<typeof removeCommand>;
+export type ItemsRemoveOptions = ItemsListOptions & OptionsOf<typeof removeCommand>;
 export type ItemsRotateOptions = ItemsListOptions & OptionsOf<typeof rotateCommand>;
 export type ItemsImportOptions = ItemsListOptions & OptionsOf<typeof importCommand>;
 export type ItemsStatusOptions = ItemsListOptions & OptionsOf<typeof statusCommand>;
@@ -146,14 +146,14 @@ export function registerItems(program: CommandUnknownOpts, runner: Runner): void
     .action(async (ref, alias, _opts, command) =>
       runner(command, async (ctx) => {
         noJson(items, 'rename');
-        return (await import('./run.js')).runItemsRename(ctx, ref, alias);
+        return (await import('./run.js')).runItemsRename(ctx, ref, alias, items.opts());
       }),
     );
 
   removeCommand(items).action(async (ref, opts, command) =>
     runner(command, async (ctx) => {
       noJson(items, 'remove');
-      return (await import('./run.js')).runItemsRemove(ctx, ref, opts);
+      return (await import('./run.js')).runItemsRemove(ctx, ref, { ...items.opts(), ...opts });
     }),
   );
   rotateCommand(items).action(async (ref, opts, command) =>

@@ -1,5 +1,6 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
+import { enterCritical } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import { whyNoPrompt } from '../../io.js';
 import { itemsJson, itemsTable } from '../../format/items.js';
@@ -7,6 +8,7 @@ import { aad } from '../../store/seal.js';
 import type { StoredItem } from '../../store/document.js';
 import { subscriptionProducts } from '../link/products.js';
 import { checkAliasFree } from '../link/save.js';
+import { escapeControls } from '../../text.js';
 import type { ItemsListOptions, ItemsRemoveOptions } from './index.js';
 import { pendingRecoveryFor } from './recovery.js';
 
@@ -19,9 +21,9 @@ export async function runItemsList(ctx: Ctx, opts: ItemsListOptions): Promise<nu
   return 0;
 }
 
-export async function runItemsRename(ctx: Ctx, ref: string, alias: string): Promise<number> {
+export async function runItemsRename(ctx: Ctx, ref: string, alias: string, opts: Pick<ItemsListOptions, 'env'> = {}): Promise<number> {
   const store = await ctx.store();
-  const item = store.resolveItem(ref);
+  const item = store.resolveItem(ref, opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined);
   if (item.alias === alias) {
     ctx.info(`"${item.item_id}" is already called "${alias}".`);
     return 0;
@@ -56,7 +58,7 @@ export function localRemovalWarning(item: StoredItem): string {
 
 export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOptions): Promise<number> {
   const store = await ctx.store();
-  const item = store.resolveItem(ref);
+  const item = store.resolveItem(ref, opts.env !== undefined ? resolveEnvironment(opts.env, ctx.env) : undefined);
   // A recovery file holds the item's only working token: removing the item (at Plaid, whose
   // answer to the dead stored token would be INVALID_ACCESS_TOKEN, or locally) would leave it at
   // Plaid with that token in a file nothing can use any more.
@@ -64,11 +66,11 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
   if (pending) {
     throw usageError(`An earlier rotation of "${item.alias}" is not finished: its new token is in ${pending}. Nothing was removed.`, 'Finish it first with: plaidbal items rotate --recover');
   }
-  if (opts.local && item.environment === 'production') ctx.info(ctx.io.err.yellow(`! ${localRemovalWarning(item)}`));
+  if (opts.local && item.environment === 'production') ctx.info(ctx.io.err.yellow(`! ${escapeControls(localRemovalWarning(item))}`));
   if (!opts.yes) {
     if (!ctx.io.canPrompt) throw usageError(`Removing "${item.alias}" needs confirmation, and plaidbal cannot ask here (${whyNoPrompt(ctx.io)}).`, 'Pass --yes to confirm.');
     const what = opts.local ? 'Delete the local copy of' : 'Remove at Plaid and delete';
-    const ok = await ctx.prompt.confirm(`${what} "${item.alias}" (${item.institution_name ?? item.item_id}, ${item.environment})?`, { default: false });
+    const ok = await ctx.prompt.confirm(`${what} "${item.alias}" (${escapeControls(item.institution_name ?? item.item_id)}, ${item.environment})?`, { default: false });
     if (!ok) {
       ctx.info('Nothing was removed.');
       // Declined, as `balance` and `link` exit when the user says no: a script can tell it from done.
@@ -76,6 +78,9 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
     }
   }
   let note = '';
+  let leave = () => {};
+  /** Plaid's refusal of the token (INVALID_ACCESS_TOKEN, ITEM_NOT_FOUND), when that is how the call ended. */
+  let refused: string | undefined;
   if (opts.local) {
     note =
       item.environment === 'production'
@@ -86,19 +91,27 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
     store.assertWritable('Nothing was removed at Plaid');
     const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
     const plaid = await ctx.plaid(item.environment);
+    // From the call until the local copy is deleted, a stop waits (critical.ts): stopped in between,
+    // the item would be gone at Plaid and still listed here, with a token that no longer works.
+    leave = enterCritical(`removing "${item.alias}" at Plaid and deleting its local copy`);
     try {
-      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], item: item.alias });
+      await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], item: item.alias, uninterruptible: true });
     } catch (error) {
       // Already gone at Plaid: the local copy is all that is left, so delete it.
       const gone = error instanceof CliError ? error.plaid?.error_code : undefined;
-      if (gone !== 'INVALID_ACCESS_TOKEN' && gone !== 'ITEM_NOT_FOUND') throw error;
+      if (gone !== 'INVALID_ACCESS_TOKEN' && gone !== 'ITEM_NOT_FOUND') {
+        leave();
+        throw error;
+      }
+      refused = gone;
       note = ` Plaid no longer knew the item (${gone}), so only the local copy was deleted.`;
     }
   }
   const gone = note !== '' && !opts.local;
   let rotatedMeanwhile: CliError | null = null;
   try {
-    await store.update((doc) => {
+    await store.update(
+      (doc) => {
       // "Plaid no longer knew the item" was said of the token read above. Another plaidbal process
       // may have rotated it since (Plaid then refuses the old one): the item lives on, with the new one.
       const current = doc.items.find((i) => i.item_id === item.item_id);
@@ -112,14 +125,30 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
         ));
       }
       doc.items = doc.items.filter((i) => i.item_id !== item.item_id);
-    });
+      },
+      // Once Plaid has acted, a busy store is waited for (another plaidbal rotating this item holds
+      // the lock through its Plaid call), never a reason to give up half-way.
+      opts.local
+        ? {}
+        : { untilFree: true, onWait: () => ctx.info(ctx.io.err.yellow(`! The store is busy (another plaidbal process holds its lock): waiting for it to delete the local copy of "${item.alias}".`)) },
+    );
   } catch (error) {
     if (opts.local || error === rotatedMeanwhile || !(error instanceof CliError)) throw error;
+    if (refused) {
+      // Plaid refused the token: the item may be gone, or alive with a newer token in the store
+      // (another plaidbal rotated it). Deleting the copy without looking could drop that token.
+      throw new CliError(`Plaid no longer knew the token of "${item.alias}" (${refused}), and the local copy could not be checked and deleted. ${error.message}`, {
+        exitCode: error.exitCode,
+        hint: `${error.hint ? `${error.hint} ` : ''}Then run \`plaidbal items remove ${item.alias}\` again: if another plaidbal process rotated its token meanwhile, that removes it at Plaid with the new one.`,
+      });
+    }
     // Plaid has already removed the item; what is left is a local copy whose token no longer works.
     throw new CliError(`"${item.alias}" was removed at Plaid, but deleting its local copy failed. ${error.message}`, {
       exitCode: error.exitCode,
       hint: `${error.hint ? `${error.hint} ` : ''}Then delete the local copy with: plaidbal items remove --local ${item.alias} --yes`,
     });
+  } finally {
+    leave();
   }
   ctx.info(`${ctx.io.err.green('✓')} Removed "${item.alias}".${note}`);
   return 0;
