@@ -5,7 +5,7 @@
  */
 import type { ChalkInstance } from 'chalk';
 import type { Environment, ItemRecord, PlaidErrorJson } from '../types.js';
-import { plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
+import { hintForPlaidError, plaidErrorJson, updateModeFixes } from '../plaid/errors.js';
 import { NO_ITEMS_MESSAGE, describeInstant } from './items.js';
 import { plainTable } from './table.js';
 import { MISSING } from './money.js';
@@ -134,7 +134,8 @@ export function itemStatus(record: ItemRecord, check: ItemCheck, now: Date): Ite
       request_id: check.request_id,
     },
     consent,
-    hint: null,
+    // An error update mode does not fix has no `fix`: what plaidbal knows of its code is the hint.
+    hint: itemError && status === 'error' ? (hintForPlaidError(itemError, { environment: record.environment, item: record.alias, linkedAt: record.linked_at, now: now.getTime() }) ?? null) : null,
   };
 }
 

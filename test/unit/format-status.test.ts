@@ -204,3 +204,20 @@ describe('statusJson', () => {
     expect(JSON.parse(statusJson(doc))).toEqual({ environment: null, checked_at: '2024-05-04T12:00:00.000Z', items: [] });
   });
 });
+
+describe('an error update mode does not fix, in a table of several items (items status --all)', () => {
+  it('says what to do about it: the hint for its code, since there is no fix', () => {
+    const noAccounts: PlaidErrorJson = { error_type: 'ITEM_ERROR', error_code: 'NO_ACCOUNTS', error_message: 'no valid accounts were found for this item', display_message: null, request_id: 'Zz9Yy8Xx7Ww6Vv5' };
+    const broken = itemStatus(DEMO, ok({ error: noAccounts }), NOW);
+    expect(broken.json).toMatchObject({ status: 'error', fix: null });
+    expect(broken.hint).toContain('update mode will not bring them back');
+    const table = statusTable([itemStatus(NEVER_BALANCED, ok(), NOW), broken], plain, NOW);
+    expect(table).toContain('NO_ACCOUNTS');
+    expect(table).toContain('Hint: Plaid finds no usable accounts on this item');
+    expect(table).toContain('plaidbal items remove demo');
+    // What update mode fixes has its fix, and no hint besides.
+    const login = itemStatus(DEMO, ok({ error: LOGIN_REQUIRED }), NOW);
+    expect(login.json.fix).toBe('plaidbal link --update demo');
+    expect(login.hint).toBeNull();
+  });
+});
