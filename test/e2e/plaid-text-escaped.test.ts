@@ -1,6 +1,7 @@
 /**
  * Text from Plaid and the bank that reaches the terminal outside the balance table: currency
- * codes in the totals, items status, the items rotate table, check's "As of" line, warnings that quote Plaid's message,
+ * codes in the totals, items status, the items rotate table, check's "As of" line, the questions
+ * items remove and items rotate ask, warnings that quote Plaid's message,
  * and the --debug line's request_id. Each shows its control characters as `\u001b`-style text
  * (README, "Text from Plaid on a terminal"), so an answer cannot retitle or clear the terminal.
  *
@@ -12,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createSandboxItem } from '../emulator/index.js';
 import type { CliResult } from '../helpers/cli.js';
+import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { linkedWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 // An OSC that sets the terminal's title, ended by a bell.
@@ -151,6 +153,29 @@ describe('text from Plaid outside the balance table', () => {
       expect(r.stdout).toContain(`2026-12-01 (${ESCAPED})`);
     } finally {
       await plaid.close();
+    }
+  });
+
+  it('items remove and items rotate: the question before acting names the institution escaped', async () => {
+    const plaid = await rewritingPlaid((path, body) => {
+      if (path === '/institutions/get_by_id') (body.institution as Body).name = `Bank${HOSTILE}`;
+    });
+    try {
+      // Linked through the rewriting Plaid: the store keeps the institution's name as Plaid sent it.
+      expect((await world.run(['link', '--sandbox', '--name', 'hostile'], { extraEnv: plaid.env })).code).toBe(0);
+    } finally {
+      await plaid.close();
+    }
+    const tty = { ...world.env };
+    delete tty.CI;
+    for (const [args, asked] of [
+      [['items', 'remove', 'hostile'], /Remove at Plaid and delete "hostile"/],
+      [['items', 'rotate', 'hostile'], /Rotate the access token of "hostile"/],
+    ] as const) {
+      const r = await runInTerminal([...args], tty, [{ expect: asked, send: 'n\r' }]);
+      expect(r.code, stripAnsi(r.screen)).toBe(8);
+      expect(r.screen).not.toContain(HOSTILE);
+      expect(stripAnsi(r.screen)).toContain(`Bank${ESCAPED}`);
     }
   });
 

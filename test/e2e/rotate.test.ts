@@ -379,6 +379,30 @@ describe('items rotate --all', () => {
     expect(r.stderr).toContain('the access tokens of 3 sandbox items');
     expect(invalidateCalls()).toBe(calls);
   });
+  it('an item removed by another plaidbal process before its turn is skipped, and the run goes on: exit 6, every result printed', async () => {
+    await link('fourth');
+    const olds = ['demo', 'second', 'third', 'fourth'].map((a) => tokenOf(a, itemIds));
+    const calls = invalidateCalls();
+    // --rate 15: three rotations at once, the fourth about 4 s later.
+    const { out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '15'], world.env);
+    const started = Date.now();
+    while (tokenOf('third', itemIds) === olds[2] && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    const removed = await world.run(['items', 'remove', 'fourth', '--local', '--yes']);
+    expect(removed.code, removed.stderr).toBe(0);
+    const code = await closed;
+    expect(code, out.stderr).toBe(6);
+    const results = JSON.parse(out.stdout).items as { name: string; result: string; message: string | null }[];
+    expect(results.map((x) => [x.name, x.result, x.message])).toEqual([
+      ['demo', 'rotated', null],
+      ['second', 'rotated', null],
+      ['third', 'rotated', null],
+      ['fourth', 'skipped', 'not attempted: removed by another plaidbal process meanwhile'],
+    ]);
+    expect(invalidateCalls()).toBe(calls + 3);
+    expect(tokenOf('fourth', itemIds)).toBe(olds[3]);
+    noteTokens();
+    expectNoToken(`${out.stdout}\n${out.stderr}`);
+  });
 });
 
 const isRoot = process.getuid?.() === 0;

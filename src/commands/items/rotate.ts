@@ -32,7 +32,7 @@ import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
 import { StoreWriteError } from '../../store/store.js';
 import type { Environment } from '../../types.js';
-import { cappedList, errorText } from '../../text.js';
+import { cappedList, errorText, escapeControls } from '../../text.js';
 import { pickItems } from '../pick.js';
 import { progress } from '../progress.js';
 import type { ItemsRotateOptions } from './index.js';
@@ -47,6 +47,13 @@ const finishCommand = 'plaidbal items rotate --recover';
  * stored token tells which; plaidbal never retries the call (a retry would send a token that may
  * already be dead).
  */
+/** The item was removed (by another plaidbal process) before its turn: nothing was asked of Plaid. */
+class RemovedMeanwhile extends CliError {
+  constructor(item: StoredItem) {
+    super(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`, { exitCode: ExitCode.USAGE });
+  }
+}
+
 class RotationUncertain extends CliError {
   constructor(
     readonly item: StoredItem,
@@ -110,7 +117,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   }
 
   if (!opts.yes) {
-    const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${items[0]!.institution_name ?? items[0]!.item_id}, ${env})` : `the access tokens of ${items.length} ${env} items (${cappedList(items.map((i) => i.alias))})`;
+    const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${escapeControls(items[0]!.institution_name ?? items[0]!.item_id)}, ${env})` : `the access tokens of ${items.length} ${env} items (${cappedList(items.map((i) => i.alias))})`;
     if (!ctx.io.canPrompt) throw usageError(`Rotating ${what} needs confirmation, and plaidbal cannot ask here (${whyNoPrompt(ctx.io)}).`, 'Pass --yes to confirm.');
     const ok = await ctx.prompt.confirm(`Rotate ${what}? Each old token stops working at once.`, { default: false });
     if (!ok) {
@@ -148,7 +155,7 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
       try {
         await store.update(async (doc) => {
           const target = doc.items.find((i) => i.item_id === item.item_id);
-          if (!target) throw usageError(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`);
+          if (!target) throw new RemovedMeanwhile(item);
           const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
           // Stopped while waiting for the lock or unsealing: nothing has happened at Plaid yet.
           if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -232,6 +239,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
           // Stopped before this item's call (waiting for its pacing slot, the lock or the key): nothing happened at Plaid.
           results.push({ item, result: 'skipped', requestId: null, error: null, message: 'interrupted', recoveryFile: null });
           continue;
+        } else if (error instanceof RemovedMeanwhile) {
+          // Gone from the store since the run began: nothing to rotate, and the others go on.
+          results.push({ item, result: 'skipped', requestId: null, error: null, message: 'not attempted: removed by another plaidbal process meanwhile', recoveryFile: null });
         } else if (error instanceof RotationNotSaved) {
           results.push({ item, result: error.recoveryFile ? 'recovery_file' : 'lost', requestId: error.requestId, error: null, message: error.message, recoveryFile: error.recoveryFile });
           // The store cannot be written: every further rotation would end the same way.
