@@ -451,7 +451,32 @@ export class Store {
    * for the lock must find it). What it throws is ignored; update() throws the failure.
    */
   async update(change: (doc: StoreDocument) => void | Promise<void>, opts: { untilFree?: boolean; onWait?: () => void; onFailure?: (error: unknown) => void | Promise<void> } = {}): Promise<StoreDocument> {
-    this.ensureDir();
+    if (this.discarded) {
+      throw new CliError(`The key made for the new store at ${this.path} was deleted when the store's first write failed, so nothing sealed with it can be written any more. Nothing was written.`, { exitCode: ExitCode.CONFIG, hint: 'Run the command again.' });
+    }
+    try {
+      this.ensureDir();
+      return await this.locked(change, opts);
+    } catch (error) {
+      // A keychain key made for this store's first write is useless when that write did not land
+      // (it failed, or never began: the directory, the lock): its entry is deleted, and what was
+      // sealed with it must never be written after all (a batch import writing its rows again), or
+      // the store would name a keychain entry that is gone. A key that landed is no longer pending.
+      const made = this.pendingKey?.config;
+      if (made?.source === 'keychain') {
+        this.pendingKey = null;
+        this.unlocked = null;
+        this.discarded = made.check;
+        await this.keyDeps.keychain.delete(made.account).catch(() => false);
+      }
+      throw error;
+    }
+  }
+
+  /** The check of a key made for this store's first write and deleted when that write failed. */
+  private discarded: string | null = null;
+
+  private locked(change: (doc: StoreDocument) => void | Promise<void>, opts: { untilFree?: boolean; onWait?: () => void; onFailure?: (error: unknown) => void | Promise<void> }): Promise<StoreDocument> {
     return this.withLock(async () => {
       const expected = this.written;
       const own = expected !== null && this.current !== null && this.fileDigest() === expected ? this.current : null;
@@ -503,14 +528,7 @@ export class Store {
     await change(fresh);
     const problem = documentProblem(fresh);
     if (problem) throw new CliError(`Refusing to write an invalid store: ${problem}.`, { exitCode: ExitCode.UNEXPECTED });
-    try {
-      return this.commit(fresh);
-    } catch (error) {
-      // A keychain key made for this store's first write is useless when that write did not land.
-      const made = this.pendingKey?.config;
-      if (made?.source === 'keychain' && !(error instanceof StoreWriteError && error.committed)) await this.keyDeps.keychain.delete(made.account).catch(() => false);
-      throw error;
-    }
+    return this.commit(fresh);
   }
 
   /**

@@ -221,3 +221,38 @@ it('a new store whose first write is in place but unconfirmed: its keychain key 
   await store.update(add(2));
   expect(JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')).items.map((i: { alias: string }) => i.alias)).toEqual(['a1', 'a2']);
 });
+
+it("a new store whose first write fails: the keychain key made for it is deleted, and nothing sealed with it is written afterwards", async () => {
+  // An items import with credentials from the environment makes the store's first key, and
+  // writes its rows again after a failed batch: that write would have named the deleted entry.
+  const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-dir-fsync-'));
+  onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
+  const dir = join(scratch, 'store');
+  const keychain = memoryKeychain();
+  const keyDeps = { keychain, passphrase: () => Promise.reject(new Error('no passphrase in this test')), notice: () => {}, now: () => new Date() };
+  const store = Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps });
+  const sealer = await store.sealerForWriting('keychain');
+  const add = (doc: { items: unknown[] }) =>
+    void doc.items.push({ item_id: 'item1', alias: 'a1', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-12-04T12:00:00.000Z', last_balance_at: null, access_token: sealer.seal('token-1', aad.accessToken('sandbox', 'item1')) });
+  fault.rename = dir;
+  const fired = fault.fired;
+  const first = await store.update(add).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  fault.rename = null;
+  expect(fault.fired).toBeGreaterThan(fired);
+  expect(first).toBeInstanceOf(StoreWriteError);
+  expect((first as InstanceType<typeof StoreWriteError>).committed).toBe(false);
+  expect(readdirSync(dir).filter((name) => name === 'store.json')).toEqual([]);
+
+  // The disk is well again: the same rows, sealed with the deleted key, are refused, not written.
+  const again = await store.update(add).then(
+    () => null,
+    (error: unknown) => error,
+  );
+  expect(again).toMatchObject({ exitCode: 3 });
+  expect((again as Error).message).toContain("was deleted when the store's first write failed, so nothing sealed with it can be written any more. Nothing was written.");
+  expect(readdirSync(dir).filter((name) => name === 'store.json')).toEqual([]);
+});
+

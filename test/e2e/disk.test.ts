@@ -124,7 +124,7 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(result.stdout).toBe('');
     });
 
-    it('config init on a new store with the OS keychain: the key made for it is deleted again', async () => {
+    it('config init on a new store with the OS keychain: the key made for it is deleted again, also when the write never begins', async () => {
       // A gnome-keyring of its own: the suite's shared one gains and loses keys from other
       // files running at the same time, so a listing of it proves nothing about this command.
       const bus = await startPrivateBus({ secretService: true });
@@ -148,6 +148,14 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
         expect(result.code, result.stderr).toBe(3);
         expect(result.stderr).toMatch(FULL);
         expect(readdirSync(dir)).toEqual([]);
+        expect(await keychainAccounts(bus.env)).toEqual(keysBefore);
+
+        // A write that never begins (the lock cannot be used: a bad PLAIDBAL_LOCK_TIMEOUT_MS) leaves none either.
+        const never = mkdtempSync(join(scratch, 'never-'));
+        const refused = await run(never, ['config', 'init', '--env', 'sandbox', '--client-id', 'test_client_id', '--secret-stdin', '--key-source', 'keychain'], { stdin: TEST_SECRET, env: { ...busEnv, PLAIDBAL_LOCK_TIMEOUT_MS: '5' } });
+        expect(refused.code, refused.stderr).toBe(3);
+        expect(refused.stderr).toContain('PLAIDBAL_LOCK_TIMEOUT_MS must be a whole number');
+        expect(readdirSync(never)).toEqual([]);
         expect(await keychainAccounts(bus.env)).toEqual(keysBefore);
       } finally {
         await bus.close();
