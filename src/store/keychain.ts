@@ -227,6 +227,11 @@ function callHelper(
       env: helperEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
       windowsHide: true,
+      // A process group of its own (POSIX): Ctrl-C or a hangup at the terminal signals the whole
+      // foreground group, and would kill a helper in the middle of what plaidbal, inside a critical
+      // section, has to finish (config rekey deleting the old key's entry). plaidbal decides when
+      // to stop; the timeout below still ends a helper that hangs.
+      detached: process.platform !== 'win32',
     });
     let stdout = '';
     let stderr = '';

@@ -8,7 +8,8 @@
  * the test's own, whose signal the test aborts at a known point of the rekey.
  */
 import { spawn } from '../helpers/spawner.js';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn as nodeSpawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
@@ -304,6 +305,55 @@ describe('config rekey', () => {
     expect(finishing()).toBeNull();
     expect(await real.get(oldAccount)).toBeNull();
     expect((await doc()).key.account).not.toBe(oldAccount);
+    expect(await opensWith('')).toBe(true);
+  });
+
+  it("Ctrl-C at the terminal during the old keychain entry's delete (SIGINT to the whole foreground group) does not kill the keychain helper: the entry is deleted", async () => {
+    await world.init('keychain');
+    await world.link('demo');
+    const oldAccount = (await doc()).key.account as string;
+    // plaidbal leads a process group of its own, as a shell's foreground job does.
+    const child = nodeSpawn(process.execPath, [BIN, 'config', 'rekey'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout.resume();
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    // The keychain helpers it starts: the first probes the keychain, the second makes the new key's
+    // entry, the third deletes the old one, inside the critical section. The terminal's Ctrl-C
+    // comes while the third runs.
+    const seen = new Set<number>();
+    let signalled = false;
+    const helpers = () => {
+      for (const name of readdirSync('/proc')) {
+        if (!/^\d+$/.test(name) || seen.has(Number(name))) continue;
+        try {
+          if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('keychain-helper')) seen.add(Number(name));
+        } catch {
+          // gone already
+        }
+      }
+    };
+    const watching = setInterval(() => {
+      helpers();
+      if (!signalled && seen.size >= 3 && child.pid !== undefined) {
+        signalled = true;
+        try {
+          process.kill(-child.pid, 'SIGINT');
+        } catch {
+          // the group has ended
+        }
+      }
+    }, 2);
+    const code = await closed;
+    clearInterval(watching);
+    expect(seen.size, stderr).toBe(3);
+    expect(signalled).toBe(true);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toContain('Ctrl-C: still switching the store to the new key and deleting the old keychain entry');
+    expect(stderr).not.toContain('could not be deleted');
+    const now = (await doc()).key.account as string;
+    expect(now).not.toBe(oldAccount);
+    expect(await storeEntries()).toEqual([now]);
     expect(await opensWith('')).toBe(true);
   });
 
