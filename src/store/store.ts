@@ -567,7 +567,7 @@ export class Store {
    * the old entry is deleted, a stop waits (critical.ts). `guard` runs under the lock, before
    * anything is re-sealed: it throws to refuse.
    */
-  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase'], signal: AbortSignal, guard: () => void = () => {}): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null }> {
+  async rekey(target: KeySource, newPassphrase: KeyDeps['passphrase'], signal: AbortSignal, guard: () => void = () => {}): Promise<{ from: KeyConfig; to: KeyConfig; removedOldEntry: boolean | null; unconfirmed: StoreWriteError | null; backupStale: boolean }> {
     const from = this.doc.key;
     if (!from) throw configError('The store has no key yet, so there is nothing to re-key.', 'Run `plaidbal config init` first.');
     const oldSealer = await this.unlock();
@@ -627,9 +627,12 @@ export class Store {
       this.unlockedCheck = created.config.check;
       let removedOldEntry: boolean | null = null;
       // Unconfirmed, a crash could still bring back the previous version, which only the old key
-      // opens: the old keychain entry is kept then, as the new one is.
-      if (from.source === 'keychain' && !unconfirmed) removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
-      return { from, to: created.config, removedOldEntry, unconfirmed };
+      // opens: the old keychain entry is kept then, as the new one is. So it is when the backup
+      // could not be written: it still holds that version, and is what a damaged store is
+      // restored from.
+      const backupStale = this.backupStale;
+      if (from.source === 'keychain' && !unconfirmed && !backupStale) removedOldEntry = await this.keyDeps.keychain.delete(from.account).catch(() => false);
+      return { from, to: created.config, removedOldEntry, unconfirmed, backupStale };
     } finally {
       leave();
     }
@@ -655,14 +658,19 @@ export class Store {
       if (error instanceof WriteFailure) throw new StoreWriteError(this.path, error);
       throw error;
     }
+    this.backupStale = false;
     try {
       writeFileVerified(backup, bytes);
     } catch (error) {
       if (!(error instanceof WriteFailure)) throw error;
+      this.backupStale = true;
       this.keyDeps.notice(`The store was saved, but its backup ${backup} could not be updated: ${error.what}. It still holds the version before this change. ${error.fix}`);
     }
     return digest;
   }
+
+  /** The last commit() saved the store but not its backup, which holds the version before. */
+  private backupStale = false;
 
   private removeLeftovers(backup: string): void {
     let names: string[];

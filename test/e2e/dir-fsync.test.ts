@@ -23,7 +23,7 @@ import { createSandboxItem } from '../emulator/index.js';
 import { bufferedIO } from '../helpers/in-process.js';
 import { linkedWorld, PASSPHRASE, type World } from '../helpers/world.js';
 
-const fault = vi.hoisted(() => ({ dir: null as string | null, rename: null as string | null, fired: 0 }));
+const fault = vi.hoisted(() => ({ dir: null as string | null, rename: null as string | null, renameTo: null as string | null, fired: 0 }));
 vi.mock('node:fs', async (importOriginal) => {
   const real = await importOriginal<typeof import('node:fs')>();
   const fsyncSync = (fd: number) => {
@@ -35,7 +35,7 @@ vi.mock('node:fs', async (importOriginal) => {
   };
   // A write that fails before its rename (the store left as it was), for the one test that needs both.
   const renameSync = (from: string, to: string) => {
-    if (fault.rename !== null && to.startsWith(`${fault.rename}/`)) {
+    if ((fault.rename !== null && to.startsWith(`${fault.rename}/`)) || (fault.renameTo !== null && to === fault.renameTo)) {
       fault.fired += 1;
       throw Object.assign(new Error('EIO: i/o error, rename (injected)'), { code: 'EIO' });
     }
@@ -139,6 +139,36 @@ it('keychain -> keychain: both entries are kept, and the store opens with the ne
   const balance = await world.run(['balance', '--item', 'demo', '--json']);
   expect(balance.code, balance.stderr).toBe(0);
   // Tidy: the entry kept for a crash is this test's to remove.
+  await osKeychain().delete(old.account!);
+});
+
+it("keychain -> keychain when the backup cannot be written: the old entry, which opens the backup, is kept, and the warning says so", async () => {
+  const context = () => realContext({ io: bufferedIO().io, env: world.env, debug: false, signal: new AbortController().signal });
+  if ((await key()).source !== 'keychain') expect(await runConfigRekey(context(), { to: 'keychain' })).toBe(0);
+  const old = await key();
+  expect(old.source).toBe('keychain');
+  const { io, stderr } = bufferedIO();
+  const ctx = realContext({ io, env: world.env, debug: false, signal: new AbortController().signal });
+  const backup = readFileSync(`${world.store.file}.bak`);
+  const fired = fault.fired;
+  fault.renameTo = `${world.store.file}.bak`;
+  let code: number;
+  try {
+    code = await runConfigRekey(ctx, { to: 'keychain' });
+  } finally {
+    fault.renameTo = null;
+  }
+  expect(fault.fired).toBeGreaterThan(fired);
+  expect(code, stderr()).toBe(0);
+  expect(stderr()).toContain(`could not be updated`);
+  expect(stderr()).toContain(`! The backup ${world.store.file}.bak still holds the store as it was before this rekey, which opens with the old key only, so the old keychain entry (service plaidbal, account ${old.account}) was kept.`);
+  const now = await key();
+  expect(now.account).not.toBe(old.account);
+  // The store opens with the new entry; the backup is as it was, and what opened it still does.
+  expect(await osKeychain().get(old.account!)).not.toBeNull();
+  expect(readFileSync(`${world.store.file}.bak`)).toEqual(backup);
+  const balance = await world.run(['balance', '--item', 'demo', '--json']);
+  expect(balance.code, balance.stderr).toBe(0);
   await osKeychain().delete(old.account!);
 });
 

@@ -1,6 +1,7 @@
 import { passphraseProvider, type Ctx } from '../../context.js';
 import { configError } from '../../errors.js';
 import { describeKeySource } from '../../store/keys.js';
+import { backupPath } from '../../store/paths.js';
 import { cappedList } from '../../text.js';
 import { recoveriesUnderCurrentKey } from '../items/recovery.js';
 
@@ -21,7 +22,7 @@ export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passph
   noPendingRotation();
   const current = store.doc.key;
   const target = opts.to ?? current?.source ?? 'keychain';
-  const { from, to, removedOldEntry, unconfirmed } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'), ctx.signal, noPendingRotation);
+  const { from, to, removedOldEntry, unconfirmed, backupStale } = await store.rekey(target, passphraseProvider(ctx.io, ctx.env, ctx.prompt, 'PLAIDBAL_NEW_PASSPHRASE'), ctx.signal, noPendingRotation);
   const e = ctx.io.err;
   const count = store.doc.items.length;
   ctx.info(`${e.green('✓')} Re-sealed ${count} access token${count === 1 ? '' : 's'} and the stored Plaid secrets.`);
@@ -35,6 +36,14 @@ export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passph
         : 'keep the old passphrase until the disk is healthy and the store has been written again.';
     ctx.info(e.yellow(`! ${unconfirmed.message} The store now opens with the new key only; if a crash brings the previous version back, that one opens with the old key, so ${kept}${unconfirmed.hint ? ` ${unconfirmed.hint}` : ''}`));
   }
-  if (removedOldEntry === false) ctx.info(e.yellow(`! The old keychain entry (plaidbal / ${from.source === 'keychain' ? from.account : ''}) could not be deleted; it no longer opens anything, so remove it by hand.`));
+  if (backupStale && !unconfirmed) {
+    // The backup (the notice above says why it was not written) is what a damaged store is restored from.
+    const kept =
+      from.source === 'keychain'
+        ? `the old keychain entry (service plaidbal, account ${from.account}) was kept. Once the backup has been written again (the next change to the store writes it), delete that entry with your keychain's own tool.`
+        : 'keep the old passphrase until the backup has been written again (the next change to the store writes it).';
+    ctx.info(e.yellow(`! The backup ${backupPath(store.path)} still holds the store as it was before this rekey, which opens with the old key only, so ${kept}`));
+  }
+  if (removedOldEntry === false) ctx.info(e.yellow(`! The old keychain entry (plaidbal / ${from.source === 'keychain' ? from.account : ''}) could not be deleted. It still opens copies of the store from before this rekey (an old backup): remove it by hand with your keychain's own tool.`));
   return 0;
 }
