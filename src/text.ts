@@ -48,19 +48,25 @@ export function cappedList(names: readonly string[], cap = LIST_CAP): string {
 /**
  * A URL as messages show it: a user and password in it (`https://user:pass@proxy/`) become `***`.
  * Parsed as the WHATWG URL parser (and so Node's HTTP clients) reads it, so `https:\\user:pw@host`
- * and a password holding `@` are caught too; text that is no URL loses everything before its
- * last `@`.
+ * and a password holding `@` are caught too; text that is no http(s) URL loses everything before
+ * its last `@`.
  */
 export function withoutUserinfo(url: string): string {
+  const beforeLastAt = () => {
+    const at = url.lastIndexOf('@');
+    return at === -1 ? url : `***${url.slice(at)}`;
+  };
   try {
     const parsed = new URL(url);
+    // `alice:s3cret@proxy:3128`, with no scheme, parses as the scheme `alice:` with no user: no
+    // http(s) URL, so handled as text.
+    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') return beforeLastAt();
     if (parsed.username === '' && parsed.password === '') return url;
     parsed.username = '***';
     parsed.password = '';
     return parsed.href;
   } catch {
-    const at = url.lastIndexOf('@');
-    return at === -1 ? url : `***${url.slice(at)}`;
+    return beforeLastAt();
   }
 }
 

@@ -264,6 +264,28 @@ describe('network', () => {
     expect(json.stdout).toContain('http://***@127.0.0.1:');
   });
 
+  it('a PLAIDBAL_BASE_URL that is no http(s) URL: the report all the same, the Environment check failing (exit 3), no call made, the password not shown', async () => {
+    const w = await linkedWorld();
+    const calls = w.emulator.requests.length;
+    // No scheme: the URL parser reads `alice:` as one.
+    const { run, doc, check } = await doctorJson(w, { PLAIDBAL_BASE_URL: 'alice:s3cret@proxy.corp:3128' });
+    expect(run.code, run.stderr).toBe(3);
+    expect(doc.exit_code).toBe(3);
+    expect(check('environment').status).toBe('fail');
+    expect(check('environment').found).toContain('PLAIDBAL_BASE_URL is set, but not to an http or https URL');
+    expect(check('network', 'sandbox').status).toBe('skipped');
+    expect(check('tls', 'sandbox').status).toBe('skipped');
+    // The checks that need no call still ran.
+    expect(check('store.contents').status).toBe('ok');
+    expect(`${run.stdout}${run.stderr}`).not.toContain('s3cret');
+    expect(run.stdout).toContain('***@proxy.corp:3128');
+    expect(w.emulator.requests.length).toBe(calls);
+    const text = await doctor(w, [], { PLAIDBAL_BASE_URL: 'alice:s3cret@proxy.corp:3128' });
+    expect(text.code).toBe(3);
+    expect(text.stdout).toMatch(/^✗ Environment +.*PLAIDBAL_BASE_URL is set, but not to an http or https URL/m);
+    expect(`${text.stdout}${text.stderr}`).not.toContain('s3cret');
+  });
+
   it('both kinds of failure: 3 (configuration) outranks 5 (network)', async () => {
     const w = await linkedWorld();
     const url = `http://127.0.0.1:${await closedPort()}`;

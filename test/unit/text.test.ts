@@ -66,6 +66,9 @@ describe('withoutUserinfo', () => {
       ['https:user:hunter2@proxy.example', 'https://***@proxy.example/'],
       ['http://token@127.0.0.1:8080', 'http://***@127.0.0.1:8080/'],
       ['not a url, u:hunter2@x', '***@x'],
+      // No scheme: the URL parser reads `alice:` as one, with no user.
+      ['alice:s3cret@proxy.corp:3128', '***@proxy.corp:3128'],
+      ['ftp://user:hunter2@proxy.example/', '***@proxy.example/'],
       ['https://sandbox.plaid.com', 'https://sandbox.plaid.com'],
       ['http://127.0.0.1:9/a@b', 'http://127.0.0.1:9/a@b'],
     ]) {

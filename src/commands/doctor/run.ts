@@ -12,7 +12,7 @@ import { lstatSync, readFileSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import type { CountryCode } from 'plaid';
 import { VERSION } from '../../cli.js';
-import type { Ctx } from '../../context.js';
+import { baseUrlFrom, type Ctx } from '../../context.js';
 import { DEFAULT_CLIENT_NAME, DEFAULT_COUNTRY_CODES, DEFAULT_LANGUAGE, envCredentialsEnvironment, resolveCredentials, type Credentials } from '../../credentials.js';
 import { CliError, ExitCode, isCliError } from '../../errors.js';
 import type { Exchange } from '../../plaid/client.js';
@@ -96,6 +96,13 @@ function environmentCheck(ctx: Ctx): { check: Check; defaultEnvironment: Environ
   const base = { id: 'environment' as const, title: 'Environment', details: { plaid_env: ctx.env.PLAID_ENV ?? null, base_url: baseUrl } };
   try {
     const environment = envCredentialsEnvironment(ctx.env);
+    try {
+      baseUrlFrom(ctx.env);
+    } catch (error) {
+      // PLAID_ENV is fine; no call can be made (the network and TLS checks say so).
+      const e = asCliError(error);
+      return { check: fail({ ...base, details: { ...base.details, default: environment } }, sentence(e), e.hint ?? null, ExitCode.CONFIG), defaultEnvironment: environment, valid: true };
+    }
     const where = ctx.env.PLAID_ENV ? `PLAID_ENV=${environment}` : `${environment} (PLAID_ENV is not set)`;
     const override = baseUrl ? `; every call goes to PLAIDBAL_BASE_URL=${baseUrl}` : '';
     return { check: ok({ ...base, details: { ...base.details, default: environment } }, `${where}${override}`), defaultEnvironment: environment, valid: true };
@@ -243,6 +250,8 @@ interface Probe {
   receivedAtMs: number | null;
   requestId: string | null;
   error: CliError | null;
+  /** Why no call could be made at all (PLAIDBAL_BASE_URL that is no http(s) URL: the Environment check says so). */
+  unusable: string | null;
 }
 
 type Resolved = { state: 'resolved'; credentials: Credentials; source: { client_id: string; secret: string } } | { state: 'missing' | 'unchecked'; check: Check };
@@ -279,8 +288,17 @@ const anonymous = (environment: Environment): Credentials => ({ environment, cli
 
 /** One /institutions/get (free, needs no item): with the credentials when there are some, else without, for the network facts alone. */
 async function probe(ctx: Ctx, environment: Environment, credentials: Credentials | null, timeoutMs: number): Promise<Probe> {
-  const plaid = await ctx.plaid(environment, { credentials: credentials ?? anonymous(environment), retries: 0, timeoutMs });
-  const result: Probe = { environment, host: plaid.host, authenticated: credentials !== null, exchange: null, sentAtMs: 0, receivedAtMs: null, requestId: null, error: null };
+  let plaid: Awaited<ReturnType<Ctx['plaid']>>;
+  try {
+    plaid = await ctx.plaid(environment, { credentials: credentials ?? anonymous(environment), retries: 0, timeoutMs });
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    // The report goes on without this environment's calls: no check may stop it.
+    const e = asCliError(error);
+    const host = ctx.env.PLAIDBAL_BASE_URL ? withoutUserinfo(ctx.env.PLAIDBAL_BASE_URL) : environment;
+    return { environment, host, authenticated: credentials !== null, exchange: null, sentAtMs: 0, receivedAtMs: null, requestId: null, error: e, unusable: sentence(e).replace(/\.$/, '') };
+  }
+  const result: Probe = { environment, host: plaid.host, authenticated: credentials !== null, exchange: null, sentAtMs: 0, receivedAtMs: null, requestId: null, error: null, unusable: null };
   const observe = (exchange: Exchange) => {
     result.exchange = exchange;
     if (exchange.status !== null) result.receivedAtMs = ctx.now().getTime();
@@ -336,6 +354,7 @@ function networkCheck(ctx: Ctx, p: Probe): Check {
   const rtt = p.receivedAtMs === null ? null : Math.max(0, p.receivedAtMs - p.sentAtMs);
   const details = { host: p.host, base_url_override: Boolean(ctx.env.PLAIDBAL_BASE_URL), reachable: status !== null, http_status: status, rtt_ms: rtt, error_code: p.exchange?.errorCode ?? p.error?.plaid?.error_code ?? null, request_id: p.requestId };
   const base = { id: 'network' as const, title: `Plaid host (${p.environment})`, environment: p.environment, details };
+  if (p.unusable) return skipped(base, `not checked: ${p.unusable} (see Environment)`);
   if (status === null) {
     const code = p.exchange?.errorCode ?? null;
     const why = code ? `${NETWORK_ERRORS[code] ?? 'the request failed'} (${code})` : 'no answer';
@@ -361,6 +380,7 @@ function tlsCheck(ctx: Ctx, p: Probe): Check {
   const tls = url?.protocol === 'https:';
   const details = { host: p.host, tls, protocol: p.exchange?.tlsProtocol ?? null };
   const base = { id: 'tls' as const, title: `TLS (${p.environment})`, environment: p.environment, details };
+  if (p.unusable) return skipped(base, `not checked: ${p.unusable} (see Environment)`);
   if (!url) return skipped(base, `not checked: ${p.host} is not a URL`);
   if (!tls) {
     const source = ctx.env.PLAIDBAL_BASE_URL ? ' (PLAIDBAL_BASE_URL)' : '';
