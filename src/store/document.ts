@@ -96,6 +96,11 @@ export function documentProblem(value: unknown): string | null {
   for (const [i, item] of value.items.entries()) {
     if (!isStoredItem(item)) return `item #${i + 1} is malformed`;
   }
+  // Sealed values open only with the key they were sealed with: a store holding some without a key
+  // has lost it (the file was edited), and a new key made for its next write would not open them.
+  if (key === null && (value.items.length > 0 || Object.values(value.profiles).some((profile) => isObject(profile) && isString(profile.secret)))) {
+    return 'it holds sealed values (a Plaid secret or access tokens) but no key';
+  }
   return null;
 }
 

@@ -337,6 +337,21 @@ describe('the store', () => {
     expect(check('store.contents').found).toContain('items is not a list');
   });
 
+  it('sealed values with the key section gone (set to null): corrupt, exit 3; config init refuses to write a new key over it', async () => {
+    const w = await linkedWorld();
+    await editStore(w, (doc) => {
+      (doc as unknown as Record<string, unknown>).key = null;
+    });
+    const before = await w.store.snapshot();
+    const { run, check } = await doctorJson(w);
+    expect(run.code).toBe(3);
+    expect(check('store.contents').found).toContain('it holds sealed values (a Plaid secret or access tokens) but no key');
+    // Written under a new key, the tokens sealed with the lost one could never be opened again.
+    const init = await w.run(['config', 'init', '--env', 'production', '--client-id', TEST_CLIENT_ID, '--secret-stdin'], { stdin: TEST_SECRET });
+    expect(init.code).toBe(3);
+    expect(await w.store.snapshot()).toEqual(before);
+  });
+
   it('wrong modes: file 0644 and directory 0755 fail (exit 3) with the chmod to run', async () => {
     const w = await linkedWorld();
     await chmod(w.store.file, 0o644);

@@ -311,7 +311,7 @@ describe('start-up cost', () => {
       const spy = join(dir, 'spy.cjs');
       await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(process.env.UNITS_SPY_LOG, JSON.stringify(Object.keys(require.cache))));`);
       const item = { item_id: 'x'.repeat(37), alias: 'demo', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-01-01T00:00:00.000Z', access_token: 'sealed' };
-      await writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, store_id: 's', key: null, profiles: {}, items: [item] }));
+      await writeFile(join(dir, 'store.json'), JSON.stringify({ version: 1, store_id: 's', key: { source: 'keychain', account: 'store-s', check: 'c' }, profiles: {}, items: [item] }));
       const unitsLoaded = async (args: string[], extraEnv: NodeJS.ProcessEnv = {}) => {
         const log = join(dir, 'loaded.json');
         const r = spawnSync(process.execPath, ['--require', spy, BIN, ...args], { env: baseEnv({ PLAIDBAL_CONFIG_DIR: dir, UNITS_SPY_LOG: log, NODE_DEBUG: 'plaidbal', ...extraEnv }), encoding: 'utf8', timeout: 30_000 });
