@@ -3,12 +3,12 @@
  * scripts/test.mjs): a missing entry, no keychain at all (the announced passphrase
  * fallback), and a keychain that hangs.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, rename } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { osKeychain } from '../../src/store/keychain.js';
 import { hungDbusAddress, noDbusEnv, NO_SECRET_SERVICE_MESSAGE, secretServiceAvailable } from '../helpers/keyring.js';
 import { runCli } from '../helpers/cli.js';
-import { createWorld, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
 beforeEach(async () => {
@@ -47,6 +47,15 @@ describe('the OS keychain key source', () => {
     const removed = await world.run(['items', 'remove', 'demo', '--yes', '--local']);
     expect(removed.code).toBe(0);
     expect(removed.stderr).toContain('still exists at Plaid');
+    // The hint's own commands, as given, make room for a new store: config init then works.
+    const moves = [...r.stderr.replace(/\s+/g, ' ').matchAll(/mv "([^"]+)" "([^"]+)"/g)];
+    expect(moves.map((m) => [m[1], m[2]])).toEqual([
+      [world.store.file, `${world.store.file}.lost`],
+      [`${world.store.file}.bak`, `${world.store.file}.bak.lost`],
+    ]);
+    for (const [, from, to] of moves) await rename(from!, to!);
+    const fresh = await world.run(['config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'keychain'], { stdin: TEST_SECRET });
+    expect(fresh.code, fresh.stderr).toBe(0);
   });
 
   it('with no keychain at all, says so once and falls back to the passphrase', async () => {
