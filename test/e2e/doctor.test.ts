@@ -222,7 +222,8 @@ describe('credentials', () => {
     expect(run.code).toBe(3);
     expect(check('key.passphrase')).toMatchObject({ status: 'fail', exit_code: 3, details: { set: false, can_prompt: false, needed: true } });
     expect(check('key.passphrase').fix).toContain('Set PLAIDBAL_PASSPHRASE');
-    expect(check('credentials', 'sandbox')).toMatchObject({ status: 'skipped' });
+    // The client_id is in the clear: named, with where it comes from, though the secret is not opened.
+    expect(check('credentials', 'sandbox')).toMatchObject({ status: 'skipped', details: { client_id: TEST_CLIENT_ID, client_id_source: 'store', secret_source: 'store (sealed)' } });
     expect(check('credentials', 'sandbox').found).toBe('not checked: the sandbox secret is sealed in the store, and PLAIDBAL_PASSPHRASE is not set and there is no terminal to ask for the passphrase');
     // The host is still checked, without credentials.
     expect(check('network', 'sandbox').status).toBe('ok');

@@ -269,7 +269,9 @@ async function resolveFor(ctx: Ctx, store: Store | null, environment: Environmen
   const base = { id: 'credentials' as const, title: `Credentials (${environment})`, environment };
   if (!store) return { state: 'unchecked', check: skipped({ ...base, details: { client_id: null, client_id_source: null, secret_source: null } }, 'not checked: the store cannot be read (see Store contents), and every command stops there') };
   const source = credentialSources(ctx, store, environment, envValid, defaultEnvironment);
-  const details = { client_id: null as string | null, client_id_source: source.client_id, secret_source: source.secret };
+  // The client_id is stored in the clear: known whether or not the sealed secret is opened.
+  const clientId = source.client_id === 'PLAID_CLIENT_ID' ? (ctx.env.PLAID_CLIENT_ID ?? null) : source.client_id === 'store' ? (store.doc.profiles[environment]?.client_id ?? null) : null;
+  const details = { client_id: clientId, client_id_source: source.client_id, secret_source: source.secret };
   if (source.secret === 'store (sealed)' && unlock.state !== 'open') {
     const why = unlock.state === 'failed' ? 'the store key did not open (see Keychain / Passphrase)' : unlock.reason;
     return { state: 'unchecked', check: skipped({ ...base, details }, `not checked: the ${environment} secret is sealed in the store, and ${why}`, unlock.state === 'not_tried' ? 'Set PLAIDBAL_PASSPHRASE (or run doctor on a terminal) to check it.' : null) };
