@@ -19,7 +19,9 @@ import { storedItem } from '../helpers/stored-item.js';
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'plaidbal-update-'));
-  writeFileSync(join(dir, 'store.json'), serializeDocument({ ...emptyDocument('store-id-1'), items: [storedItem({ item_id: 'item0', alias: 'first' })] }), { mode: 0o600 });
+  // A keychain key these tests never open: Store.update writes what it is given without it.
+  const key = { source: 'keychain' as const, account: 'store-store-id-1', check: 'not checked here', created_at: '2026-12-04T00:00:00.000Z' };
+  writeFileSync(join(dir, 'store.json'), serializeDocument({ ...emptyDocument('store-id-1'), key, items: [storedItem({ item_id: 'item0', alias: 'first' })] }), { mode: 0o600 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -103,7 +105,8 @@ describe('Store.update', () => {
   });
 
   it('two processes making the first key of a store at once: each its own keychain entry; the later write is refused, again and again, until it unlocks the key the store has now', async () => {
-    // The store of beforeEach: a store_id, no key yet (a valid store, though plaidbal never writes one).
+    // A store_id and no key yet, nor anything sealed (a valid store, though plaidbal never writes one).
+    writeFileSync(join(dir, 'store.json'), serializeDocument(emptyDocument('store-id-1')), { mode: 0o600 });
     const inner = memoryKeychain();
     const made: string[] = [];
     const keychain: Keychain = { ...inner, set: async (account, secret) => (made.push(account), inner.set(account, secret)) };
@@ -123,10 +126,10 @@ describe('Store.update', () => {
     expect(await tokenOf(openStore(), 1)).toBe('token-1');
     // b, still sealing with the key it made, is refused again: nothing sealed with it is written.
     await expect(b.update(sealed(byB, 3))).rejects.toBeInstanceOf(StoreKeyChangedError);
-    expect(aliasesOnDisk()).toEqual(['first', 'alias-1']);
+    expect(aliasesOnDisk()).toEqual(['alias-1']);
     // Once b has unlocked the store's key, its write lands, sealed with that key.
     await b.update(sealed(await b.unlock(), 2));
-    expect(aliasesOnDisk()).toEqual(['first', 'alias-1', 'alias-2']);
+    expect(aliasesOnDisk()).toEqual(['alias-1', 'alias-2']);
     expect(await tokenOf(openStore(), 2)).toBe('token-2');
   });
 
