@@ -194,6 +194,10 @@ function helperArgs(): string[] {
 
 let addonPath: string | undefined;
 
+/** Keychain helpers still running, ended when plaidbal exits. */
+const liveHelpers = new Set<import('node:child_process').ChildProcess>();
+let helpersKilledAtExit = false;
+
 /** Resolved on first use: loading this module costs nothing. */
 function keyringAddonPath(): string {
   addonPath ??= createRequire(import.meta.url).resolve('@napi-rs/keyring');
@@ -230,9 +234,21 @@ function callHelper(
       // A process group of its own (POSIX): Ctrl-C or a hangup at the terminal signals the whole
       // foreground group, and would kill a helper in the middle of what plaidbal, inside a critical
       // section, has to finish (config rekey deleting the old key's entry). plaidbal decides when
-      // to stop; the timeout below still ends a helper that hangs.
+      // to stop; the timeout below still ends a helper that hangs, and plaidbal's exit (above) any
+      // helper still running.
       detached: process.platform !== 'win32',
     });
+    liveHelpers.add(child);
+    child.once('exit', () => liveHelpers.delete(child));
+    if (!helpersKilledAtExit) {
+      helpersKilledAtExit = true;
+      // In a process group of its own (below), a helper is not reached by the terminal's signals,
+      // so none may outlive plaidbal: one still running when plaidbal exits (a second Ctrl-C, a
+      // crash) is ended with it, as its timeout would have ended it.
+      process.once('exit', () => {
+        for (const helper of liveHelpers) helper.kill('SIGKILL');
+      });
+    }
     let stdout = '';
     let stderr = '';
     let settled = false;

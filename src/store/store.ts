@@ -96,7 +96,9 @@ function readStore(dir: string, path: string): Loaded {
   if (split) {
     try {
       const header: unknown = JSON.parse(split.header);
-      if (documentProblem(header) === null) return { header: header as StoreDocument, body: split.body };
+      // A store without a key is read whole: whether it holds sealed values (then it is corrupt,
+      // documentProblem) depends on its items, which the header does not have.
+      if (documentProblem(header) === null && (header as StoreDocument).key !== null) return { header: header as StoreDocument, body: split.body };
     } catch {
       // read whole below, which names the problem
     }

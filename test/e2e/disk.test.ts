@@ -204,17 +204,22 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(result.stderr).not.toContain(item.access_token);
     });
 
-    it('link --sandbox: the disk fills while Plaid exchanges the token, and a repeated removal finds the token gone: counted as removed', async () => {
-      // What the retry of a removal whose first answer was lost gets: the token is already dead.
-      world.emulator.inject({ path: '/item/remove', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN', times: Infinity });
+    it('link --sandbox: the disk fills while Plaid exchanges the token, and the removal\'s answer is lost: the repeated removal finds the token gone, counted as removed', async () => {
+      const before = liveItems();
+      // Plaid removes the item, and its answer never arrives (held past --timeout): plaidbal sends
+      // the removal again, which Plaid refuses with INVALID_ACCESS_TOKEN, the token being dead.
+      const hold = world.emulator.holdNext('/item/remove');
       let result;
       try {
-        result = await onFullDisk(['link', '--sandbox', '--name', 'retried'], { fillOn: '/item/public_token/exchange' });
+        result = await onFullDisk(['link', '--sandbox', '--name', 'retried', '--timeout', '2'], { fillOn: '/item/public_token/exchange' });
       } finally {
-        world.emulator.clearFaults();
+        hold.release();
       }
       expect(result.code, result.stderr).toBe(3);
+      const removals = world.emulator.requests.filter((q) => q.path === '/item/remove').slice(-2);
+      expect(removals.map((q) => (q.response as { error_code?: string }).error_code ?? null)).toEqual([null, 'INVALID_ACCESS_TOKEN']);
       expect(result.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered INVALID_ACCESS_TOKEN to a repeated removal).');
+      expect(liveItems()).toBe(before);
     });
 
     it("link --sandbox: the store is re-keyed while Plaid exchanges the token, then the disk fills: the save under the store's new key runs out of room, and the item is removed at Plaid again", async () => {

@@ -3,11 +3,13 @@
  * scripts/test.mjs): a missing entry, no keychain at all (the announced passphrase
  * fallback), and a keychain that hangs.
  */
+import { spawn as nodeSpawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { readFile, rename } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { osKeychain } from '../../src/store/keychain.js';
 import { hungDbusAddress, noDbusEnv, NO_SECRET_SERVICE_MESSAGE, secretServiceAvailable } from '../helpers/keyring.js';
-import { runCli } from '../helpers/cli.js';
+import { BIN, runCli } from '../helpers/cli.js';
 import { createWorld, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 let world: World;
@@ -77,6 +79,48 @@ describe('the OS keychain key source', () => {
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('No OS keychain answered');
     expect(r.stderr).toContain('--key-source passphrase');
+  });
+
+  it('a keychain helper still running when plaidbal exits (a second Ctrl-C) ends with it, though the terminal\'s signals do not reach it', async () => {
+    const hung = await hungDbusAddress();
+    const env = { ...noDbusEnv(world.env), DBUS_SESSION_BUS_ADDRESS: hung.address, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: '60000' };
+    // plaidbal leads a process group of its own, as a shell's foreground job does.
+    const child = nodeSpawn(process.execPath, [BIN, 'config', 'init', '--env', 'sandbox', '--client-id', TEST_CLIENT_ID, '--secret-stdin', '--key-source', 'keychain'], { env, stdio: ['pipe', 'ignore', 'pipe'], detached: true });
+    child.stdin.end(TEST_SECRET);
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const alive = (pid: number) => existsSync(`/proc/${pid}`) && !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+    let helper: number | undefined;
+    try {
+      // Its keychain helper, waiting on the Secret Service that never answers.
+      const started = Date.now();
+      while (helper === undefined && Date.now() - started < 15_000) {
+        for (const name of readdirSync('/proc')) {
+          if (!/^\d+$/.test(name)) continue;
+          try {
+            const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+            if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === child.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('keychain-helper')) helper = Number(name);
+          } catch {
+            // gone already
+          }
+        }
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(helper, stderr).toBeDefined();
+      // Ctrl-C twice at the terminal: to the whole foreground group; the second ends plaidbal at once.
+      process.kill(-child.pid!, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 300));
+      process.kill(-child.pid!, 'SIGINT');
+      expect(await closed).toBe(130);
+      const ended = Date.now();
+      while (alive(helper!) && Date.now() - ended < 5_000) await new Promise((r) => setTimeout(r, 20));
+      expect(alive(helper!)).toBe(false);
+    } finally {
+      if (child.exitCode === null) process.kill(-child.pid!, 'SIGKILL');
+      if (helper !== undefined && alive(helper)) process.kill(helper, 'SIGKILL');
+      await hung.close();
+    }
   });
 
   it('a hung Secret Service cannot hang plaidbal: exit 3 after the keychain timeout, store untouched', async () => {

@@ -321,13 +321,16 @@ describe('config rekey', () => {
     // The keychain helpers it starts: the first probes the keychain, the second makes the new key's
     // entry, the third deletes the old one, inside the critical section. The terminal's Ctrl-C
     // comes while the third runs.
+    // Its own helpers only (their parent is this plaidbal): other files' plaidbal start helpers too.
     const seen = new Set<number>();
     let signalled = false;
     const helpers = () => {
       for (const name of readdirSync('/proc')) {
         if (!/^\d+$/.test(name) || seen.has(Number(name))) continue;
         try {
-          if (readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('keychain-helper')) seen.add(Number(name));
+          const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+          const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+          if (parent === child.pid && readFileSync(`/proc/${name}/cmdline`, 'utf8').includes('keychain-helper')) seen.add(Number(name));
         } catch {
           // gone already
         }
@@ -344,8 +347,13 @@ describe('config rekey', () => {
         }
       }
     }, 2);
-    const code = await closed;
-    clearInterval(watching);
+    let code: number | null;
+    try {
+      code = await closed;
+    } finally {
+      clearInterval(watching);
+      if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    }
     expect(seen.size, stderr).toBe(3);
     expect(signalled).toBe(true);
     expect(code, stderr).toBe(0);

@@ -1,6 +1,6 @@
 /**
  * A run stopped (Ctrl-C, SIGTERM, SIGHUP: its signal aborted) after its checks but before the call
- * that makes Plaid act (the public-token exchange, the token rotation) makes no such call: nothing
+ * that makes Plaid act (the public-token exchange, the token rotation, the removal) makes no such call: nothing
  * has happened at Plaid yet, so stopping there is safe, and the critical section it would have
  * opened (src/critical.ts) is never entered. Unlocking the store, which comes just before, can take
  * a noticeable time (scrypt, the keychain). In process, with the run's signal aborted up front.
@@ -11,6 +11,7 @@ import { Interruption } from '../../src/cli.js';
 import { realContext } from '../../src/context.js';
 import { exchangeAndSave } from '../../src/commands/link/save.js';
 import { runItemsRotate } from '../../src/commands/items/rotate.js';
+import { runItemsRemove } from '../../src/commands/items/run.js';
 import { bufferedIO } from '../helpers/in-process.js';
 import { linkedWorld, TEST_SECRET, type World } from '../helpers/world.js';
 
@@ -50,3 +51,13 @@ it('items rotate: the token is not rotated', async () => {
   expect(calls('/item/access_token/invalidate')).toBe(rotations);
   expect(await world.store.snapshot()).toEqual(before);
 });
+
+it('items remove: the item is not removed at Plaid, nor here', async () => {
+  const { ctx, reason } = stoppedContext();
+  const before = await world.store.snapshot();
+  const removals = calls('/item/remove');
+  await expect(runItemsRemove(ctx, 'demo', { yes: true })).rejects.toBe(reason);
+  expect(calls('/item/remove')).toBe(removals);
+  expect(await world.store.snapshot()).toEqual(before);
+});
+

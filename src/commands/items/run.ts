@@ -91,6 +91,9 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
     store.assertWritable('Nothing was removed at Plaid');
     const accessToken = await store.open(item.access_token, aad.accessToken(item.environment, item.item_id), `access token of "${item.alias}"`);
     const plaid = await ctx.plaid(item.environment);
+    // Stopped while the key was unlocked (scrypt, the keychain) or the client made: nothing has
+    // happened at Plaid yet, so the run stops here, as link and rotate do before their calls.
+    ctx.signal.throwIfAborted();
     // From the call until the local copy is deleted, a stop waits (critical.ts): stopped in between,
     // the item would be gone at Plaid and still listed here, with a token that no longer works.
     leave = enterCritical(`removing "${item.alias}" at Plaid and deleting its local copy`);
