@@ -210,9 +210,11 @@ it('items import: a batch in place but unconfirmed stops the run (exit 3), its r
   ]);
 });
 
-it('a new store whose first write is in place but unconfirmed: its keychain key is the store\'s, kept when the next write fails', async () => {
-  // Store.update itself, with a keychain in memory: an items import's batches, the first of which
-  // lands without the disk's confirmation and the next of which fails before its rename.
+/**
+ * A store about to be made, with its first key made in a keychain in memory (Store.update itself:
+ * the writes of an items import's batches), and `add(n)`, a change adding item n, sealed with it.
+ */
+async function newStoreInMemoryKeychain() {
   const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-dir-fsync-'));
   onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
   const dir = join(scratch, 'store');
@@ -222,6 +224,13 @@ it('a new store whose first write is in place but unconfirmed: its keychain key 
   const sealer = await store.sealerForWriting('keychain');
   const add = (n: number) => (doc: { items: unknown[] }) =>
     void doc.items.push({ item_id: `item${n}`, alias: `a${n}`, environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-12-04T12:00:00.000Z', last_balance_at: null, access_token: sealer.seal(`token-${n}`, aad.accessToken('sandbox', `item${n}`)) });
+  return { dir, keychain, keyDeps, store, add };
+}
+
+it('a new store whose first write is in place but unconfirmed: its keychain key is the store\'s, kept when the next write fails', async () => {
+  // Store.update itself, with a keychain in memory: an items import's batches, the first of which
+  // lands without the disk's confirmation and the next of which fails before its rename.
+  const { dir, keychain, keyDeps, store, add } = await newStoreInMemoryKeychain();
   const failing = async (set: 'dir' | 'rename', write: Promise<unknown>) => {
     const fired = fault.fired;
     try {
@@ -255,15 +264,8 @@ it('a new store whose first write is in place but unconfirmed: its keychain key 
 it("a new store whose first write fails: the keychain key made for it is deleted, and nothing sealed with it is written afterwards", async () => {
   // An items import with credentials from the environment makes the store's first key, and
   // writes its rows again after a failed batch: that write would have named the deleted entry.
-  const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-dir-fsync-'));
-  onTestFinished(() => rmSync(scratch, { recursive: true, force: true }));
-  const dir = join(scratch, 'store');
-  const keychain = memoryKeychain();
-  const keyDeps = { keychain, passphrase: () => Promise.reject(new Error('no passphrase in this test')), notice: () => {}, now: () => new Date() };
-  const store = Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps });
-  const sealer = await store.sealerForWriting('keychain');
-  const add = (doc: { items: unknown[] }) =>
-    void doc.items.push({ item_id: 'item1', alias: 'a1', environment: 'sandbox', institution_id: null, institution_name: null, products: ['auth'], linked_at: '2026-12-04T12:00:00.000Z', last_balance_at: null, access_token: sealer.seal('token-1', aad.accessToken('sandbox', 'item1')) });
+  const { dir, store, add: item } = await newStoreInMemoryKeychain();
+  const add = item(1);
   fault.rename = dir;
   const fired = fault.fired;
   const first = await store.update(add).then(

@@ -54,9 +54,11 @@ describe('a prompt after the run was stopped', () => {
   });
 });
 
-/** A password prompt on streams, whose input fails with EIO 100 ms in, as a closed terminal's does; then a second failure, after the prompt. */
-async function askAndCloseTerminal(): Promise<string> {
-  const input = new PassThrough();
+/**
+ * A password prompt on `input`, with `then` done to the stream 100 ms in: how the prompt ended,
+ * with the code of what ended it, or that it still waited 5 s later.
+ */
+async function promptWhile(input: PassThrough, then: () => void): Promise<string> {
   const output = new PassThrough().resume();
   const asked = inquirerPrompter({ stdin: input, stderr: output }, new AbortController().signal)
     .password('Passphrase:')
@@ -64,9 +66,15 @@ async function askAndCloseTerminal(): Promise<string> {
       (answer) => `answered ${answer}`,
       (error: Error) => `ended by ${error.name}, because ${(error.cause as NodeJS.ErrnoException | undefined)?.code}`,
     );
+  setTimeout(then, 100);
+  return Promise.race([asked, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())]);
+}
+
+/** A password prompt whose input fails with EIO, as a closed terminal's does; then a second failure, after the prompt. */
+async function askAndCloseTerminal(): Promise<string> {
+  const input = new PassThrough();
   const eio = () => Object.assign(new Error('read EIO'), { code: 'EIO', errno: -5, syscall: 'read' });
-  setTimeout(() => input.emit('error', eio()), 100);
-  const outcome = await Promise.race([asked, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())]);
+  const outcome = await promptWhile(input, () => input.emit('error', eio()));
   // An EventEmitter throws an 'error' nobody listens for: this one is listened for still.
   input.emit('error', eio());
   return outcome;
@@ -85,16 +93,7 @@ describe('a prompt whose terminal closes (stdin fails with EIO)', () => {
 describe('a prompt whose stdin ends (the terminal closed)', () => {
   it('ends as a stop ends it, rather than waiting for an answer that cannot come', async () => {
     const input = new PassThrough();
-    const output = new PassThrough().resume();
-    const asked = inquirerPrompter({ stdin: input, stderr: output }, new AbortController().signal)
-      .password('Passphrase:')
-      .then(
-        (answer) => `answered ${answer}`,
-        (error: Error) => `ended by ${error.name}, because ${(error.cause as NodeJS.ErrnoException | undefined)?.code}`,
-      );
-    setTimeout(() => input.end(), 100);
-    const outcome = await Promise.race([asked, new Promise<string>((resolve) => setTimeout(() => resolve('still waiting 5 s later'), 5000).unref())]);
-    expect(outcome).toBe('ended by AbortPromptError, because EOF');
+    expect(await promptWhile(input, () => input.end())).toBe('ended by AbortPromptError, because EOF');
   });
 
   it('two prompts on one stream, the first ended: a failure during the second still ends it', async () => {
