@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pickItems, type ItemChoice } from '../../src/commands/pick.js';
 import { CliError, ExitCode } from '../../src/errors.js';
-import { emptyDocument, serializeDocument, type StoredItem } from '../../src/store/document.js';
+import { serializeDocument, type StoredItem } from '../../src/store/document.js';
 import type { KeyDeps } from '../../src/store/keys.js';
 import { Store } from '../../src/store/store.js';
 import { cappedList } from '../../src/text.js';
-import { storedItem } from '../helpers/stored-item.js';
+import { keyedStore, storedItem } from '../helpers/stored-item.js';
 
 const item = (n: number, over: Partial<StoredItem> = {}): StoredItem => storedItem({ item_id: `item${String(n).padStart(33, '0')}`, alias: `a${n}`, ...over });
 
@@ -23,7 +23,7 @@ beforeEach(() => {
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
 const storeWith = (items: StoredItem[]): Store => {
-  writeFileSync(join(dir, 'store.json'), serializeDocument({ ...emptyDocument('store-id-1'), items }));
+  writeFileSync(join(dir, 'store.json'), serializeDocument(keyedStore('store-id-1', items)));
   return Store.open({ env: { PLAIDBAL_CONFIG_DIR: dir }, keyDeps: {} as KeyDeps });
 };
 

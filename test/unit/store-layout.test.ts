@@ -9,15 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { emptyDocument, itemLinesNaming, serializeDocument, splitDocument, type StoreDocument, type StoredItem } from '../../src/store/document.js';
+import { itemLinesNaming, serializeDocument, splitDocument, type StoreDocument, type StoredItem } from '../../src/store/document.js';
 import { Store } from '../../src/store/store.js';
 import type { KeyDeps } from '../../src/store/keys.js';
 import { fuzz } from '../fuzz/support.js';
-import { storedItem } from '../helpers/stored-item.js';
+import { keyedStore, storedItem } from '../helpers/stored-item.js';
 
 const item = (over: Partial<StoredItem>): StoredItem => storedItem(over);
 
-const docWith = (items: StoredItem[]): StoreDocument => ({ ...emptyDocument('store-id-1'), items });
+const docWith = (items: StoredItem[]): StoreDocument => keyedStore('store-id-1', items);
 
 let dir: string;
 beforeEach(() => {

@@ -14,14 +14,13 @@ import { memoryKeychain, type Keychain } from '../../src/store/keychain.js';
 import type { KeyDeps } from '../../src/store/keys.js';
 import { aad, type Sealer } from '../../src/store/seal.js';
 import { Store, StoreKeyChangedError } from '../../src/store/store.js';
-import { storedItem } from '../helpers/stored-item.js';
+import { keyedStore, storedItem } from '../helpers/stored-item.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'plaidbal-update-'));
   // A keychain key these tests never open: Store.update writes what it is given without it.
-  const key = { source: 'keychain' as const, account: 'store-store-id-1', check: 'not checked here', created_at: '2026-12-04T00:00:00.000Z' };
-  writeFileSync(join(dir, 'store.json'), serializeDocument({ ...emptyDocument('store-id-1'), key, items: [storedItem({ item_id: 'item0', alias: 'first' })] }), { mode: 0o600 });
+  writeFileSync(join(dir, 'store.json'), serializeDocument(keyedStore('store-id-1', [storedItem({ item_id: 'item0', alias: 'first' })])), { mode: 0o600 });
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
