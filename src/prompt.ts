@@ -28,13 +28,14 @@ export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; re
     const base = { input: io.stdin, output: io.stderr, clearPromptOnDone: false };
     const stop = new AbortController();
     const unsubscribe = [endOnFailure(io.stdin, (error) => stop.abort(error))];
+    const signals = [stop.signal];
     if (finishing() === null) {
-      if (signal) unsubscribe.push(abortWith(signal, stop));
+      if (signal) signals.push(signal);
     } else {
       unsubscribe.push(onStopWhileFinishing(() => stop.abort()));
     }
     try {
-      return await prompt({ ...base, signal: stop.signal });
+      return await prompt({ ...base, signal: AbortSignal.any(signals) });
     } finally {
       for (const off of unsubscribe) off();
     }
@@ -63,17 +64,6 @@ export function inquirerPrompter(io: { readonly stdin: NodeJS.ReadableStream; re
 /** A prompt ended by Ctrl-C typed at it, or by a stop (the run's signal, or a stop during a critical section). */
 export function isPromptCancel(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ExitPromptError' || error.name === 'AbortPromptError');
-}
-
-/** Aborts `controller` when `signal` is (or already was) aborted; returns the function that stops listening. */
-function abortWith(signal: AbortSignal, controller: AbortController): () => void {
-  if (signal.aborted) {
-    controller.abort(signal.reason);
-    return () => {};
-  }
-  const abort = () => controller.abort(signal.reason);
-  signal.addEventListener('abort', abort, { once: true });
-  return () => signal.removeEventListener('abort', abort);
 }
 
 /**
