@@ -27,7 +27,7 @@ process.stdout.on('error', (error) => {
   if (outputLost()) return;
   if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
   const what = { ENOSPC: 'the disk is full', EDQUOT: 'the disk quota is used up', EFBIG: 'the file has grown too large', EIO: 'an I/O error (its terminal closed?)' }[error.code];
-  process.stderr.write(`Error: Could not write plaidbal's output to stdout: ${what ?? error.message}${what && error.code ? ` (${error.code})` : ''}. What was not written is lost.\n`);
+  process.stderr.write(`Error: Could not write plaidbal's output to stdout: ${what ? `${what} (${error.code})` : error.message}. What was not written is lost.\n`);
   process.exit(error.code === 'EIO' ? 130 : 3);
 });
 

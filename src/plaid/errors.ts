@@ -333,6 +333,15 @@ export function exitCodeForPlaidError(info: Pick<PlaidErrorInfo, 'error_type' | 
  * Whether Link's update mode fixes an item failing with this error: what its rule says, and
  * otherwise ITEM_ERRORs (those about the item itself say no in their rules).
  */
+/**
+ * The code Plaid answers when it no longer knows the item or its token (removed, or the token
+ * rotated), or null for any other error: what a removal takes as "already gone".
+ */
+export function goneAtPlaid(error: unknown): 'INVALID_ACCESS_TOKEN' | 'ITEM_NOT_FOUND' | null {
+  const code = error instanceof CliError ? error.plaid?.error_code : undefined;
+  return code === 'INVALID_ACCESS_TOKEN' || code === 'ITEM_NOT_FOUND' ? code : null;
+}
+
 export function updateModeFixes(info: Pick<PlaidErrorInfo, 'error_type' | 'error_code'>): boolean {
   return errorRule(info.error_code)?.updateModeFixes ?? info.error_type === 'ITEM_ERROR';
 }

@@ -6,6 +6,7 @@ import { whyNoPrompt } from '../../io.js';
 import { itemsJson, itemsTable } from '../../format/items.js';
 import { aad } from '../../store/seal.js';
 import type { StoredItem } from '../../store/document.js';
+import { goneAtPlaid } from '../../plaid/errors.js';
 import { subscriptionProducts } from '../link/products.js';
 import { checkAliasFree } from '../link/save.js';
 import { escapeControls } from '../../text.js';
@@ -80,7 +81,7 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
   let note = '';
   let leave = () => {};
   /** Plaid's refusal of the token (INVALID_ACCESS_TOKEN, ITEM_NOT_FOUND), when that is how the call ended. */
-  let refused: string | undefined;
+  let refused: string | null = null;
   if (opts.local) {
     note =
       item.environment === 'production'
@@ -101,16 +102,15 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
       await plaid.call('itemRemove', { access_token: accessToken }, { secrets: [accessToken], item: item.alias, uninterruptible: true });
     } catch (error) {
       // Already gone at Plaid: the local copy is all that is left, so delete it.
-      const gone = error instanceof CliError ? error.plaid?.error_code : undefined;
-      if (gone !== 'INVALID_ACCESS_TOKEN' && gone !== 'ITEM_NOT_FOUND') {
+      refused = goneAtPlaid(error);
+      if (!refused) {
         leave();
         throw error;
       }
-      refused = gone;
-      note = ` Plaid no longer knew the item (${gone}), so only the local copy was deleted.`;
+      note = ` Plaid no longer knew the item (${refused}), so only the local copy was deleted.`;
     }
   }
-  const gone = note !== '' && !opts.local;
+  const gone = refused !== null;
   let rotatedMeanwhile: CliError | null = null;
   try {
     await store.update(
@@ -137,7 +137,7 @@ export async function runItemsRemove(ctx: Ctx, ref: string, opts: ItemsRemoveOpt
     );
   } catch (error) {
     if (opts.local || error === rotatedMeanwhile || !(error instanceof CliError)) throw error;
-    if (refused) {
+    if (gone) {
       // Plaid refused the token: the item may be gone, or alive with a newer token in the store
       // (another plaidbal rotated it). Deleting the copy without looking could drop that token.
       throw new CliError(`Plaid no longer knew the token of "${item.alias}" (${refused}), and the local copy could not be checked and deleted. ${error.message}`, {

@@ -8,7 +8,7 @@ import type { Ctx } from '../../context.js';
 import { enterCritical } from '../../critical.js';
 import { CliError, ExitCode, usageError } from '../../errors.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { plaidErrorJson } from '../../plaid/errors.js';
+import { goneAtPlaid, plaidErrorJson } from '../../plaid/errors.js';
 import { isPromptCancel } from '../../prompt.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad, type Sealer } from '../../store/seal.js';
@@ -216,8 +216,8 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
       } catch (removeError) {
         // The token was just issued, so Plaid not knowing it means an earlier attempt of this
         // removal (retried after a lost answer) went through.
-        const gone = removeError instanceof CliError ? removeError.plaid?.error_code : undefined;
-        if (gone === 'INVALID_ACCESS_TOKEN' || gone === 'ITEM_NOT_FOUND') {
+        const gone = goneAtPlaid(removeError);
+        if (gone) {
           ctx.info(ctx.io.err.yellow(`! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered ${gone} to a repeated removal).`));
         } else {
           // Only /item/remove with the token stops the billing, and nobody else has the token: Plaid
