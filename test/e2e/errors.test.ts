@@ -11,7 +11,8 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { it as base, describe, type ExpectStatic } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
-import { createWorld, PASSPHRASE, printed, TEST_SECRET, type World } from '../helpers/world.js';
+import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { createSandboxItem } from '../emulator/index.js';
 
 /**
  * Each test has a world of its own (an emulator and a store), and the tests run concurrently
@@ -577,6 +578,44 @@ describe.concurrent('exit 130: interrupted', () => {
     world.emulator.setLatency(0, '/accounts/balance/get');
     return { code, out: run.out, calls: balanceCalls(world) - before };
   };
+
+  it("link --sandbox: Ctrl-C while the institution's name is looked up stops it there, before any item exists (exit 130)", async ({ world, expect }) => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    const before = await world.store.snapshot();
+    world.emulator.inject({ path: '/institutions/get_by_id', kind: 'hang', times: Infinity });
+    const run = start(world, ['link', '--sandbox', '--name', 'demo', '--timeout', '60']);
+    await until(() => world.emulator.requests.some((q) => q.path === '/institutions/get_by_id'), 'the institution lookup');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.clearFaults();
+    // The name is asked for first: after the exchange it would hold the only copy of the new token
+    // in this process, and Ctrl-C would wait out the hung call (`--timeout`) to save it.
+    expect(code, run.out.stderr).toBe(130);
+    expect(run.out.stderr).not.toContain('still exchanging');
+    expect(run.out.stderr).not.toContain('Could not look up');
+    for (const path of ['/sandbox/public_token/create', '/item/public_token/exchange']) expect(world.emulator.requests.filter((q) => q.path === path), path).toHaveLength(0);
+    expect(world.emulator.items()).toHaveLength(0);
+    expect(await world.store.snapshot()).toEqual(before);
+  });
+
+  it("balance --access-token-stdin: Ctrl-C while the institution's name is looked up stops it there, before the billed call (exit 130)", async ({ world, expect }) => {
+    const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] });
+    world.emulator.inject({ path: '/institutions/get_by_id', kind: 'hang', times: Infinity });
+    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--timeout', '60'], { env: { ...world.env, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin!.end(access_token);
+    const out = { stdout: '', stderr: '' };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await until(() => world.emulator.requests.some((q) => q.path === '/institutions/get_by_id'), 'the institution lookup');
+    child.kill('SIGINT');
+    const code = await closed;
+    world.emulator.clearFaults();
+    expect(code, out.stderr).toBe(130);
+    expect(out.stderr).not.toContain('Could not look up');
+    expect(out.stdout).toBe('');
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(0);
+  });
 
   it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async ({ world, expect }) => {
     await linked(world, expect);

@@ -38,7 +38,7 @@ it('link: the public token is not exchanged', async () => {
   const plaid = await ctx.plaid('sandbox');
   const before = await world.store.snapshot();
   const exchanges = calls('/item/public_token/exchange');
-  await expect(exchangeAndSave(ctx, store, plaid, { publicToken, alias: 'stopped', products: ['auth'], institutionId: 'ins_109508' })).rejects.toBe(reason);
+  await expect(exchangeAndSave(ctx, store, plaid, { publicToken, alias: 'stopped', products: ['auth'], institutionId: 'ins_109508', institutionName: 'First Platypus Bank' })).rejects.toBe(reason);
   expect(calls('/item/public_token/exchange')).toBe(exchanges);
   expect(await world.store.snapshot()).toEqual(before);
 });

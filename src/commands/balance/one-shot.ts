@@ -16,6 +16,7 @@ import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
 import { errorText, escapeControls } from '../../text.js';
 import { hintForPlaidError, updateModeFixes } from '../../plaid/errors.js';
+import { institutionName } from '../../plaid/institutions.js';
 
 const EXAMPLE = "vault kv get -field=token secret/acme-42 | plaidbal balance --access-token-stdin --json";
 /** An access token is short; more than this on stdin is not one token. */
@@ -95,15 +96,8 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
     throw error instanceof CliError ? oneShotError(error, environment, ctx.now().getTime()) : error;
   });
   const institutionId = item.institution_id ?? null;
-  let institutionName: string | null = null;
-  if (institutionId) {
-    try {
-      institutionName = (await plaid.call('institutionsGetById', { institution_id: institutionId, country_codes: plaid.profile.countryCodes as never })).institution.name;
-    } catch (error) {
-      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? escapeControls(error.message) : 'error'}); showing its id.`));
-    }
-  }
-  const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: institutionName, products: [], linked_at: '' };
+  const name = institutionId ? await institutionName(ctx, plaid, institutionId, 'showing its id') : null;
+  const record: ItemRecord = { item_id: item.item_id, alias: UNSTORED, environment, institution_id: institutionId, institution_name: name, products: [], linked_at: '' };
   // Ctrl-C during the call waits for Plaid's answer (billed when real-time); a second one cancels it.
   const source = opts.cached ? 'cached' : 'realtime';
   const { inFlight, leave } = balanceDrain(ctx, source, environment);

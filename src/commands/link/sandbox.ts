@@ -1,6 +1,7 @@
 import type { Ctx } from '../../context.js';
 import { resolveEnvironment } from '../../credentials.js';
 import { usageError } from '../../errors.js';
+import { institutionName } from '../../plaid/institutions.js';
 import type { LinkOptions } from './index.js';
 import { checkAliasFree, checkProducts, exchangeAndSave, linkedJson, linkedSummary } from './save.js';
 
@@ -21,13 +22,16 @@ export async function runLinkSandbox(ctx: Ctx, opts: LinkOptions): Promise<numbe
   const overrides = opts.sandboxUsername || opts.sandboxPassword
     ? { override_username: opts.sandboxUsername ?? 'user_good', override_password: opts.sandboxPassword ?? 'pass_good' }
     : undefined;
+  // The name first: looked up after the exchange, it would keep the only copy of the new token in
+  // this process for as long as the lookup and its retries take, and a stop during it costs nothing.
+  const name = await institutionName(ctx, plaid, opts.institution, 'saving without it');
   ctx.info(ctx.io.err.dim(`Creating a Sandbox item at ${opts.institution}…`));
   const created = await plaid.call('sandboxPublicTokenCreate', {
     institution_id: opts.institution,
     initial_products: products as never,
     ...(overrides ? { options: overrides } : {}),
   });
-  const linked = await exchangeAndSave(ctx, store, plaid, { publicToken: created.public_token, alias: opts.name, products, institutionId: opts.institution });
+  const linked = await exchangeAndSave(ctx, store, plaid, { publicToken: created.public_token, alias: opts.name, products, institutionId: opts.institution, institutionName: name });
   ctx.io.stdout.write(opts.json ? linkedJson(linked) : linkedSummary(ctx, linked));
   return 0;
 }

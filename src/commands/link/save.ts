@@ -92,7 +92,11 @@ export interface SaveRequest {
   alias?: string;
   products: string[];
   institutionId: string | null;
-  institutionName?: string | null;
+  /**
+   * Known before the exchange (Link's metadata, or looked up first): nothing but the exchange and
+   * the save runs while the new token exists only in this process.
+   */
+  institutionName: string | null;
   /** Link's link_session_id, quoted when the exchange's outcome is unknown (Plaid support can find the item by it). */
   linkSessionId?: string | null;
 }
@@ -165,15 +169,7 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
   const accessToken = exchange.access_token;
   const itemId = exchange.item_id;
 
-  let institutionName = req.institutionName ?? null;
-  if (req.institutionId && !institutionName) {
-    try {
-      const inst = await plaid.call('institutionsGetById', { institution_id: req.institutionId, country_codes: plaid.profile.countryCodes as never });
-      institutionName = inst.institution.name;
-    } catch (error) {
-      ctx.info(ctx.io.err.yellow(`! Could not look up the institution's name (${error instanceof Error ? escapeControls(error.message) : 'error'}); saving without it.`));
-    }
-  }
+  const institutionName = req.institutionName ?? null;
 
   let saved: StoredItem | undefined;
   let taken = false;
