@@ -8,12 +8,17 @@ import { execFileSync, spawn as nodeSpawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
 import { BIN, spawnCli } from '../helpers/cli.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
+import { callPlaid } from '../emulator/client.js';
+import { bufferedIO } from '../helpers/in-process.js';
+import { realContext } from '../../src/context.js';
+import { recoveryRecord, writeRecovery } from '../../src/commands/items/recovery.js';
+import { aad } from '../../src/store/seal.js';
 
 const INVALIDATE = '/item/access_token/invalidate';
 let world: World;
@@ -400,6 +405,50 @@ describe('items rotate --all', () => {
     ]);
     expect(invalidateCalls()).toBe(calls + 3);
     expect(tokenOf('fourth', itemIds)).toBe(olds[3]);
+    noteTokens();
+    expectNoToken(`${out.stdout}\n${out.stderr}`);
+  });
+});
+
+describe('a rotation another process leaves unfinished while this one runs', () => {
+  it("is found under the store lock, before the call: that item is not sent with its dead token, and the hint is --recover, not items remove --local", async () => {
+    // `items rotate --all` checks every item for an unfinished rotation first, then rotates them one
+    // by one, each under the lock. Between two of them, another process may take the lock and
+    // rotate "third" itself, its store write failing: Plaid has acted (the stored token is dead),
+    // and the new token is in a recovery file. That is done here while the run's first call is held.
+    const held = world.emulator.holdNext(INVALIDATE);
+    const calls = invalidateCalls();
+    const { out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json'], world.env);
+    let file: string;
+    try {
+      await held.arrived;
+      const { io } = bufferedIO();
+      const ctx = realContext({ io, env: world.env, debug: false, signal: new AbortController().signal });
+      const store = await ctx.store();
+      const sealer = await store.unlock();
+      const third = store.items('sandbox').find((i) => i.alias === 'third')!;
+      const rotated = await callPlaid(world.emulator.url, INVALIDATE, { access_token: tokenOf('third', itemIds) }, { headers: { 'PLAID-SECRET': TEST_SECRET } });
+      const fresh = rotated.body.new_access_token as string;
+      const written = writeRecovery(store, recoveryRecord(store, third, sealer.seal(fresh, aad.accessToken('sandbox', third.item_id)), rotated.body.request_id as string, new Date()));
+      file = written.path!;
+    } finally {
+      held.release();
+    }
+    const code = await closed;
+    // Left behind, the file would be found by the tests after this one.
+    onTestFinished(() => rmSync(file, { force: true }));
+    expect(code, out.stderr).toBe(6);
+    const results = JSON.parse(out.stdout).items as { name: string; result: string; message: string | null; recovery_file: string | null }[];
+    expect(results.map((x) => [x.name, x.result, x.recovery_file])).toEqual([['demo', 'rotated', null], ['second', 'rotated', null], ['third', 'skipped', file]]);
+    expect(results[2]!.message).toBe(`not attempted: an earlier rotation is not finished (its new token is in ${file}; finish with: plaidbal items rotate --recover)`);
+    expect(out.stderr).toContain('1 of 3 items were not rotated.');
+    expect(out.stderr).not.toContain('--local');
+    // The run's two calls and the other process's one: none with the dead token.
+    expect(invalidateCalls()).toBe(calls + 3);
+    const recovered = await world.run(['items', 'rotate', '--recover']);
+    expect(recovered.code, recovered.stderr).toBe(0);
+    expect(existsSync(file)).toBe(false);
+    for (const alias of ['demo', 'second', 'third']) expect((await world.run(['balance', '--item', alias, '--json'])).code).toBe(0);
     noteTokens();
     expectNoToken(`${out.stdout}\n${out.stderr}`);
   });

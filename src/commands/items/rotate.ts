@@ -30,7 +30,7 @@ import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
 import { pacerFor } from '../../plaid/ratelimit.js';
 import type { StoredItem } from '../../store/document.js';
 import { aad } from '../../store/seal.js';
-import { StoreWriteError } from '../../store/store.js';
+import { StoreWriteError, type Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import { cappedList, errorText, escapeControls } from '../../text.js';
 import { pickItems } from '../pick.js';
@@ -51,6 +51,16 @@ const finishCommand = 'plaidbal items rotate --recover';
 class RemovedMeanwhile extends CliError {
   constructor(item: StoredItem) {
     super(`"${item.alias}" was removed by another plaidbal process. Nothing was rotated.`, { exitCode: ExitCode.USAGE });
+  }
+}
+
+/** An earlier rotation of the item waits in a recovery file (`file`), so its stored token is dead: not rotated again. */
+class UnfinishedRotation extends CliError {
+  constructor(
+    item: { alias: string },
+    readonly file: string,
+  ) {
+    super(`An earlier rotation of "${item.alias}" is not finished: its new token is in ${file}. Nothing was rotated.`, { exitCode: ExitCode.USAGE, hint: `Finish it first with: ${finishCommand}` });
   }
 }
 
@@ -109,12 +119,8 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
   // Rotations run one at a time (each is saved under the store's lock before the next), paced to the budget.
   const pacer = pacerFor('itemAccessTokenInvalidate', env, { rate: opts.rate, concurrency: 1 });
 
-  for (const item of items) {
-    const pending = pendingRecoveryFor(store, item.item_id);
-    if (pending) {
-      throw usageError(`An earlier rotation of "${item.alias}" is not finished: its new token is in ${pending}. Nothing was rotated.`, `Finish it first with: ${finishCommand}`);
-    }
-  }
+  // Checked for every item before anything is asked or sent, and again under the lock (below).
+  for (const item of items) assertNoUnfinishedRotation(store, item);
 
   if (!opts.yes) {
     const what = items.length === 1 ? `the access token of "${items[0]!.alias}" (${escapeControls(items[0]!.institution_name ?? items[0]!.item_id)}, ${env})` : `the access tokens of ${items.length} ${env} items (${cappedList(items.map((i) => i.alias))})`;
@@ -156,6 +162,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
         await store.update(async (doc) => {
           const target = doc.items.find((i) => i.item_id === item.item_id);
           if (!target) throw new RemovedMeanwhile(item);
+          // Another process may have rotated it since the check above, its store write failing: the
+          // stored token is then dead, and the new one is in a recovery file.
+          assertNoUnfinishedRotation(store, target);
           const oldToken = await store.open(target.access_token, aad.accessToken(target.environment, target.item_id), `access token of "${target.alias}"`);
           // Stopped while waiting for the lock or unsealing: nothing has happened at Plaid yet.
           if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -242,6 +251,9 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
         } else if (error instanceof RemovedMeanwhile) {
           // Gone from the store since the run began: nothing to rotate, and the others go on.
           results.push({ item, result: 'skipped', requestId: null, error: null, message: 'not attempted: removed by another plaidbal process meanwhile', recoveryFile: null });
+        } else if (error instanceof UnfinishedRotation) {
+          // Another process rotated it since the run began, and its store write failed: the others go on.
+          results.push({ item, result: 'skipped', requestId: null, error: null, message: `not attempted: an earlier rotation is not finished (its new token is in ${error.file}; finish with: ${finishCommand})`, recoveryFile: error.file });
         } else if (error instanceof RotationNotSaved) {
           results.push({ item, result: error.recoveryFile ? 'recovery_file' : 'lost', requestId: error.requestId, error: null, message: error.message, recoveryFile: error.recoveryFile });
           // The store cannot be written: every further rotation would end the same way.
@@ -283,6 +295,12 @@ export async function runItemsRotate(ctx: Ctx, ref: string | undefined, opts: It
 
 function rotateDocument(environment: Environment, ctx: Ctx, results: RotateResult[]): RotateDocument {
   return { environment, rotated_at: ctx.now().toISOString(), results };
+}
+
+/** Refuses to rotate an item whose earlier rotation waits in a recovery file: its stored token is dead. */
+function assertNoUnfinishedRotation(store: Store, item: { item_id: string; alias: string }): void {
+  const pending = pendingRecoveryFor(store, item.item_id);
+  if (pending) throw new UnfinishedRotation(item, pending);
 }
 
 /** A recovery file --recover cannot finish (unreadable, another store's, sealed before a rekey, its item gone): the others still can. */
