@@ -17,7 +17,8 @@
  * `get` — the read every command that opens the store makes — therefore skips the helper: it
  * asks the Secret Service over D-Bus in this process (src/store/secret-service.ts), where a
  * timer can always end it, and falls back to the helper only for a bus it cannot speak to.
- * Writes, deletes and the probe (`config init`, `config rekey`, `items remove`) use the helper.
+ * Writes, deletes and the probe (`config init`, `config rekey`, `items remove`; `doctor` probes too)
+ * use the helper, and so open a Secret Service session first, as the library does.
  *
  * On Linux, @napi-rs/keyring falls back on its own to the kernel keyring (keyutils) when no
  * Secret Service answers. That store is in memory only and is lost at reboot, which would lose
