@@ -33,7 +33,6 @@
  * both defaults, for a keychain that is slow to answer (for example one that shows an unlock
  * prompt). Options passed in code take precedence over it.
  */
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { configError } from '../errors.js';
 import type { HelperInput, HelperReply, HelperRequest } from './keychain-helper.mjs';
@@ -199,9 +198,9 @@ let addonPath: string | undefined;
 const liveHelpers = new Set<import('node:child_process').ChildProcess>();
 let helpersKilledAtExit = false;
 
-/** Resolved on first use: loading this module costs nothing. */
+/** Resolved on first use: loading this module costs nothing, and a read (Linux) never loads node:module. */
 function keyringAddonPath(): string {
-  addonPath ??= createRequire(import.meta.url).resolve('@napi-rs/keyring');
+  addonPath ??= process.getBuiltinModule('node:module').createRequire(import.meta.url).resolve('@napi-rs/keyring');
   return addonPath;
 }
 

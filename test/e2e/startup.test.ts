@@ -19,8 +19,9 @@ import { join, relative } from 'node:path';
 import { Script } from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { UNIT_HEAD, UNIT_TAIL } from '../../src/unit-wrapper.mjs';
-import { createSandboxItem, startEmulator, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
+import { createSandboxItem, TEST_CLIENT_ID, TEST_SECRET } from '../emulator/index.js';
 import { BIN, baseEnv, codeCacheEvents, DIST, filesUnder, runCli } from '../helpers/cli.js';
+import { createWorld } from '../helpers/world.js';
 
 /** The units of src/: cli, commands, and one per command family with enough code of its own (scripts/build.mjs, splitCli). */
 const SRC_UNITS = ['cli', 'commands', 'balance', 'check', 'completion', 'config', 'doctor', 'items', 'link'];
@@ -204,25 +205,36 @@ describe('start-up cost', () => {
     // Each costs a share of every run (docs/benchmarks.md, "Figures behind the code") and is kept
     // out by an edit in scripts/build.mjs: perf_hooks (p-retry's clock), internal/navigator (axios's
     // browser check), http2 (axios, only for httpVersion 2), child_process (commander, only for
-    // executable subcommands), assert (conf), and undici (axios's FormData and fetch globals).
-    const KEPT_OUT = ['perf_hooks', 'internal/navigator', 'http2', 'child_process', 'assert', 'internal/deps/undici/undici'];
-    const emulator = await startEmulator();
+    // executable subcommands), assert (conf), and undici (axios's FormData and fetch globals); and
+    // module, which src/store/keychain.ts needs only to start its helper (never for a Linux read).
+    const KEPT_OUT = ['perf_hooks', 'internal/navigator', 'http2', 'child_process', 'assert', 'internal/deps/undici/undici', 'module'];
+    const world = await createWorld({}, {}, { inProcess: true });
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-builtins-'));
     try {
-      const { access_token } = await createSandboxItem(emulator, { initial_products: ['auth'] });
-      const spy = join(dir, 'spy.cjs');
-      const log = join(dir, 'builtins.json');
-      await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify(process.moduleLoadList)));`);
-      const env = baseEnv({ NODE_OPTIONS: `--require ${spy}`, PLAIDBAL_CONFIG_DIR: join(dir, 'none'), PLAIDBAL_BASE_URL: emulator.url, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, PLAID_ENV: 'sandbox' });
-      const r = await runCli(['balance', '--access-token-stdin', '--json'], { env, stdin: `${access_token}\n` });
-      expect(r.code, r.stderr).toBe(0);
-      expect(JSON.parse(r.stdout).items[0].accounts.length).toBeGreaterThan(0);
-      const loaded = (JSON.parse(await readFile(log, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
-      // The spy sees what the run loads: the HTTP client and the cipher, for one.
-      expect(loaded).toEqual(expect.arrayContaining(['http', 'crypto', 'zlib']));
-      expect(loaded.filter((m) => KEPT_OUT.includes(m))).toEqual([]);
+      // The two ways to a balance: a one-shot token, and an item stored under a keychain key.
+      expect((await world.init('keychain')).code).toBe(0);
+      expect((await world.link('demo')).code).toBe(0);
+      const { access_token } = await createSandboxItem(world.emulator, { initial_products: ['auth'] });
+      const oneShotEnv = { PLAIDBAL_CONFIG_DIR: join(dir, 'none'), PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET, PLAID_ENV: 'sandbox' };
+      for (const [what, args, extra, stdin] of [
+        ['one-shot', ['balance', '--access-token-stdin', '--json'], oneShotEnv, `${access_token}\n`],
+        ['stored, keychain', ['balance', '--item', 'demo', '--json'], {}, ''],
+      ] as const) {
+        const spy = join(dir, 'spy.cjs');
+        const log = join(dir, 'builtins.json');
+        await writeFile(spy, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(log)}, JSON.stringify(process.moduleLoadList)));`);
+        const env = { ...world.env, NODE_OPTIONS: `--require ${spy}`, ...extra };
+        delete (env as NodeJS.ProcessEnv).PLAIDBAL_PASSPHRASE;
+        const r = await runCli([...args], { env, stdin });
+        expect(r.code, `${what}: ${r.stderr}`).toBe(0);
+        expect(JSON.parse(r.stdout).items[0].accounts.length, what).toBeGreaterThan(0);
+        const loaded = (JSON.parse(await readFile(log, 'utf8')) as string[]).filter((m) => m.startsWith('NativeModule ')).map((m) => m.slice('NativeModule '.length));
+        // The spy sees what the run loads: the HTTP client and the cipher, for one.
+        expect(loaded, what).toEqual(expect.arrayContaining(['http', 'crypto', 'zlib']));
+        expect(loaded.filter((m) => KEPT_OUT.includes(m)), what).toEqual([]);
+      }
     } finally {
-      await emulator.close();
+      await world.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
