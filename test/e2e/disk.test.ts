@@ -301,6 +301,32 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(printed(result)).not.toContain(access_token);
     });
 
+    it('items import: a batch saved, then the disk fills; the stop message tells the failed write from the saved one', async () => {
+      const [first, second, third] = [await createSandboxItem(world.emulator, { initial_products: ['auth'] }), await createSandboxItem(world.emulator, { initial_products: ['auth'] }), await createSandboxItem(world.emulator, { initial_products: ['auth'] })];
+      // One at a time, the second and third checks each answering 3 s later, past the 2 s batch
+      // deadline: the first two rows are written when the second is verified, and the disk fills
+      // as Plaid answers for the third, whose write then fails.
+      for (const item of [second, third]) world.emulator.setItemLatency(item!.access_token, 3_000);
+      const { mnt, dir } = tmpfsStore('full-import-second-batch');
+      let gets = 0;
+      onRequest = (request) => {
+        if (request.path === '/item/get' && ++gets === 3) fillLeaving(mnt, 4096);
+      };
+      try {
+        const stdin = [first, second, third].map((item) => `${JSON.stringify({ access_token: item!.access_token })}\n`).join('');
+        const result = await run(dir, ['items', 'import', '--format', 'ndjson', '--concurrency', '1'], { stdin });
+        expect(result.code, result.stderr).toBe(3);
+        expect(result.stderr).toMatch(FULL);
+        // Not "…was left exactly as it was. 2 rows were saved…", which reads as a contradiction.
+        expect(result.stderr).toContain("was left exactly as it was. That write changed nothing, but this import's other writes saved 2 rows in the store; 1 was not imported.");
+        const stored = (JSON.parse(readFileSync(join(dir, 'store.json'), 'utf8')) as { items: { item_id: string }[] }).items.map((i) => i.item_id);
+        expect([first, second, third].map((item) => stored.includes(item!.item_id))).toEqual([true, true, false]);
+        for (const item of [first, second, third]) expect(printed(result)).not.toContain(item!.access_token);
+      } finally {
+        for (const item of [second, third]) world.emulator.setItemLatency(item!.access_token, 0);
+      }
+    });
+
     it('config rekey', async () => {
       const result = await onFullDisk(['config', 'rekey'], { env: { PLAIDBAL_NEW_PASSPHRASE: 'a whole new passphrase' } });
       expect(result.code, result.stderr).toBe(3);

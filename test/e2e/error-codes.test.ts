@@ -129,7 +129,7 @@ describe('the public-token exchange: once, never retried', () => {
 
   const saysItemMayExist = (r: CliResult) => {
     const text = r.stderr.replace(/\s+/g, ' ');
-    expect(text).toContain('Plaid may have created the item at ins_109508');
+    expect(text).toContain('Plaid may have created the item at First Platypus Bank (ins_109508)');
     expect(text).toContain('plaidbal did not retry: a public token can be exchanged only once');
     expect(text).toContain('/item/remove needs the item\'s access token, which plaidbal never received');
     expect(text).toContain('ask Plaid Support to remove it');

@@ -170,7 +170,10 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   const left = rows.length - results.length;
   if (fatal) {
     // Plaid's own messages may end without a full stop ("...secret provided"): the note is a sentence of its own.
-    throw new CliError(`${fatal.message.replace(/([^.!?])\s*$/, '$1.')}${stoppedNote(saved, left)}`, { exitCode: fatal.exitCode === ExitCode.OK ? ExitCode.CONFIG : fatal.exitCode, hint: fatal.hint, plaid: fatal.plaid });
+    // A write that failed changed nothing, but other writes of this import may have saved rows: the
+    // note says so, rather than "left exactly as it was" followed by "N rows were saved".
+    const otherWrites = fatal instanceof StoreWriteError && !fatal.committed && saved > 0;
+    throw new CliError(`${fatal.message.replace(/([^.!?])\s*$/, '$1.')}${stoppedNote(saved, left, otherWrites)}`, { exitCode: fatal.exitCode === ExitCode.OK ? ExitCode.CONFIG : fatal.exitCode, hint: fatal.hint, plaid: fatal.plaid });
   }
   if (stop.signal.aborted && results.length < rows.length) {
     throw new CliError(`Interrupted.${stoppedNote(saved, left)}`, { exitCode: ExitCode.INTERRUPTED });
@@ -184,8 +187,10 @@ export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promis
   return doc.summary.failed ? ExitCode.PARTIAL_FAILURE : ExitCode.OK;
 }
 
-function stoppedNote(saved: number, left: number): string {
-  return ` ${saved} row${saved === 1 ? ' was' : 's were'} saved in the store before it stopped; ${left} ${left === 1 ? 'was' : 'were'} not imported. Run the same import again to finish: rows already saved come out unchanged.`;
+function stoppedNote(saved: number, left: number, byOtherWrites = false): string {
+  const rows = `${saved} row${saved === 1 ? '' : 's'}`;
+  const savedPart = byOtherWrites ? `That write changed nothing, but this import's other writes saved ${rows} in the store` : `${rows} ${saved === 1 ? 'was' : 'were'} saved in the store before it stopped`;
+  return ` ${savedPart}; ${left} ${left === 1 ? 'was' : 'were'} not imported. Run the same import again to finish: rows already saved come out unchanged.`;
 }
 
 function asCliError(error: unknown): CliError {

@@ -120,7 +120,7 @@ export function exchangeFailedError(error: unknown, environment: Environment, re
       plaid: failure.plaid,
     });
   }
-  const where = req.institutionName ?? req.institutionId;
+  const where = req.institutionName && req.institutionId ? `${req.institutionName} (${req.institutionId})` : (req.institutionName ?? req.institutionId);
   const ids = [req.linkSessionId && `link_session_id ${req.linkSessionId}`, failure.plaid?.request_id && `request_id ${failure.plaid.request_id}`].filter(Boolean).join(', ');
   const cost =
     environment === 'production'
