@@ -342,11 +342,15 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
     const doc = JSON.parse(await readFile(world.store.file, 'utf8'));
     doc.items[1].alias = 'one';
     await writeFile(world.store.file, JSON.stringify(doc, null, '\t'), { mode: 0o600 });
-    const r = await unchanged(world, expect, ['balance', '--item', 'one']);
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toContain('2 items are called "one" in sandbox, where aliases are unique (the store was edited by hand?).');
-    expect(r.stderr).toContain(`plaidbal items rename ${doc.items[1].item_id} <new-alias>`);
-    expect(r.stderr).not.toContain('more than one environment');
+    // sandbox reset-login too, which picks an alias's Sandbox item without --env: never the first of two.
+    for (const args of [['balance', '--item', 'one'], ['sandbox', 'reset-login', 'one']]) {
+      const r = await unchanged(world, expect, args);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain('2 items are called "one" in sandbox, where aliases are unique (the store was edited by hand?).');
+      expect(r.stderr).toContain(`plaidbal items rename ${doc.items[1].item_id} <new-alias>`);
+      expect(r.stderr).not.toContain('more than one environment');
+    }
+    expect(world.emulator.requests.filter((q) => q.path === '/sandbox/item/reset_login')).toHaveLength(0);
   });
 
   it('a store directory that is not a directory is exit 3, not a crash', async ({ world, expect }) => {
