@@ -302,7 +302,7 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         if (inFlight?.signal.aborted && (error === inFlight.signal.reason || (error as { code?: unknown } | null)?.code === 'ERR_CANCELED')) throw inFlight.signal.reason;
         throw toCliError(
           error,
-          { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy },
+          { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy, realtime: method === 'accountsBalanceGet' },
           shownHost,
         ) as CliError;
       } finally {

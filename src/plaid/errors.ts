@@ -18,6 +18,8 @@ export interface PlaidErrorContext {
   policy?: RetryPolicy;
   /** Epoch ms; default Date.now(). */
   now?: number;
+  /** The call was /accounts/balance/get, whose answers can take 30 s or more (a timeout's hint says so). */
+  realtime?: boolean;
 }
 
 /**
@@ -395,7 +397,11 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
   if (e.isAxiosError || typeof e.code === 'string') {
     const timedOut = e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT';
     const what = timedOut ? 'timed out' : `failed (${clean(e.code ?? e.message ?? 'network error')})`;
-    const hint = timedOut ? 'Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.' : 'Check your network connection (and PLAIDBAL_BASE_URL, if set).';
+    const hint = timedOut
+      ? ctx.realtime
+        ? 'Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.'
+        : 'Raise --timeout, or try again later.'
+      : 'Check your network connection (and PLAIDBAL_BASE_URL, if set).';
     return new CliError(`The request to Plaid at ${host} ${what}${retried ? ', after retries' : ''}.${notRetried}`, {
       exitCode: ExitCode.PLAID_FAILURE,
       hint: maybeServed ? `${hint} Running the command again makes another billed call.` : hint,

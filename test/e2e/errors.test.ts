@@ -515,7 +515,14 @@ describe.concurrent('exit 5: Plaid, institution and network failures, after retr
     const r = await unchanged(world, expect, ['balance', '--item', 'demo', '--timeout', '0.5']);
     expect(r.code).toBe(5);
     expect(r.stderr).toContain('timed out');
-    expect(r.stderr).toContain('--timeout');
+    expect(r.stderr).toContain('Plaid can take 30 s or more for real-time balances; raise --timeout');
+    // --cached asks the free /accounts/get, which is not slow that way: the hint does not say it is.
+    world.emulator.inject({ path: '/accounts/get', kind: 'hang', times: Infinity });
+    const cached = await unchanged(world, expect, ['balance', '--item', 'demo', '--cached', '--timeout', '0.5']);
+    expect(cached.code).toBe(5);
+    expect(cached.stderr).toContain('timed out');
+    expect(cached.stderr).toContain('Raise --timeout, or try again later.');
+    expect(cached.stderr).not.toContain('real-time');
   });
 });
 

@@ -62,7 +62,10 @@ describe('Plaid error mapping', () => {
     expect(refused.message).toContain('ECONNREFUSED');
     const timeout = toCliError({ isAxiosError: true, code: 'ECONNABORTED', message: 'timeout of 1000ms exceeded' }, ctx, host);
     expect(timeout.message).toContain('timed out');
-    expect(timeout.hint).toContain('--timeout');
+    expect(timeout.hint).toBe('Raise --timeout, or try again later.');
+    // Only a real-time balance is said to take 30 s or more (--cached, /item/get… do not).
+    const balance = toCliError({ isAxiosError: true, code: 'ECONNABORTED', message: 'timeout of 1000ms exceeded' }, { ...ctx, realtime: true }, host);
+    expect(balance.hint).toBe('Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.');
     expect(plaidErrorJson(timeout)).toEqual({ error_type: 'PLAIDBAL_NETWORK_ERROR', error_code: 'NETWORK_FAILURE', error_message: timeout.message, display_message: null, request_id: null });
   });
 
