@@ -37,7 +37,8 @@ Capital One (ins_128026) has no real-time balance for credit cards: plaidbal acc
 24 h old (--min-last-updated changes that) and says how old the figure it compared is.
 
 Exit codes: 0 sufficient, 7 insufficient, 2 bad input or an account that cannot be checked,
-3 store/credentials, 4 the item needs its user (plaidbal link --update), 5 Plaid/network.`,
+3 store/credentials, 4 the item needs its user (plaidbal link --update), 5 Plaid/network,
+130 interrupted (Ctrl-C during the call waits for Plaid's answer and prints the verdict).`,
     );
 }
 

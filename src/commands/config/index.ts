@@ -27,7 +27,18 @@ Examples:
 export type ConfigInitOptions = OptionsOf<typeof initCommand>;
 
 export function registerConfig(program: CommandUnknownOpts, runner: Runner): void {
-  const config = program.command('config').description('Plaid credentials, key source and where the store lives');
+  const config = program
+    .command('config')
+    .description('Plaid credentials, key source and where the store lives')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ plaidbal config init                                  # asks for each value on a terminal
+  $ printf '%s' "$PLAID_SECRET" | plaidbal config init --env production --client-id "$PLAID_CLIENT_ID" --secret-stdin
+  $ plaidbal config show --json
+  $ plaidbal config rekey --to passphrase                 # keep the store key behind a passphrase instead`,
+    );
 
   initCommand(config).action(async (opts, command) => runner(command, async (ctx) => (await import('./init.js')).runConfigInit(ctx, opts)));
 

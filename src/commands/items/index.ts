@@ -71,9 +71,9 @@ under the store lock; if the store cannot be saved, it is kept sealed in a recov
 A crash between Plaid's answer and that write loses the new token (README: "plaidbal items rotate").
 Tokens are never printed.
 
-Exit codes: 0 rotated; 2 no confirmation without a terminal (--yes) or bad input; 3 store or
-key (nothing rotated, or: rotated and kept in a recovery file); 5 Plaid/network (not rotated);
---all: 6 when any item was not rotated.`,
+Exit codes: 0 rotated; 8 the confirmation declined; 2 no confirmation without a terminal (--yes),
+bad input or an unfinished earlier rotation; 3 store or key (nothing rotated, or: rotated and kept
+in a recovery file, or lost); 5 Plaid/network (not rotated); --all: 6 when any item was not rotated.`,
     );
 }
 
