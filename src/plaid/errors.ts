@@ -135,7 +135,7 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
   INVALID_ACCESS_TOKEN: {
     exitCode: ExitCode.CONFIG,
     retried: false,
-    hint: (c) => `Plaid no longer knows this token. If another plaidbal was rotating it just now (items rotate), run the command again: the store has the new one. Otherwise the item was removed elsewhere: delete it here with \`plaidbal items remove ${c.item ?? '<item>'}\` and link it again.`,
+    hint: (c) => `Plaid no longer knows this token. If another plaidbal was rotating it just now (items rotate), run the command again: the store has the new one. Otherwise the token was rotated, or the item removed, elsewhere (by another application holding the token): delete it here with \`plaidbal items remove ${c.item ?? '<item>'}\` and link it again.`,
   },
   INVALID_PUBLIC_TOKEN: {
     exitCode: ExitCode.PLAID_FAILURE,

@@ -850,23 +850,32 @@ describe.concurrent('stderr lost outside a critical section', () => {
 });
 
 describe.concurrent('removal', () => {
-  it('an item Plaid already forgot (INVALID_ACCESS_TOKEN) is still deleted locally', async ({ world, expect }) => {
+  it('an item Plaid already forgot (ITEM_NOT_FOUND: removed; INVALID_ACCESS_TOKEN: its token rotated elsewhere) is still deleted locally', async ({ world, expect }) => {
     await linked(world, expect);
-    const [item] = world.emulator.items();
-    const res = await fetch(`${world.emulator.url}/item/remove`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'PLAID-CLIENT-ID': 'test_client_id', 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' },
-      body: JSON.stringify({ access_token: item!.access_token }),
-    });
-    expect(res.status).toBe(200);
-    const balance = await unchanged(world, expect, ['balance', '--item', 'demo']);
-    expect(balance.code).toBe(3);
-    expect(balance.stderr).toContain('INVALID_ACCESS_TOKEN');
+    await world.link('rotated', '--institution', 'ins_109511');
+    const call = (path: string, access_token: string) =>
+      fetch(`${world.emulator.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'PLAID-CLIENT-ID': 'test_client_id', 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' },
+        body: JSON.stringify({ access_token }),
+      });
+    const [demo, rotated] = world.emulator.items();
+    expect((await call('/item/remove', demo!.access_token)).status).toBe(200);
+    expect((await call('/item/access_token/invalidate', rotated!.access_token)).status).toBe(200);
+    const gone = await unchanged(world, expect, ['balance', '--item', 'demo']);
+    expect(gone.code).toBe(4);
+    expect(gone.stderr).toContain('ITEM_NOT_FOUND');
+    expect(gone.stderr).toContain('Plaid no longer has this item');
+    const dead = await unchanged(world, expect, ['balance', '--item', 'rotated']);
+    expect(dead.code).toBe(3);
+    expect(dead.stderr).toContain('INVALID_ACCESS_TOKEN');
     // A rotation by another plaidbal ends the same way for a run that read the old token: the hint says to run again first.
-    expect(balance.stderr).toContain('If another plaidbal was rotating it just now (items rotate), run the command again');
-    const r = await world.run(['items', 'remove', 'demo', '--yes']);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain('only the local copy was deleted');
+    expect(dead.stderr).toContain('If another plaidbal was rotating it just now (items rotate), run the command again');
+    for (const alias of ['demo', 'rotated']) {
+      const r = await world.run(['items', 'remove', alias, '--yes']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toContain('only the local copy was deleted');
+    }
     expect(JSON.parse((await world.run(['items', '--json'])).stdout).items).toEqual([]);
   });
 

@@ -43,6 +43,19 @@ async function removeAtPlaid(alias: string) {
   expect(res.status).toBe(200);
 }
 
+/** Rotates an item's token at Plaid behind plaidbal's back (another holder of the token did): the stored one is dead. */
+async function rotateAtPlaid(alias: string) {
+  const listed = JSON.parse((await world.run(['items', '--json'])).stdout).items as { alias: string; item_id: string }[];
+  const itemId = listed.find((i) => i.alias === alias)!.item_id;
+  const item = world.emulator.items().find((i) => i.item_id === itemId)!;
+  const res = await fetch(`${world.emulator.url}/item/access_token/invalidate`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'PLAID-CLIENT-ID': TEST_CLIENT_ID, 'PLAID-SECRET': TEST_SECRET, 'Plaid-Version': '2020-09-14' },
+    body: JSON.stringify({ access_token: item.access_token }),
+  });
+  expect(res.status).toBe(200);
+}
+
 describe('a healthy item', () => {
   it('exits 0 and shows OK, products, consent — and "never", then the last balance after `plaidbal balance`', async () => {
     const r = await status(['demo']);
@@ -129,12 +142,12 @@ describe('--all', () => {
     expect(r.code).toBe(6);
     const [demo, gone] = JSON.parse(r.stdout).items;
     expect(demo).toMatchObject({ name: 'demo', status: 'ok' });
-    expect(gone).toMatchObject({ name: 'gone', status: 'error', products: null, billed_products: null, fix: null, error: { error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN' } });
+    expect(gone).toMatchObject({ name: 'gone', status: 'error', products: null, billed_products: null, fix: null, error: { error_type: 'ITEM_ERROR', error_code: 'ITEM_NOT_FOUND' } });
     expect(gone.request_id).toMatch(/^[A-Za-z0-9]{15}$/);
     const table = await status(['--all']);
     expect(table.code).toBe(6);
-    expect(table.stdout).toMatch(/│ gone +│ sandbox +│ Tartan Bank +│ INVALID_ACCESS_TOKEN +│/);
-    expect(table.stdout).toContain('Hint: Plaid no longer knows this token');
+    expect(table.stdout).toMatch(/│ gone +│ sandbox +│ Tartan Bank +│ ITEM_NOT_FOUND +│/);
+    expect(table.stdout).toContain('Plaid no longer has this item');
 
     const offline = await status(['--all', '--json'], { PLAIDBAL_BASE_URL: 'http://127.0.0.1:9' });
     expect(offline.code).toBe(6);
@@ -167,16 +180,31 @@ describe('--all', () => {
 });
 
 describe('failures of one item', () => {
-  it('removed at Plaid behind plaidbal\'s back: INVALID_ACCESS_TOKEN, exit 3', async () => {
-    await removeAtPlaid('demo');
-    const r = await status(['demo']);
+  it('its token rotated behind plaidbal\'s back: INVALID_ACCESS_TOKEN, exit 3', async () => {
+    await world.link('rotated');
+    await rotateAtPlaid('rotated');
+    const r = await status(['rotated']);
     expect(r.code).toBe(3);
     expect(r.stdout).toBe('');
     expect(r.stderr).toContain('error_code:      INVALID_ACCESS_TOKEN');
-    expect(r.stderr).toContain('plaidbal items remove demo');
-    const json = await status(['demo', '--json']);
+    expect(r.stderr).toContain('plaidbal items remove rotated');
+    const json = await status(['rotated', '--json']);
     expect(json.code).toBe(3);
     expect(JSON.parse(json.stdout).items[0]).toMatchObject({ status: 'error', error: { error_code: 'INVALID_ACCESS_TOKEN' } });
+    expect((await world.run(['items', 'remove', 'rotated', '--local', '--yes'])).code).toBe(0);
+  });
+
+  it('removed at Plaid behind plaidbal\'s back: ITEM_NOT_FOUND, exit 4, and how to delete the local copy', async () => {
+    await removeAtPlaid('demo');
+    const r = await status(['demo']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toContain('error_code:      ITEM_NOT_FOUND');
+    expect(r.stderr).toContain('Plaid no longer has this item');
+    expect(r.stderr).toContain('plaidbal items remove demo');
+    const json = await status(['demo', '--json']);
+    expect(json.code).toBe(4);
+    expect(JSON.parse(json.stdout).items[0]).toMatchObject({ status: 'error', error: { error_code: 'ITEM_NOT_FOUND' } });
   });
 
   it('wrong credentials: INVALID_API_KEYS, exit 3, the secret never printed', async () => {

@@ -152,7 +152,12 @@ export class EmulatorState {
   itemForAccessToken(token: string): ItemState {
     this.checkEnvironment(token, 'access', 'INVALID_ACCESS_TOKEN');
     const item = this.itemsByToken.get(token);
-    if (!item || item.removed) throw plaidError('INVALID_ACCESS_TOKEN');
+    if (!item) throw plaidError('INVALID_ACCESS_TOKEN');
+    // A removed item's token: Plaid's ITEM_NOT_FOUND ("This Item does not exist, has been
+    // previously removed via /item/remove, or has had access removed by the user",
+    // plaid.com/docs/errors/item), also to a second /item/remove. A token that never opened an
+    // item, or one a rotation retired, stays INVALID_ACCESS_TOKEN.
+    if (item.removed) throw plaidError('ITEM_NOT_FOUND');
     return item;
   }
 

@@ -56,7 +56,7 @@ describe('the official plaid client', () => {
     await client.itemRemove({ access_token });
     const error: unknown = await client.accountsGet({ access_token }).catch((e: unknown) => e);
     expect(httpFailure(error).status).toBe(400);
-    expect(httpFailure(error).data).toMatchObject({ error_type: 'INVALID_INPUT', error_code: 'INVALID_ACCESS_TOKEN', display_message: null });
+    expect(httpFailure(error).data).toMatchObject({ error_type: 'ITEM_ERROR', error_code: 'ITEM_NOT_FOUND', display_message: null });
   });
 
   it('sent its credentials and Plaid-Version as headers, and everything conforms to the spec', async () => {

@@ -50,16 +50,20 @@ describe('public tokens, access tokens, items', () => {
     expect(expired.body).toMatchObject({ error_code: 'INVALID_PUBLIC_TOKEN', error_message: expect.stringContaining('expired') });
   });
 
-  it('/item/remove makes the access token INVALID_ACCESS_TOKEN everywhere', async () => {
+  it('/item/remove makes the access token ITEM_NOT_FOUND everywhere, a second removal included; a rotated-out token is INVALID_ACCESS_TOKEN', async () => {
     const { access_token, item_id } = await createSandboxItem(plaid);
     const removed = await post('/item/remove', { access_token });
     expect(removed.status).toBe(200);
     expect(Object.keys(removed.body)).toEqual(['request_id']);
     for (const path of ['/accounts/get', '/accounts/balance/get', '/item/get', '/item/remove', '/sandbox/item/reset_login']) {
       const res = await post(path, { access_token });
-      expect([path, res.status, res.body.error_code]).toEqual([path, 400, 'INVALID_ACCESS_TOKEN']);
+      expect([path, res.status, res.body.error_type, res.body.error_code]).toEqual([path, 400, 'ITEM_ERROR', 'ITEM_NOT_FOUND']);
     }
     expect(plaid.items()).toMatchObject([{ item_id, removed: true }]);
+    const other = await createSandboxItem(plaid);
+    expect((await post('/item/access_token/invalidate', { access_token: other.access_token })).status).toBe(200);
+    const old = await post('/item/get', { access_token: other.access_token });
+    expect([old.status, old.body.error_code]).toEqual([400, 'INVALID_ACCESS_TOKEN']);
   });
 
   it('validates /item/remove reason codes', async () => {
