@@ -162,7 +162,36 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     running = null;
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    untilStdoutWritten(io);
   }
+}
+
+/**
+ * The run is over, but a slow reader (`plaidbal balance --all --format ndjson | slow`) may leave
+ * output in this process's buffer: output stderr may already have called "on stdout". Left to
+ * Node, a Ctrl-C (SIGTERM, SIGHUP) now would end the process and lose it. Until it is written, the
+ * first stop says so and waits; the next quits without it (exit 130).
+ */
+function untilStdoutWritten(io: IO): void {
+  const stdout = process.stdout;
+  if (stdout.writableLength === 0 || stdout.destroyed) return;
+  let stopped = false;
+  const handlers = STOPPING_SIGNALS.map(
+    ([signal, name]) =>
+      [
+        signal,
+        () => {
+          if (stopped) process.exit(ExitCode.INTERRUPTED);
+          stopped = true;
+          io.stderr.write(`${io.err.yellow(`${name}: still writing plaidbal's output to stdout, which its reader has not taken yet. ${name === 'Ctrl-C' ? 'Ctrl-C again' : `A second ${name}`} quits without it.`)}\n`);
+        },
+      ] as const,
+  );
+  for (const [signal, handler] of handlers) process.on(signal, handler);
+  // Called once everything written before it is out (or stdout failed): nothing is left to lose.
+  stdout.write('', () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler);
+  });
 }
 
 /**

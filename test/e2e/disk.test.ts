@@ -204,10 +204,10 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       expect(result.stderr).not.toContain(item.access_token);
     });
 
-    it('link --sandbox: the disk fills while Plaid exchanges the token, and the removal\'s answer is lost: the repeated removal finds the token gone, counted as removed', async () => {
+    it('link --sandbox: the disk fills while Plaid exchanges the token, and the removal\'s answer is lost: the repeated removal finds the item gone, counted as removed', async () => {
       const before = liveItems();
       // Plaid removes the item, and its answer never arrives (held past --timeout): plaidbal sends
-      // the removal again, which Plaid refuses with INVALID_ACCESS_TOKEN, the token being dead.
+      // the removal again, which Plaid refuses with ITEM_NOT_FOUND, the item being gone.
       const hold = world.emulator.holdNext('/item/remove');
       let result;
       try {
@@ -217,8 +217,8 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       }
       expect(result.code, result.stderr).toBe(3);
       const removals = world.emulator.requests.filter((q) => q.path === '/item/remove').slice(-2);
-      expect(removals.map((q) => (q.response as { error_code?: string }).error_code ?? null)).toEqual([null, 'INVALID_ACCESS_TOKEN']);
-      expect(result.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered INVALID_ACCESS_TOKEN to a repeated removal).');
+      expect(removals.map((q) => (q.response as { error_code?: string }).error_code ?? null)).toEqual([null, 'ITEM_NOT_FOUND']);
+      expect(result.stderr).toContain('! Saving the item failed, so it was removed at Plaid again (nothing is left billing; Plaid answered ITEM_NOT_FOUND to a repeated removal).');
       expect(liveItems()).toBe(before);
     });
 

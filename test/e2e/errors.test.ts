@@ -13,6 +13,7 @@ import { it as base, describe, type ExpectStatic } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { createSandboxItem } from '../emulator/index.js';
+import { addItems } from '../helpers/bulk.js';
 
 /**
  * Each test has a world of its own (an emulator and a store), and the tests run concurrently
@@ -626,6 +627,33 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(out.stderr).not.toContain('Could not look up');
     expect(out.stdout).toBe('');
     expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(0);
+  });
+
+  it("Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost", async ({ world, expect }) => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    await addItems(world.emulator, world.env, 'sandbox', 60);
+    // One document, far larger than a pipe holds (64 KiB on Linux): with nobody reading, most of it
+    // waits in plaidbal's buffer when the run is over.
+    const child = nodeSpawn(process.execPath, [BIN, '--debug', 'balance', '--all', '--cached', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.pause();
+    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+    // The fan-out's last debug line comes just before the document is written.
+    await until(() => stderr.includes('[debug] pacing:'), 'the end of the fan-out');
+    await new Promise((r) => setTimeout(r, 500));
+    child.kill('SIGINT');
+    await until(() => stderr.includes('Ctrl-C: still writing'), 'the message');
+    const chunks: Buffer[] = [];
+    child.stdout!.on('data', (d: Buffer) => chunks.push(d));
+    child.stdout!.resume();
+    const end = await closed;
+    // Left to Node, the Ctrl-C ended the process (signal SIGINT) with most of the document unwritten.
+    expect(end, stderr).toEqual({ code: 0, signal: null });
+    expect(stderr).toContain("Ctrl-C: still writing plaidbal's output to stdout, which its reader has not taken yet. Ctrl-C again quits without it.");
+    const out = Buffer.concat(chunks);
+    expect(out.length).toBeGreaterThan(128 * 1024);
+    expect((JSON.parse(out.toString('utf8')) as { items: unknown[] }).items).toHaveLength(60);
   });
 
   it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async ({ world, expect }) => {
