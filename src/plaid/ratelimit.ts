@@ -191,13 +191,16 @@ export type Outcome = 'ok' | 'client-limit' | 'item-limit' | 'failed';
 /**
  * Which of Plaid's 429s is about the item (wait for that item's window) and which about the
  * client_id (another user of the client is busy: slow down). plaid.com/docs/errors/rate-limit-exceeded:
- * BALANCE_LIMIT is /accounts/balance/get per item; ACCOUNTS_BALANCE_GET_LIMIT is per client; the
- * other codes (ACCOUNTS_LIMIT, ITEM_GET_LIMIT, …) do not say, and are taken as per client, so
- * plaidbal slows down rather than insisting.
+ * BALANCE_LIMIT is /accounts/balance/get per item; ACCOUNTS_BALANCE_GET_LIMIT is per client;
+ * INSTITUTION_RATE_LIMIT is about one institution ("too many requests … to a single
+ * institution"): slowing every item for it would let one throttling bank slow a run over all of
+ * them, so only its item waits, as for BALANCE_LIMIT (the bank's other items get their own 429s
+ * and wait the same way). The other codes (ACCOUNTS_LIMIT, ITEM_GET_LIMIT, …) do not say, and are
+ * taken as per client, so plaidbal slows down rather than insisting.
  */
 export function rateLimitScope(errorType: string | undefined, errorCode: string | undefined): 'item' | 'client' | null {
   if (errorType !== 'RATE_LIMIT_EXCEEDED') return null;
-  return errorCode === 'BALANCE_LIMIT' ? 'item' : 'client';
+  return errorCode === 'BALANCE_LIMIT' || errorCode === 'INSTITUTION_RATE_LIMIT' ? 'item' : 'client';
 }
 
 export interface PacerOptions {

@@ -99,6 +99,26 @@ describe('paced fan-out (Plaid-like emulator)', () => {
     expect(wall).toBeLessThan(30_000);
   });
 
+  it('a throttling bank (INSTITUTION_RATE_LIMIT) holds only its items: the run keeps its rate, and every item is answered', async () => {
+    const from = world.emulator.requests.length;
+    // The first ten calls are refused as too many for their institution.
+    world.emulator.inject({ path: '/accounts/get', status: 429, error_code: 'INSTITUTION_RATE_LIMIT', times: 10 });
+    let r;
+    try {
+      r = await world.run(['balance', '--all', '--cached', '--yes', '--format', 'ndjson', '--debug']);
+    } finally {
+      world.emulator.clearFaults();
+    }
+    expect(r.code, r.stderr).toBe(0);
+    expect(new Set(r.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { item_id: string }).item_id)).size).toBe(60);
+    const limited = world.emulator.requests.slice(from).filter((q) => q.path === '/accounts/get' && q.status === 429);
+    expect(limited).toHaveLength(10);
+    // Taken for the client_id being busy, they halved the rate of the whole run and paused it.
+    const [, budget, , rateLimited, end] = /pacing: budget (\d+)\/min, (\d+) attempts, (\d+) answered 429, rate at the end (\d+)\/min/.exec(r.stderr)!.map(Number);
+    expect(rateLimited).toBe(10);
+    expect(end).toBe(budget);
+  });
+
   it('--concurrency bounds the calls in flight', async () => {
     world.emulator.setLatency(300, BALANCE);
     const from = world.emulator.requests.length;
