@@ -656,6 +656,26 @@ describe.concurrent('exit 130: interrupted', () => {
     expect((JSON.parse(out.toString('utf8')) as { items: unknown[] }).items).toHaveLength(60);
   });
 
+  it('balance --access-token-stdin: Ctrl-C during the call, which then times out: the failure is shown in the table, then exit 130', async ({ world, expect }) => {
+    const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] });
+    world.emulator.inject({ path: '/accounts/balance/get', kind: 'hang', times: Infinity });
+    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--timeout', '2'], { env: { ...world.env, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET }, stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdin!.end(access_token);
+    const out = { stdout: '', stderr: '' };
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    await until(() => world.emulator.requests.some((q) => q.path === '/accounts/balance/get'), 'the balance call');
+    child.kill('SIGINT');
+    const code = await closed;
+    world.emulator.clearFaults();
+    expect(code, out.stderr).toBe(130);
+    // What the wait was for: the call's outcome, not only "Interrupted.".
+    expect(out.stdout).toContain('timed out');
+    expect(out.stderr).toContain('Interrupted, after the item had been answered (on stdout).');
+    expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(1);
+  });
+
   it('Ctrl-C during a balance call waits for its answer (Plaid bills it): printed, recorded, exit 130', async ({ world, expect }) => {
     await linked(world, expect);
     const run = await ctrlCDuringBalanceCall(world, ['balance', '--item', 'demo', '--json']);

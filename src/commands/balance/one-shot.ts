@@ -111,7 +111,9 @@ export async function runBalanceOneShot(ctx: Ctx, opts: BalanceOptions): Promise
   // The item is named by its item_id: it has no alias.
   const doc: BalanceDocument = { environment, fetched_at: ctx.now().toISOString(), items: [{ ...result.json, name: item.item_id }] };
   const failure = result.error ? oneShotError(result.error, environment, ctx.now().getTime()) : null;
-  if (failure && format === 'table') throw failure;
+  // After a stop, the answer waited for is shown as the stored item's is, in the table (an error
+  // row), and the run then ends as interrupted: thrown, the failure would give way to "Interrupted.".
+  if (failure && format === 'table' && !ctx.signal.aborted) throw failure;
   ctx.io.stdout.write(await render(doc, format, ctx));
   if (ctx.signal.aborted) throw new CliError('Interrupted, after the item had been answered (on stdout).', { exitCode: ExitCode.INTERRUPTED });
   if (!failure) return ExitCode.OK;
