@@ -73,12 +73,12 @@ export function currencyText(iso: string | null, unofficial: string | null): str
 }
 
 /**
- * The decimal digits the double stands for, never in exponent form: non-integers use the shortest
- * round-trip form (what JSON.parse read), integers their exact value, so 2**70 is not shown as
- * 1180591620717411300000. -0 becomes "0".
+ * The decimal digits the double stands for, never in exponent form: the shortest form that reads
+ * back as the same double (what JSON.parse read from Plaid's answer, and what --json prints), its
+ * exponent written out, so 1e23 is 100000000000000000000000, never the binary value's
+ * 99999999999999991611392: digits Plaid never sent. -0 becomes "0".
  */
 export function exactDecimal(value: number): string {
-  if (Number.isInteger(value)) return BigInt(value).toString();
   const text = String(value);
   const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text);
   if (match === null) return text;

@@ -25,8 +25,9 @@ describe('formatMoney', () => {
     expect(formatMoney(1e-7, 'USD', null)).toBe('$0.0000001');
     expect(formatMoney(-1e-7, 'USD', null)).toBe('-$0.0000001');
     expect(formatMoney(1.5e21, 'USD', null)).toBe('$1,500,000,000,000,000,000,000.00');
-    // The exact integer the double holds, not the shortest form padded with zeros.
-    expect(formatMoney(2 ** 70, 'USD', null)).toBe('$1,180,591,620,717,411,303,424.00');
+    // The digits Plaid sent (the shortest form, as --json prints it), not the binary value's.
+    expect(formatMoney(2 ** 70, 'USD', null)).toBe('$1,180,591,620,717,411,300,000.00');
+    expect(formatMoney(1e23, 'USD', null)).toBe('$100,000,000,000,000,000,000,000.00');
     expect(formatMoney(Number.MAX_SAFE_INTEGER, 'USD', null)).toBe('$9,007,199,254,740,991.00');
   });
 
@@ -140,11 +141,15 @@ describe('currencyLabel', () => {
 });
 
 describe('exactDecimal', () => {
-  it('expands exponent forms and keeps integers exact', () => {
+  it('expands exponent forms; integers as --json prints them (JSON.stringify), not as their binary value', () => {
     expect(exactDecimal(1e-7)).toBe('0.0000001');
     expect(exactDecimal(-1.5e-9)).toBe('-0.0000000015');
     expect(exactDecimal(1.5e21)).toBe('1500000000000000000000');
-    expect(exactDecimal(2 ** 60)).toBe('1152921504606846976');
+    expect(exactDecimal(2 ** 60)).toBe('1152921504606847000');
+    expect(exactDecimal(2 ** 70)).toBe('1180591620717411300000'); // JSON: 1.1805916207174113e+21
+    expect(exactDecimal(1e23)).toBe('100000000000000000000000'); // not 99999999999999991611392
+    expect(exactDecimal(-1e23)).toBe('-100000000000000000000000');
+    expect(exactDecimal(Number.MAX_SAFE_INTEGER)).toBe('9007199254740991');
     expect(exactDecimal(-0)).toBe('0');
     expect(exactDecimal(23631.9805)).toBe('23631.9805');
   });
