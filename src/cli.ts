@@ -10,7 +10,7 @@ import { draining, finishing, stoppedWhileFinishing } from './critical.js';
 import { CliError, ExitCode, isCliError } from './errors.js';
 import { processIO, type IO } from './io.js';
 import { isPromptCancel } from './prompt.js';
-import { escapeControls } from './text.js';
+import { errorText, escapeControls } from './text.js';
 import { SECRET_VARIABLES } from './types.js';
 import { registerBalance } from './commands/balance/index.js';
 import { registerCheck } from './commands/check/index.js';
@@ -70,16 +70,7 @@ export function buildProgram(runner: Runner) {
 
 function printError(io: IO, error: CliError): void {
   const e = io.err;
-  const lines = [`${e.red.bold('Error:')} ${escapeControls(error.message)}`];
-  const p = error.plaid;
-  if (p) {
-    lines.push(`  error_type:      ${escapeControls(p.error_type)}`, `  error_code:      ${escapeControls(p.error_code)}`);
-    if (p.error_message) lines.push(`  error_message:   ${escapeControls(p.error_message)}`);
-    if (p.display_message) lines.push(`  display_message: ${escapeControls(p.display_message)}`);
-    lines.push(`  request_id:      ${escapeControls(p.request_id ?? '—')}`);
-  }
-  if (error.hint) lines.push(`${e.cyan('Hint:')} ${escapeControls(error.hint)}`);
-  io.stderr.write(`${lines.join('\n')}\n`);
+  io.stderr.write(`${errorText({ red: (s) => e.red.bold(s), cyan: (s) => e.cyan(s) }, error)}\n`);
 }
 
 /**

@@ -85,9 +85,22 @@ export function escapeControlsDeep<T>(value: T): T {
 }
 
 /**
- * An error's message and hint as stderr shows them beside a document on stdout (`Error: …`,
- * `Hint: …`), escaped: the message can carry Plaid's words, which carry the bank's.
+ * An error as stderr shows it (`Error: …`, Plaid's error fields when it is Plaid's, `Hint: …`),
+ * escaped: the message and the fields can carry Plaid's words, which carry the bank's. The one
+ * rendering, for the run's own error (src/cli.ts) and for one printed beside a document on stdout.
  */
-export function errorText(colour: { red(s: string): string; cyan(s: string): string }, error: { message: string; hint?: string }): string {
-  return `${colour.red('Error:')} ${escapeControls(error.message)}${error.hint ? `\n${colour.cyan('Hint:')} ${escapeControls(error.hint)}` : ''}`;
+export function errorText(
+  colour: { red(s: string): string; cyan(s: string): string },
+  error: { message: string; hint?: string; plaid?: { error_type: string; error_code: string; error_message: string; display_message: string | null; request_id?: string | null } },
+): string {
+  const lines = [`${colour.red('Error:')} ${escapeControls(error.message)}`];
+  const p = error.plaid;
+  if (p) {
+    lines.push(`  error_type:      ${escapeControls(p.error_type)}`, `  error_code:      ${escapeControls(p.error_code)}`);
+    if (p.error_message) lines.push(`  error_message:   ${escapeControls(p.error_message)}`);
+    if (p.display_message) lines.push(`  display_message: ${escapeControls(p.display_message)}`);
+    lines.push(`  request_id:      ${escapeControls(p.request_id ?? '—')}`);
+  }
+  if (error.hint) lines.push(`${colour.cyan('Hint:')} ${escapeControls(error.hint)}`);
+  return lines.join('\n');
 }

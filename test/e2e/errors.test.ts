@@ -413,6 +413,11 @@ describe.concurrent('exit 4: the item needs its user', () => {
     expect(item.error).toMatchObject({ error_type: 'ITEM_ERROR', error_code: 'ITEM_LOGIN_REQUIRED' });
     expect(Object.keys(item.error)).toEqual(['error_type', 'error_code', 'error_message', 'display_message', 'request_id']);
     expect(item.request_id).toBe(item.error.request_id);
+    // stderr shows the error as the table run does: Plaid's fields and the hint, beside the document.
+    const shown = (run: CliResult) => run.stderr.split('\n').filter((line) => /^( {2}(error_type|error_code): |Hint: )/.test(line));
+    expect(shown(json)).toEqual(shown(r));
+    expect(json.stderr).toContain('  error_code:      ITEM_LOGIN_REQUIRED');
+    expect(json.stderr).toContain(`  request_id:      ${item.error.request_id}`);
   });
 
   it('a Sandbox error password fails the link and saves nothing', async ({ world, expect }) => {
