@@ -18,7 +18,7 @@ function balanceCommand(program: CommandUnknownOpts) {
     .option('--min-last-updated <iso>', 'options.min_last_updated_datetime: the oldest balance accepted (Plaid applies it to Capital One, ins_128026)')
     .option('-y, --yes', 'do not ask before several billed calls in production')
     .option('--env <env>', 'only consider items linked in this environment')
-    .option('--timeout <seconds>', 'per-attempt timeout (default 60: Plaid can take 30 s or more)', parseSeconds)
+    .option('--timeout <seconds>', 'per-attempt timeout (default 60 for real-time balances, which Plaid says can take 30 s or more; 15 with --cached)', parseSeconds)
     .option('--access-token-stdin', 'check the one access token on stdin instead of stored items: no store, keychain or passphrase; credentials from PLAID_CLIENT_ID/PLAID_SECRET/PLAID_ENV')
     .addHelpText(
       'after',
