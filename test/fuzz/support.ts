@@ -104,12 +104,12 @@ export interface Dec {
 }
 
 /**
- * The decimal a double stands for as Plaid's JSON carried it: integers exactly (2**70 is
- * 1180591620717411303424), other numbers in their shortest round-trip form (what JSON.parse read).
+ * The decimal a double stands for as Plaid's JSON carried it: its shortest round-trip form (what
+ * JSON.parse read, and JSON.stringify writes), integers included (2**70 is 1180591620717411300000,
+ * not its binary value 1180591620717411303424).
  */
 export function decOfNumber(n: number): Dec {
   if (!Number.isFinite(n)) throw new RangeError(`not finite: ${n}`);
-  if (Number.isInteger(n)) return { units: BigInt(n), scale: 0 };
   const [mantissa = '', exponent = '0'] = n.toString().split('e');
   const negative = mantissa.startsWith('-');
   const [whole = '', fraction = ''] = mantissa.replace('-', '').split('.');

