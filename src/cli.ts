@@ -153,7 +153,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   } finally {
     running = null;
     for (const [signal, handler] of handlers) process.off(signal, handler);
-    untilStdoutWritten(io);
+    untilStdoutWritten(io, controller.signal.aborted);
   }
 }
 
@@ -161,12 +161,19 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
  * The run is over, but a slow reader (`plaidbal balance --all --format ndjson | slow`) may leave
  * output in this process's buffer: output stderr may already have called "on stdout". Left to
  * Node, a Ctrl-C (SIGTERM, SIGHUP) now would end the process and lose it. Until it is written, the
- * first stop says so and waits; the next quits without it (exit 130).
+ * first stop says so and waits; the next quits without it (exit 130), as does the first when the
+ * run was stopped already (its message promised that the next stop quits). A reader that goes away
+ * after a stop (a Ctrl-C at a terminal stops the whole pipeline) loses the output: exit 130 then.
  */
-function untilStdoutWritten(io: IO): void {
+function untilStdoutWritten(io: IO, runStopped: boolean): void {
   const stdout = process.stdout;
   if (stdout.writableLength === 0 || stdout.destroyed) return;
-  let stopped = false;
+  let stopped = runStopped;
+  // Before bin/plaidbal.js's own listener, which exits with process.exitCode on EPIPE.
+  const lost = () => {
+    if (stopped) process.exitCode = ExitCode.INTERRUPTED;
+  };
+  stdout.prependListener('error', lost);
   const handlers = STOPPING_SIGNALS.map(
     ([signal, name]) =>
       [
@@ -180,8 +187,10 @@ function untilStdoutWritten(io: IO): void {
   );
   for (const [signal, handler] of handlers) process.on(signal, handler);
   // Called once everything written before it is out (or stdout failed): nothing is left to lose.
-  stdout.write('', () => {
+  stdout.write('', (error) => {
+    if (error) lost();
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    stdout.off('error', lost);
   });
 }
 
@@ -236,9 +245,10 @@ export async function runProgram(argv: string[], host: ProgramHost): Promise<num
       printError(io, error);
       return error.exitCode;
     }
-    if (signal.aborted && isCliError(error) && error.plaid !== undefined) {
-      // Plaid's answer to a call a stop waited for (critical.ts, Drain), an error: it is what the
-      // wait was for, so it is shown, with its hint, before the run ends as interrupted.
+    if (signal.aborted && isCliError(error) && (error.plaid !== undefined || error.exitCode === ExitCode.PLAID_FAILURE)) {
+      // Plaid's answer to a call a stop waited for (critical.ts, Drain), an error, or that call's
+      // failure (a timeout, the network): it is what the wait was for, so it is shown, with its
+      // hint, before the run ends as interrupted.
       printError(io, error);
       io.stderr.write(`${io.err.yellow('Interrupted.')}\n`);
       return ExitCode.INTERRUPTED;

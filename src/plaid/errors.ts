@@ -205,7 +205,7 @@ export const ERROR_RULES: Readonly<Record<string, ErrorRule>> = {
     retried: false,
     updateModeFixes: false,
     hint: (c) =>
-      `Plaid no longer has this item: it was removed (with /item/remove, by another application holding its token, or by its user), and update mode cannot bring it back.${c.item ? ` Delete it here with \`plaidbal items remove ${c.item}\`, then` : ''} link the account again: that makes a new item. ${NOT_LATER}`,
+      `Plaid no longer has this item: it was removed (with /item/remove, by another application holding its token, or by its user), and update mode cannot bring it back.${c.item ? ` Delete it here with \`plaidbal items remove ${c.item}\`, then link` : ' Link'} the account again: that makes a new item. ${NOT_LATER}`,
   },
   PRODUCT_NOT_ENABLED: {
     permanent: true,
@@ -400,7 +400,7 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
     const hint = timedOut
       ? ctx.realtime
         ? 'Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.'
-        : 'Raise --timeout, or try again later.'
+        : 'Plaid did not answer in time: try again later (or with a longer --timeout, where the command takes one).'
       : 'Check your network connection (and PLAIDBAL_BASE_URL, if set).';
     return new CliError(`The request to Plaid at ${host} ${what}${retried ? ', after retries' : ''}.${notRetried}`, {
       exitCode: ExitCode.PLAID_FAILURE,

@@ -527,7 +527,7 @@ describe.concurrent('exit 5: Plaid, institution and network failures, after retr
     const cached = await unchanged(world, expect, ['balance', '--item', 'demo', '--cached', '--timeout', '0.5']);
     expect(cached.code).toBe(5);
     expect(cached.stderr).toContain('timed out');
-    expect(cached.stderr).toContain('Raise --timeout, or try again later.');
+    expect(cached.stderr).toContain('Plaid did not answer in time: try again later (or with a longer --timeout, where the command takes one).');
     expect(cached.stderr).not.toContain('real-time');
   });
 });
@@ -615,6 +615,21 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(await world.store.snapshot()).toEqual(before);
   });
 
+  it("link --sandbox: a lookup Plaid refuses (credentials, an unknown institution) is the run's error, shown once, and nothing is created", async ({ world, expect }) => {
+    expect((await world.init('passphrase')).code).toBe(0);
+    for (const [extra, env, code] of [
+      [['--institution', 'ins_1'], {}, 'INVALID_INSTITUTION'],
+      [[], { PLAID_CLIENT_ID: 'test_client_id', PLAID_SECRET: 'wrong-secret-value' }, 'INVALID_API_KEYS'],
+    ] as const) {
+      const r = await unchanged(world, expect, ['link', '--sandbox', ...extra], env);
+      expect(r.code, r.stderr).not.toBe(0);
+      expect(r.stderr.split(code).length - 1, r.stderr).toBe(2); // the message and its error_code line
+      expect(r.stderr).not.toContain('Could not look up');
+    }
+    expect(world.emulator.requests.filter((q) => q.path === '/sandbox/public_token/create')).toHaveLength(0);
+    expect(world.emulator.items()).toHaveLength(0);
+  });
+
   it("balance --access-token-stdin: Ctrl-C while the institution's name is looked up stops it there, before the billed call (exit 130)", async ({ world, expect }) => {
     const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] });
     world.emulator.inject({ path: '/institutions/get_by_id', kind: 'hang', times: Infinity });
@@ -634,31 +649,66 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(world.emulator.requests.filter((q) => q.path === '/accounts/balance/get')).toHaveLength(0);
   });
 
-  it("Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost", async ({ world, expect }) => {
-    expect((await world.init('passphrase')).code).toBe(0);
+  /**
+   * `balance --all --cached --json` over 60 items into a pipe nobody reads yet: one document, far
+   * larger than a pipe holds (64 KiB on Linux), so most of it waits in plaidbal's buffer once the
+   * run is over. Resolves once plaidbal has begun writing it (bytes wait in the pipe).
+   */
+  const slowReader = async (world: World, extra: string[] = []) => {
+    const init = await world.init('passphrase');
+    if (init.code !== 0) throw new Error(`config init failed: ${init.stderr}`);
     await addItems(world.emulator, world.env, 'sandbox', 60);
-    // One document, far larger than a pipe holds (64 KiB on Linux): with nobody reading, most of it
-    // waits in plaidbal's buffer when the run is over.
-    const child = nodeSpawn(process.execPath, [BIN, '--debug', 'balance', '--all', '--cached', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--all', '--cached', '--json', ...extra], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout!.pause();
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    // The fan-out's last debug line comes just before the document is written.
-    await until(() => stderr.includes('[debug] pacing:'), 'the end of the fan-out');
-    await new Promise((r) => setTimeout(r, 500));
+    return { child, closed, stderr: () => stderr };
+  };
+
+  it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect }) => {
+    const { child, closed, stderr } = await slowReader(world);
+    // The document is written in one go at the end of the run: once its first bytes are in the
+    // pipe, the run is over but for returning.
+    await until(() => child.stdout!.readableLength > 0, 'the document begun');
+    await new Promise((r) => setTimeout(r, 300));
     child.kill('SIGINT');
-    await until(() => stderr.includes('Ctrl-C: still writing'), 'the message');
+    await until(() => stderr().includes('Ctrl-C: still writing'), 'the message');
     const chunks: Buffer[] = [];
     child.stdout!.on('data', (d: Buffer) => chunks.push(d));
     child.stdout!.resume();
     const end = await closed;
     // Left to Node, the Ctrl-C ended the process (signal SIGINT) with most of the document unwritten.
-    expect(end, stderr).toEqual({ code: 0, signal: null });
-    expect(stderr).toContain("Ctrl-C: still writing plaidbal's output to stdout, which its reader has not taken yet. Ctrl-C again quits without it.");
+    expect(end, stderr()).toEqual({ code: 0, signal: null });
+    expect(stderr()).toContain("Ctrl-C: still writing plaidbal's output to stdout, which its reader has not taken yet. Ctrl-C again quits without it.");
     const out = Buffer.concat(chunks);
     expect(out.length).toBeGreaterThan(128 * 1024);
     expect((JSON.parse(out.toString('utf8')) as { items: unknown[] }).items).toHaveLength(60);
+  });
+
+  it('…and when its reader goes away after that Ctrl-C (a terminal stops the whole pipeline), the output is lost: exit 130, not 0', async ({ world, expect }) => {
+    const { child, closed, stderr } = await slowReader(world);
+    await until(() => child.stdout!.readableLength > 0, 'the document begun');
+    await new Promise((r) => setTimeout(r, 300));
+    child.kill('SIGINT');
+    await until(() => stderr().includes('Ctrl-C: still writing'), 'the message');
+    child.stdout!.destroy();
+    expect(await closed, stderr()).toEqual({ code: 130, signal: null });
+  });
+
+  it('…and when the run itself was stopped, the next stop quits at once, as its message said: exit 130', async ({ world, expect }) => {
+    world.emulator.setLatency(300, '/accounts/get');
+    const { child, closed, stderr } = await slowReader(world);
+    // Late enough that the balances answered make more than a pipe holds.
+    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length >= 50, 'most calls');
+    child.kill('SIGINT');
+    // The calls on their way are waited for, their balances written (into the buffer), and the run ends.
+    await until(() => stderr().includes('Interrupted'), 'the end of the run');
+    world.emulator.setLatency(0, '/accounts/get');
+    expect(child.stdout!.readableLength).toBeGreaterThan(0);
+    child.kill('SIGINT');
+    expect(await closed, stderr()).toEqual({ code: 130, signal: null });
+    expect(stderr()).not.toContain('still writing');
   });
 
   it('balance --access-token-stdin: Ctrl-C during the call, which then times out: the failure is shown in the table, then exit 130', async ({ world, expect }) => {
@@ -734,6 +784,22 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(run.code, run.out.stderr).toBe(130);
     expect(run.out.stderr).toContain('error_code:      ITEM_LOGIN_REQUIRED');
     expect(run.out.stderr).toContain('plaidbal link --update demo');
+    expect(run.out.stderr.trim().endsWith('Interrupted.')).toBe(true);
+  });
+
+  it('check: when the call Ctrl-C waited for times out, that failure is shown, then exit 130', async ({ world, expect }) => {
+    await linked(world, expect);
+    const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string }[];
+    world.emulator.inject({ path: '/accounts/balance/get', kind: 'hang', times: Infinity });
+    const run = start(world, ['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25', '--timeout', '2']);
+    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length === 2, 'the check\'s balance call');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.clearFaults();
+    expect(code, run.out.stderr).toBe(130);
+    // What the wait was for, not only "Interrupted.".
+    expect(run.out.stderr).toContain('timed out');
+    expect(run.out.stderr).toContain('Plaid can take 30 s or more for real-time balances');
     expect(run.out.stderr.trim().endsWith('Interrupted.')).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CliError, ExitCode } from '../../src/errors.js';
-import { ERROR_RULES, exitCodeForPlaidError, isRetriable, plaidErrorJson, redact, toCliError, updateModeFixes } from '../../src/plaid/errors.js';
+import { ERROR_RULES, exitCodeForPlaidError, hintForPlaidError, isRetriable, plaidErrorJson, redact, toCliError, updateModeFixes } from '../../src/plaid/errors.js';
 import { retryPolicyFor } from '../../src/plaid/client.js';
 
 const ctx = { environment: 'sandbox' as const, item: 'checking', secrets: ['sandbox-secret-value', 'access-sandbox-abcdef'] };
@@ -62,11 +62,17 @@ describe('Plaid error mapping', () => {
     expect(refused.message).toContain('ECONNREFUSED');
     const timeout = toCliError({ isAxiosError: true, code: 'ECONNABORTED', message: 'timeout of 1000ms exceeded' }, ctx, host);
     expect(timeout.message).toContain('timed out');
-    expect(timeout.hint).toBe('Raise --timeout, or try again later.');
+    expect(timeout.hint).toBe('Plaid did not answer in time: try again later (or with a longer --timeout, where the command takes one).');
     // Only a real-time balance is said to take 30 s or more (--cached, /item/get… do not).
     const balance = toCliError({ isAxiosError: true, code: 'ECONNABORTED', message: 'timeout of 1000ms exceeded' }, { ...ctx, realtime: true }, host);
     expect(balance.hint).toBe('Plaid can take 30 s or more for real-time balances; raise --timeout, or try again later.');
     expect(plaidErrorJson(timeout)).toEqual({ error_type: 'PLAIDBAL_NETWORK_ERROR', error_code: 'NETWORK_FAILURE', error_message: timeout.message, display_message: null, request_id: null });
+  });
+
+  it("ITEM_NOT_FOUND's hint reads as sentences with and without a stored item to name", () => {
+    const error = { error_type: 'ITEM_ERROR', error_code: 'ITEM_NOT_FOUND', error_message: 'gone', display_message: null, request_id: 'r' };
+    expect(hintForPlaidError(error, { environment: 'sandbox', item: 'demo', now: 0 })).toContain('cannot bring it back. Delete it here with `plaidbal items remove demo`, then link the account again: that makes a new item.');
+    expect(hintForPlaidError(error, { environment: 'sandbox', now: 0 })).toContain('cannot bring it back. Link the account again: that makes a new item.');
   });
 
   it('a non-Plaid error body (a proxy page) is exit 5', () => {

@@ -24,7 +24,7 @@ export async function runLinkSandbox(ctx: Ctx, opts: LinkOptions): Promise<numbe
     : undefined;
   // The name first: looked up after the exchange, it would keep the only copy of the new token in
   // this process for as long as the lookup and its retries take, and a stop during it costs nothing.
-  const name = await institutionName(ctx, plaid, opts.institution, 'saving without it');
+  const name = await institutionName(ctx, plaid, opts.institution, 'saving without it', { refusalStops: true });
   ctx.info(ctx.io.err.dim(`Creating a Sandbox item at ${opts.institution}…`));
   const created = await plaid.call('sandboxPublicTokenCreate', {
     institution_id: opts.institution,
