@@ -299,7 +299,11 @@ export function createPlaidClient(opts: PlaidClientOptions): PlaidClient {
         return response.data;
       } catch (error) {
         // Cancelled by a second Ctrl-C: the run's interruption, not a failure of this item.
-        if (inFlight?.signal.aborted && (error === inFlight.signal.reason || (error as { code?: unknown } | null)?.code === 'ERR_CANCELED')) throw inFlight.signal.reason;
+        const cancelled = (error as { code?: unknown } | null)?.code === 'ERR_CANCELED';
+        if (inFlight?.signal.aborted && (error === inFlight.signal.reason || cancelled)) throw inFlight.signal.reason;
+        // Cancelled by the run's stop (a call no drain waits for): the stop, not a network failure
+        // ("failed (ERR_CANCELED)", with a hint about the network) that the run would then report.
+        if (!inFlight && signal?.aborted && (error === signal.reason || cancelled)) throw signal.reason;
         throw toCliError(
           error,
           { environment: opts.environment, item: callOptions.item, linkedAt: callOptions.linkedAt, secrets: [opts.secret, ...(callOptions.secrets ?? [])], policy, realtime: method === 'accountsBalanceGet' },

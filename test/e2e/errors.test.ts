@@ -787,6 +787,18 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(run.out.stderr.trim().endsWith('Interrupted.')).toBe(true);
   });
 
+  it('items status: Ctrl-C during its call cancels it, and that is an interruption, not a network failure', async ({ world, expect }) => {
+    await linked(world, expect);
+    world.emulator.inject({ path: '/item/get', kind: 'hang', times: Infinity });
+    const run = start(world, ['items', 'status', 'demo']);
+    await until(() => world.emulator.requests.some((q) => q.path === '/item/get'), 'the call');
+    run.child.kill('SIGINT');
+    const code = await run.closed;
+    world.emulator.clearFaults();
+    expect(code, run.out.stderr).toBe(130);
+    expect(run.out.stderr).toBe('Interrupted.\n');
+  });
+
   it('check: when the call Ctrl-C waited for times out, that failure is shown, then exit 130', async ({ world, expect }) => {
     await linked(world, expect);
     const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string }[];
