@@ -630,15 +630,21 @@ describe.concurrent('exit 130: interrupted', () => {
     expect(world.emulator.items()).toHaveLength(0);
   });
 
-  it("balance --access-token-stdin: Ctrl-C while the institution's name is looked up stops it there, before the billed call (exit 130)", async ({ world, expect }) => {
+  /** `balance --access-token-stdin --timeout <timeout>` on a new Sandbox item's token, with `path` hanging at Plaid. */
+  const oneShotHanging = async (world: World, path: string, timeout: string) => {
     const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] });
-    world.emulator.inject({ path: '/institutions/get_by_id', kind: 'hang', times: Infinity });
-    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--timeout', '60'], { env: { ...world.env, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET }, stdio: ['pipe', 'pipe', 'pipe'] });
+    world.emulator.inject({ path, kind: 'hang', times: Infinity });
+    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--timeout', timeout], { env: { ...world.env, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET }, stdio: ['pipe', 'pipe', 'pipe'] });
     child.stdin!.end(access_token);
     const out = { stdout: '', stderr: '' };
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    return { child, out, closed };
+  };
+
+  it("balance --access-token-stdin: Ctrl-C while the institution's name is looked up stops it there, before the billed call (exit 130)", async ({ world, expect }) => {
+    const { child, out, closed } = await oneShotHanging(world, '/institutions/get_by_id', '60');
     await until(() => world.emulator.requests.some((q) => q.path === '/institutions/get_by_id'), 'the institution lookup');
     child.kill('SIGINT');
     const code = await closed;
@@ -712,14 +718,7 @@ describe.concurrent('exit 130: interrupted', () => {
   });
 
   it('balance --access-token-stdin: Ctrl-C during the call, which then times out: the failure is shown in the table, then exit 130', async ({ world, expect }) => {
-    const { access_token } = await createSandboxItem(world.emulator, { institution_id: 'ins_109508', initial_products: ['auth'] });
-    world.emulator.inject({ path: '/accounts/balance/get', kind: 'hang', times: Infinity });
-    const child = nodeSpawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--timeout', '2'], { env: { ...world.env, PLAID_CLIENT_ID: TEST_CLIENT_ID, PLAID_SECRET: TEST_SECRET }, stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdin!.end(access_token);
-    const out = { stdout: '', stderr: '' };
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
-    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const { child, out, closed } = await oneShotHanging(world, '/accounts/balance/get', '2');
     await until(() => world.emulator.requests.some((q) => q.path === '/accounts/balance/get'), 'the balance call');
     child.kill('SIGINT');
     const code = await closed;
