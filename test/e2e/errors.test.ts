@@ -669,7 +669,9 @@ describe.concurrent('exit 130: interrupted', () => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout!.pause();
     const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
-    return { child, closed, stderr: () => stderr };
+    // 'close' waits for stdout's end too, which a paused reader never reaches: 'exit' does not.
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    return { child, closed, exited, stderr: () => stderr };
   };
 
   it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect }) => {
@@ -704,7 +706,7 @@ describe.concurrent('exit 130: interrupted', () => {
 
   it('…and when the run itself was stopped, the next stop quits at once, as its message said: exit 130', async ({ world, expect }) => {
     world.emulator.setLatency(300, '/accounts/get');
-    const { child, closed, stderr } = await slowReader(world);
+    const { child, exited, stderr } = await slowReader(world);
     // Late enough that the balances answered make more than a pipe holds.
     await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length >= 50, 'most calls');
     child.kill('SIGINT');
@@ -713,7 +715,9 @@ describe.concurrent('exit 130: interrupted', () => {
     world.emulator.setLatency(0, '/accounts/get');
     expect(child.stdout!.readableLength).toBeGreaterThan(0);
     child.kill('SIGINT');
-    expect(await closed, stderr()).toEqual({ code: 130, signal: null });
+    // Ended with nothing read: the process does not wait for its reader.
+    expect(await exited, stderr()).toEqual({ code: 130, signal: null });
+    child.stdout!.resume();
     expect(stderr()).not.toContain('still writing');
   });
 
