@@ -8,6 +8,7 @@ import { CliError, ExitCode, configError } from '../errors.js';
 import { cappedList } from '../text.js';
 import type { KeyConfig, KeySource } from './document.js';
 import type { Keychain } from './keychain.js';
+import { backupPath } from './paths.js';
 import { KEY_BYTES, deriveKey, keyMatches, makeKeyCheck, newScryptParams, randomKey, sealerFor, type Sealer } from './seal.js';
 
 export interface KeyDeps {
@@ -47,7 +48,7 @@ export async function unlockKey(config: KeyConfig, deps: KeyDeps, storePath: str
       const lost = aliases.length ? `These items can no longer be opened: ${cappedList(aliases)}.` : 'No items are linked yet, but the stored Plaid secret cannot be opened.';
       throw configError(
         `The OS keychain has no plaidbal key for the store at ${storePath} (a new machine, or a wiped keychain?). ${lost}`,
-        `Without the key they cannot be recovered (update mode needs the lost token). Start a new store and link them again: move the store and its backup (sealed with the same key) aside with mv "${storePath}" "${storePath}.lost" and mv "${storePath}.bak" "${storePath}.bak.lost", then run \`plaidbal config init\` and \`plaidbal link\`.`,
+        `Without the key they cannot be recovered (update mode needs the lost token). Start a new store and link them again: move the store and its backup (sealed with the same key) aside with mv "${storePath}" "${storePath}.lost" and mv "${backupPath(storePath)}" "${backupPath(storePath)}.lost", then run \`plaidbal config init\` and \`plaidbal link\`.`,
       );
     }
     const key = Buffer.from(encoded, 'base64');

@@ -14,7 +14,7 @@ import { assertStdinNotTerminal, tokenEnvironment } from '../items/import-parse.
 import { balanceDrain, fetchBalancesWithToken, parseMinLastUpdated } from './fetch.js';
 import { render } from './run.js';
 import type { BalanceFormat, BalanceOptions } from './index.js';
-import { errorText, escapeControls } from '../../text.js';
+import { errorText } from '../../text.js';
 import { hintForPlaidError, updateModeFixes } from '../../plaid/errors.js';
 import { institutionName } from '../../plaid/institutions.js';
 
