@@ -4,7 +4,6 @@
  */
 import { plainTable } from './table.js';
 import type { ChalkInstance } from 'chalk';
-import type { AccountBase } from 'plaid';
 import type {
   AccountBalancesJson,
   AccountJson,

@@ -15,11 +15,6 @@ const ajv = new Ajv2020({ allErrors: true, strict: true });
 addFormats.default(ajv);
 const validate = ajv.compile(schema);
 
-function maxInFlight(world: World, path: string, latencyMs: number): number {
-  const starts = world.emulator.requests.filter((q) => q.path === path).map((q) => q.at);
-  return Math.max(...starts.map((t) => starts.filter((u) => u >= t && u < t + latencyMs).length));
-}
-
 describe('many items', () => {
   let world: World;
   const aliases = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6', 'a7', 'a8', 'a9', 'a10'];

@@ -245,7 +245,7 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
     await linkedThree(world, expect);
     world.emulator.setLatency(300, '/accounts/balance/get');
     const before = world.emulator.requests.length;
-    const { child, out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
+    const { out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
     const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
     const started = Date.now();
     while (balanceCalls().length < 1 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));

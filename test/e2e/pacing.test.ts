@@ -200,7 +200,6 @@ describe('paced fan-out (Plaid-like emulator)', () => {
 
 describe('sharing the client with a competing user (Plaid-like emulator)', () => {
   let world: World;
-  let items: BulkItem[];
   beforeAll(async () => {
     // Plaid's limits, over a 3 s window instead of a minute (60 per 3 s is 1,200 a minute), so the
     // window fills and drains within the test. The CLI knows nothing of it: it paces per minute
@@ -208,7 +207,7 @@ describe('sharing the client with a competing user (Plaid-like emulator)', () =>
     world = await createWorld(plaidLike({ timeScale: 0.01, rateLimits: { perClient: 60, perItem: 5, windowMs: 3_000 } }));
     const init = await world.init('passphrase', 'production');
     expect(init.code, init.stderr).toBe(0);
-    items = await addItems(world.emulator, world.env, 'production', 150);
+    await addItems(world.emulator, world.env, 'production', 150);
   }, 60_000);
   afterAll(async () => world.close());
 

@@ -16,7 +16,7 @@ import { MISSING, exactDecimal, formatMoney } from '../../src/format/money.js';
 import { ROW_COLUMNS, balanceCsv, balanceNdjson } from '../../src/format/rows.js';
 import { currencyTotals, totalsTable } from '../../src/format/totals.js';
 import type { AccountJson, BalanceDocument } from '../../src/types.js';
-import { anyCurrency, balanceDocument, isoCode, nullableNumber, oddCode, plaidNumber, rawAccounts, tableSafeText, unofficialCode, wellFormedCurrency } from './arbitraries.js';
+import { anyCurrency, balanceDocument, nullableNumber, oddCode, plaidNumber, rawAccounts, tableSafeText, wellFormedCurrency } from './arbitraries.js';
 import { addDec, amountIn, compareDec, decOfNumber, decOfString, decToString, fuzz, normalise, type Dec } from './support.js';
 
 const plain = new Chalk({ level: 0 });

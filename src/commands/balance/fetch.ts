@@ -4,7 +4,7 @@
  */
 import type { Ctx } from '../../context.js';
 import { enterDrain } from '../../critical.js';
-import { CliError, ExitCode, usageError } from '../../errors.js';
+import { CliError, usageError } from '../../errors.js';
 import { ageText } from '../../format/age.js';
 import { toAccountJson } from '../../format/json.js';
 import { isItemFailure, plaidErrorJson } from '../../plaid/errors.js';
