@@ -40,6 +40,8 @@ export interface RealContextOptions {
   signal: AbortSignal;
   /** How to ask; default inquirer's prompts on `io` (a test that types at a prompt passes its own). */
   prompt?: Prompter;
+  /** The store's keychain; default the OS keychain, read with `env` (a test may pass an in-memory one). */
+  keychain?: Keychain;
 }
 
 export const MIN_PASSPHRASE_LENGTH = 8;
@@ -89,10 +91,9 @@ export function passphraseProvider(io: IO, env: NodeJS.ProcessEnv, prompt: Promp
   };
 }
 
-export function realContext({ io, env, debug, signal, prompt = inquirerPrompter(io, signal) }: RealContextOptions): Ctx {
+export function realContext({ io, env, debug, signal, prompt = inquirerPrompter(io, signal), keychain }: RealContextOptions): Ctx {
   const info = (message: string) => io.stderr.write(`${message}\n`);
   let storePromise: Promise<Store> | undefined;
-  let keychain: Keychain | undefined;
   const ctx: Ctx = {
     io,
     env,

@@ -85,9 +85,6 @@ export function whyNoPrompt(io: Pick<IO, 'noPromptBecause'>): string {
 }
 
 export function processIO(settings: ColorSettings): IO {
-  const stdoutIsTTY = Boolean(process.stdout.isTTY);
-  const stderrIsTTY = Boolean(process.stderr.isTTY);
-  const ci = settings.env.CI !== undefined && settings.env.CI !== '' && settings.env.CI !== 'false';
   return {
     stdout: process.stdout,
     stderr: process.stderr,
@@ -95,11 +92,23 @@ export function processIO(settings: ColorSettings): IO {
     get stdin() {
       return process.stdin;
     },
-    stdoutIsTTY,
-    stderrIsTTY,
-    canPrompt: isatty(0) && stderrIsTTY && !ci,
-    ...(ci && isatty(0) && stderrIsTTY ? { noPromptBecause: 'CI is set' as const } : {}),
-    out: styleFor(colorLevel(stdoutIsTTY, settings)),
-    err: styleFor(colorLevel(stderrIsTTY, settings)),
+    ...terminalState({ stdin: isatty(0), stdout: Boolean(process.stdout.isTTY), stderr: Boolean(process.stderr.isTTY) }, settings),
+  };
+}
+
+/**
+ * All of an IO but its streams, from which of the three are terminals: whether plaidbal may ask
+ * (stdin and stderr are terminals, and CI is not set) and each output stream's colour. processIO
+ * gives it the process's own streams; a test, streams of its own that say they are terminals.
+ */
+export function terminalState(tty: { stdin: boolean; stdout: boolean; stderr: boolean }, settings: ColorSettings): Omit<IO, 'stdout' | 'stderr' | 'stdin'> {
+  const ci = settings.env.CI !== undefined && settings.env.CI !== '' && settings.env.CI !== 'false';
+  return {
+    stdoutIsTTY: tty.stdout,
+    stderrIsTTY: tty.stderr,
+    canPrompt: tty.stdin && tty.stderr && !ci,
+    ...(ci && tty.stdin && tty.stderr ? { noPromptBecause: 'CI is set' as const } : {}),
+    out: styleFor(colorLevel(tty.stdout, settings)),
+    err: styleFor(colorLevel(tty.stderr, settings)),
   };
 }

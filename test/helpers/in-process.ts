@@ -9,11 +9,23 @@
  * signals, the terminal, start-up, what leaks into files and the environment, the installed package.
  *
  * The store's OS keychain is the one `main` uses (in `npm test`, the suite's private gnome-keyring).
+ *
+ * testContext is for calling a command's run function directly (`runBalance(ctx, opts)`), as gh's
+ * tests call a command's run with options they built: plaidbal's own context (realContext) on
+ * streams that are buffers and say which of them are terminals, with an in-memory keychain and a
+ * store directory of the test's own.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { onTestFinished } from 'vitest';
 import { runProgram } from '../../src/cli.js';
 import { Chalk } from 'chalk';
-import { colorLevel, styleFor, type IO } from '../../src/io.js';
+import { realContext, type Ctx } from '../../src/context.js';
+import { terminalState, type IO } from '../../src/io.js';
+import type { Prompter } from '../../src/prompt.js';
+import { memoryKeychain, type Keychain } from '../../src/store/keychain.js';
 import type { CliResult } from './cli.js';
 
 /**
@@ -50,18 +62,66 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
   const stdin = Readable.from(opts.stdin ? [Buffer.from(opts.stdin)] : []);
   if (opts.terminalColumns !== undefined) Object.assign(out, { isTTY: true, columns: opts.terminalColumns });
   // What processIO gives a piped run (no terminal, so no prompt and no colour unless forced).
-  const io = (noColorFlag: boolean): IO => ({
-    stdout: out,
-    stderr: err,
-    stdin,
-    stdoutIsTTY: opts.terminalColumns !== undefined,
-    stderrIsTTY: false,
-    canPrompt: false,
-    out: styleFor(colorLevel(opts.terminalColumns !== undefined, { noColorFlag, env })),
-    err: styleFor(colorLevel(false, { noColorFlag, env })),
-  });
+  const io = (noColorFlag: boolean): IO => ({ stdout: out, stderr: err, stdin, ...terminalState({ stdin: false, stdout: opts.terminalColumns !== undefined, stderr: false }, { noColorFlag, env }) });
   const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });
   // Let the last writes reach the buffers.
   await new Promise((resolve) => setImmediate(resolve));
   return { code, signal: null, stdout: stdout(), stderr: stderr() };
+}
+
+export interface TestContextOptions {
+  /** Over the defaults: PLAIDBAL_CONFIG_DIR (configDir) and PLAIDBAL_BASE_URL (emulator), PATH. */
+  env?: NodeJS.ProcessEnv;
+  /** Where Plaid is answered (PLAIDBAL_BASE_URL): the test's emulator. */
+  emulator?: { url: string };
+  /** The store's keychain. Default: a new in-memory one (memoryKeychain). */
+  keychain?: Keychain;
+  /** The store directory. Default: a new temporary one, removed when the test ends. */
+  configDir?: string;
+  /**
+   * Which streams are terminals: set as Node sets them on a terminal's streams (`isTTY`, and
+   * stdout's `columns`), and read by the same rules as the process's own (terminalState). Default none.
+   */
+  tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean; columns?: number };
+  /** What stdin holds. */
+  stdin?: string;
+  /** How the command asks (a prompt only comes when stdin and stderr are terminals). Default: every question fails the test. */
+  prompt?: Prompter;
+  signal?: AbortSignal;
+  debug?: boolean;
+}
+
+export interface TestContext extends Ctx {
+  stdout(): string;
+  stderr(): string;
+  keychain: Keychain;
+  configDir: string;
+}
+
+/** Nothing may be asked: a question the test did not expect fails it. */
+const noQuestions: Prompter = new Proxy({} as Prompter, {
+  get: (_target, method) => async (message: unknown) => {
+    throw new Error(`unexpected prompt (${String(method)}): ${String(message)}`);
+  },
+});
+
+/** plaidbal's own context for a direct call of a command's run function (see the top of this file). */
+export function testContext(opts: TestContextOptions = {}): TestContext {
+  let configDir = opts.configDir;
+  if (configDir === undefined) {
+    const made = mkdtempSync(join(tmpdir(), 'plaidbal-ctx-'));
+    onTestFinished(() => rmSync(made, { recursive: true, force: true }));
+    configDir = made;
+  }
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PLAIDBAL_CONFIG_DIR: configDir, ...(opts.emulator ? { PLAIDBAL_BASE_URL: opts.emulator.url } : {}), ...opts.env };
+  const tty = { stdin: opts.tty?.stdin ?? false, stdout: opts.tty?.stdout ?? false, stderr: opts.tty?.stderr ?? false };
+  const { out, err, stdout, stderr } = capturedStreams();
+  const stdin = Readable.from(opts.stdin ? [Buffer.from(opts.stdin)] : []);
+  if (tty.stdout) Object.assign(out, { isTTY: true, columns: opts.tty?.columns ?? 80 });
+  if (tty.stderr) Object.assign(err, { isTTY: true, columns: opts.tty?.columns ?? 80 });
+  if (tty.stdin) Object.assign(stdin, { isTTY: true });
+  const io: IO = { stdout: out, stderr: err, stdin, ...terminalState(tty, { noColorFlag: false, env }) };
+  const keychain = opts.keychain ?? memoryKeychain();
+  const ctx = realContext({ io, env, debug: opts.debug ?? false, signal: opts.signal ?? new AbortController().signal, prompt: opts.prompt ?? noQuestions, keychain });
+  return Object.assign(ctx, { stdout, stderr, keychain, configDir });
 }

@@ -10,7 +10,6 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer as createHttpsServer, type Server } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { Chalk } from 'chalk';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -29,12 +28,13 @@ import {
 } from '../../src/commands/doctor/checks.js';
 import { doctorJson, doctorReport, type DoctorDocument } from '../../src/commands/doctor/format.js';
 import { runDoctor, type DoctorDeps } from '../../src/commands/doctor/run.js';
-import { passphraseProvider, realContext, type Ctx } from '../../src/context.js';
-import type { IO } from '../../src/io.js';
+import type { Ctx } from '../../src/context.js';
+import type { Prompter } from '../../src/prompt.js';
 import { memoryKeychain, type Keychain } from '../../src/store/keychain.js';
 import { aad } from '../../src/store/seal.js';
 import { Store } from '../../src/store/store.js';
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../emulator/index.js';
+import { testContext } from '../helpers/in-process.js';
 
 describe('satisfiesRange (package.json engines)', () => {
   it.each([
@@ -196,31 +196,10 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function testIO(canPrompt = false): IO & { output(): string } {
-  const stdout = new PassThrough();
-  const chunks: string[] = [];
-  stdout.on('data', (c: Buffer) => chunks.push(c.toString('utf8')));
-  return {
-    stdout,
-    stderr: new PassThrough(),
-    stdin: new PassThrough(),
-    stdoutIsTTY: false,
-    stderrIsTTY: false,
-    canPrompt,
-    out: new Chalk({ level: 0 }),
-    err: new Chalk({ level: 0 }),
-    output: () => chunks.join(''),
-  };
-}
-
-/** The CLI's own context, with the store opened on `keychain` instead of the OS keychain. */
-function testCtx(env: NodeJS.ProcessEnv, keychain: Keychain = memoryKeychain(), io = testIO()): Ctx & { output(): string } {
-  const fullEnv = { PLAIDBAL_CONFIG_DIR: dir, PLAIDBAL_BASE_URL: plaid.url, ...env };
-  const ctx = realContext({ io, env: fullEnv, debug: false, signal: new AbortController().signal });
-  let store: Promise<Store> | undefined;
-  ctx.store = () =>
-    (store ??= (async () => Store.open({ env: fullEnv, keyDeps: { keychain, passphrase: passphraseProvider(io, fullEnv, ctx.prompt), notice: () => {}, now: () => new Date() } }))());
-  return Object.assign(ctx, { output: io.output });
+/** plaidbal's own context (testContext) on this file's store directory and emulator, with its stdout as `output()`. */
+function testCtx(env: NodeJS.ProcessEnv, keychain: Keychain = memoryKeychain(), opts: { terminal?: boolean; prompt?: Prompter } = {}): Ctx & { output(): string } {
+  const ctx = testContext({ emulator: plaid, configDir: dir, env, keychain, ...(opts.terminal ? { tty: { stdin: true, stderr: true } } : {}), ...(opts.prompt ? { prompt: opts.prompt } : {}) });
+  return Object.assign(ctx, { output: ctx.stdout });
 }
 
 const deps = (over: Partial<DoctorDeps> = {}): DoctorDeps => ({ keychain: memoryKeychain(), nodeVersion: process.versions.node, engines: '>=20.17', platform: 'linux', uid: process.getuid!(), ...over });
@@ -284,11 +263,7 @@ describe('runDoctor', () => {
       doc.profiles.sandbox = { client_id: TEST_CLIENT_ID, secret: sealer.seal(TEST_SECRET, aad.secret('sandbox')), client_name: 'plaidbal', country_codes: ['US'], language: 'en' };
     });
     const asked: string[] = [];
-    const withPrompt = (canPrompt: boolean) => {
-      const ctx = testCtx({}, memoryKeychain(), testIO(canPrompt));
-      ctx.prompt = { ...ctx.prompt, password: async (message) => (asked.push(message), passphrase) };
-      return ctx;
-    };
+    const withPrompt = (terminal: boolean) => testCtx({}, memoryKeychain(), { terminal, prompt: { password: async (message: string) => (asked.push(message), passphrase) } as unknown as Prompter });
     const terminal = await doctorDoc(withPrompt(true), deps());
     expect(asked).toEqual([`Passphrase to unlock the store at ${join(dir, 'store.json')}:`]);
     expect(terminal.check('key.passphrase')).toMatchObject({ status: 'ok', found: 'the passphrase typed opens the store' });
