@@ -26,6 +26,39 @@ Examples:
 
 export type ConfigInitOptions = OptionsOf<typeof initCommand>;
 
+/** config show's flags; their types (ConfigShowOptions) come from these calls. */
+function showCommand(config: CommandUnknownOpts) {
+  return config
+    .command('show')
+    .description('show the saved configuration (secrets redacted)')
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExamples:\n  $ plaidbal config show\n  $ plaidbal config show --json');
+}
+
+export type ConfigShowOptions = OptionsOf<typeof showCommand>;
+
+/** config rekey's flags; their types (ConfigRekeyOptions) come from these calls. */
+function rekeyCommand(config: CommandUnknownOpts) {
+  return config
+    .command('rekey')
+    .description('re-seal every secret under a new key: a new passphrase, or a move between keychain and passphrase')
+    .addOption(new Option('--to <source>', 'the new key source (default: the current one, with a new key)').choices(['keychain', 'passphrase'] as const))
+    .addHelpText(
+      'after',
+      `
+The old key (PLAIDBAL_PASSPHRASE or a prompt, or the keychain) opens the store; the new
+passphrase comes from PLAIDBAL_NEW_PASSPHRASE or a prompt (asked twice). The switch is one
+atomic write: if rekey is interrupted, the store still opens with the old key.
+
+Examples:
+  $ plaidbal config rekey                          # new passphrase (or a new keychain key)
+  $ plaidbal config rekey --to keychain            # passphrase -> OS keychain
+  $ PLAIDBAL_PASSPHRASE=old PLAIDBAL_NEW_PASSPHRASE=new plaidbal config rekey --to passphrase`,
+    );
+}
+
+export type ConfigRekeyOptions = OptionsOf<typeof rekeyCommand>;
+
 export function registerConfig(program: CommandUnknownOpts, runner: Runner): void {
   const config = program
     .command('config')
@@ -42,34 +75,8 @@ Examples:
 
   initCommand(config).action(async (opts, command) => runner(command, async (ctx) => (await import('./init.js')).runConfigInit(ctx, opts)));
 
-  config
-    .command('show')
-    .description('show the saved configuration (secrets redacted)')
-    .option('--json', 'print JSON')
-    .addHelpText('after', '\nExamples:\n  $ plaidbal config show\n  $ plaidbal config show --json')
-    .action(async (opts, command) =>
-      runner(command, async (ctx) => (await import('./show.js')).runConfigShow(ctx, opts)),
-    );
-
-  config
-    .command('rekey')
-    .description('re-seal every secret under a new key: a new passphrase, or a move between keychain and passphrase')
-    .addOption(new Option('--to <source>', 'the new key source (default: the current one, with a new key)').choices(['keychain', 'passphrase'] as const))
-    .addHelpText(
-      'after',
-      `
-The old key (PLAIDBAL_PASSPHRASE or a prompt, or the keychain) opens the store; the new
-passphrase comes from PLAIDBAL_NEW_PASSPHRASE or a prompt (asked twice). The switch is one
-atomic write: if rekey is interrupted, the store still opens with the old key.
-
-Examples:
-  $ plaidbal config rekey                          # new passphrase (or a new keychain key)
-  $ plaidbal config rekey --to keychain            # passphrase -> OS keychain
-  $ PLAIDBAL_PASSPHRASE=old PLAIDBAL_NEW_PASSPHRASE=new plaidbal config rekey --to passphrase`,
-    )
-    .action(async (opts, command) =>
-      runner(command, async (ctx) => (await import('./rekey.js')).runConfigRekey(ctx, opts)),
-    );
+  showCommand(config).action(async (opts, command) => runner(command, async (ctx) => (await import('./show.js')).runConfigShow(ctx, opts)));
+  rekeyCommand(config).action(async (opts, command) => runner(command, async (ctx) => (await import('./rekey.js')).runConfigRekey(ctx, opts)));
 
   config
     .command('path')

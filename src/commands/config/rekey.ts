@@ -4,8 +4,9 @@ import { describeKeySource } from '../../store/keys.js';
 import { backupPath } from '../../store/paths.js';
 import { cappedList } from '../../text.js';
 import { recoveriesUnderCurrentKey } from '../items/recovery.js';
+import type { ConfigRekeyOptions } from './index.js';
 
-export async function runConfigRekey(ctx: Ctx, opts: { to?: 'keychain' | 'passphrase' }): Promise<number> {
+export async function runConfigRekey(ctx: Ctx, opts: ConfigRekeyOptions): Promise<number> {
   const store = await ctx.store();
   // A recovery file holds a rotated token sealed with the current key, which --recover needs and
   // the rekey retires (a keychain key is deleted): refused before any key is asked for or made,

@@ -3,8 +3,9 @@ import { envCredentialsEnvironment } from '../../credentials.js';
 import { describeKeySource } from '../../store/keys.js';
 import { ENVIRONMENTS } from '../../types.js';
 import { withoutUserinfo } from '../../text.js';
+import type { ConfigShowOptions } from './index.js';
 
-export async function runConfigShow(ctx: Ctx, opts: { json?: boolean }): Promise<number> {
+export async function runConfigShow(ctx: Ctx, opts: ConfigShowOptions): Promise<number> {
   const store = await ctx.store();
   const doc = store.doc;
   const envCreds = envCredentialsEnvironment(ctx.env);
