@@ -5,7 +5,9 @@
  *
  * - escapeControls: shows each one as a `\uXXXX` escape, for messages where what was sent matters;
  * - stripControls: drops them, for names and fields plaidbal keeps and shows again;
- * - hasControls: whether there is one, for input that is refused rather than cleaned.
+ * - hasControls: whether there is one, for input that is refused rather than cleaned;
+ * - oneLine: text for one field of one line (a shell completion's description), where format
+ *   characters (bidi overrides, zero-width), tabs and line breaks must go as well.
  *
  * Tabs and newlines are kept by the first two: they lay text out and cannot drive the terminal.
  */
@@ -31,6 +33,14 @@ export function stripControls(text: string): string {
 /** Whether `text` has a control character; with `allowTabNewline`, tab and newline do not count. */
 export function hasControls(text: string, opts: { allowTabNewline?: boolean } = {}): boolean {
   return (opts.allowTabNewline ? CONTROL_BUT_TAB_NEWLINE : CONTROL).test(text);
+}
+
+// Control (C0, C1, tab and newline among them) and format characters, line and paragraph separators.
+const NOT_ONE_LINE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu;
+
+/** `text` as one line: each run of control or format characters, line breaks and spaces becomes one space, trimmed. */
+export function oneLine(text: string): string {
+  return text.replace(NOT_ONE_LINE, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** At most this many names in a message's list; the rest are counted. */

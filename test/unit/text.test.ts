@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { escapeControls, hasControls, stripControls, withoutUserinfo } from '../../src/text.js';
+import { escapeControls, hasControls, oneLine, stripControls, withoutUserinfo } from '../../src/text.js';
 
 // Every C0 and C1 control character, DEL included, and the two kept for layout.
 const C0 = Array.from({ length: 0x20 }, (_, i) => String.fromCharCode(i));
@@ -54,6 +54,19 @@ describe('hasControls', () => {
 
   it('does not count characters just outside the ranges', () => {
     expect(hasControls('\u0020\u007e\u00a0')).toBe(false);
+  });
+});
+
+describe('oneLine', () => {
+  it('turns each run of control and format characters, line breaks and spaces into one space, trimmed', () => {
+    expect(oneLine('  First\tPlatypus\r\n\u2028Bank\u0007 ')).toBe('First Platypus Bank');
+    expect(oneLine('a\u202eb\u200bc\u2029d\u0085e\u009bf')).toBe('a b c d e f');
+    expect(oneLine('\u001b[31mred\u001b[0m')).toBe('[31mred [0m');
+  });
+
+  it('keeps everything else as it is: letters of any script, symbols, emoji', () => {
+    expect(oneLine('Café — 銀行 👍 100%')).toBe('Café — 銀行 👍 100%');
+    expect(oneLine('')).toBe('');
   });
 });
 

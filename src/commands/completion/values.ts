@@ -4,6 +4,7 @@
  */
 import { ENVIRONMENTS, type Environment, type ItemRecord } from '../../types.js';
 import { LINK_PRODUCTS } from '../link/products.js';
+import { oneLine } from '../../text.js';
 
 /** One value to offer, with the description zsh, fish and PowerShell show beside it. */
 export interface Choice {
@@ -26,13 +27,11 @@ export function offerableAlias(alias: string): boolean {
   return OFFERABLE_ALIAS.test(alias) && !alias.startsWith('-');
 }
 
-// Control and format characters (bidi overrides, zero-width), tabs and newlines: a description
-// is one field of one line of the completion protocol, and is shown on the user's terminal.
-const UNSHOWABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]+/gu;
 const DESCRIPTION_MAX = 60;
 
+/** A description is one field of one line of the completion protocol, and is shown on the user's terminal. */
 function showable(text: string): string {
-  const clean = text.replace(UNSHOWABLE, ' ').replace(/\s+/g, ' ').trim();
+  const clean = oneLine(text);
   return [...clean].length > DESCRIPTION_MAX ? `${[...clean].slice(0, DESCRIPTION_MAX - 1).join('')}…` : clean;
 }
 
