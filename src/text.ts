@@ -11,6 +11,7 @@
  *
  * Tabs and newlines are kept by the first two: they lay text out and cannot drive the terminal.
  */
+import type { PlaidErrorJson } from './types.js';
 
 // C0 (U+0000–U+001F), DEL and C1 (U+007F–U+009F).
 // eslint-disable-next-line no-control-regex
@@ -101,7 +102,7 @@ export function escapeControlsDeep<T>(value: T): T {
  */
 export function errorText(
   colour: { red(s: string): string; cyan(s: string): string },
-  error: { message: string; hint?: string; plaid?: { error_type: string; error_code: string; error_message: string; display_message: string | null; request_id?: string | null } },
+  error: { message: string; hint?: string; plaid?: PlaidErrorJson },
 ): string {
   const lines = [`${colour.red('Error:')} ${escapeControls(error.message)}`];
   const p = error.plaid;

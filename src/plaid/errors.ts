@@ -414,13 +414,7 @@ export function toCliError(error: unknown, ctx: PlaidErrorContext, host: string)
  * A Plaid error object as Plaid or plaidbal hands it on: CliError.plaid, item.error from
  * /item/get, or a PlaidErrorJson already cut. The optional fields may be missing or null.
  */
-export interface PlaidErrorFields {
-  error_type: string;
-  error_code: string;
-  error_message?: string | null;
-  display_message?: string | null;
-  request_id?: string | null;
-}
+export type PlaidErrorFields = Pick<PlaidErrorJson, 'error_type' | 'error_code'> & { [K in 'error_message' | 'display_message' | 'request_id']?: PlaidErrorJson[K] | null };
 
 /**
  * Plaid's errors about the client, not about one item: every item of a fan-out would fail the

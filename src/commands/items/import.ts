@@ -69,7 +69,8 @@ function plaidTime(value: unknown): string | null {
   return Number.isNaN(ms) ? null : new Date(ms).toISOString();
 }
 
-const ownError = (code: string, message: string): PlaidErrorJson => ({ error_type: 'PLAIDBAL_ERROR', error_code: code, error_message: message, display_message: null, request_id: null });
+/** A row plaidbal itself refuses, with the error object Plaid's refusals have (plaidErrorJson). */
+const ownError = (code: string, message: string): PlaidErrorJson => plaidErrorJson({ error_type: 'PLAIDBAL_ERROR', error_code: code, error_message: message });
 
 export async function runItemsImport(ctx: Ctx, opts: ItemsImportOptions): Promise<number> {
   const format = opts.format ?? 'token';

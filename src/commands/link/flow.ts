@@ -11,7 +11,7 @@ import { resolveEnvironment } from '../../credentials.js';
 import { CliError, ExitCode, configError, usageError } from '../../errors.js';
 import { isPublicTokenFor, type LinkExitError, type LinkExitMetadata, type LinkOutcome } from '../../link/callback.js';
 import type { PlaidClient } from '../../plaid/client.js';
-import { errorRule, exitCodeForPlaidError, hintForPlaidError } from '../../plaid/errors.js';
+import { errorRule, exitCodeForPlaidError, hintForPlaidError, plaidErrorJson } from '../../plaid/errors.js';
 import type { Store } from '../../store/store.js';
 import type { Environment } from '../../types.js';
 import type { LinkOptions } from './index.js';
@@ -325,13 +325,7 @@ export function linkExitError(plan: LinkPlan, error: LinkExitError, metadata: Li
     );
   }
   const where = metadata.institution ? ` at ${metadata.institution.name}` : '';
-  const info = {
-    error_type: error.error_type,
-    error_code: error.error_code,
-    error_message: error.error_message,
-    display_message: error.display_message,
-    request_id: metadata.request_id,
-  };
+  const info = plaidErrorJson({ ...error, request_id: metadata.request_id });
   const exitCode = exitCodeForPlaidError(info);
   const retry = retryCommand(plan);
   // Codes that no retry fixes get their own advice (src/plaid/errors.ts ERROR_RULES), never "try again later".
