@@ -10,8 +10,8 @@
  *
  * JavaScript, type-checked by tsc from its JSDoc (`// @ts-check`), rather than TypeScript: Node
  * runs it as it is on every supported line. From a .ts file, Node 22 first loads its type
- * stripper in every helper process, about 0.1 s of CPU each (docs/benchmarks.md, "Figures behind
- * the code"), and the suite starts about a hundred of them.
+ * stripper in every helper process (its cost: docs/benchmarks.md, "Figures behind the code"), and
+ * the suite starts many of them.
  */
 import { createRequire } from 'node:module';
 

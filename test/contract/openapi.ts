@@ -3,7 +3,7 @@
  * OpenAPI spec (2020-09-14), the contract both the emulator and plaidbal must honour.
  *
  * The spec is found through $PLAID_OPENAPI_SPEC, else `<repo>/../shared/plaid-openapi/2020-09-14.yml`.
- * Parsing the 3 MB YAML takes about a second, so the converted schemas are cached as JSON in
+ * Parsing the whole YAML is slow next to reading JSON, so the converted schemas are cached as JSON in
  * `node_modules/.cache/plaidbal-openapi/<hash of the spec>.json`.
  */
 import { createHash } from 'node:crypto';

@@ -1043,8 +1043,7 @@ describe.concurrent('orphans', () => {
  * process. Its Ctrl-C must land within the first retry's backoff, 250 to 500 ms (p-retry in
  * src/plaid/client.ts), and it is this process's event loop that reads the child's stderr and
  * sends it. Beside the concurrent tests, whose in-process runs and emulators share that loop, the
- * loop was held up by over 100 ms a thousandth of the time and by up to 250 ms (measured over runs
- * of this file): too close to the window.
+ * loop was at times held up for most of that window (measured over runs of this file): too close.
  */
 describe('exit 130: interrupted', () => {
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async ({ world, expect }) => {

@@ -402,8 +402,8 @@ export async function routePlaidLinkStandIn(page: Page, behaviour: PlaidLinkBeha
  *
  * The browser tests read their pages with page.evaluate, not with Playwright's selectors
  * (waitForSelector, locator, waitForFunction): the first of those on a page makes Playwright
- * inject its selector engine, about 170 KB of script, into the page, which cost this machine about
- * 0.15 s of CPU a page (docs/benchmarks.md, "Figures behind the code"). The one test that clicks
+ * inject its selector engine into the page, a cost paid again on every page (measured in
+ * docs/benchmarks.md, "Figures behind the code"). The one test that clicks
  * a button as a user would still does it with a locator.
  */
 export async function waitInPage<T>(page: Page, read: (arg: string) => T, arg = '', timeoutMs = 10_000): Promise<Exclude<T, false | 0 | '' | null | undefined>> {
