@@ -64,9 +64,9 @@ export default defineConfig({
   test: {
     // Every file is in exactly one of the projects below (each names its own include).
     // A guard against a hang, not a measure: a test's own waits have bounds of their own. On the
-    // 2-core machines, with four files at once, a file's first test and its set-up have come close
-    // to a minute each (link-browser.test.ts: a first passphrase store, Chromium's first start,
-    // every spawn several times slower than alone), so a minute left too little room.
+    // 2-core machines, with four files at once, a file's first test and its set-up have taken well
+    // over half a minute each (link-browser.test.ts: a first passphrase store, Chromium's first
+    // start, every spawn several times slower than alone), so a minute left too little room.
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -15,13 +15,11 @@
  * streams that are buffers and say which of them are terminals, with an in-memory keychain and a
  * store directory of the test's own.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync } from 'node:fs';
+import { inject } from 'vitest';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
-import { onTestFinished } from 'vitest';
 import { runProgram } from '../../src/cli.js';
-import { Chalk } from 'chalk';
 import { realContext, type Ctx } from '../../src/context.js';
 import { terminalState, type IO } from '../../src/io.js';
 import type { Prompter } from '../../src/prompt.js';
@@ -34,7 +32,7 @@ import type { CliResult } from './cli.js';
  */
 export function bufferedIO(): { io: IO; stdout: () => string; stderr: () => string } {
   const { out, err, stdout, stderr } = capturedStreams();
-  const io: IO = { stdout: out, stderr: err, stdin: new PassThrough(), stdoutIsTTY: false, stderrIsTTY: false, canPrompt: false, out: new Chalk({ level: 0 }), err: new Chalk({ level: 0 }) };
+  const io: IO = { stdout: out, stderr: err, stdin: new PassThrough(), ...terminalState({ stdin: false, stdout: false, stderr: false }, { noColorFlag: false, env: {} }) };
   return { io, stdout, stderr };
 }
 
@@ -76,7 +74,7 @@ export interface TestContextOptions {
   emulator?: { url: string };
   /** The store's keychain. Default: a new in-memory one (memoryKeychain). */
   keychain?: Keychain;
-  /** The store directory. Default: a new temporary one, removed when the test ends. */
+  /** The store directory. Default: a new one, removed when the test run ends. */
   configDir?: string;
   /**
    * Which streams are terminals: set as Node sets them on a terminal's streams (`isTTY`, and
@@ -85,8 +83,8 @@ export interface TestContextOptions {
   tty?: { stdin?: boolean; stdout?: boolean; stderr?: boolean; columns?: number };
   /** What stdin holds. */
   stdin?: string;
-  /** How the command asks (a prompt only comes when stdin and stderr are terminals). Default: every question fails the test. */
-  prompt?: Prompter;
+  /** How the command asks (a prompt only comes when stdin and stderr are terminals); a question it has no answer for fails the test. */
+  prompt?: Partial<Prompter>;
   signal?: AbortSignal;
   debug?: boolean;
 }
@@ -99,19 +97,20 @@ export interface TestContext extends Ctx {
 }
 
 /** Nothing may be asked: a question the test did not expect fails it. */
-const noQuestions: Prompter = new Proxy({} as Prompter, {
-  get: (_target, method) => async (message: unknown) => {
-    throw new Error(`unexpected prompt (${String(method)}): ${String(message)}`);
-  },
-});
+const unexpected = (method: string) => async (message: string) => {
+  throw new Error(`unexpected prompt (${method}): ${message}`);
+};
+const noQuestions: Prompter = { input: unexpected('input'), password: unexpected('password'), select: unexpected('select'), confirm: unexpected('confirm') };
+
 
 /** plaidbal's own context for a direct call of a command's run function (see the top of this file). */
 export function testContext(opts: TestContextOptions = {}): TestContext {
   let configDir = opts.configDir;
   if (configDir === undefined) {
-    const made = mkdtempSync(join(tmpdir(), 'plaidbal-ctx-'));
-    onTestFinished(() => rmSync(made, { recursive: true, force: true }));
-    configDir = made;
+    // In the run's own directory (test/helpers/global-setup.ts), removed when the run ends: not
+    // when the test ends, since testContext may be called from a hook, or by one of several
+    // concurrent tests, and vitest ends its test processes without their exit handlers.
+    configDir = mkdtempSync(join(inject('plaidbalRunDir'), 'ctx-'));
   }
   const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, PLAIDBAL_CONFIG_DIR: configDir, ...(opts.emulator ? { PLAIDBAL_BASE_URL: opts.emulator.url } : {}), ...opts.env };
   const tty = { stdin: opts.tty?.stdin ?? false, stdout: opts.tty?.stdout ?? false, stderr: opts.tty?.stderr ?? false };
@@ -122,6 +121,6 @@ export function testContext(opts: TestContextOptions = {}): TestContext {
   if (tty.stdin) Object.assign(stdin, { isTTY: true });
   const io: IO = { stdout: out, stderr: err, stdin, ...terminalState(tty, { noColorFlag: false, env }) };
   const keychain = opts.keychain ?? memoryKeychain();
-  const ctx = realContext({ io, env, debug: opts.debug ?? false, signal: opts.signal ?? new AbortController().signal, prompt: opts.prompt ?? noQuestions, keychain });
+  const ctx = realContext({ io, env, debug: opts.debug ?? false, signal: opts.signal ?? new AbortController().signal, prompt: { ...noQuestions, ...opts.prompt }, keychain });
   return Object.assign(ctx, { stdout, stderr, keychain, configDir });
 }

@@ -197,7 +197,7 @@ afterEach(async () => {
 });
 
 /** plaidbal's own context (testContext) on this file's store directory and emulator, with its stdout as `output()`. */
-function testCtx(env: NodeJS.ProcessEnv, keychain: Keychain = memoryKeychain(), opts: { terminal?: boolean; prompt?: Prompter } = {}): Ctx & { output(): string } {
+function testCtx(env: NodeJS.ProcessEnv, keychain: Keychain = memoryKeychain(), opts: { terminal?: boolean; prompt?: Partial<Prompter> } = {}): Ctx & { output(): string } {
   const ctx = testContext({ emulator: plaid, configDir: dir, env, keychain, ...(opts.terminal ? { tty: { stdin: true, stderr: true } } : {}), ...(opts.prompt ? { prompt: opts.prompt } : {}) });
   return Object.assign(ctx, { output: ctx.stdout });
 }
@@ -263,7 +263,7 @@ describe('runDoctor', () => {
       doc.profiles.sandbox = { client_id: TEST_CLIENT_ID, secret: sealer.seal(TEST_SECRET, aad.secret('sandbox')), client_name: 'plaidbal', country_codes: ['US'], language: 'en' };
     });
     const asked: string[] = [];
-    const withPrompt = (terminal: boolean) => testCtx({}, memoryKeychain(), { terminal, prompt: { password: async (message: string) => (asked.push(message), passphrase) } as unknown as Prompter });
+    const withPrompt = (terminal: boolean) => testCtx({}, memoryKeychain(), { terminal, prompt: { password: async (message: string) => (asked.push(message), passphrase) } });
     const terminal = await doctorDoc(withPrompt(true), deps());
     expect(asked).toEqual([`Passphrase to unlock the store at ${join(dir, 'store.json')}:`]);
     expect(terminal.check('key.passphrase')).toMatchObject({ status: 'ok', found: 'the passphrase typed opens the store' });

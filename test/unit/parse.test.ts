@@ -137,30 +137,34 @@ describe('what each command is given', () => {
 });
 
 describe('what is refused before anything runs', () => {
+  // commander's error code says why the line was refused; the message says which argument.
+  const INVALID = 'commander.invalidArgument';
   it.each([
-    [['balance', '--rate', '0'], /--rate/],
-    [['balance', '--rate', 'fast'], /--rate/],
-    [['balance', '--concurrency', '129'], /--concurrency/],
-    [['balance', '--concurrency', '1.5'], /--concurrency/],
-    [['balance', '--timeout', '-1'], /--timeout/],
-    [['balance', '--timeout', 'soon'], /--timeout/],
-    [['balance', '--format', 'xml'], /Allowed choices are table, json, ndjson, csv/],
-    [['balance', '--item'], /argument missing/],
-    [['balance', '--bogus'], /unknown option '--bogus'/],
-    [['config', 'init', '--key-source', 'file'], /Allowed choices are keychain, passphrase/],
-    [['config', 'rekey', '--to', 'file'], /Allowed choices are keychain, passphrase/],
-    [['items', 'import', '--format', 'json'], /Allowed choices are token, ndjson, csv/],
-    [['items', 'rename', 'old'], /missing required argument 'alias'/],
-    [['items', 'rename', 'old', 'a b\u0007'], /alias/i],
-    [['items', 'remove'], /missing required argument 'item'/],
-    [['sandbox', 'reset-login'], /missing required argument 'item'/],
-    [['completion'], /missing required argument 'shell'/],
-    [['link', '--timeout', '0'], /--timeout/],
-    [['doctor', '--timeout', 'x'], /--timeout/],
-    [['balanse'], /unknown command 'balanse'[\s\S]*balance/],
-  ] as Array<[string[], RegExp]>)('plaidbal %j', async (argv, message) => {
+    [['balance', '--rate', '0'], INVALID, /option '--rate <calls-per-minute>' argument '0' is invalid/],
+    [['balance', '--rate', 'fast'], INVALID, /option '--rate <calls-per-minute>' argument 'fast' is invalid/],
+    [['balance', '--concurrency', '129'], INVALID, /option '--concurrency <n>' argument '129' is invalid/],
+    [['balance', '--concurrency', '1.5'], INVALID, /option '--concurrency <n>' argument '1.5' is invalid/],
+    [['balance', '--timeout', '-1'], INVALID, /option '--timeout <seconds>' argument '-1' is invalid/],
+    [['balance', '--timeout', 'soon'], INVALID, /option '--timeout <seconds>' argument 'soon' is invalid/],
+    [['balance', '--format', 'xml'], INVALID, /Allowed choices are table, json, ndjson, csv/],
+    [['balance', '--item'], 'commander.optionMissingArgument', /option '-i, --item <alias\|item_id>' argument missing/],
+    [['balance', '--bogus'], 'commander.unknownOption', /unknown option '--bogus'/],
+    [['config', 'init', '--key-source', 'file'], INVALID, /Allowed choices are keychain, passphrase/],
+    [['config', 'rekey', '--to', 'file'], INVALID, /Allowed choices are keychain, passphrase/],
+    [['items', 'import', '--format', 'json'], INVALID, /Allowed choices are token, ndjson, csv/],
+    [['items', 'rename', 'old'], 'commander.missingArgument', /missing required argument 'alias'/],
+    [['items', 'rename', 'old', 'a b\u0007'], INVALID, /command-argument value 'a b.*' is invalid for argument 'alias'/],
+    [['items', 'remove'], 'commander.missingArgument', /missing required argument 'item'/],
+    [['sandbox', 'reset-login'], 'commander.missingArgument', /missing required argument 'item'/],
+    [['completion'], 'commander.missingArgument', /missing required argument 'shell'/],
+    [['completion', 'tcsh'], INVALID, /Allowed choices are bash, zsh, fish, powershell/],
+    [['link', '--timeout', '0'], INVALID, /option '--timeout <seconds>' argument '0' is invalid/],
+    [['doctor', '--timeout', 'x'], INVALID, /option '--timeout <seconds>' argument 'x' is invalid/],
+    [['balanse'], 'commander.unknownCommand', /unknown command 'balanse'[\s\S]*balance/],
+  ] as Array<[string[], string, RegExp]>)('plaidbal %j', async (argv, code, message) => {
     const error = await refused(argv);
     expect(error.exitCode).not.toBe(0);
+    expect(error.code).toBe(code);
     expect(error.output).toMatch(message);
   });
 

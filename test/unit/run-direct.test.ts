@@ -14,7 +14,6 @@ import { runBalance } from '../../src/commands/balance/run.js';
 import { runConfigInit } from '../../src/commands/config/init.js';
 import { runItemsList } from '../../src/commands/items/run.js';
 import { runLinkSandbox } from '../../src/commands/link/sandbox.js';
-import type { Prompter } from '../../src/prompt.js';
 import { startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator } from '../emulator/index.js';
 import { testContext, type TestContext } from '../helpers/in-process.js';
 
@@ -60,7 +59,7 @@ describe('run functions on testContext', () => {
     expect(stranger.stdout()).toBe('');
   });
 
-  it('stdout a terminal: a coloured table as wide as the terminal; piped: the same table without escapes', async () => {
+  it('stdout a terminal: a coloured table no wider than the terminal; piped, or NO_COLOR: no escapes', async () => {
     const linked = await linkedStore('keychain');
     const onTerminal = testContext({ emulator, keychain: linked.keychain, configDir: linked.configDir, tty: { stdout: true, columns: 100 } });
     expect(onTerminal.io.stdoutIsTTY).toBe(true);
@@ -88,7 +87,7 @@ describe('run functions on testContext', () => {
         asked.push(message);
         return passphrase;
       },
-    } as unknown as Prompter;
+    };
     const onTerminal = testContext({ emulator, configDir: linked.configDir, tty: { stdin: true, stderr: true }, prompt });
     expect(onTerminal.io.canPrompt).toBe(true);
     expect(await runBalance(onTerminal, { item: ['demo'], json: true }), onTerminal.stderr()).toBe(0);

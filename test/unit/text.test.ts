@@ -64,9 +64,14 @@ describe('oneLine', () => {
     expect(oneLine('\u001b[31mred\u001b[0m')).toBe('[31mred [0m');
   });
 
-  it('keeps everything else as it is: letters of any script, symbols, emoji', () => {
+  it('keeps letters of any script, symbols and single emoji as they are', () => {
     expect(oneLine('Café — 銀行 👍 100%')).toBe('Café — 銀行 👍 100%');
     expect(oneLine('')).toBe('');
+  });
+
+  it('a zero-width joiner is a format character too: a joined emoji or a ZWNJ word comes apart', () => {
+    expect(oneLine('👨\u200d👩\u200d👧')).toBe('👨 👩 👧');
+    expect(oneLine('می\u200cخواهم')).toBe('می خواهم');
   });
 });
 
