@@ -8,7 +8,8 @@
  * What only a real process shows stays with runCli (cli.ts): exit codes as the shell sees them,
  * signals, the terminal, start-up, what leaks into files and the environment, the installed package.
  *
- * The store's OS keychain is the one `main` uses (in `npm test`, the suite's private gnome-keyring).
+ * runInProcess's store keychain is the OS keychain `main` uses (in `npm test`, the suite's private
+ * gnome-keyring).
  *
  * testContext is for calling a command's run function directly (`runBalance(ctx, opts)`), as gh's
  * tests call a command's run with options they built: plaidbal's own context (realContext) on
@@ -16,9 +17,9 @@
  * store directory of the test's own.
  */
 import { mkdtempSync } from 'node:fs';
-import { inject } from 'vitest';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
+import { inject } from 'vitest';
 import { runProgram } from '../../src/cli.js';
 import { realContext, type Ctx } from '../../src/context.js';
 import { terminalState, type IO } from '../../src/io.js';
@@ -101,7 +102,6 @@ const unexpected = (method: string) => async (message: string) => {
   throw new Error(`unexpected prompt (${method}): ${message}`);
 };
 const noQuestions: Prompter = { input: unexpected('input'), password: unexpected('password'), select: unexpected('select'), confirm: unexpected('confirm') };
-
 
 /** plaidbal's own context for a direct call of a command's run function (see the top of this file). */
 export function testContext(opts: TestContextOptions = {}): TestContext {
