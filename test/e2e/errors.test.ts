@@ -674,14 +674,20 @@ describe.concurrent('exit 130: interrupted', () => {
     return { child, closed, exited, stderr: () => stderr };
   };
 
-  it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect }) => {
-    const { child, closed, stderr } = await slowReader(world);
+  /** slowReader's run, stopped (Ctrl-C) once it is over but for writing its output: resolves when plaidbal has said it waits. */
+  const stoppedWhileWriting = async (world: World) => {
+    const run = await slowReader(world);
     // The document is written in one go at the end of the run: once its first bytes are in the
     // pipe, the run is over but for returning.
-    await until(() => child.stdout!.readableLength > 0, 'the document begun');
+    await until(() => run.child.stdout!.readableLength > 0, 'the document begun');
     await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGINT');
-    await until(() => stderr().includes('Ctrl-C: still writing'), 'the message');
+    run.child.kill('SIGINT');
+    await until(() => run.stderr().includes('Ctrl-C: still writing'), 'the message');
+    return run;
+  };
+
+  it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect }) => {
+    const { child, closed, stderr } = await stoppedWhileWriting(world);
     const chunks: Buffer[] = [];
     child.stdout!.on('data', (d: Buffer) => chunks.push(d));
     child.stdout!.resume();
@@ -695,11 +701,7 @@ describe.concurrent('exit 130: interrupted', () => {
   });
 
   it('…and when its reader goes away after that Ctrl-C (a terminal stops the whole pipeline), the output is lost: exit 130, not 0', async ({ world, expect }) => {
-    const { child, closed, stderr } = await slowReader(world);
-    await until(() => child.stdout!.readableLength > 0, 'the document begun');
-    await new Promise((r) => setTimeout(r, 300));
-    child.kill('SIGINT');
-    await until(() => stderr().includes('Ctrl-C: still writing'), 'the message');
+    const { child, closed, stderr } = await stoppedWhileWriting(world);
     child.stdout!.destroy();
     expect(await closed, stderr()).toEqual({ code: 130, signal: null });
   });
