@@ -169,7 +169,7 @@ async function exchangeAndSaveCritical(ctx: Ctx, store: Store, plaid: PlaidClien
   const accessToken = exchange.access_token;
   const itemId = exchange.item_id;
 
-  const institutionName = req.institutionName ?? null;
+  const { institutionName } = req;
 
   let saved: StoredItem | undefined;
   let taken = false;
