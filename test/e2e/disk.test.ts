@@ -29,8 +29,14 @@ const FULL = /Could not save the store: the disk holding .* is full\. The store 
 const READ_ONLY = /is on a read-only file system/;
 
 let world: World;
-/** What the next request to the emulator should set off (filling the disk mid-command). */
-let onRequest: ((request: RecordedRequest) => void) | null = null;
+/**
+ * What a request's arrival at the emulator sets off (filling the disk mid-command). It runs after
+ * the emulator acted and before its answer leaves (onAnswered, test/emulator/types.ts): run once
+ * the answer was out, the fill raced the command's own write, which could land first and succeed.
+ */
+let onArrival: ((request: RecordedRequest) => void) | null = null;
+/** What onArrival threw: the emulator's handler would only log it, so afterEach fails the test with it. */
+let arrivalError: unknown = null;
 const scratch = mkdtempSync(join(tmpdir(), 'plaidbal-disk-'));
 const template = join(scratch, 'template');
 const mounts: string[] = [];
@@ -73,7 +79,14 @@ const liveItems = () => world.emulator.items().filter((item) => !item.removed).l
 
 describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
   beforeAll(async () => {
-    world = await createWorld({ onRequest: (request) => onRequest?.(request) }, { PLAIDBAL_CONFIG_DIR: template });
+    const onAnswered = (request: RecordedRequest) => {
+      try {
+        onArrival?.(request);
+      } catch (error) {
+        arrivalError ??= error;
+      }
+    };
+    world = await createWorld({ onAnswered }, { PLAIDBAL_CONFIG_DIR: template });
     expect((await world.init('passphrase')).code).toBe(0);
     // Written in one commit through plaidbal's own Store API (items made at the emulator, as
     // `link` makes them): sixteen `link` runs took most of a minute on a busy 2-core machine.
@@ -85,11 +98,14 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
     expect(snapshot(template)['store.json']).toBe(snapshot(template)['store.json.bak']);
   });
   afterEach(() => {
-    onRequest = null;
+    onArrival = null;
     while (mounts.length) {
       const at = mounts.pop()!;
       execFileSync('umount', ['-l', at]);
     }
+    const thrown = arrivalError;
+    arrivalError = null;
+    if (thrown) throw thrown;
   });
   afterAll(async () => {
     await world?.close();
@@ -103,7 +119,7 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
       const before = snapshot(dir);
       if (extra.fillOn) {
         // Room enough for the checks before the Plaid call; the disk fills while Plaid answers.
-        onRequest = (request) => {
+        onArrival = (request) => {
           if (request.path === extra.fillOn) fillLeaving(mnt, 4096);
         };
       } else {
@@ -304,12 +320,13 @@ describe.skipIf(!isRoot)('a full disk and a read-only store', () => {
     it('items import: a batch saved, then the disk fills; the stop message tells the failed write from the saved one', async () => {
       const [first, second, third] = [await createSandboxItem(world.emulator, { initial_products: ['auth'] }), await createSandboxItem(world.emulator, { initial_products: ['auth'] }), await createSandboxItem(world.emulator, { initial_products: ['auth'] })];
       // One at a time, the second and third checks each answering 3 s later, past the 2 s batch
-      // deadline: the first two rows are written when the second is verified, and the disk fills
-      // as Plaid answers for the third, whose write then fails.
+      // deadline: the first two rows are written when the second is verified. With --concurrency 1
+      // the third check is sent only once that write is done; the disk fills as it reaches Plaid,
+      // and the third row's write then fails.
       for (const item of [second, third]) world.emulator.setItemLatency(item!.access_token, 3_000);
       const { mnt, dir } = tmpfsStore('full-import-second-batch');
       let gets = 0;
-      onRequest = (request) => {
+      onArrival = (request) => {
         if (request.path === '/item/get' && ++gets === 3) fillLeaving(mnt, 4096);
       };
       try {
