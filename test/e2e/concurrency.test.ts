@@ -10,7 +10,7 @@ import { spawn } from '../helpers/spawner.js';
 import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BIN, type CliResult } from '../helpers/cli.js';
+import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -85,19 +85,22 @@ describe('a busy store after Plaid has created an item', () => {
     const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
     let released = false;
     try {
-      const exchanges = () => world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange').length;
-      const running = world.run(['link', '--sandbox', '--name', 'held'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '600' } });
+      const { out, closed } = spawnCli(['link', '--sandbox', '--name', 'held'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '600' });
+      const waiting = '! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.';
+      // Released once link says it waits, past the 600 ms after which any other write gives up
+      // on the lock: a fixed sleep could end before a slow link even reached the lock.
       const started = Date.now();
-      while (exchanges() === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
-      expect(exchanges()).toBe(1);
-      // Well past the 600 ms after which any other write gives up on the lock.
-      await new Promise((r) => setTimeout(r, 2_000));
+      while (!out.stderr.includes(waiting) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 20));
+      expect(out.stderr).toContain(waiting);
+      expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
+      // Still waiting well past the lock timeout: nothing removed at Plaid meanwhile.
+      await new Promise((r) => setTimeout(r, 1_000));
+      expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
       await release();
       released = true;
-      const r = await running;
-      expect(r.code, r.stderr).toBe(0);
-      expect(r.stderr).toContain('! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.');
-      expect(r.stdout).toContain('as "held"');
+      const code = await closed;
+      expect(code, out.stderr).toBe(0);
+      expect(out.stdout).toContain('as "held"');
     } finally {
       if (!released) await release();
     }
@@ -108,15 +111,18 @@ describe('a busy store after Plaid has created an item', () => {
 
 describe('an alias taken while Link was open', () => {
   it('the item is saved under the next free alias and says so, instead of being removed again at Plaid', async () => {
-    const exchanges = () => world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange').length;
-    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    // The first link's exchange is held at Plaid until the second link has saved: held for a
+    // fixed time instead, a second process slow to start on a busy machine would save last.
+    const held = world.emulator.holdNext('/item/public_token/exchange');
     const first = world.run(['link', '--sandbox', '--name', 'checking', '--json']);
-    const started = Date.now();
-    while (exchanges() === 0 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 20));
-    world.emulator.setLatency(0, '/item/public_token/exchange');
-    // Another process links under the same name and saves first.
-    const second = await world.run(['link', '--sandbox', '--name', 'checking']);
-    expect(second.code, second.stderr).toBe(0);
+    try {
+      await held.arrived;
+      // Another process links under the same name and saves first.
+      const second = await world.run(['link', '--sandbox', '--name', 'checking']);
+      expect(second.code, second.stderr).toBe(0);
+    } finally {
+      held.release();
+    }
     const r = await first;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('! The alias "checking" was taken by another plaidbal process while Link was open, so the item is saved as "checking-2". Rename it with: plaidbal items rename checking-2 <alias>');

@@ -1041,11 +1041,11 @@ describe.concurrent('orphans', () => {
 });
 
 /**
- * Not concurrent: this runs after all the tests above, with nothing else of this file in the
- * process. Its Ctrl-C must land within the first retry's backoff, 250 to 500 ms (p-retry in
- * src/plaid/client.ts), and it is this process's event loop that reads the child's stderr and
- * sends it. Beside the concurrent tests, whose in-process runs and emulators share that loop, the
- * loop was at times held up for most of that window (measured over runs of this file): too close.
+ * In process: the run is stopped as a first Ctrl-C stops it (its signal aborted) the moment its
+ * debug line says the first attempt failed, before p-retry's backoff (250 to 500 ms,
+ * src/plaid/client.ts) can end. A SIGINT sent to a spawned process raced that timer: the test's
+ * event loop read the child's stderr and sent the signal, and a stall of either process let a
+ * second attempt go out. That SIGINT becomes such an abort is shown by the spawned Ctrl-C tests above.
  */
 describe('exit 130: interrupted', () => {
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async ({ world, expect }) => {
@@ -1053,15 +1053,13 @@ describe('exit 130: interrupted', () => {
     world.emulator.inject({ path: '/accounts/balance/get', status: 500, times: Infinity });
     const before = await world.store.snapshot();
     const calls = balanceCalls(world);
-    const run = start(world, ['--debug', 'balance', '--item', 'demo']);
-    await until(() => run.out.stderr.includes('attempt 1 failed; retrying'), 'the first retry');
-    run.child.kill('SIGINT');
-    const code = await run.closed;
+    const r = await world.runInProcess(['--debug', 'balance', '--item', 'demo'], { stopWhen: (stderr) => stderr.includes('attempt 1 failed; retrying') });
     world.emulator.clearFaults();
-    expect(code, run.out.stderr).toBe(130);
+    expect(r.stderr).toContain('attempt 1 failed; retrying');
+    expect(r.code, r.stderr).toBe(130);
     expect(balanceCalls(world) - calls).toBe(1);
-    expect(run.out.stderr).toContain('Interrupted.');
-    expect(run.out.stderr).not.toContain('waiting for');
+    expect(r.stderr).toContain('Interrupted.');
+    expect(r.stderr).not.toContain('waiting for');
     expect(await world.store.snapshot()).toEqual(before);
   });
 });

@@ -20,7 +20,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { inject } from 'vitest';
-import { runProgram } from '../../src/cli.js';
+import { Interruption, runProgram } from '../../src/cli.js';
 import { realContext, type Ctx } from '../../src/context.js';
 import { terminalState, type IO } from '../../src/io.js';
 import type { Prompter } from '../../src/prompt.js';
@@ -53,6 +53,15 @@ export interface InProcessOptions {
   stdin?: string;
   /** stdout is a terminal this many columns wide (its isTTY and columns, as Node sets them). */
   terminalColumns?: number;
+  /**
+   * Stops the run as a first Ctrl-C does (src/cli.ts main: its signal aborted with an
+   * Interruption) once stderr so far satisfies this. The abort comes on the event loop's next
+   * check phase (setImmediate), as a signal comes between the run's own steps and not inside one
+   * of its writes: after the promise callbacks the write's caller runs next (a backoff's timer
+   * armed, say), and before any timer of the run can fire. A SIGINT sent to a child process after
+   * reading its stderr races the child's timers instead.
+   */
+  stopWhen?: (stderr: string) => boolean;
 }
 
 export async function runInProcess(args: string[], opts: InProcessOptions): Promise<CliResult> {
@@ -62,7 +71,18 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
   if (opts.terminalColumns !== undefined) Object.assign(out, { isTTY: true, columns: opts.terminalColumns });
   // What processIO gives a piped run (no terminal, so no prompt and no colour unless forced).
   const io = (noColorFlag: boolean): IO => ({ stdout: out, stderr: err, stdin, ...terminalState({ stdin: false, stdout: opts.terminalColumns !== undefined, stderr: false }, { noColorFlag, env }) });
-  const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: new AbortController().signal, io });
+  const controller = new AbortController();
+  const { stopWhen } = opts;
+  if (stopWhen) {
+    // Listened to after capturedStreams' own listener, so stderr() already holds this write.
+    let stopping = false;
+    err.on('data', () => {
+      if (stopping || !stopWhen(stderr())) return;
+      stopping = true;
+      setImmediate(() => controller.abort(new Interruption(false)));
+    });
+  }
+  const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: controller.signal, io });
   // Let the last writes reach the buffers.
   await new Promise((resolve) => setImmediate(resolve));
   return { code, signal: null, stdout: stdout(), stderr: stderr() };

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { captureStore, cheapenPassphraseStore, restoreStore, type StoreTemplate } from './cheap-kdf.js';
 import { baseEnv, BIN, runCli, tempStore, type CliResult, type RunOptions, type TempStore } from './cli.js';
-import { runInProcess } from './in-process.js';
+import { runInProcess, type InProcessOptions } from './in-process.js';
 
 export type KeySource = 'keychain' | 'passphrase';
 export const PASSPHRASE = 'correct horse battery staple';
@@ -21,7 +21,7 @@ export interface World {
   env: NodeJS.ProcessEnv;
   run(args: string[], opts?: RunOptions & { extraEnv?: NodeJS.ProcessEnv }): Promise<CliResult>;
   /** As `run`, but in this process whatever the world was made with: for the runs of a spawning file that need no process of their own. */
-  runInProcess(args: string[], opts?: { stdin?: string; extraEnv?: NodeJS.ProcessEnv }): Promise<CliResult>;
+  runInProcess(args: string[], opts?: { stdin?: string; extraEnv?: NodeJS.ProcessEnv; stopWhen?: InProcessOptions['stopWhen'] }): Promise<CliResult>;
   /**
    * config init for `environment` (sandbox unless given) with the emulator's credentials and the
    * given key source. A passphrase store is then re-keyed to a cheap scrypt cost
@@ -149,7 +149,7 @@ export async function createWorld(options: EmulatorOptions = {}, extraEnv: NodeJ
     store,
     env,
     run: (args, opts = {}) => (how.inProcess ? world.runInProcess(args, opts) : runCli(args, { ...opts, env: { ...env, ...opts.extraEnv } })),
-    runInProcess: (args, opts = {}) => runInProcess(args, { env: { ...env, ...opts.extraEnv }, stdin: opts.stdin }),
+    runInProcess: (args, opts = {}) => runInProcess(args, { env: { ...env, ...opts.extraEnv }, stdin: opts.stdin, stopWhen: opts.stopWhen }),
     async init(keySource, environment = 'sandbox') {
       const dir = env.PLAIDBAL_CONFIG_DIR!;
       const passphrase = env.PLAIDBAL_PASSPHRASE!;
