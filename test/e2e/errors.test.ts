@@ -11,6 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { it as base, describe, type ExpectStatic } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
+import type { LightChild } from '../helpers/spawner.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { createSandboxItem } from '../emulator/index.js';
 import { addItems } from '../helpers/bulk.js';
@@ -243,16 +244,18 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
 
   it('a credential error in the middle of balance --all keeps the balances already answered (billed), then exits 3', async ({ world, expect }) => {
     await linkedThree(world, expect);
-    world.emulator.setLatency(300, '/accounts/balance/get');
+    const held = world.emulator.holdNext('/accounts/balance/get');
     const before = world.emulator.requests.length;
     const { out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
     const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
-    const started = Date.now();
-    while (balanceCalls().length < 1 && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
-    // The first call is on its way; the next one is refused as Plaid refuses a revoked secret.
-    world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
+    try {
+      await held.arrived;
+      // The first call is on its way (held); the next one is refused as Plaid refuses a revoked secret.
+      world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
+    } finally {
+      held.release();
+    }
     const code = await closed;
-    world.emulator.setLatency(0, '/accounts/balance/get');
     expect(code, out.stderr).toBe(3);
     expect(balanceCalls()).toHaveLength(2);
     expect(out.stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
@@ -576,6 +579,25 @@ const until = async (condition: () => boolean, what: string) => {
   }
 };
 const balanceCalls = (world: World) => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
+/** A call the emulator keeps back until released (emulator.holdNext). */
+type Held = { arrived: Promise<unknown>; release: () => void };
+/**
+ * Presses Ctrl-C `presses` times while `held` keeps Plaid's answer back, each press once the run
+ * took the last one in (`ack` on its stderr once more), then lets the answer go: every press lands
+ * while the call is on its way, however slow the machine. A fixed latency left a window that a
+ * stalled test process or child could miss.
+ */
+async function ctrlCWhileHeld(held: Held, run: { child: LightChild; out: { stderr: string } }, ack: string, presses = 1): Promise<void> {
+  try {
+    await held.arrived;
+    for (let n = 1; n <= presses; n += 1) {
+      run.child.kill('SIGINT');
+      await until(() => run.out.stderr.split(ack).length - 1 >= n, `Ctrl-C number ${n} to be taken in`);
+    }
+  } finally {
+    held.release();
+  }
+}
 
 describe.concurrent('exit 130: interrupted', () => {
   /** The items whose balance the store has recorded (last_balance_at), sorted. */
@@ -584,15 +606,13 @@ describe.concurrent('exit 130: interrupted', () => {
     return items.filter((i) => i.last_balance_at !== null).map((i) => i.alias).sort();
   };
 
-  /** Runs `args` with a slow balance call, presses Ctrl-C once while it is on its way, and waits for the end. */
+  /** Runs `args`, presses Ctrl-C once while its balance call is on its way, and waits for the end. */
   const ctrlCDuringBalanceCall = async (world: World, args: string[]) => {
-    world.emulator.setLatency(1_500, '/accounts/balance/get');
+    const held = world.emulator.holdNext('/accounts/balance/get');
     const before = balanceCalls(world);
     const run = start(world, args);
-    await until(() => balanceCalls(world) > before, 'the balance call');
-    run.child.kill('SIGINT');
+    await ctrlCWhileHeld(held, run, 'Ctrl-C: no new calls; waiting for');
     const code = await run.closed;
-    world.emulator.setLatency(0, '/accounts/balance/get');
     return { code, out: run.out, calls: balanceCalls(world) - before };
   };
 
@@ -724,7 +744,8 @@ describe.concurrent('exit 130: interrupted', () => {
   });
 
   it('balance --access-token-stdin: Ctrl-C during the call, which then times out: the failure is shown in the table, then exit 130', async ({ world, expect }) => {
-    const { child, out, closed } = await oneShotHanging(world, '/accounts/balance/get', '2');
+    // --timeout 5: the Ctrl-C, sent once the call arrived, must reach the child before its own timer ends the call.
+    const { child, out, closed } = await oneShotHanging(world, '/accounts/balance/get', '5');
     await until(() => world.emulator.requests.some((q) => q.path === '/accounts/balance/get'), 'the balance call');
     child.kill('SIGINT');
     const code = await closed;
@@ -784,7 +805,7 @@ describe.concurrent('exit 130: interrupted', () => {
   it('check: when the answer Ctrl-C waited for is a Plaid error, that error and its hint are shown, then exit 130', async ({ world, expect }) => {
     await linked(world, expect);
     const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string; mask: string }[];
-    world.emulator.inject({ path: '/accounts/balance/get', error_code: 'ITEM_LOGIN_REQUIRED', latencyMs: 1_500 });
+    world.emulator.inject({ path: '/accounts/balance/get', error_code: 'ITEM_LOGIN_REQUIRED' });
     const run = await ctrlCDuringBalanceCall(world, ['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25']);
     expect(run.code, run.out.stderr).toBe(130);
     expect(run.out.stderr).toContain('error_code:      ITEM_LOGIN_REQUIRED');
@@ -808,7 +829,8 @@ describe.concurrent('exit 130: interrupted', () => {
     await linked(world, expect);
     const accounts = JSON.parse((await world.run(['balance', '--item', 'demo', '--json'])).stdout).items[0].accounts as { account_id: string }[];
     world.emulator.inject({ path: '/accounts/balance/get', kind: 'hang', times: Infinity });
-    const run = start(world, ['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25', '--timeout', '2']);
+    // --timeout 5: the Ctrl-C, sent once the call arrived, must reach the child before its own timer ends the call.
+    const run = start(world, ['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25', '--timeout', '5']);
     await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length === 2, 'the check\'s balance call');
     run.child.kill('SIGINT');
     const code = await run.closed;
@@ -823,14 +845,14 @@ describe.concurrent('exit 130: interrupted', () => {
   for (const format of [['--json'], []]) {
     it(`Ctrl-C during balance --all ${format.join(' ') || '(a table)'}: no new calls, the one on its way is waited for, and every balance Plaid answered is printed and recorded`, async ({ world, expect }) => {
       await linkedThree(world, expect);
-      world.emulator.setLatency(1_500, '/accounts/balance/get');
+      const [first, second] = [world.emulator.holdNext('/accounts/balance/get'), world.emulator.holdNext('/accounts/balance/get')];
       const calls = balanceCalls(world);
       const run = start(world, ['balance', '--all', '--concurrency', '1', ...format]);
       // Ctrl-C while the second call is on its way: the first has been answered, the third never starts.
-      await until(() => balanceCalls(world) - calls === 2, 'the second call');
-      run.child.kill('SIGINT');
+      await first.arrived;
+      first.release();
+      await ctrlCWhileHeld(second, run, 'Ctrl-C: no new calls; waiting for');
       const code = await run.closed;
-      world.emulator.setLatency(0, '/accounts/balance/get');
       expect(code, run.out.stderr).toBe(130);
       expect(balanceCalls(world) - calls).toBe(2);
       expect(run.out.stderr).toContain('waiting for the real-time balance call already sent');
@@ -851,13 +873,9 @@ describe.concurrent('exit 130: interrupted', () => {
 describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('during the public-token exchange: plaidbal finishes it and saves the item, even on a second Ctrl-C', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
-    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    const held = world.emulator.holdNext('/item/public_token/exchange');
     const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 200));
-    child.kill('SIGINT');
+    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still exchanging the public token', 2);
     const code = await closed;
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
@@ -870,22 +888,16 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     const [item] = world.emulator.items();
     const stored = JSON.parse((await world.run(['items', '--json'])).stdout).items;
     expect(stored.map((i: { item_id: string; alias: string }) => [i.alias, i.item_id])).toEqual([['demo', item!.item_id]]);
-    world.emulator.setLatency(0, '/item/public_token/exchange');
     expect((await world.run(['balance', '--item', 'demo', '--json'])).code).toBe(0);
     for (const secret of [TEST_SECRET, PASSPHRASE, item!.access_token]) expect(`${out.stdout}\n${out.stderr}`).not.toContain(secret);
   });
 
   it('during items remove: plaidbal finishes the removal at Plaid and deletes the local copy, even on a second Ctrl-C', async ({ world, expect }) => {
     await linked(world, expect);
-    world.emulator.setLatency(1_500, '/item/remove');
+    const held = world.emulator.holdNext('/item/remove');
     const { child, out, closed } = spawnCli(['items', 'remove', 'demo', '--yes'], world.env);
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/item/remove') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 200));
-    child.kill('SIGINT');
+    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still removing "demo" at Plaid', 2);
     const code = await closed;
-    world.emulator.setLatency(0, '/item/remove');
     // Left there, the item would be gone at Plaid and still listed here, its token dead.
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).toContain('Ctrl-C: still removing "demo" at Plaid and deleting its local copy; plaidbal stops as soon as that is safe.');
@@ -898,12 +910,11 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('Ctrl-C during an exchange that then fails: the failure and what to do about it, not "Interrupted"', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
     const before = await world.store.snapshot();
-    // A 500 after a wait: Plaid may have made the item, and only this message says how to find it.
-    world.emulator.inject({ path: '/item/public_token/exchange', status: 500, latencyMs: 1_500 });
+    // A 500, answered after the Ctrl-C: Plaid may have made the item, and only this message says how to find it.
+    world.emulator.inject({ path: '/item/public_token/exchange', status: 500 });
+    const held = world.emulator.holdNext('/item/public_token/exchange');
     const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-    child.kill('SIGINT');
+    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still exchanging the public token');
     const code = await closed;
     expect(code, out.stderr).toBe(5);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token');
@@ -916,16 +927,18 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
 
   it('stderr closed by its reader during the exchange (`--debug link … 2>&1 | head`): the item is saved all the same', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
-    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    const held = world.emulator.holdNext('/item/public_token/exchange');
     // Node's own spawn, not the suite's spawner: the test must hold the read end of the real pipe to close it.
     const child = nodeSpawn(process.execPath, [BIN, '--debug', 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'ignore', 'pipe'] });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/item/public_token/exchange') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-    // The exchange's answer is logged on stderr (--debug) before the item is saved: that write fails.
-    child.stderr.destroy();
+    try {
+      await held.arrived;
+      // The exchange's answer is logged on stderr (--debug) before the item is saved: that write fails.
+      child.stderr.destroy();
+    } finally {
+      held.release();
+    }
     const code = await closed;
-    world.emulator.setLatency(0, '/item/public_token/exchange');
     expect(code).toBe(0);
     const [item] = world.emulator.items();
     const stored = JSON.parse((await world.run(['items', '--json'])).stdout).items;
@@ -1026,11 +1039,15 @@ describe.concurrent('removal', () => {
 describe.concurrent('orphans', () => {
   it('when saving fails after the exchange, the item is removed at Plaid again', async ({ world, expect }) => {
     await world.init('passphrase');
-    world.emulator.setLatency(1_500, '/item/public_token/exchange');
+    // The store is spoilt while Plaid exchanges the token (held until then), after link's own checks.
+    const held = world.emulator.holdNext('/item/public_token/exchange');
     const run = world.run(['link', '--sandbox', '--name', 'doomed']);
-    const started = Date.now();
-    while (!world.emulator.requests.some((q) => q.path === '/sandbox/public_token/create') && Date.now() - started < 10_000) await new Promise((r) => setTimeout(r, 20));
-    await writeFile(world.store.file, 'corrupted while linking');
+    try {
+      await held.arrived;
+      await writeFile(world.store.file, 'corrupted while linking');
+    } finally {
+      held.release();
+    }
     const r = await run;
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('removed at Plaid again');

@@ -35,6 +35,7 @@ import { callPlaid, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, t
 import { cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
 import { BIN, baseEnv } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
+import { KEYRING_PATIENCE_MS } from '../helpers/keyring.js';
 
 // ---------------------------------------------------------------------------------------------
 // The secrets, each distinct and recognisable.
@@ -241,7 +242,7 @@ async function collectKeychainKeys(): Promise<void> {
     const child = spawn(process.execPath, ['-e', script], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), KEYRING_PATIENCE_MS);
     child.on('close', () => {
       clearTimeout(timer);
       resolve(text);

@@ -224,11 +224,14 @@ describe('Ctrl-C while Plaid rotates', () => {
   it('--all: the wait for the next pacing slot holds neither the store lock nor Ctrl-C', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
     const calls = invalidateCalls();
+    const stored = readFileSync(world.store.file);
     // --rate 4: one rotation at once, the next 15 s later.
     const { child, out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], world.env);
     const started = Date.now();
-    while (tokenOf('demo', itemIds) === olds[0] && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 500)); // the first rotation saved; the second waiting for its slot
+    // The first rotation saved (store.json rewritten, the lock let go); the second waits for its slot.
+    const saved = () => !readFileSync(world.store.file).equals(stored) && !existsSync(`${world.store.file}.lock`);
+    while (!saved() && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    expect(tokenOf('demo', itemIds)).not.toBe(olds[0]);
     // Another plaidbal writes the store meanwhile: at once, though it gives up on a held lock after 1 s.
     const rename = await world.run(['items', 'rename', 'third', 'third-renamed'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '1000' } });
     expect(rename.code, rename.stderr).toBe(0);
