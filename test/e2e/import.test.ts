@@ -372,7 +372,8 @@ describe('balance --access-token-stdin: no store at all', () => {
   const oneShot = (args: string[], stdin: string, extra: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCli(['balance', '--access-token-stdin', ...args], { env: { ...env, ...extra }, stdin });
 
   it('Ctrl-C during the balance call waits for the answer (billed), prints it, and exits 130', async () => {
-    world.emulator.setLatency(1_500, BALANCE);
+    // The answer is held until the run has taken the Ctrl-C in, so the press lands while the call is on its way.
+    const held = world.emulator.holdNext(BALANCE);
     const before = calls(BALANCE);
     const child = spawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--json'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
@@ -381,11 +382,15 @@ describe('balance --access-token-stdin: no store at all', () => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.stdin!.end(`${token}\n`);
-    const started = Date.now();
-    while (calls(BALANCE) === before && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
-    child.kill('SIGINT');
+    try {
+      await held.arrived;
+      child.kill('SIGINT');
+      const started = Date.now();
+      while (!stderr.includes('Ctrl-C: no new calls') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      held.release();
+    }
     const code = await closed;
-    world.emulator.setLatency(0, BALANCE);
     expect(code, stderr).toBe(130);
     // Sandbox: free, so the message does not say that Plaid bills it.
     expect(stderr).toContain('waiting for the real-time balance call already sent. Ctrl-C again cancels them.');

@@ -182,23 +182,32 @@ describe('items rotate <item>', () => {
 });
 
 describe('Ctrl-C while Plaid rotates', () => {
-  /** Starts `items rotate …`, sends `signal` twice (Ctrl-C: SIGINT) while Plaid holds the invalidate call, and waits for the exit. */
+  /**
+   * Starts `items rotate …`, sends `signal` twice (Ctrl-C: SIGINT) while Plaid's answer to the
+   * invalidate call is held back (holdNext: Plaid has rotated, the caller does not know yet), the
+   * second once the run took the first in, and waits for the exit. The answer goes once both are
+   * taken in: with a fixed latency instead, a stalled test process could send them after it.
+   */
   async function interrupted(args: string[], signal: NodeJS.Signals = 'SIGINT') {
-    world.emulator.setLatency(1_500, INVALIDATE);
+    const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    const held = world.emulator.holdNext(INVALIDATE);
     const calls = invalidateCalls();
     const { child, out, closed } = spawnCli(['items', 'rotate', ...args], world.env);
     try {
-      const started = Date.now();
-      while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+      await held.arrived;
       expect(invalidateCalls()).toBe(calls + 1);
-      child.kill(signal);
-      await new Promise((r) => setTimeout(r, 200));
-      child.kill(signal);
-      const code = await closed;
-      return { code, ...out, calls: invalidateCalls() - calls };
+      const taken = () => out.stderr.split(`${name}: still saving`).length - 1;
+      for (let n = 1; n <= 2; n += 1) {
+        child.kill(signal);
+        const started = Date.now();
+        while (taken() < n && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
+        expect(taken(), out.stderr).toBe(n);
+      }
     } finally {
-      world.emulator.setLatency(0, INVALIDATE);
+      held.release();
     }
+    const code = await closed;
+    return { code, ...out, calls: invalidateCalls() - calls };
   }
 
   // Ctrl-C, and what `kill`, `timeout` and service managers send (SIGTERM) and what a closed
