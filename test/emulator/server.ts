@@ -112,6 +112,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const warnedVersions = new Set<string>();
   let latencyMs = opts.latencyMs ?? 0;
   const itemLatency = new Map<string, number>();
+  /** Per path, the requests received and not yet answered (RecordedRequest.concurrent). */
+  const unanswered = new Map<string, number>();
   /** holdNext's, per path, first come first held. */
   const holds = new Map<string, { arrive: (record: RecordedRequest) => void; released: Promise<void> }[]>();
   /** Every hold's release, run when the emulator closes, so that no answer is left waiting. */
@@ -220,7 +222,17 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     const headers = { ...req.headers };
     const served = requestsServed.get(req.socket) ?? 0;
     requestsServed.set(req.socket, served + 1);
-    const record: RecordedRequest = { method: req.method ?? '', path, headers, body: parsed, status: 0, response: undefined, at, reusedConnection: served > 0 };
+    const concurrent = (unanswered.get(path) ?? 0) + 1;
+    unanswered.set(path, concurrent);
+    let answered = false;
+    const settle = () => {
+      if (answered) return;
+      answered = true;
+      unanswered.set(path, unanswered.get(path)! - 1);
+    };
+    // A hang is answered never: it counts until the caller gives up (and a request whose handling failed, until its 500).
+    res.once('close', settle);
+    const record: RecordedRequest = { method: req.method ?? '', path, headers, body: parsed, status: 0, response: undefined, at, concurrent, reusedConnection: served > 0 };
     requests.push(record);
 
     const taken = takeFault(path);
@@ -247,6 +259,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     }
     await sleep(delay);
     send(res, reply);
+    // Answered: before the caller can send its next request, which a 'close' could come after.
+    if (reply.ending !== 'hang') settle();
     if (reply.ending !== 'hang') opts.onRequest?.(record);
   }
 

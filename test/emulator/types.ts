@@ -92,6 +92,13 @@ export interface RecordedRequest {
   response: unknown;
   /** Epoch ms at which the request arrived. */
   at: number;
+  /**
+   * The requests to this path the emulator had received and not yet answered when this one
+   * arrived, this one included (a hang counts until the caller gives up). Counted in the
+   * emulator's own order of events: a bound on a pool is checked without comparing arrival
+   * times to a latency, which timers on a busy event loop do not keep to the millisecond.
+   */
+  concurrent: number;
   /** Set when an injected fault answered this request instead of the emulator's routes. */
   fault?: FaultKind;
   /** The request came on a connection that had carried an earlier request (HTTP keep-alive). */

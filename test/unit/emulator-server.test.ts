@@ -170,6 +170,34 @@ describe('the request log', () => {
     expect(plaid.requests[0]?.body).toBe('not json');
   });
 
+  it('counts, per path, the requests still unanswered when each arrives (itself included), a hang among them', async () => {
+    const institution = { institution_id: 'ins_109508', country_codes: ['US'] };
+    const get = (signal?: AbortSignal) => callPlaid(plaid.url, '/institutions/get_by_id', institution, { signal });
+    const held = plaid.holdNext('/institutions/get_by_id');
+    const first = get();
+    await held.arrived;
+    await get(); // answered while the first is held
+    await callPlaid(plaid.url, '/item/get', { access_token: NO_SUCH_TOKEN }); // another path: a count of its own
+    held.release();
+    await first;
+    await get(); // nothing left unanswered
+    plaid.inject({ path: '/institutions/get_by_id', kind: 'hang' });
+    const giveUp = new AbortController();
+    const hanging = get(giveUp.signal);
+    while (plaid.requests.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    await get(); // while the hang is unanswered
+    giveUp.abort();
+    await expect(hanging).rejects.toThrow();
+    expect(plaid.requests.map((q) => [q.path, q.concurrent])).toEqual([
+      ['/institutions/get_by_id', 1],
+      ['/institutions/get_by_id', 2],
+      ['/item/get', 1],
+      ['/institutions/get_by_id', 1],
+      ['/institutions/get_by_id', 1],
+      ['/institutions/get_by_id', 2],
+    ]);
+  });
+
   it('calls onRequest once per request, after the response', async () => {
     const seen: RecordedRequest[] = [];
     const watched = await startEmulator({ onRequest: (r) => seen.push(r) });
