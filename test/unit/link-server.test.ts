@@ -702,14 +702,16 @@ describe('presence: noticing that the page went away', () => {
   });
 
   it('does not end while no page has connected yet, nor when a page comes back within the grace (a reload)', async () => {
-    const s = await start({ pageGoneGraceMs: 200 });
-    await new Promise((r) => setTimeout(r, 300));
+    // A grace of 1 s, each wait past it: the reload has that long to come back, which a busy
+    // machine's stall could outlast with 200 ms.
+    const s = await start({ pageGoneGraceMs: 1_000 });
+    await new Promise((r) => setTimeout(r, 1_200));
     expect(await hasSettled(s.server.outcome)).toBe(false); // the user has not opened the URL yet
 
     const first = await openPresence(s);
     first.close();
     const second = await openPresence(s); // the reloaded page
-    await new Promise((r) => setTimeout(r, 300));
+    await new Promise((r) => setTimeout(r, 1_200));
     expect(await hasSettled(s.server.outcome)).toBe(false);
     expect((await postCallback(s, successBody())).status).toBe(204);
     expect(await s.server.outcome).toMatchObject({ kind: 'success' });

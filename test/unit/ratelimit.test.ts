@@ -198,14 +198,25 @@ describe('fanOut', () => {
     const pacer = new Pacer({ limits: { perItem: 100, perClient: 100_000, windowMs: 60_000 }, budget: 100_000, maxInFlight: 3 });
     const order: number[] = [];
     const started: number[] = [];
+    let othersDone!: () => void;
+    const others = new Promise<void>((resolve) => (othersDone = resolve));
     await fanOut(
       8,
       async (i) => {
         started.push(i);
-        await new Promise((r) => setTimeout(r, i === 0 ? 200 : 10));
+        // Item 0 ends once the seven others have, or after 5 s: a fan-out that held them behind it
+        // ends it first. (A fixed 200 ms against their 10 ms each lost to a stalled event loop.)
+        if (i === 0) await Promise.race([others, new Promise((r) => setTimeout(r, 5_000))]);
+        else await new Promise((r) => setTimeout(r, 10));
         return i;
       },
-      { pacer, onDone: (_, result) => order.push(result) },
+      {
+        pacer,
+        onDone: (_, result) => {
+          order.push(result);
+          if (order.length === 7 && !order.includes(0)) othersDone();
+        },
+      },
     );
     expect(order).toHaveLength(8);
     // Item 0 is the slow one: every other item finished before it.
