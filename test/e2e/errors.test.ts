@@ -971,7 +971,9 @@ describe.concurrent('stderr lost outside a critical section', () => {
 
   it('the terminal closing during balance --all (SIGHUP, and EIO on stderr): the calls on their way are waited for and written to stdout, exit 130', async ({ world, expect }) => {
     await linkedThree(world, expect);
-    world.emulator.setLatency(2_000, '/accounts/balance/get');
+    // The hangup goes through script(1) and a shell, and plaidbal's stderr is gone with the
+    // terminal, so nothing tells when it was taken in: 5 s for it to land while the calls wait.
+    world.emulator.setLatency(5_000, '/accounts/balance/get');
     const dir = await mkdtemp(join(tmpdir(), 'plaidbal-hangup-'));
     try {
       const [out, exit] = [join(dir, 'out.ndjson'), join(dir, 'exit')];

@@ -17,6 +17,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Interruption } from '../../src/cli.js';
 import { runConfigRekey } from '../../src/commands/config/rekey.js';
 import { recoveryRecord, writeRecovery } from '../../src/commands/items/recovery.js';
+import { runItemsRemove } from '../../src/commands/items/run.js';
 import { passphraseProvider, realContext, type Ctx } from '../../src/context.js';
 import { finishing } from '../../src/critical.js';
 import { osKeychain, type Keychain } from '../../src/store/keychain.js';
@@ -227,15 +228,31 @@ describe('config rekey', () => {
     const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
     let released = false;
     try {
-      const removing = world.run(['items', 'remove', 'demo', '--local', '--yes']);
-      // It has checked for recovery files, and waits for the lock.
-      await new Promise((r) => setTimeout(r, 500));
+      // In process, with the store's update watched: the recovery file is written once the
+      // remove has made its first check and is waiting for the lock, not after a fixed sleep.
+      const base = realContext({ io: bufferedIO().io, env: world.env, debug: false, signal: new AbortController().signal });
+      let waiting!: () => void;
+      const updating = new Promise<void>((resolve) => (waiting = resolve));
+      const ctx: Ctx = {
+        ...base,
+        async store() {
+          const store = await base.store();
+          const update = store.update.bind(store);
+          store.update = (...args) => {
+            const written = update(...args);
+            waiting();
+            return written;
+          };
+          return store;
+        },
+      };
+      const removing = runItemsRemove(ctx, 'demo', { local: true, yes: true });
+      removing.catch(() => {});
+      await updating;
       const { file } = await pendingRotation('demo');
       await release();
       released = true;
-      const r = await removing;
-      expect(r.code, r.stderr).toBe(2);
-      expect(r.stderr).toContain(`"demo" was rotated while it was being removed, and its new token is kept in ${file}. Nothing was removed here.`);
+      await expect(removing).rejects.toMatchObject({ exitCode: 2, message: `"demo" was rotated while it was being removed, and its new token is kept in ${file}. Nothing was removed here.` });
     } finally {
       if (!released) await release();
     }
