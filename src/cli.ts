@@ -108,6 +108,29 @@ const STOPPING_SIGNALS = [
   ['SIGHUP', 'SIGHUP'],
 ] as const;
 
+/**
+ * A stop of the run `controller` runs (Ctrl-C, SIGTERM or SIGHUP, named by `name`), but for a
+ * second one outside a critical section, which main() handles: inside one, it says what is being
+ * finished and lets it finish; otherwise the run stops, and says which billed calls it still
+ * waits for. Tests that run plaidbal in their own process stop it through this too.
+ */
+export function stopRun(name: string, controller: AbortController, io: IO): void {
+  const busy = finishing();
+  if (busy) {
+    // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
+    io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
+    stoppedWhileFinishing();
+  }
+  const drain = busy ? null : draining();
+  if (controller.signal.aborted) return;
+  controller.abort(new Interruption(busy !== null));
+  const waitingFor = drain?.waitingFor();
+  if (waitingFor) {
+    const again = name === 'Ctrl-C' ? 'Ctrl-C again' : `A second ${name}`;
+    io.stderr.write(`${io.err.yellow(`${name}: no new calls; waiting for ${waitingFor}. ${again} cancels them.`)}\n`);
+  }
+}
+
 /** The controller of the run main() is running, for outputLost(). */
 let running: AbortController | null = null;
 
@@ -122,27 +145,16 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
   const controller = new AbortController();
   let cancelled = false;
   const stop = (name: string) => {
-    const busy = finishing();
-    const drain = busy ? null : draining();
-    if (busy) {
-      // Plaid has acted and its answer is not on disk yet: stopping now would lose it (critical.ts).
-      io.stderr.write(`${io.err.yellow(`${name}: still ${busy}; plaidbal stops as soon as that is safe.`)}\n`);
-      stoppedWhileFinishing();
-    } else if (controller.signal.aborted) {
+    if (!finishing() && controller.signal.aborted) {
       // The second stop cancels billed calls still on their way (critical.ts, Drain); the next exits.
+      const drain = draining();
       if (drain === null || cancelled || drain.waitingFor() === null) process.exit(ExitCode.INTERRUPTED);
       cancelled = true;
       io.stderr.write(`${io.err.yellow(`${name}: cancelling the calls still on their way; their answers are lost.`)}\n`);
       drain.cancel();
       return;
     }
-    if (controller.signal.aborted) return;
-    controller.abort(new Interruption(busy !== null));
-    const waitingFor = drain?.waitingFor();
-    if (waitingFor) {
-      const again = name === 'Ctrl-C' ? 'Ctrl-C again' : `A second ${name}`;
-      io.stderr.write(`${io.err.yellow(`${name}: no new calls; waiting for ${waitingFor}. ${again} cancels them.`)}\n`);
-    }
+    stopRun(name, controller, io);
   };
   const handlers = STOPPING_SIGNALS.map(([signal, name]) => [signal, () => stop(name)] as const);
   for (const [signal, handler] of handlers) process.on(signal, handler);

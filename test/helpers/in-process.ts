@@ -7,6 +7,8 @@
  *
  * What only a real process shows stays with runCli (cli.ts): exit codes as the shell sees them,
  * signals, the terminal, start-up, what leaks into files and the environment, the installed package.
+ * A run in process is stopped as a signal stops it through `stopWhen`, when the moment matters
+ * more than the signal's way in.
  *
  * runInProcess's store keychain is the OS keychain `main` uses (in `npm test`, the suite's private
  * gnome-keyring).
@@ -20,7 +22,7 @@ import { mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { inject } from 'vitest';
-import { Interruption, runProgram } from '../../src/cli.js';
+import { runProgram, stopRun } from '../../src/cli.js';
 import { realContext, type Ctx } from '../../src/context.js';
 import { terminalState, type IO } from '../../src/io.js';
 import type { Prompter } from '../../src/prompt.js';
@@ -54,12 +56,12 @@ export interface InProcessOptions {
   /** stdout is a terminal this many columns wide (its isTTY and columns, as Node sets them). */
   terminalColumns?: number;
   /**
-   * Stops the run as a first Ctrl-C does (src/cli.ts main: its signal aborted with an
-   * Interruption) once stderr so far satisfies this. The abort comes on the event loop's next
-   * check phase (setImmediate), as a signal comes between the run's own steps and not inside one
-   * of its writes: after the promise callbacks the write's caller runs next (a backoff's timer
-   * armed, say), and before any timer of the run can fire. A SIGINT sent to a child process after
-   * reading its stderr races the child's timers instead.
+   * Stops the run as a first Ctrl-C does (src/cli.ts stopRun), once stderr so far satisfies this.
+   * The stop comes on the event loop's next check phase (setImmediate), as a signal comes between
+   * the run's own steps and not inside one of its writes. For a write made from an I/O callback (an
+   * HTTP answer), that is after the promise callbacks its caller runs next (a backoff's timer
+   * armed, say) and before any timer of the run can fire. stopRun reads what src/critical.ts keeps
+   * for the whole process: a test that stops a run in process runs no other run beside it.
    */
   stopWhen?: (stderr: string) => boolean;
 }
@@ -79,7 +81,7 @@ export async function runInProcess(args: string[], opts: InProcessOptions): Prom
     err.on('data', () => {
       if (stopping || !stopWhen(stderr())) return;
       stopping = true;
-      setImmediate(() => controller.abort(new Interruption(false)));
+      setImmediate(() => stopRun('Ctrl-C', controller, io(false)));
     });
   }
   const code = await runProgram(['node', 'plaidbal', ...args], { env, signal: controller.signal, io });
