@@ -11,7 +11,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { it as base, describe, type ExpectStatic } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
-import type { LightChild } from '../helpers/spawner.js';
+import { arrival, signalWhileHeld, until, within } from '../helpers/wait.js';
 import { createWorld, PASSPHRASE, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { createSandboxItem } from '../emulator/index.js';
 import { addItems } from '../helpers/bulk.js';
@@ -249,7 +249,7 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
     const { out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
     const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
     try {
-      await held.arrived;
+      await arrival(held, { closed, stderr: () => out.stderr });
       // The first call is on its way (held); the next one is refused as Plaid refuses a revoked secret.
       world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
     } finally {
@@ -570,34 +570,11 @@ describe.concurrent('exit 6: some items failed', () => {
 
 // For the tests of 'exit 130: interrupted' (the concurrent ones, and the one at the end of the file that runs alone).
 /** Starts `plaidbal <args>`, collecting its output. */
-const start = (world: World, args: string[]) => spawnCli(args, world.env);
-const until = async (condition: () => boolean, what: string) => {
-  const started = Date.now();
-  while (!condition()) {
-    if (Date.now() - started > 20_000) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+const start = (world: World, args: string[]) => {
+  const run = spawnCli(args, world.env);
+  return { ...run, stderr: () => run.out.stderr };
 };
 const balanceCalls = (world: World) => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
-/** A call the emulator keeps back until released (emulator.holdNext). */
-type Held = { arrived: Promise<unknown>; release: () => void };
-/**
- * Presses Ctrl-C `presses` times while `held` keeps Plaid's answer back, each press once the run
- * took the last one in (`ack` on its stderr once more), then lets the answer go: every press lands
- * while the call is on its way, however slow the machine. A fixed latency left a window that a
- * stalled test process or child could miss.
- */
-async function ctrlCWhileHeld(held: Held, run: { child: LightChild; out: { stderr: string } }, ack: string, presses = 1): Promise<void> {
-  try {
-    await held.arrived;
-    for (let n = 1; n <= presses; n += 1) {
-      run.child.kill('SIGINT');
-      await until(() => run.out.stderr.split(ack).length - 1 >= n, `Ctrl-C number ${n} to be taken in`);
-    }
-  } finally {
-    held.release();
-  }
-}
 
 describe.concurrent('exit 130: interrupted', () => {
   /** The items whose balance the store has recorded (last_balance_at), sorted. */
@@ -611,7 +588,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const held = world.emulator.holdNext('/accounts/balance/get');
     const before = balanceCalls(world);
     const run = start(world, args);
-    await ctrlCWhileHeld(held, run, 'Ctrl-C: no new calls; waiting for');
+    await signalWhileHeld(held, run, 'Ctrl-C: no new calls; waiting for');
     const code = await run.closed;
     return { code, out: run.out, calls: balanceCalls(world) - before };
   };
@@ -676,15 +653,22 @@ describe.concurrent('exit 130: interrupted', () => {
   });
 
   /**
-   * `balance --all --cached --json` over 60 items into a pipe nobody reads yet: one document, far
-   * larger than a pipe holds (64 KiB on Linux), so most of it waits in plaidbal's buffer once the
-   * run is over. Resolves once plaidbal has begun writing it (bytes wait in the pipe).
+   * `balance --all --cached --json` over SLOW_READER_ITEMS items into a pipe nobody reads yet: one
+   * document, several times what the socket pair Node's spawn makes (its send buffer,
+   * net.core.wmem_default) and this process's read-ahead hold together, so that much of it waits
+   * in plaidbal's buffer once the run is over. With a document close to that size, how much was
+   * left waiting turned on how many items had been answered. Resolves once the process is started;
+   * it is killed when the test ends.
    */
-  const slowReader = async (world: World, extra: string[] = []) => {
+  const SLOW_READER_ITEMS = 200;
+  const slowReader = async (world: World, onTestFinished: (fn: () => void) => void, extra: string[] = []) => {
     const init = await world.init('passphrase');
     if (init.code !== 0) throw new Error(`config init failed: ${init.stderr}`);
-    await addItems(world.emulator, world.env, 'sandbox', 60);
+    await addItems(world.emulator, world.env, 'sandbox', SLOW_READER_ITEMS);
     const child = nodeSpawn(process.execPath, [BIN, 'balance', '--all', '--cached', '--json', ...extra], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    });
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.stdout!.pause();
@@ -695,8 +679,8 @@ describe.concurrent('exit 130: interrupted', () => {
   };
 
   /** slowReader's run, stopped (Ctrl-C) once it is over but for writing its output: resolves when plaidbal has said it waits. */
-  const stoppedWhileWriting = async (world: World) => {
-    const run = await slowReader(world);
+  const stoppedWhileWriting = async (world: World, onTestFinished: (fn: () => void) => void) => {
+    const run = await slowReader(world, onTestFinished);
     // The document is written in one go at the end of the run: once its first bytes are in the
     // pipe, the run is over but for returning.
     await until(() => run.child.stdout!.readableLength > 0, 'the document begun');
@@ -706,39 +690,38 @@ describe.concurrent('exit 130: interrupted', () => {
     return run;
   };
 
-  it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect }) => {
-    const { child, closed, stderr } = await stoppedWhileWriting(world);
+  it('Ctrl-C once the run is over but its output is still on its way to a slow reader: waited for, none of it lost', async ({ world, expect, onTestFinished }) => {
+    const { child, closed, stderr } = await stoppedWhileWriting(world, onTestFinished);
     const chunks: Buffer[] = [];
     child.stdout!.on('data', (d: Buffer) => chunks.push(d));
     child.stdout!.resume();
-    const end = await closed;
+    const end = await within(closed, 'plaidbal to end', stderr);
     // Left to Node, the Ctrl-C ended the process (signal SIGINT) with most of the document unwritten.
     expect(end, stderr()).toEqual({ code: 0, signal: null });
     expect(stderr()).toContain("Ctrl-C: still writing plaidbal's output to stdout, which its reader has not taken yet. Ctrl-C again quits without it.");
     const out = Buffer.concat(chunks);
-    expect(out.length).toBeGreaterThan(128 * 1024);
-    expect((JSON.parse(out.toString('utf8')) as { items: unknown[] }).items).toHaveLength(60);
+    expect((JSON.parse(out.toString('utf8')) as { items: unknown[] }).items).toHaveLength(SLOW_READER_ITEMS);
   });
 
-  it('…and when its reader goes away after that Ctrl-C (a terminal stops the whole pipeline), the output is lost: exit 130, not 0', async ({ world, expect }) => {
-    const { child, closed, stderr } = await stoppedWhileWriting(world);
+  it('…and when its reader goes away after that Ctrl-C (a terminal stops the whole pipeline), the output is lost: exit 130, not 0', async ({ world, expect, onTestFinished }) => {
+    const { child, closed, stderr } = await stoppedWhileWriting(world, onTestFinished);
     child.stdout!.destroy();
-    expect(await closed, stderr()).toEqual({ code: 130, signal: null });
+    expect(await within(closed, 'plaidbal to end', stderr), stderr()).toEqual({ code: 130, signal: null });
   });
 
-  it('…and when the run itself was stopped, the next stop quits at once, as its message said: exit 130', async ({ world, expect }) => {
-    world.emulator.setLatency(300, '/accounts/get');
-    const { child, exited, stderr } = await slowReader(world);
-    // Late enough that the balances answered make more than a pipe holds.
-    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length >= 50, 'most calls');
-    child.kill('SIGINT');
-    // The calls on their way are waited for, their balances written (into the buffer), and the run ends.
+  it('…and when the run itself was stopped, the next stop quits at once, as its message said: exit 130', async ({ world, expect, onTestFinished }) => {
+    // The first call is held, so that the run is still on its way when Ctrl-C comes, after all the
+    // others were answered: their balances make the document.
+    const held = world.emulator.holdNext('/accounts/get');
+    const { child, exited, stderr } = await slowReader(world, onTestFinished);
+    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length === SLOW_READER_ITEMS, 'every call sent');
+    // The held call is waited for, its balance written with the others (into the buffer), and the run ends.
+    await signalWhileHeld(held, { child, closed: exited, stderr }, 'Ctrl-C: no new calls; waiting for the balance call already sent.');
     await until(() => stderr().includes('Interrupted'), 'the end of the run');
-    world.emulator.setLatency(0, '/accounts/get');
     expect(child.stdout!.readableLength).toBeGreaterThan(0);
     child.kill('SIGINT');
     // Ended with nothing read: the process does not wait for its reader.
-    expect(await exited, stderr()).toEqual({ code: 130, signal: null });
+    expect(await within(exited, 'plaidbal to exit', stderr), stderr()).toEqual({ code: 130, signal: null });
     child.stdout!.resume();
     expect(stderr()).not.toContain('still writing');
   });
@@ -849,9 +832,9 @@ describe.concurrent('exit 130: interrupted', () => {
       const calls = balanceCalls(world);
       const run = start(world, ['balance', '--all', '--concurrency', '1', ...format]);
       // Ctrl-C while the second call is on its way: the first has been answered, the third never starts.
-      await first.arrived;
+      await arrival(first, run);
       first.release();
-      await ctrlCWhileHeld(second, run, 'Ctrl-C: no new calls; waiting for');
+      await signalWhileHeld(second, run, 'Ctrl-C: no new calls; waiting for');
       const code = await run.closed;
       expect(code, run.out.stderr).toBe(130);
       expect(balanceCalls(world) - calls).toBe(2);
@@ -874,8 +857,8 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('during the public-token exchange: plaidbal finishes it and saves the item, even on a second Ctrl-C', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
     const held = world.emulator.holdNext('/item/public_token/exchange');
-    const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
-    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still exchanging the public token', 2);
+    const { child, out, closed } = start(world, ['link', '--sandbox', '--name', 'demo']);
+    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still exchanging the public token', { presses: 2 });
     const code = await closed;
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
@@ -895,8 +878,8 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('during items remove: plaidbal finishes the removal at Plaid and deletes the local copy, even on a second Ctrl-C', async ({ world, expect }) => {
     await linked(world, expect);
     const held = world.emulator.holdNext('/item/remove');
-    const { child, out, closed } = spawnCli(['items', 'remove', 'demo', '--yes'], world.env);
-    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still removing "demo" at Plaid', 2);
+    const { child, out, closed } = start(world, ['items', 'remove', 'demo', '--yes']);
+    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still removing "demo" at Plaid', { presses: 2 });
     const code = await closed;
     // Left there, the item would be gone at Plaid and still listed here, its token dead.
     expect(code, out.stderr).toBe(0);
@@ -913,8 +896,8 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     // A 500, answered after the Ctrl-C: Plaid may have made the item, and only this message says how to find it.
     world.emulator.inject({ path: '/item/public_token/exchange', status: 500 });
     const held = world.emulator.holdNext('/item/public_token/exchange');
-    const { child, out, closed } = spawnCli(['link', '--sandbox', '--name', 'demo'], world.env);
-    await ctrlCWhileHeld(held, { child, out }, 'Ctrl-C: still exchanging the public token');
+    const { child, out, closed } = start(world, ['link', '--sandbox', '--name', 'demo']);
+    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still exchanging the public token');
     const code = await closed;
     expect(code, out.stderr).toBe(5);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token');
@@ -932,7 +915,7 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     const child = nodeSpawn(process.execPath, [BIN, '--debug', 'link', '--sandbox', '--name', 'demo'], { env: world.env, stdio: ['ignore', 'ignore', 'pipe'] });
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      await held.arrived;
+      await arrival(held, { closed });
       // The exchange's answer is logged on stderr (--debug) before the item is saved: that write fails.
       child.stderr.destroy();
     } finally {
@@ -1045,7 +1028,7 @@ describe.concurrent('orphans', () => {
     const held = world.emulator.holdNext('/item/public_token/exchange');
     const run = world.run(['link', '--sandbox', '--name', 'doomed']);
     try {
-      await held.arrived;
+      await arrival(held, { closed: run });
       await writeFile(world.store.file, 'corrupted while linking');
     } finally {
       held.release();
@@ -1060,13 +1043,14 @@ describe.concurrent('orphans', () => {
 });
 
 /**
- * In process: the run is stopped as a first Ctrl-C stops it (its signal aborted) the moment its
- * debug line says the first attempt failed, before p-retry's backoff (250 to 500 ms,
- * src/plaid/client.ts) can end. A SIGINT sent to a spawned process raced that timer: the test's
- * event loop read the child's stderr and sent the signal, and a stall of either process let a
- * second attempt go out. That SIGINT becomes such an abort is shown by the spawned Ctrl-C tests above.
+ * Not concurrent: this runs after all the tests above, alone. It runs in this process and stops
+ * through the CLI's own stop (stopRun), which reads what src/critical.ts keeps for the process (an
+ * open critical section, the calls a drain waits for): another run in this process at the same
+ * time would be read as this one's. The stop comes on the event loop's check phase after the debug
+ * line, so always within the backoff that p-retry arms from that same turn; a SIGINT sent to a
+ * child from this process raced the child's backoff timer instead.
  */
-describe('exit 130: interrupted', () => {
+describe('exit 130: interrupted, alone in this process', () => {
   it('Ctrl-C during a retry\'s backoff makes no further attempt: one call, exit 130, the store byte-identical', async ({ world, expect }) => {
     await linked(world, expect);
     world.emulator.inject({ path: '/accounts/balance/get', status: 500, times: Infinity });

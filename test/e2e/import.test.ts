@@ -16,6 +16,7 @@ import { callPlaid, createSandboxItem } from '../emulator/index.js';
 import { BIN, baseEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
+import { signalWhileHeld } from '../helpers/wait.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -372,7 +373,6 @@ describe('balance --access-token-stdin: no store at all', () => {
   const oneShot = (args: string[], stdin: string, extra: NodeJS.ProcessEnv = {}): Promise<CliResult> => runCli(['balance', '--access-token-stdin', ...args], { env: { ...env, ...extra }, stdin });
 
   it('Ctrl-C during the balance call waits for the answer (billed), prints it, and exits 130', async () => {
-    // The answer is held until the run has taken the Ctrl-C in, so the press lands while the call is on its way.
     const held = world.emulator.holdNext(BALANCE);
     const before = calls(BALANCE);
     const child = spawn(process.execPath, [BIN, 'balance', '--access-token-stdin', '--json'], { env, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -382,14 +382,7 @@ describe('balance --access-token-stdin: no store at all', () => {
     child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.stdin!.end(`${token}\n`);
-    try {
-      await held.arrived;
-      child.kill('SIGINT');
-      const started = Date.now();
-      while (!stderr.includes('Ctrl-C: no new calls') && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
-    } finally {
-      held.release();
-    }
+    await signalWhileHeld(held, { child, closed, stderr: () => stderr }, 'Ctrl-C: no new calls');
     const code = await closed;
     expect(code, stderr).toBe(130);
     // Sandbox: free, so the message does not say that Plaid bills it.

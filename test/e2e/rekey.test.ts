@@ -248,7 +248,8 @@ describe('config rekey', () => {
       };
       const removing = runItemsRemove(ctx, 'demo', { local: true, yes: true });
       removing.catch(() => {});
-      await updating;
+      // Failing at once, with its error, if the remove ends before it writes.
+      await Promise.race([updating, removing.then(() => Promise.reject(new Error('items remove ended before its write')))]);
       const { file } = await pendingRotation('demo');
       await release();
       released = true;

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
 import { BIN, spawnCli } from '../helpers/cli.js';
+import { signalWhileHeld } from '../helpers/wait.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { callPlaid } from '../emulator/client.js';
@@ -184,28 +185,16 @@ describe('items rotate <item>', () => {
 describe('Ctrl-C while Plaid rotates', () => {
   /**
    * Starts `items rotate …`, sends `signal` twice (Ctrl-C: SIGINT) while Plaid's answer to the
-   * invalidate call is held back (holdNext: Plaid has rotated, the caller does not know yet), the
-   * second once the run took the first in, and waits for the exit. The answer goes once both are
-   * taken in: with a fixed latency instead, a stalled test process could send them after it.
+   * invalidate call is held back (Plaid has rotated, the caller does not know yet), the second once
+   * the run took the first in, and waits for the exit.
    */
   async function interrupted(args: string[], signal: NodeJS.Signals = 'SIGINT') {
     const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     const held = world.emulator.holdNext(INVALIDATE);
     const calls = invalidateCalls();
     const { child, out, closed } = spawnCli(['items', 'rotate', ...args], world.env);
-    try {
-      await held.arrived;
-      expect(invalidateCalls()).toBe(calls + 1);
-      const taken = () => out.stderr.split(`${name}: still saving`).length - 1;
-      for (let n = 1; n <= 2; n += 1) {
-        child.kill(signal);
-        const started = Date.now();
-        while (taken() < n && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 10));
-        expect(taken(), out.stderr).toBe(n);
-      }
-    } finally {
-      held.release();
-    }
+    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, `${name}: still saving`, { signal, presses: 2 });
+    expect(invalidateCalls()).toBe(calls + 1);
     const code = await closed;
     return { code, ...out, calls: invalidateCalls() - calls };
   }

@@ -182,9 +182,11 @@ describe('the request log', () => {
     await first;
     await get(); // nothing left unanswered
     plaid.inject({ path: '/institutions/get_by_id', kind: 'hang' });
+    const hangArrived = plaid.holdNext('/institutions/get_by_id'); // a hold also tells when a hang arrived
     const giveUp = new AbortController();
     const hanging = get(giveUp.signal);
-    while (plaid.requests.length < 5) await new Promise((resolve) => setTimeout(resolve, 5));
+    await hangArrived.arrived;
+    hangArrived.release(); // still unanswered: a hang
     await get(); // while the hang is unanswered
     giveUp.abort();
     await expect(hanging).rejects.toThrow();
