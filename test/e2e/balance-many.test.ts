@@ -35,7 +35,7 @@ describe('many items', () => {
     expect(doc.items.map((i: { name: string }) => i.name)).toEqual(aliases);
     const calls = world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
     expect(calls).toHaveLength(10);
-    // As the emulator saw them: at most 4 unanswered at once, and 4 reached (600 ms each, 10 calls).
+    // As the emulator saw them, every call slowed: at most 4 unanswered at once, and 4 reached.
     expect(Math.max(...calls.map((q) => q.concurrent))).toBe(4);
     expect(validate(doc), JSON.stringify(validate.errors)).toBe(true);
   });

@@ -164,7 +164,7 @@ describe('--all', () => {
     expect(r.code, r.stderr).toBe(0);
     const calls = world.emulator.requests.slice(seen);
     expect(calls.map((q) => q.path)).toEqual(Array(5).fill('/item/get'));
-    // As the emulator saw them: never more than 2 unanswered at once, and 2 reached (400 ms each).
+    // As the emulator saw them, every call slowed: never more than 2 unanswered at once, and 2 reached.
     expect(Math.max(...calls.map((q) => q.concurrent))).toBe(2);
   });
 

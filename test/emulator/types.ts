@@ -94,9 +94,11 @@ export interface RecordedRequest {
   at: number;
   /**
    * The requests to this path the emulator had received and not yet answered when this one
-   * arrived, this one included (a hang counts until the caller gives up). Counted in the
-   * emulator's own order of events: a bound on a pool is checked without comparing arrival
-   * times to a latency, which timers on a busy event loop do not keep to the millisecond.
+   * arrived, this one included (a hang counts until the emulator has seen its caller's connection
+   * close). Counted in the emulator's own order of events: a bound on a pool is checked without
+   * comparing arrival times to a latency, which timers on a busy event loop do not keep to the
+   * millisecond. Without a latency or a hold, every answer goes out as its request arrives, and
+   * any pool reads 1: a test of a bound slows the calls and checks that the bound is reached.
    */
   concurrent: number;
   /** Set when an injected fault answered this request instead of the emulator's routes. */

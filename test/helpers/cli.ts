@@ -56,7 +56,7 @@ export function filesUnder(dir: string): string[] {
  * keychain's own timeouts (5 s for a call, 2 s for the probe, by default) are tested where a test
  * sets them: unit/keychain.test.ts, e2e/keychain.test.ts.
  */
-const SUITE_KEYCHAIN_TIMEOUT_MS = '30000';
+export const SUITE_KEYCHAIN_TIMEOUT_MS = 30_000;
 
 /** The variables a test run starts from: the parent's, minus anything that would leak a real configuration in, with the suite's code cache and keychain timeout. */
 export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -64,7 +64,7 @@ export function baseEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   for (const name of Object.keys(env)) {
     if (name.startsWith('PLAID_') || name.startsWith('PLAIDBAL_') || name === 'FORCE_COLOR' || name === 'NO_COLOR' || name === 'BROWSER') delete env[name];
   }
-  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: SUITE_KEYCHAIN_TIMEOUT_MS, ...extra };
+  return { NODE_COMPILE_CACHE: SUITE_COMPILE_CACHE, ...env, PLAIDBAL_KEYCHAIN_TIMEOUT_MS: String(SUITE_KEYCHAIN_TIMEOUT_MS), ...extra };
 }
 
 export function runCli(args: string[], opts: RunOptions = {}): Promise<CliResult> {

@@ -12,6 +12,7 @@ import { createRequire } from 'node:module';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SUITE_KEYCHAIN_TIMEOUT_MS } from './cli.js';
 
 /** The Debian packages that provide a Secret Service for the tests (dbus-x11 avoids pulling in systemd). */
 export const SECRET_SERVICE_PACKAGES = 'gnome-keyring dbus-x11';
@@ -26,12 +27,11 @@ type Env = NodeJS.ProcessEnv;
 const keyringModule = () => createRequire(import.meta.url).resolve('@napi-rs/keyring');
 
 /**
- * How long the suite's own probes and listings of a keychain may take before they are given up.
- * The suite's one gnome-keyring answers slowly while the other files run, so plaidbal is given as
- * long (SUITE_KEYCHAIN_TIMEOUT_MS, cli.ts). A keychain that answers is done at once: only a hung
- * one waits this out.
+ * How long the suite's own probes and listings of a keychain may take before they are given up:
+ * as long as plaidbal is given in the suite, since the same slow keyring answers both. A keychain
+ * that answers is done at once: only a hung one waits this out.
  */
-export const KEYRING_PATIENCE_MS = 30_000;
+export const KEYRING_PATIENCE_MS = SUITE_KEYCHAIN_TIMEOUT_MS;
 
 /**
  * Whether a Secret Service answers for `env`, asked in a child process so that a hung bus

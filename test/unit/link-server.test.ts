@@ -702,8 +702,7 @@ describe('presence: noticing that the page went away', () => {
   });
 
   it('does not end while no page has connected yet, nor when a page comes back within the grace (a reload)', async () => {
-    // A grace of 1 s, each wait past it: the reload has that long to come back, which a busy
-    // machine's stall could outlast with 200 ms.
+    // Each wait is past the grace; the grace is long enough for a reload on a busy machine.
     const s = await start({ pageGoneGraceMs: 1_000 });
     await new Promise((r) => setTimeout(r, 1_200));
     expect(await hasSettled(s.server.outcome)).toBe(false); // the user has not opened the URL yet

@@ -200,13 +200,14 @@ describe('fanOut', () => {
     const started: number[] = [];
     let othersDone!: () => void;
     const others = new Promise<void>((resolve) => (othersDone = resolve));
+    let fallback: NodeJS.Timeout | undefined;
     await fanOut(
       8,
       async (i) => {
         started.push(i);
         // Item 0 ends once the seven others have, or after 5 s: a fan-out that held them behind it
-        // ends it first. (A fixed 200 ms against their 10 ms each lost to a stalled event loop.)
-        if (i === 0) await Promise.race([others, new Promise((r) => setTimeout(r, 5_000))]);
+        // ends it first. Ended by an event, not a timer, it cannot lose a race to a stalled loop.
+        if (i === 0) await Promise.race([others, new Promise((r) => (fallback = setTimeout(r, 5_000)))]);
         else await new Promise((r) => setTimeout(r, 10));
         return i;
       },
@@ -218,6 +219,7 @@ describe('fanOut', () => {
         },
       },
     );
+    clearTimeout(fallback);
     expect(order).toHaveLength(8);
     // Item 0 is the slow one: every other item finished before it.
     expect(order.at(-1)).toBe(0);
