@@ -11,7 +11,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
-import { arrival } from '../helpers/wait.js';
+import { arrival, until } from '../helpers/wait.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -90,9 +90,7 @@ describe('a busy store after Plaid has created an item', () => {
       const waiting = '! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.';
       // Released once link says it waits, past the 600 ms after which any other write gives up
       // on the lock: a fixed sleep could end before a slow link even reached the lock.
-      const started = Date.now();
-      while (!out.stderr.includes(waiting) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 20));
-      expect(out.stderr).toContain(waiting);
+      await until(() => out.stderr.includes(waiting), () => `link to say it waits; its stderr:\n${out.stderr}`, 30_000);
       expect(world.emulator.requests.filter((q) => q.path === '/item/public_token/exchange')).toHaveLength(1);
       // Still waiting well past the lock timeout: nothing removed at Plaid meanwhile.
       await new Promise((r) => setTimeout(r, 1_000));

@@ -568,7 +568,7 @@ describe.concurrent('exit 6: some items failed', () => {
   });
 });
 
-// For the tests of 'exit 130: interrupted' (the concurrent ones, and the one at the end of the file that runs alone).
+// For the tests of 'exit 130: interrupted' and 'Ctrl-C after Plaid has acted'.
 /** Starts `plaidbal <args>`, collecting its output. */
 const start = (world: World, args: string[]) => {
   const run = spawnCli(args, world.env);

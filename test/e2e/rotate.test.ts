@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
 import { BIN, spawnCli } from '../helpers/cli.js';
-import { signalWhileHeld } from '../helpers/wait.js';
+import { signalWhileHeld, until } from '../helpers/wait.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { callPlaid } from '../emulator/client.js';
@@ -225,10 +225,8 @@ describe('Ctrl-C while Plaid rotates', () => {
     const stored = readFileSync(world.store.file);
     // --rate 4: one rotation at once, the next 15 s later.
     const { child, out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], world.env);
-    const started = Date.now();
     // The first rotation saved (store.json rewritten, the lock let go); the second waits for its slot.
-    const saved = () => !readFileSync(world.store.file).equals(stored) && !existsSync(`${world.store.file}.lock`);
-    while (!saved() && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    await until(() => !readFileSync(world.store.file).equals(stored) && !existsSync(`${world.store.file}.lock`), 'the first rotation saved');
     expect(tokenOf('demo', itemIds)).not.toBe(olds[0]);
     // Another plaidbal writes the store meanwhile: at once, though it gives up on a held lock after 1 s.
     const rename = await world.run(['items', 'rename', 'third', 'third-renamed'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '1000' } });

@@ -16,11 +16,11 @@ export interface Running {
   stderr: () => string;
 }
 
-/** Polls `condition` every 10 ms; throws, naming `what`, after `timeoutMs`. */
-export async function until(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+/** Polls `condition` every 10 ms; throws, naming `what` (made when it throws, when a function), after `timeoutMs`. */
+export async function until(condition: () => boolean, what: string | (() => string), timeoutMs = 20_000): Promise<void> {
   const started = Date.now();
   while (!condition()) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${typeof what === 'function' ? what() : what}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -50,7 +50,7 @@ export async function signalWhileHeld(
     await arrival(held, run);
     for (let n = 1; n <= presses; n += 1) {
       run.child.kill(signal);
-      await until(() => run.stderr().split(ack).length - 1 >= n, `${signal} number ${n} to be taken in ("${ack}" on stderr); stderr so far:\n${run.stderr()}`);
+      await until(() => run.stderr().split(ack).length - 1 >= n, () => `${signal} number ${n} to be taken in ("${ack}" on stderr); its stderr:\n${run.stderr()}`);
     }
   } finally {
     held.release();
