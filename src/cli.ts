@@ -109,10 +109,10 @@ const STOPPING_SIGNALS = [
 ] as const;
 
 /**
- * A stop of the run `controller` runs (Ctrl-C, SIGTERM or SIGHUP, named by `name`), but for a
- * second one outside a critical section, which main() handles: inside one, it says what is being
- * finished and lets it finish; otherwise the run stops, and says which billed calls it still
- * waits for. Tests that run plaidbal in their own process stop it through this too.
+ * Stops the run `controller` runs, on Ctrl-C, SIGTERM or SIGHUP (`name`). Inside a critical
+ * section it says what is being finished and lets it finish; otherwise the run stops, saying which
+ * billed calls it still waits for. main() handles a second stop outside a critical section itself.
+ * Tests that run plaidbal in their own process stop it through this too.
  */
 export function stopRun(name: string, controller: AbortController, io: IO): void {
   const busy = finishing();

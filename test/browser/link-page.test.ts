@@ -25,6 +25,7 @@ import {
   type PlaidLinkBehaviour,
   type StandInTraffic,
 } from '../helpers/browser.js';
+import { within } from '../helpers/wait.js';
 import {
   LinkCallbackRefusedError,
   LinkPageGoneError,
@@ -159,12 +160,8 @@ const isHidden = (page: Page, id: string) => page.evaluate((which) => !document.
 /** How many elements match `selectors`. */
 const count = (page: Page, selectors: string) => page.evaluate((which) => document.querySelectorAll(which).length, selectors);
 
-function within<T>(promise: Promise<T>, ms = 10_000): Promise<T> {
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)),
-  ]);
-}
+/** The Link session's outcome, or a failure after 10 s. */
+const ended = <T>(promise: Promise<T>): Promise<T> => within(promise, 'the Link session to end', undefined, 10_000);
 
 async function settled(promise: Promise<unknown>, ms = 300): Promise<boolean> {
   let done = false;
@@ -186,7 +183,7 @@ describe('the Link page in Chromium', () => {
   it('links an account: the outcome resolves and the page says so', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: SANDBOX_ACCOUNTS });
 
-    const outcome = await within(s.server.outcome);
+    const outcome = await ended(s.server.outcome);
     expect(outcome).toEqual<LinkOutcome>({
       kind: 'success',
       public_token: PUBLIC_TOKEN,
@@ -215,14 +212,14 @@ describe('the Link page in Chromium', () => {
   it('works when the user opens it as localhost:<port>', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] }, {}, 'localhost');
     expect(new URL(s.page.url()).host).toMatch(/^localhost:\d+$/);
-    expect(await within(s.server.outcome)).toMatchObject({ kind: 'success', public_token: PUBLIC_TOKEN });
+    expect(await ended(s.server.outcome)).toMatchObject({ kind: 'success', public_token: PUBLIC_TOKEN });
     await waitForState(s.page, 'success');
     await expectClean(s);
   });
 
   it('says "Reconnected" in update mode', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] }, { mode: 'update' });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     const shown = await waitForState(s.page, 'success');
     expect(shown.heading).toBe('Account reconnected');
     expect(shown.status).toBe('Reconnected First Platypus Bank. You can close this tab and return to the terminal.');
@@ -239,7 +236,7 @@ describe('the Link page in Chromium', () => {
     };
     const s = await open({ kind: 'exit', error, institution: FIRST_PLATYPUS, status: 'requires_credentials' });
 
-    expect(await within(s.server.outcome)).toEqual<LinkOutcome>({
+    expect(await ended(s.server.outcome)).toEqual<LinkOutcome>({
       kind: 'exit',
       error,
       metadata: { institution: FIRST_PLATYPUS, status: 'requires_credentials', link_session_id: '79e772be-547d-4c9c-8b76-4ac4ed4c441a', request_id: 'Xq1Jk7Vn3LpZ8sQ' },
@@ -253,7 +250,7 @@ describe('the Link page in Chromium', () => {
 
   it('reports the user closing Link as an exit without error', async () => {
     const s = await open({ kind: 'exit', error: null });
-    const outcome = await within(s.server.outcome);
+    const outcome = await ended(s.server.outcome);
     expect(outcome).toMatchObject({ kind: 'exit', error: null, metadata: { institution: null, status: null } });
     const shown = await waitForState(s.page, 'closed');
     expect(shown.heading).toBe('Link was closed');
@@ -269,7 +266,7 @@ describe('the Link page in Chromium', () => {
     expect((await standInRecord(s.page))?.openCalls).toBe(1);
 
     await button.click();
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     await waitForState(s.page, 'success');
     expect((await standInRecord(s.page))?.openCalls).toBe(2);
     await expectClean(s);
@@ -290,7 +287,7 @@ describe('the Link page in Chromium', () => {
 
   it('blocks scripts that are not Plaid\'s or nonce\'d, and connections to other hosts', async () => {
     const s = await open({ kind: 'exit', error: null });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
 
     await s.page.evaluate(() => {
       const foreign = document.createElement('script');
@@ -325,7 +322,7 @@ describe('the Link page in Chromium', () => {
   it('renders data from Link as text, never as markup', async () => {
     const hostile = { name: '<img src=x onerror="window.__xss=1">Bank', institution_id: 'ins_109508' };
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: hostile, accounts: [{ ...SANDBOX_ACCOUNTS[0]!, name: '<b>bold</b>' }] });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     const shown = await waitForState(s.page, 'success');
     expect(shown.status).toBe(`Linked ${hostile.name}. You can close this tab and return to the terminal.`);
     expect(await count(s.page, 'main img, main b')).toBe(0);
@@ -335,7 +332,7 @@ describe('the Link page in Chromium', () => {
 
   it('tells the user when plaidbal has already taken a result', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     await waitForState(s.page, 'success');
     // A reload runs Link again; the server refuses a second result and the page says why.
     await s.page.reload();
@@ -364,7 +361,7 @@ const nonceOf = (policy: string) => /'nonce-([^']+)'/.exec(policy)?.[1] ?? '';
 describe('what Plaid\'s initializer does on the page, under the page\'s CSP', () => {
   it('lets Link add its stylesheet and inline styles, frame cdn.plaid.com, and send its heartbeat', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [] });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     await waitForState(s.page, 'success');
 
     const record = await standInRecord(s.page);
@@ -388,7 +385,7 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
       { kind: 'success', publicToken: 'public-production-0b4d2a1c-93f0-4f1e-8a2b-7c6d5e4f3a2b', institution: FIRST_PLATYPUS, accounts: [] },
       { environment: 'production', linkToken: 'link-production-6f1c1a7e-5b7d-4b9e-9a55-0c3b8a1d2e4f' },
     );
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     expect(s.traffic.heartbeats.map((h) => h.url)).toEqual(['https://production.plaid.com/link/heartbeat']);
     await expectClean(s);
   });
@@ -399,7 +396,7 @@ describe('what Plaid\'s initializer does on the page, under the page\'s CSP', ()
       csp: (policy) => PREVIOUS_CSP(nonceOf(policy)),
       html: (html) => html.replace(/<script nonce="[^"]+" src=/, '<script src='),
     });
-    await within(s.server.outcome);
+    await ended(s.server.outcome);
     const directives = new Set((await s.violations()).map((v) => v.directive));
     expect([...directives].sort()).toEqual(['style-src-attr', 'style-src-elem']);
     expect(await standInRecord(s.page)).toMatchObject({ styleApplied: false, inlineStyleApplied: false });
@@ -428,7 +425,7 @@ describe('no silent waits', () => {
       { id: 'acc2', name: 'Plaid Saving', type: 'depository' },
     ];
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: null, accounts });
-    expect(await within(s.server.outcome)).toEqual<LinkOutcome>({
+    expect(await ended(s.server.outcome)).toEqual<LinkOutcome>({
       kind: 'success',
       public_token: PUBLIC_TOKEN,
       metadata: {
@@ -447,7 +444,7 @@ describe('no silent waits', () => {
 
   it('a result of a shape plaidbal does not expect ends the session at once, and the page says so', async () => {
     const s = await open({ kind: 'success', publicToken: PUBLIC_TOKEN, institution: FIRST_PLATYPUS, accounts: [{ id: 'acc1', name: 'Checking', type: 7 }] });
-    const error = await within(s.server.outcome.then(() => null, (e: unknown) => e));
+    const error = await ended(s.server.outcome.then(() => null, (e: unknown) => e));
     expect(error).toBeInstanceOf(LinkCallbackRefusedError);
     expect((error as LinkCallbackRefusedError).reason).toBe('metadata.accounts[0].type must be a string');
     const shown = await waitForState(s.page, 'error');
@@ -471,7 +468,7 @@ describe('no silent waits', () => {
     expect(await settled(s.server.outcome, 0)).toBe(false);
 
     await s.page.close();
-    const error = await within(s.server.outcome.then(() => null, (e: unknown) => e));
+    const error = await ended(s.server.outcome.then(() => null, (e: unknown) => e));
     expect(error).toBeInstanceOf(LinkPageGoneError);
   });
 

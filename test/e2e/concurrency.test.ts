@@ -11,7 +11,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import lockfile from 'proper-lockfile';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BIN, spawnCli, type CliResult } from '../helpers/cli.js';
-import { arrival, until } from '../helpers/wait.js';
+import { arrival, until, within } from '../helpers/wait.js';
 import { createWorld, type World } from '../helpers/world.js';
 
 let world: World;
@@ -97,7 +97,7 @@ describe('a busy store after Plaid has created an item', () => {
       expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
       await release();
       released = true;
-      const code = await closed;
+      const code = await within(closed, 'link to end', () => out.stderr);
       expect(code, out.stderr).toBe(0);
       expect(out.stdout).toContain('as "held"');
     } finally {

@@ -255,7 +255,7 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
     } finally {
       held.release();
     }
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     expect(code, out.stderr).toBe(3);
     expect(balanceCalls()).toHaveLength(2);
     expect(out.stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
@@ -589,7 +589,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const before = balanceCalls(world);
     const run = start(world, args);
     await signalWhileHeld(held, run, 'Ctrl-C: no new calls; waiting for');
-    const code = await run.closed;
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     return { code, out: run.out, calls: balanceCalls(world) - before };
   };
 
@@ -600,7 +600,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const run = start(world, ['link', '--sandbox', '--name', 'demo', '--timeout', '60']);
     await until(() => world.emulator.requests.some((q) => q.path === '/institutions/get_by_id'), 'the institution lookup');
     run.child.kill('SIGINT');
-    const code = await run.closed;
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     world.emulator.clearFaults();
     // The name is asked for first: after the exchange it would hold the only copy of the new token
     // in this process, and Ctrl-C would wait out the hung call (`--timeout`) to save it.
@@ -644,7 +644,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const { child, out, closed } = await oneShotHanging(world, '/institutions/get_by_id', '60');
     await until(() => world.emulator.requests.some((q) => q.path === '/institutions/get_by_id'), 'the institution lookup');
     child.kill('SIGINT');
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     world.emulator.clearFaults();
     expect(code, out.stderr).toBe(130);
     expect(out.stderr).not.toContain('Could not look up');
@@ -683,9 +683,9 @@ describe.concurrent('exit 130: interrupted', () => {
     const run = await slowReader(world, onTestFinished);
     // The document is written in one go at the end of the run: once its first bytes are in the
     // pipe, the run is over but for returning. Returning still takes a turn of plaidbal's event
-    // loop or more (a Ctrl-C sent at once was taken in by the run itself, before main's last step,
-    // twice in ten runs under load), and nothing plaidbal prints marks its end: the Ctrl-C waits
-    // a second.
+    // loop or more (a Ctrl-C sent at once was at times taken in by the run itself, before main's
+    // last step: docs/benchmarks.md, "Tests that could lose a race"), and nothing plaidbal prints
+    // marks its end: the Ctrl-C waits a second.
     await until(() => run.child.stdout!.readableLength > 0, 'the document begun');
     await new Promise((r) => setTimeout(r, 1_000));
     run.child.kill('SIGINT');
@@ -713,14 +713,14 @@ describe.concurrent('exit 130: interrupted', () => {
   });
 
   it('…and when the run itself was stopped, the next stop quits at once, as its message said: exit 130', async ({ world, expect, onTestFinished }) => {
-    // The first call is held, so that the run is still on its way when Ctrl-C comes, after all the
-    // others were answered: their balances make the document.
+    // The first call is held, so that the run is still on its way when Ctrl-C comes, after every
+    // other call was sent: the calls on their way are waited for, and all the balances make the
+    // document (written into the buffer) before the run ends.
     const held = world.emulator.holdNext('/accounts/get');
     const { child, exited, stderr } = await slowReader(world, onTestFinished);
-    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length === SLOW_READER_ITEMS, 'every call sent');
-    // The held call is waited for, its balance written with the others (into the buffer), and the run ends.
-    await signalWhileHeld(held, { child, closed: exited, stderr }, 'Ctrl-C: no new calls; waiting for the balance call already sent.');
-    await until(() => stderr().includes('Interrupted'), 'the end of the run');
+    await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/get').length >= SLOW_READER_ITEMS, () => `every call sent; plaidbal's stderr:\n${stderr()}`);
+    await signalWhileHeld(held, { child, closed: exited, stderr }, 'Ctrl-C: no new calls; waiting for');
+    await until(() => stderr().includes('Interrupted'), () => `the end of the run; plaidbal's stderr:\n${stderr()}`);
     expect(child.stdout!.readableLength).toBeGreaterThan(0);
     child.kill('SIGINT');
     // Ended with nothing read: the process does not wait for its reader.
@@ -734,7 +734,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const { child, out, closed } = await oneShotHanging(world, '/accounts/balance/get', '5');
     await until(() => world.emulator.requests.some((q) => q.path === '/accounts/balance/get'), 'the balance call');
     child.kill('SIGINT');
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     world.emulator.clearFaults();
     expect(code, out.stderr).toBe(130);
     // What the wait was for: the call's outcome, not only "Interrupted.".
@@ -766,7 +766,7 @@ describe.concurrent('exit 130: interrupted', () => {
     await until(() => run.out.stderr.includes('waiting for'), 'the first Ctrl-C to be answered');
     const second = Date.now();
     run.child.kill('SIGINT');
-    const code = await run.closed;
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     world.emulator.setLatency(0, '/accounts/balance/get');
     expect(code).toBe(130);
     expect(Date.now() - second).toBeLessThan(5_000);
@@ -805,7 +805,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const run = start(world, ['items', 'status', 'demo']);
     await until(() => world.emulator.requests.some((q) => q.path === '/item/get'), 'the call');
     run.child.kill('SIGINT');
-    const code = await run.closed;
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     world.emulator.clearFaults();
     expect(code, run.out.stderr).toBe(130);
     expect(run.out.stderr).toBe('Interrupted.\n');
@@ -819,7 +819,7 @@ describe.concurrent('exit 130: interrupted', () => {
     const run = start(world, ['check', '--item', 'demo', '--account', accounts[0]!.account_id, '--amount', '25', '--timeout', '5']);
     await until(() => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length === 2, 'the check\'s balance call');
     run.child.kill('SIGINT');
-    const code = await run.closed;
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     world.emulator.clearFaults();
     expect(code, run.out.stderr).toBe(130);
     // What the wait was for, not only "Interrupted.".
@@ -838,7 +838,7 @@ describe.concurrent('exit 130: interrupted', () => {
       await arrival(first, run);
       first.release();
       await signalWhileHeld(second, run, 'Ctrl-C: no new calls; waiting for');
-      const code = await run.closed;
+      const code = await within(run.closed, 'plaidbal to end', run.stderr);
       expect(code, run.out.stderr).toBe(130);
       expect(balanceCalls(world) - calls).toBe(2);
       expect(run.out.stderr).toContain('waiting for the real-time balance call already sent');
@@ -860,9 +860,10 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('during the public-token exchange: plaidbal finishes it and saves the item, even on a second Ctrl-C', async ({ world, expect }) => {
     expect((await world.init('passphrase')).code).toBe(0);
     const held = world.emulator.holdNext('/item/public_token/exchange');
-    const { child, out, closed } = start(world, ['link', '--sandbox', '--name', 'demo']);
-    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still exchanging the public token', { presses: 2 });
-    const code = await closed;
+    const run = start(world, ['link', '--sandbox', '--name', 'demo']);
+    const { out } = run;
+    await signalWhileHeld(held, run, 'Ctrl-C: still exchanging the public token', { presses: 2 });
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token and saving the new item (stopping now could leave a billed item at Plaid without its token); plaidbal stops as soon as that is safe.');
     expect(out.stdout).toContain('"demo"');
@@ -881,9 +882,10 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
   it('during items remove: plaidbal finishes the removal at Plaid and deletes the local copy, even on a second Ctrl-C', async ({ world, expect }) => {
     await linked(world, expect);
     const held = world.emulator.holdNext('/item/remove');
-    const { child, out, closed } = start(world, ['items', 'remove', 'demo', '--yes']);
-    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still removing "demo" at Plaid', { presses: 2 });
-    const code = await closed;
+    const run = start(world, ['items', 'remove', 'demo', '--yes']);
+    const { out } = run;
+    await signalWhileHeld(held, run, 'Ctrl-C: still removing "demo" at Plaid', { presses: 2 });
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     // Left there, the item would be gone at Plaid and still listed here, its token dead.
     expect(code, out.stderr).toBe(0);
     expect(out.stderr).toContain('Ctrl-C: still removing "demo" at Plaid and deleting its local copy; plaidbal stops as soon as that is safe.');
@@ -899,9 +901,10 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     // A 500, answered after the Ctrl-C: Plaid may have made the item, and only this message says how to find it.
     world.emulator.inject({ path: '/item/public_token/exchange', status: 500 });
     const held = world.emulator.holdNext('/item/public_token/exchange');
-    const { child, out, closed } = start(world, ['link', '--sandbox', '--name', 'demo']);
-    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, 'Ctrl-C: still exchanging the public token');
-    const code = await closed;
+    const run = start(world, ['link', '--sandbox', '--name', 'demo']);
+    const { out } = run;
+    await signalWhileHeld(held, run, 'Ctrl-C: still exchanging the public token');
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
     expect(code, out.stderr).toBe(5);
     expect(out.stderr).toContain('Ctrl-C: still exchanging the public token');
     expect(out.stderr).toContain('The public-token exchange failed without a usable answer');
@@ -924,7 +927,7 @@ describe.concurrent('Ctrl-C after Plaid has acted', () => {
     } finally {
       held.release();
     }
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end');
     expect(code).toBe(0);
     const [item] = world.emulator.items();
     const stored = JSON.parse((await world.run(['items', '--json'])).stdout).items;
@@ -944,11 +947,10 @@ describe.concurrent('stderr lost outside a critical section', () => {
     let stdout = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-    const started = Date.now();
-    while (!world.emulator.requests.slice(before).some((q) => q.path === '/accounts/balance/get') && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    await until(() => world.emulator.requests.slice(before).some((q) => q.path === '/accounts/balance/get'), 'the first balance call');
     // Each answer is logged on stderr (--debug): those writes now fail with EPIPE.
     child.stderr.destroy();
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end');
     world.emulator.setLatency(0, '/accounts/balance/get');
     expect(code).toBe(0);
     const names = stdout.trim().split('\n').map((line) => (JSON.parse(line) as { item_name: string }).item_name);
@@ -970,12 +972,10 @@ describe.concurrent('stderr lost outside a critical section', () => {
       const terminal = nodeSpawn('script', ['-qfec', inner, '/dev/null'], { env: world.env, stdio: ['pipe', 'ignore', 'ignore'] });
       const before = world.emulator.requests.length;
       const calls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get').length;
-      const started = Date.now();
-      while (calls() < 3 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-      expect(calls()).toBe(3);
+      await until(() => calls() === 3, 'the three balance calls');
       // The terminal goes away (an SSH session dropped): the kernel hangs up its session, and writes to it fail.
       terminal.kill('SIGKILL');
-      while (!existsSync(exit) && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 50));
+      await until(() => existsSync(exit), 'the shell to write down the exit code');
       expect((await readFile(exit, 'utf8')).trim()).toBe('130');
       const names = (await readFile(out, 'utf8')).trim().split('\n').map((line) => (JSON.parse(line) as { item_name: string }).item_name);
       expect([...new Set(names)].sort()).toEqual(['one', 'three', 'two']);

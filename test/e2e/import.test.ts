@@ -16,7 +16,7 @@ import { callPlaid, createSandboxItem } from '../emulator/index.js';
 import { BIN, baseEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { signalWhileHeld } from '../helpers/wait.js';
+import { signalWhileHeld, within } from '../helpers/wait.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -383,7 +383,7 @@ describe('balance --access-token-stdin: no store at all', () => {
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     child.stdin!.end(`${token}\n`);
     await signalWhileHeld(held, { child, closed, stderr: () => stderr }, 'Ctrl-C: no new calls');
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => stderr);
     expect(code, stderr).toBe(130);
     // Sandbox: free, so the message does not say that Plaid bills it.
     expect(stderr).toContain('waiting for the real-time balance call already sent. Ctrl-C again cancels them.');

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import type { RecordedRequest } from '../emulator/types.js';
 import { exitCodeForPlaidError } from '../../src/plaid/errors.js';
 import { BIN, spawnCli } from '../helpers/cli.js';
-import { signalWhileHeld, until } from '../helpers/wait.js';
+import { arrival, signalWhileHeld, until, within } from '../helpers/wait.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 import { callPlaid } from '../emulator/client.js';
@@ -194,8 +194,7 @@ describe('Ctrl-C while Plaid rotates', () => {
     const calls = invalidateCalls();
     const { child, out, closed } = spawnCli(['items', 'rotate', ...args], world.env);
     await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, `${name}: still saving`, { signal, presses: 2 });
-    expect(invalidateCalls()).toBe(calls + 1);
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     return { code, ...out, calls: invalidateCalls() - calls };
   }
 
@@ -233,7 +232,7 @@ describe('Ctrl-C while Plaid rotates', () => {
     expect(rename.code, rename.stderr).toBe(0);
     expect((await world.run(['items', 'rename', 'third-renamed', 'third'])).code).toBe(0);
     child.kill('SIGINT');
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     expect(code, out.stderr).toBe(6);
     expect(invalidateCalls()).toBe(calls + 1);
     expect(out.stderr).not.toContain('still saving');
@@ -262,25 +261,26 @@ describe('Ctrl-C while Plaid rotates', () => {
 describe('items remove while another process rotates the item', () => {
   it("Plaid's INVALID_ACCESS_TOKEN to the old token does not delete the item the rotation saved: exit 2, the item and its new token kept", async () => {
     const old = tokenOf('second', itemIds);
-    // The rotation is held at Plaid for a while after Plaid has acted, holding the store lock.
-    world.emulator.setLatency(3_000, INVALIDATE);
-    const calls = invalidateCalls();
+    // Plaid's answer to the rotation is held (Plaid has acted), and the rotation holds the store
+    // lock meanwhile, until the remove says it waits for that lock.
+    const held = world.emulator.holdNext(INVALIDATE);
     const rotating = world.run(['items', 'rotate', 'second', '--yes']);
     try {
-      const started = Date.now();
-      while (invalidateCalls() === calls && Date.now() - started < 20_000) await new Promise((r) => setTimeout(r, 5));
+      await arrival(held, { closed: rotating });
       // The remove reads the store before the rotation has saved: it sends the old, now dead, token.
       // Then it waits for the store lock, which the rotation holds through its Plaid call, however
       // short its own lock timeout: given up, it said the item was removed at Plaid, and pointed
       // at `items remove --local`, which would have dropped the item's only working token.
-      const removal = await world.run(['items', 'remove', 'second', '--yes'], { extraEnv: { PLAIDBAL_LOCK_TIMEOUT_MS: '500' } });
-      expect(removal.code, removal.stderr).toBe(2);
-      expect(removal.stderr).toContain('! The store is busy (another plaidbal process holds its lock): waiting for it to delete the local copy of "second".');
-      expect(removal.stderr).not.toContain('--local');
-      expect(removal.stderr).toContain('The access token of "second" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.');
+      const busy = '! The store is busy (another plaidbal process holds its lock): waiting for it to delete the local copy of "second".';
+      const { out, closed } = spawnCli(['items', 'remove', 'second', '--yes'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '500' });
+      await until(() => out.stderr.includes(busy), () => `the remove to wait for the lock; its stderr:\n${out.stderr}`);
+      held.release();
+      expect(await within(closed, 'items remove to end', () => out.stderr), out.stderr).toBe(2);
+      expect(out.stderr).not.toContain('--local');
+      expect(out.stderr).toContain('The access token of "second" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.');
       expect((world.emulator.requests.filter((q) => q.path === '/item/remove').at(-1)!.response as { error_code?: string }).error_code).toBe('INVALID_ACCESS_TOKEN');
     } finally {
-      world.emulator.setLatency(0, INVALIDATE);
+      held.release();
     }
     const rotated = await rotating;
     expect(rotated.code, rotated.stderr).toBe(0);
@@ -354,7 +354,7 @@ describe('items rotate --all', () => {
 
   it('stderr closed while a rotation is being saved (`--debug … 2>&1 | head`): every item is still rotated, exit 0', async () => {
     const olds = ['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds));
-    world.emulator.setLatency(1_000, INVALIDATE);
+    const held = world.emulator.holdNext(INVALIDATE);
     const calls = invalidateCalls();
     // Node's own spawn: the test closes the read end of the real stderr pipe.
     const child = nodeSpawn(process.execPath, [BIN, '--debug', 'items', 'rotate', '--all', '--yes', '--json'], { env: world.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -362,14 +362,13 @@ describe('items rotate --all', () => {
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     try {
-      const started = Date.now();
-      while (invalidateCalls() === calls && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
-      // The call's --debug line comes while the new token is being saved (a critical section).
+      await arrival(held, { closed });
+      // The call's --debug line comes once its answer is let go, while the new token is being saved (a critical section).
       child.stderr.destroy();
-      expect(await closed).toBe(0);
     } finally {
-      world.emulator.setLatency(0, INVALIDATE);
+      held.release();
     }
+    expect(await within(closed, 'plaidbal to end')).toBe(0);
     expect((JSON.parse(stdout).items as { result: string }[]).map((x) => x.result)).toEqual(['rotated', 'rotated', 'rotated']);
     expect(invalidateCalls()).toBe(calls + 3);
     expect(['demo', 'second', 'third'].map((a) => tokenOf(a, itemIds)).filter((t, i) => t === olds[i])).toEqual([]);
@@ -389,11 +388,10 @@ describe('items rotate --all', () => {
     const calls = invalidateCalls();
     // --rate 15: three rotations at once, the fourth about 4 s later.
     const { out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '15'], world.env);
-    const started = Date.now();
-    while (tokenOf('third', itemIds) === olds[2] && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 20));
+    await until(() => tokenOf('third', itemIds) !== olds[2], 'the third rotation');
     const removed = await world.run(['items', 'remove', 'fourth', '--local', '--yes']);
     expect(removed.code, removed.stderr).toBe(0);
-    const code = await closed;
+    const code = await within(closed, 'plaidbal to end', () => out.stderr);
     expect(code, out.stderr).toBe(6);
     const results = JSON.parse(out.stdout).items as { name: string; result: string; message: string | null }[];
     expect(results.map((x) => [x.name, x.result, x.message])).toEqual([

@@ -2,8 +2,8 @@
  * Waiting on events rather than on time: a plaidbal run is signalled while the emulator keeps
  * Plaid's answer to one of its calls back (Emulator.holdNext), so that the signal lands while that
  * call is on its way however slow the machine, and the answer goes only once the run has said it
- * took the signal in. Every wait fails with what the run printed instead of hanging until the
- * test's timeout.
+ * took the signal in. Each wait here is bounded (20 s unless given), and fails naming what it
+ * waited for, with the run's stderr where the test reads it, well before vitest's own timeout.
  */
 import type { Emulator, RecordedRequest } from '../emulator/index.js';
 
@@ -27,13 +27,15 @@ export async function until(condition: () => boolean, what: string | (() => stri
 
 /**
  * Waits for `held`'s call to reach the emulator; throws when the run ends first, with how it ended
- * (a run in process ends with its whole output) and its stderr, when the test reads it.
+ * (a run in process ends with its whole output) and its stderr, when the test reads it, or after
+ * `timeoutMs`.
  */
-export async function arrival(held: Held, run: { closed: Promise<unknown>; stderr?: () => string }): Promise<RecordedRequest> {
+export async function arrival(held: Held, run: { closed: Promise<unknown>; stderr?: () => string }, timeoutMs = 20_000): Promise<RecordedRequest> {
+  const stderr = () => (run.stderr ? ` Its stderr:\n${run.stderr()}` : '');
   const ended = run.closed.then((end) => {
-    throw new Error(`plaidbal ended (${JSON.stringify(end)}) before its held call arrived.${run.stderr ? ` Its stderr:\n${run.stderr()}` : ''}`);
+    throw new Error(`plaidbal ended (${JSON.stringify(end)}) before its held call arrived.${stderr()}`);
   });
-  return Promise.race([held.arrived, ended]);
+  return within(Promise.race([held.arrived, ended]), 'the held call to arrive', stderr, timeoutMs);
 }
 
 /**
