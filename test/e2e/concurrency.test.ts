@@ -86,7 +86,7 @@ describe('a busy store after Plaid has created an item', () => {
     const release = await lockfile.lock(world.store.file, { realpath: false, lockfilePath: `${world.store.file}.lock`, stale: 60_000, update: 1_000 });
     let released = false;
     try {
-      const { out, closed } = spawnCli(['link', '--sandbox', '--name', 'held'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '600' });
+      const { out, closed, stderr } = spawnCli(['link', '--sandbox', '--name', 'held'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '600' });
       const waiting = '! The store is busy (another plaidbal process holds its lock): waiting for it to save the new item, which Plaid has created.';
       // Released once link says it waits, past the 600 ms after which any other write gives up
       // on the lock: a fixed sleep could end before a slow link even reached the lock.
@@ -97,7 +97,7 @@ describe('a busy store after Plaid has created an item', () => {
       expect(world.emulator.requests.filter((q) => q.path === '/item/remove')).toHaveLength(0);
       await release();
       released = true;
-      const code = await within(closed, 'link to end', () => out.stderr);
+      const code = await within(closed, 'link to end', stderr);
       expect(code, out.stderr).toBe(0);
       expect(out.stdout).toContain('as "held"');
     } finally {

@@ -246,16 +246,17 @@ describe.concurrent('exit 3: configuration, credentials and store', () => {
     await linkedThree(world, expect);
     const held = world.emulator.holdNext('/accounts/balance/get');
     const before = world.emulator.requests.length;
-    const { out, closed } = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
+    const run = spawnCli(['balance', '--all', '--concurrency', '1', '--json'], world.env);
+    const { out, closed } = run;
     const balanceCalls = () => world.emulator.requests.slice(before).filter((q) => q.path === '/accounts/balance/get');
     try {
-      await arrival(held, { closed, stderr: () => out.stderr });
+      await arrival(held, run);
       // The first call is on its way (held); the next one is refused as Plaid refuses a revoked secret.
       world.emulator.inject({ path: '/accounts/balance/get', status: 400, error_type: 'INVALID_INPUT', error_code: 'INVALID_API_KEYS', error_message: 'invalid client_id or secret provided' });
     } finally {
       held.release();
     }
-    const code = await within(closed, 'plaidbal to end', () => out.stderr);
+    const code = await within(closed, 'plaidbal to end', run.stderr);
     expect(code, out.stderr).toBe(3);
     expect(balanceCalls()).toHaveLength(2);
     expect(out.stderr).toContain('1 of 3 items had been answered, and is on stdout; the run stopped on the error below.');
@@ -570,10 +571,7 @@ describe.concurrent('exit 6: some items failed', () => {
 
 // For the tests of 'exit 130: interrupted' and 'Ctrl-C after Plaid has acted'.
 /** Starts `plaidbal <args>`, collecting its output. */
-const start = (world: World, args: string[]) => {
-  const run = spawnCli(args, world.env);
-  return { ...run, stderr: () => run.out.stderr };
-};
+const start = (world: World, args: string[]) => spawnCli(args, world.env);
 const balanceCalls = (world: World) => world.emulator.requests.filter((q) => q.path === '/accounts/balance/get').length;
 
 describe.concurrent('exit 130: interrupted', () => {

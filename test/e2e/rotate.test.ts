@@ -192,10 +192,10 @@ describe('Ctrl-C while Plaid rotates', () => {
     const name = signal === 'SIGINT' ? 'Ctrl-C' : signal;
     const held = world.emulator.holdNext(INVALIDATE);
     const calls = invalidateCalls();
-    const { child, out, closed } = spawnCli(['items', 'rotate', ...args], world.env);
-    await signalWhileHeld(held, { child, closed, stderr: () => out.stderr }, `${name}: still saving`, { signal, presses: 2 });
-    const code = await within(closed, 'plaidbal to end', () => out.stderr);
-    return { code, ...out, calls: invalidateCalls() - calls };
+    const run = spawnCli(['items', 'rotate', ...args], world.env);
+    await signalWhileHeld(held, run, `${name}: still saving`, { signal, presses: 2 });
+    const code = await within(run.closed, 'plaidbal to end', run.stderr);
+    return { code, ...run.out, calls: invalidateCalls() - calls };
   }
 
   // Ctrl-C, and what `kill`, `timeout` and service managers send (SIGTERM) and what a closed
@@ -223,7 +223,7 @@ describe('Ctrl-C while Plaid rotates', () => {
     const calls = invalidateCalls();
     const stored = readFileSync(world.store.file);
     // --rate 4: one rotation at once, the next 15 s later.
-    const { child, out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], world.env);
+    const { child, out, closed, stderr } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '4'], world.env);
     // The first rotation saved (store.json rewritten, the lock let go); the second waits for its slot.
     await until(() => !readFileSync(world.store.file).equals(stored) && !existsSync(`${world.store.file}.lock`), 'the first rotation saved');
     expect(tokenOf('demo', itemIds)).not.toBe(olds[0]);
@@ -232,7 +232,7 @@ describe('Ctrl-C while Plaid rotates', () => {
     expect(rename.code, rename.stderr).toBe(0);
     expect((await world.run(['items', 'rename', 'third-renamed', 'third'])).code).toBe(0);
     child.kill('SIGINT');
-    const code = await within(closed, 'plaidbal to end', () => out.stderr);
+    const code = await within(closed, 'plaidbal to end', stderr);
     expect(code, out.stderr).toBe(6);
     expect(invalidateCalls()).toBe(calls + 1);
     expect(out.stderr).not.toContain('still saving');
@@ -272,10 +272,11 @@ describe('items remove while another process rotates the item', () => {
       // short its own lock timeout: given up, it said the item was removed at Plaid, and pointed
       // at `items remove --local`, which would have dropped the item's only working token.
       const busy = '! The store is busy (another plaidbal process holds its lock): waiting for it to delete the local copy of "second".';
-      const { out, closed } = spawnCli(['items', 'remove', 'second', '--yes'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '500' });
+      const remove = spawnCli(['items', 'remove', 'second', '--yes'], { ...world.env, PLAIDBAL_LOCK_TIMEOUT_MS: '500' });
+      const { out } = remove;
       await until(() => out.stderr.includes(busy), () => `the remove to wait for the lock; its stderr:\n${out.stderr}`);
       held.release();
-      expect(await within(closed, 'items remove to end', () => out.stderr), out.stderr).toBe(2);
+      expect(await within(remove.closed, 'items remove to end', remove.stderr), out.stderr).toBe(2);
       expect(out.stderr).not.toContain('--local');
       expect(out.stderr).toContain('The access token of "second" changed while it was being removed (another plaidbal process rotated it), and Plaid refused the old one. Nothing was removed.');
       expect((world.emulator.requests.filter((q) => q.path === '/item/remove').at(-1)!.response as { error_code?: string }).error_code).toBe('INVALID_ACCESS_TOKEN');
@@ -387,11 +388,11 @@ describe('items rotate --all', () => {
     const olds = ['demo', 'second', 'third', 'fourth'].map((a) => tokenOf(a, itemIds));
     const calls = invalidateCalls();
     // --rate 15: three rotations at once, the fourth about 4 s later.
-    const { out, closed } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '15'], world.env);
+    const { out, closed, stderr } = spawnCli(['items', 'rotate', '--all', '--yes', '--json', '--rate', '15'], world.env);
     await until(() => tokenOf('third', itemIds) !== olds[2], 'the third rotation');
     const removed = await world.run(['items', 'remove', 'fourth', '--local', '--yes']);
     expect(removed.code, removed.stderr).toBe(0);
-    const code = await within(closed, 'plaidbal to end', () => out.stderr);
+    const code = await within(closed, 'plaidbal to end', stderr);
     expect(code, out.stderr).toBe(6);
     const results = JSON.parse(out.stdout).items as { name: string; result: string; message: string | null }[];
     expect(results.map((x) => [x.name, x.result, x.message])).toEqual([

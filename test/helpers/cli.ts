@@ -94,14 +94,17 @@ export interface RunningCli {
   stderr(): string;
 }
 
-/** Spawns the CLI without waiting for it (to signal it, or act while it runs), collecting its output in `out`. */
-export function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: LightChild; out: { stdout: string; stderr: string }; closed: Promise<number | null> } {
+/**
+ * Spawns the CLI without waiting for it (to signal it, or act while it runs), collecting its output
+ * in `out`; `stderr()` reads it as the waits of test/helpers/wait.ts do.
+ */
+export function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: LightChild; out: { stdout: string; stderr: string }; closed: Promise<number | null>; stderr(): string } {
   const child = spawn(process.execPath, [BIN, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout!.setEncoding('utf8').on('data', (d: string) => (out.stdout += d));
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (out.stderr += d));
   const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { child, out, closed };
+  return { child, out, closed, stderr: () => out.stderr };
 }
 
 /**
