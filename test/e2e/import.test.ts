@@ -16,7 +16,7 @@ import { callPlaid, createSandboxItem } from '../emulator/index.js';
 import { BIN, baseEnv, runCli, type CliResult } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
 import { runInTerminal, stripAnsi } from '../helpers/pty.js';
-import { signalWhileHeld, within } from '../helpers/wait.js';
+import { signalWhileHeld, until, within } from '../helpers/wait.js';
 import { createWorld, printed, TEST_CLIENT_ID, TEST_SECRET, type World } from '../helpers/world.js';
 
 const ajv = new Ajv2020({ allErrors: true, strict: true });
@@ -325,8 +325,7 @@ describe('items import: interrupted, then run again', () => {
       child.stdin.end(input);
       const done = new Promise<number | null>((resolve) => child.on('close', resolve));
       // The first batch is written after 2 s; stop the run once it is on disk.
-      const started = Date.now();
-      while (countMine() === 0 && Date.now() - started < 15_000) await new Promise((r) => setTimeout(r, 50));
+      await until(() => countMine() > 0, () => `the first batch on disk; plaidbal's stderr:\n${stderr}`);
       child.kill(signal);
       const code = await done;
       world.emulator.setLatency(0, ITEM_GET);

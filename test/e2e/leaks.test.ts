@@ -33,9 +33,8 @@ import pLimit from 'p-limit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callPlaid, startEmulator, TEST_CLIENT_ID, TEST_SECRET, type Emulator, type RecordedRequest } from '../emulator/index.js';
 import { cheapenPassphraseStore } from '../helpers/cheap-kdf.js';
-import { BIN, baseEnv } from '../helpers/cli.js';
+import { BIN, baseEnv, SUITE_KEYCHAIN_TIMEOUT_MS } from '../helpers/cli.js';
 import { runInProcess } from '../helpers/in-process.js';
-import { KEYRING_PATIENCE_MS } from '../helpers/keyring.js';
 
 // ---------------------------------------------------------------------------------------------
 // The secrets, each distinct and recognisable.
@@ -242,7 +241,7 @@ async function collectKeychainKeys(): Promise<void> {
     const child = spawn(process.execPath, ['-e', script], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
     let text = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (text += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), KEYRING_PATIENCE_MS);
+    const timer = setTimeout(() => child.kill('SIGKILL'), SUITE_KEYCHAIN_TIMEOUT_MS);
     child.on('close', () => {
       clearTimeout(timer);
       resolve(text);

@@ -51,10 +51,12 @@ export function filesUnder(dir: string): string[] {
 }
 
 /**
- * How long a test's plaidbal waits for the OS keychain: the suite's one gnome-keyring answers
- * slowly while the other files run, and a test waits for it rather than fail on its latency. The
- * keychain's own timeouts (5 s for a call, 2 s for the probe, by default) are tested where a test
- * sets them: unit/keychain.test.ts, e2e/keychain.test.ts.
+ * How long a test's plaidbal waits for the OS keychain, and the suite's own probes and listings of
+ * it (test/helpers/keyring.ts) before they give up: the suite's one gnome-keyring answers slowly
+ * while the other files run, and a test waits for it rather than fail on its latency. A keychain
+ * that answers is done at once: only a hung one waits this out. The keychain's own timeouts (5 s
+ * for a call, 2 s for the probe, by default) are tested where a test sets them:
+ * unit/keychain.test.ts, e2e/keychain.test.ts.
  */
 export const SUITE_KEYCHAIN_TIMEOUT_MS = 30_000;
 

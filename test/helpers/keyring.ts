@@ -27,17 +27,10 @@ type Env = NodeJS.ProcessEnv;
 const keyringModule = () => createRequire(import.meta.url).resolve('@napi-rs/keyring');
 
 /**
- * How long the suite's own probes and listings of a keychain may take before they are given up:
- * as long as plaidbal is given in the suite, since the same slow keyring answers both. A keychain
- * that answers is done at once: only a hung one waits this out.
- */
-export const KEYRING_PATIENCE_MS = SUITE_KEYCHAIN_TIMEOUT_MS;
-
-/**
  * Whether a Secret Service answers for `env`, asked in a child process so that a hung bus
  * cannot hang the test (see src/store/keychain.ts). Deliberately independent of that module.
  */
-export async function secretServiceAvailable(env: Env = process.env, timeoutMs = KEYRING_PATIENCE_MS): Promise<boolean> {
+export async function secretServiceAvailable(env: Env = process.env, timeoutMs = SUITE_KEYCHAIN_TIMEOUT_MS): Promise<boolean> {
   if (process.platform !== 'linux') return false;
   const script = `require(${JSON.stringify(keyringModule())}).findCredentials('plaidbal-test-probe')`;
   const result = await runQuietly(process.execPath, ['-e', script], { env, timeoutMs });
@@ -48,7 +41,7 @@ export async function secretServiceAvailable(env: Env = process.env, timeoutMs =
  * The accounts of every `service` entry in the Secret Service that `env` leads to, sorted,
  * read in a child process so that a hung bus cannot hang the test. Throws when none answers.
  */
-export async function keychainAccounts(env: Env, service = 'plaidbal', timeoutMs = KEYRING_PATIENCE_MS): Promise<string[]> {
+export async function keychainAccounts(env: Env, service = 'plaidbal', timeoutMs = SUITE_KEYCHAIN_TIMEOUT_MS): Promise<string[]> {
   const script = `process.stdout.write(JSON.stringify(require(${JSON.stringify(keyringModule())}).findCredentials(${JSON.stringify(service)}).map((c) => c.account)))`;
   const out = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['-e', script], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -229,7 +222,7 @@ export async function startPrivateBus(opts: { secretService: boolean }): Promise
         const result = await runQuietly(
           'dbus-send',
           ['--session', '--print-reply', '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets', 'org.freedesktop.Secret.Service.Lock', 'array:objpath:/org/freedesktop/secrets/collection/login'],
-          { env, timeoutMs: KEYRING_PATIENCE_MS },
+          { env, timeoutMs: SUITE_KEYCHAIN_TIMEOUT_MS },
         );
         if (result.code !== 0) throw new Error(`dbus-send Lock failed: ${result.stderr.trim()}`);
       },
